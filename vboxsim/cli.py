@@ -1,0 +1,106 @@
+"""Entry point: VBoxManage-compatible argument dispatch."""
+
+import os
+import sys
+import time
+
+from vboxsim import errors
+from vboxsim import faults
+from vboxsim import latency
+from vboxsim import state as statelib
+
+VERSION = "7.2.22_Debianr175245"
+PROGRESS = "0%...10%...20%...30%...40%...50%...60%...70%...80%...90%...100%\n"
+DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
+
+
+class Context:
+    """What a command handler gets: the store and buffers for stdout/stderr."""
+
+    def __init__(self, store):
+        self.store = store
+        self.stdout = []
+        self.stderr = []
+        self.vm_count = 0
+
+    def out(self, text):
+        self.stdout.append(text)
+
+    def err(self, text):
+        self.stderr.append(text)
+
+    def progress(self):
+        self.stderr.append(PROGRESS)
+
+
+def usage_text(name):
+    with open(os.path.join(DATA_DIR, "usage_%s.txt" % name)) as handle:
+        return handle.read()
+
+
+def _strip_global_options(argv):
+    while argv and argv[0] in ("-q", "--nologo") or (argv and argv[0].startswith("--settingspw")):
+        if argv[0] in ("--settingspw", "--settingspwfile"):
+            argv = argv[2:]
+        else:
+            argv = argv[1:]
+    return argv
+
+
+def run(argv, store=None):
+    """Run one VBoxManage invocation; returns (exit code, stdout, stderr)."""
+    from vboxsim.commands import COMMANDS
+
+    store = store or statelib.Store()
+    argv = _strip_global_options(list(argv))
+    ctx = Context(store)
+    if not argv:
+        return 0, errors.BANNER + usage_text("main"), ""
+    command = argv[0]
+    if command in ("--version", "-V", "-v", "--dump-build-type"):
+        return 0, (VERSION if command != "--dump-build-type" else "release") + "\n", ""
+    handler = COMMANDS.get(command.lower())
+    if handler is None:
+        text = (errors.BANNER + errors.error_lines("Invalid command '%s'" % command) + "\n"
+                + usage_text("main") + "\n" + errors.error_lines("Invalid command '%s'" % command))
+        return 2, "", text
+    try:
+        with store.locked():
+            fault = faults.check(store.home, command.lower(), argv)
+        if fault is not None:
+            raise fault
+        code = handler(ctx, argv[1:])
+    except errors.VBoxError as failure:
+        ctx.out(failure.stdout)
+        ctx.err(failure.stderr)
+        code = failure.exit_code
+    return code, "".join(ctx.stdout), "".join(ctx.stderr)
+
+
+def _vm_count(store):
+    try:
+        import json
+        with open(store.path) as handle:
+            return len(json.load(handle)["vms"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    started = time.monotonic()
+    store = statelib.Store()
+    code, out, err = run(argv, store)
+    stripped = _strip_global_options(argv)
+    command = stripped[0].lower() if stripped else ""
+    vm_count = _vm_count(store) if command == "list" else 0
+    latency.wait(command, stripped, vm_count, time.monotonic() - started)
+    sys.stdout.write(out)
+    sys.stdout.flush()
+    sys.stderr.write(err)
+    sys.stderr.flush()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

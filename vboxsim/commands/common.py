@@ -1,0 +1,43 @@
+"""Helpers shared by the command modules."""
+
+import os
+
+from vboxsim import errors
+
+RUNNING_STATES = ("running", "paused")
+
+
+def find_vm(registry, name, command):
+    vm = registry.find_vm(name)
+    if vm is None:
+        raise errors.machine_not_found(name, command)
+    return vm
+
+
+def require_unlocked(vm, source_file="VBoxManageModifyVM.cpp", line=897,
+                     call="LockMachine(a->session, LockType_Write)"):
+    """Commands that need a write session fail while the VM process holds it."""
+    if vm["state"] in RUNNING_STATES:
+        raise errors.machine_locked(vm["name"], source_file, line, call)
+
+
+def compose_settings_path(registry, name, basefolder=None, groups=None):
+    """IVirtualBox::ComposeMachineFilename."""
+    base = basefolder or registry.machine_folder
+    group = (groups or ["/"])[0]
+    if not basefolder and group not in ("", "/"):
+        base = os.path.join(base, group.strip("/"))
+    return os.path.join(os.path.abspath(base), name, name + ".vbox")
+
+
+def settings_exists_error(path):
+    return errors.com_error(
+        "Machine settings file '%s' already exists" % path, "VBOX_E_FILE_ERROR", "MachineWrap", "IMachine",
+        ("CreateMachine(bstrSettingsFile.raw(), bstrName.raw(), platformArch, ComSafeArrayAsInParam(groups), "
+         "bstrOsTypeId.raw(), createFlags.raw(), bstrCipher.raw(), bstrPasswordId.raw(), "
+         "Bstr(strPassword).raw(), machine.asOutParam())", 429, "VBoxManageMisc.cpp"))
+
+
+def parse_groups(text):
+    groups = [g.strip() for g in text.split(",") if g.strip()]
+    return [g if g.startswith("/") else "/" + g for g in groups] or ["/"]

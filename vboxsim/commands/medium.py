@@ -1,0 +1,248 @@
+"""createmedium, clonemedium, modifymedium, closemedium, showmediuminfo."""
+
+import os
+import subprocess
+import uuid as uuidlib
+
+from vboxsim import errors
+from vboxsim import media as medialib
+from vboxsim import render
+from vboxsim import vdi
+from vboxsim.args import Args, parse_size_mb
+
+MB = 1024 * 1024
+DEVICE_WORDS = {"disk": "hdd", "dvd": "dvd", "floppy": "floppy"}
+MEDIUM_TYPES = {"normal": "normal", "writethrough": "writethrough", "immutable": "immutable",
+                "shareable": "shareable", "readonly": "readonly", "multiattach": "multiattach"}
+
+
+def _device_and_args(argv):
+    """Optional leading `disk|dvd|floppy` word."""
+    if argv and argv[0] in DEVICE_WORDS:
+        return DEVICE_WORDS[argv[0]], Args(argv[1:])
+    return "hdd", Args(argv)
+
+
+def _create_failed(path, fmt, context_line, what="Failed to create medium",
+                   detail="Could not create the medium storage unit '%s'."):
+    return errors.com_error(
+        [what, detail % path, "%s: cannot create image '%s' (VERR_ALREADY_EXISTS)" % (fmt, path)],
+        "VBOX_E_FILE_ERROR", "MediumWrap", "IMedium", context_line, callee=False,
+        progress_prefix="0%...VBOX_E_FILE_ERROR\n")
+
+
+def createmedium(ctx, argv):
+    device, args = _device_and_args(argv)
+    filename = fmt = diffparent = None
+    size_bytes = None
+    fixed = False
+    while args:
+        opt = args.next()
+        if opt == "--filename":
+            filename = args.value(opt)
+        elif opt == "--size":
+            size_bytes = parse_size_mb(args.value(opt)) * MB
+        elif opt == "--sizebyte":
+            size_bytes = int(args.value(opt))
+        elif opt == "--format":
+            fmt = args.value(opt)
+        elif opt == "--diffparent":
+            diffparent = args.value(opt)
+        elif opt == "--variant":
+            fixed = "fixed" in args.value(opt).lower()
+        elif opt in ("-o", "--property", "--property-file"):
+            args.value(opt)
+        else:
+            raise errors.syntax_error("Invalid parameter '%s'" % opt)
+    if not filename:
+        raise errors.syntax_error("Parameters --filename is required")
+    if size_bytes is None and not diffparent:
+        raise errors.syntax_error("Parameter --size is required")
+    path = os.path.abspath(filename)
+    context = ("RTEXITCODE handleCreateMedium(HandlerArg*)", 630, "VBoxManageDisk.cpp")
+    with ctx.store.transaction() as registry:
+        if diffparent:
+            parent = medialib.open_medium(registry, diffparent, "hdd")
+            fmt_name = fmt or parent["format"].lower()
+            if os.path.exists(path):
+                raise _create_failed(path, parent["format"].upper(), context)
+            record = medialib.create_diff(registry, parent, path, fmt_name)
+        else:
+            fmt_name = medialib.format_for(path, fmt)
+            if os.path.exists(path):
+                raise _create_failed(path, fmt_name, context)
+            record = medialib.make_record(path, fmt_name, size_bytes, device=device,
+                                          variant="fixed" if fixed else "dynamic")
+            medialib.create_base(path, fmt_name, size_bytes, fixed, record["uuid"])
+            registry.media.append(record)
+    ctx.progress()
+    ctx.out("Medium created. UUID: %s\n" % record["uuid"])
+    return 0
+
+
+def clonemedium(ctx, argv):
+    device, args = _device_and_args(argv)
+    positional = []
+    fmt = None
+    fixed = False
+    while args:
+        opt = args.next()
+        if opt == "--format":
+            fmt = args.value(opt)
+        elif opt == "--variant":
+            fixed = "fixed" in args.value(opt).lower()
+        elif opt == "--existing":
+            pass
+        else:
+            positional.append(opt)
+    if len(positional) != 2:
+        raise errors.syntax_error("Incorrect number of parameters")
+    source_name, target_name = positional
+    target = os.path.abspath(target_name)
+    with ctx.store.transaction() as registry:
+        source = medialib.open_medium(registry, source_name, device)
+        fmt_name = medialib.format_for(target, fmt) if fmt else source["format"].upper()
+        if os.path.exists(target):
+            raise _create_failed(target, fmt_name, ("RTEXITCODE handleCloneMedium(HandlerArg*)", 1123,
+                                                    "VBoxManageDisk.cpp"),
+                                 what="Failed to clone medium", detail="Could not create the clone medium '%s'.")
+        new_uuid = str(uuidlib.uuid4())
+        medialib.copy_contents(registry, source, target, fmt_name, new_uuid, fixed=fixed)
+        record = medialib.make_record(target, fmt_name, source["capacity"], device=device, medium_uuid=new_uuid,
+                                      variant="fixed" if fixed else "dynamic")
+        registry.media.append(record)
+    ctx.progress()
+    ctx.out("Clone medium created in format '%s'. UUID: %s\n" % (fmt_name, new_uuid))
+    return 0
+
+
+def _multiattach_refused(location, context):
+    return errors.com_error(
+        "Cannot change type for medium '%s': the media type 'MultiAttach' can only be used on media "
+        "registered with a machine that was created with VirtualBox 4.0 or later" % location,
+        "VBOX_E_INVALID_OBJECT_STATE", "MediumWrap", "IMedium", context,
+        trailer=("Failed to set the medium type",) if "StorageController" in context[2] else ())
+
+
+def set_medium_type(medium, new_type, context):
+    """IMedium::COMSETTER(Type) with the 'never attached to a machine' restriction."""
+    if new_type == "multiattach" and not medium.get("ever_attached"):
+        raise _multiattach_refused(medium["location"], context)
+    medium["type"] = new_type
+
+
+def _resize(medium, new_bytes):
+    if new_bytes < medium["capacity"]:
+        raise errors.com_error("Shrinking is not yet supported for medium '%s'" % medium["location"],
+                               "VBOX_E_NOT_SUPPORTED", "MediumWrap", "IMedium",
+                               ("RTEXITCODE handleModifyMedium(HandlerArg*)", 927, "VBoxManageDisk.cpp"),
+                               callee=False, progress_prefix="0%...VBOX_E_NOT_SUPPORTED\n")
+    if vdi.is_vdi(medium["location"]) and not medium.get("parent"):
+        vdi.rewrite(medium["location"], new_bytes)
+    elif medialib.qemu_img():
+        subprocess.run([medialib.qemu_img(), "resize", "-q", medium["location"], str(new_bytes)],
+                       check=True, capture_output=True)
+    medium["capacity"] = new_bytes
+
+
+def modifymedium(ctx, argv):
+    device, args = _device_and_args(argv)
+    name = None
+    changes = []
+    while args:
+        opt = args.next()
+        if opt == "--type":
+            changes.append(("type", args.value(opt).lower()))
+        elif opt == "--resize":
+            changes.append(("resize", parse_size_mb(args.value(opt)) * MB))
+        elif opt == "--resizebyte":
+            changes.append(("resize", int(args.value(opt))))
+        elif opt == "--compact":
+            changes.append(("compact", None))
+        elif opt == "--autoreset":
+            changes.append(("autoreset", args.value(opt).lower() == "on"))
+        elif opt == "--description":
+            changes.append(("description", args.value(opt)))
+        elif opt in ("--property", "--move", "--setlocation"):
+            changes.append((opt, args.value(opt)))
+        elif name is None:
+            name = opt
+        else:
+            raise errors.syntax_error("Invalid parameter '%s'" % opt)
+    if name is None:
+        raise errors.syntax_error("Medium name or UUID required")
+    progress = False
+    with ctx.store.transaction() as registry:
+        medium = medialib.open_medium(registry, name, device)
+        for what, value in changes:
+            if what == "type":
+                if value not in MEDIUM_TYPES:
+                    raise errors.syntax_error("Invalid medium type '%s'" % value)
+                set_medium_type(medium, value, ("COMSETTER(Type)(enmMediumType)", 896, "VBoxManageDisk.cpp"))
+            elif what == "resize":
+                _resize(medium, value)
+                progress = True
+            elif what == "compact":
+                if vdi.is_vdi(medium["location"]) and not medium.get("parent"):
+                    vdi.rewrite(medium["location"])
+                progress = True
+            elif what == "autoreset":
+                medium["auto_reset"] = value
+            elif what == "description":
+                medium["description"] = value
+            elif what == "--property":
+                key, _, prop_value = value.partition("=")
+                medium["properties"][key] = prop_value
+    if progress:
+        ctx.progress()
+    return 0
+
+
+def _in_use_error(medium, count):
+    return errors.com_error(
+        "Medium '%s' cannot be closed because it is still attached to %d virtual machines" % (
+            medium["location"], count), "VBOX_E_OBJECT_IN_USE", "MediumWrap", "IMedium",
+        ("Close()", 1900, "VBoxManageDisk.cpp"))
+
+
+def closemedium(ctx, argv):
+    device, args = _device_and_args(argv)
+    name = None
+    delete = False
+    while args:
+        opt = args.next()
+        if opt == "--delete":
+            delete = True
+        elif name is None:
+            name = opt
+        else:
+            raise errors.syntax_error("Invalid parameter '%s'" % opt)
+    if name is None:
+        raise errors.syntax_error("Medium name or UUID required")
+    with ctx.store.transaction() as registry:
+        medium = medialib.open_medium(registry, name, device)
+        users = medialib.users(registry, medium)
+        if users:
+            raise _in_use_error(medium, len(users))
+        children = registry.children_of(medium)
+        if children:
+            raise errors.com_error("Cannot close medium '%s' because it has %d child media" % (
+                medium["location"], len(children)), "VBOX_E_OBJECT_IN_USE", "MediumWrap", "IMedium",
+                ("Close()", 1900, "VBoxManageDisk.cpp"))
+        if delete:
+            medialib.delete_storage(medium)
+        registry.remove_medium(medium)
+    if delete:
+        ctx.progress()
+    return 0
+
+
+def showmediuminfo(ctx, argv):
+    device, args = _device_and_args(argv)
+    rest = [a for a in args.rest() if not a.startswith("--")]
+    if len(rest) != 1:
+        raise errors.syntax_error("Medium name or UUID required")
+    with ctx.store.transaction() as registry:
+        medium = medialib.open_medium(registry, rest[0], device)
+        ctx.out(render.medium_info(medium, registry, long_form=True))
+    return 0

@@ -1,0 +1,255 @@
+"""storagectl and storageattach."""
+
+import os
+import uuid as uuidlib
+
+from vboxsim import errors
+from vboxsim import media as medialib
+from vboxsim import model
+from vboxsim.args import Args, on_off
+from vboxsim.commands import common
+from vboxsim.commands.medium import MEDIUM_TYPES, set_medium_type
+from vboxsim.commands.vm import new_controller
+
+CTL_FILE = "VBoxManageStorageController.cpp"
+DEVICE_TYPES = {"hdd": "hdd", "dvddrive": "dvddrive", "fdd": "fdd"}
+MEDIUM_DEVICE = {"hdd": "hdd", "dvddrive": "dvd", "fdd": "floppy"}
+
+
+def _argument_error(message):
+    return errors.VBoxError(errors.error_lines(message) + "\n")
+
+
+def _find_controller(vm, name):
+    for ctl in vm["storage"]:
+        if ctl["name"] == name:
+            return ctl
+    return None
+
+
+def storagectl(ctx, argv):
+    if not argv:
+        raise errors.syntax_error("Storage controller name required")
+    args = Args(argv[1:])
+    name = bus = controller = rename = None
+    portcount = bootable = hostiocache = None
+    remove = False
+    while args:
+        opt = args.next()
+        if opt == "--name":
+            name = args.value(opt)
+        elif opt == "--add":
+            bus = args.value(opt).lower()
+        elif opt == "--controller":
+            controller = args.value(opt).lower()
+        elif opt in ("--portcount", "--sataportcount"):
+            portcount = int(args.value(opt))
+        elif opt == "--bootable":
+            bootable = on_off(args.value(opt), opt)
+        elif opt == "--hostiocache":
+            hostiocache = on_off(args.value(opt), opt)
+        elif opt == "--rename":
+            rename = args.value(opt)
+        elif opt == "--remove":
+            remove = True
+        else:
+            raise errors.syntax_error("Invalid parameter '%s'" % opt)
+    if not name:
+        raise errors.syntax_error("Storage controller name not specified")
+    with ctx.store.transaction() as registry:
+        vm = common.find_vm(registry, argv[0], "storagectl")
+        common.require_unlocked(vm, CTL_FILE, 1113)
+        ctl = _find_controller(vm, name)
+        if remove:
+            if ctl is None:
+                raise errors.com_error("Could not find a storage controller named '%s'" % name,
+                                       "VBOX_E_OBJECT_NOT_FOUND", "SessionMachine", "IMachine",
+                                       ("RemoveStorageController(Bstr(pszCtl).raw())", 1142, CTL_FILE))
+            vm["storage"] = [c for c in vm["storage"] if c["name"] != name]
+            return 0
+        if bus:
+            if bus not in model.STORAGE_BUSES:
+                raise _argument_error("Invalid --add argument '%s'" % bus)
+            if ctl is not None:
+                raise errors.com_error("Storage controller named '%s' already exists" % name,
+                                       "VBOX_E_OBJECT_IN_USE", "SessionMachine", "IMachine",
+                                       ("AddStorageController(Bstr(pszCtl).raw(), StorageBus_%s, ctl.asOutParam())"
+                                        % bus.upper(), 1158, CTL_FILE))
+            ctl = new_controller(name, bus, vm["storage"])
+            vm["storage"].append(ctl)
+        elif ctl is None:
+            raise _argument_error("Couldn't find the controller with the name: '%s'" % name)
+        if controller:
+            if controller not in model.CONTROLLER_TYPES:
+                raise _argument_error("Invalid --type argument '%s'" % controller)
+            ctl["type"] = model.CONTROLLER_TYPES[controller][0]
+        if portcount is not None:
+            ctl["portcount"] = max(1, min(portcount, ctl["maxports"]))
+        if bootable is not None:
+            ctl["bootable"] = bootable
+        if hostiocache is not None:
+            ctl["hostiocache"] = hostiocache
+        if rename:
+            ctl["name"] = rename
+    return 0
+
+
+class AttachRequest:
+    def __init__(self):
+        self.controller = None
+        self.port = None
+        self.device = None
+        self.type = None
+        self.medium = None
+        self.mtype = None
+        self.comment = None
+        self.flags = {}
+        self.iscsi = {}
+
+
+ISCSI_OPTIONS = {"--server": "TargetAddress", "--target": "TargetName", "--tport": "port",
+                 "--lun": "LUN", "--encodedlun": "LUN", "--username": "InitiatorUsername",
+                 "--password": "InitiatorSecret", "--initiator": "InitiatorName"}
+FLAG_OPTIONS = {"--nonrotational": "nonrotational", "--discard": "discard", "--hotpluggable": "hotpluggable",
+                "--passthrough": "passthrough", "--tempeject": "tempeject"}
+
+
+def _parse_attach(argv):
+    args = Args(argv)
+    req = AttachRequest()
+    while args:
+        opt = args.next()
+        if opt == "--storagectl":
+            req.controller = args.value(opt)
+        elif opt == "--port":
+            req.port = int(args.value(opt))
+        elif opt == "--device":
+            req.device = int(args.value(opt))
+        elif opt == "--type":
+            req.type = args.value(opt).lower()
+        elif opt == "--medium":
+            req.medium = args.value(opt)
+        elif opt == "--mtype":
+            req.mtype = args.value(opt).lower()
+        elif opt == "--comment":
+            req.comment = args.value(opt)
+        elif opt in FLAG_OPTIONS:
+            req.flags[FLAG_OPTIONS[opt]] = on_off(args.value(opt), opt)
+        elif opt in ISCSI_OPTIONS:
+            req.iscsi[ISCSI_OPTIONS[opt]] = args.value(opt)
+        elif opt in ("--setuuid", "--setparentuuid", "--bandwidthgroup", "--passwordfile", "--intnet",
+                     "--initiator"):
+            args.value(opt)
+        elif opt in ("--forceunmount", "--readonly"):
+            pass
+        else:
+            raise errors.syntax_error("Invalid parameter '%s'" % opt)
+    if req.controller is None:
+        raise errors.syntax_error("Storage controller name not specified")
+    return req
+
+
+def _iscsi_medium(registry, iscsi):
+    server = iscsi.get("TargetAddress", "")
+    if iscsi.get("port"):
+        server = "%s:%s" % (server, iscsi["port"])
+    lun = iscsi.get("LUN", "")
+    location = "%s|%s" % (server, iscsi.get("TargetName", ""))
+    if lun and lun not in ("0", "enc0"):
+        location += "|" + lun
+    medium = registry.find_medium(location, "hdd")
+    if medium is None:
+        medium = medialib.make_record(location, "iSCSI", 0)
+        registry.media.append(medium)
+    medium["properties"] = {k: v for k, v in iscsi.items() if k != "port"}
+    if iscsi.get("port"):
+        medium["properties"]["TargetAddress"] = server
+    return medium
+
+
+def _implicit_diff(registry, vm, base):
+    """Immutable and multiattach media are attached through a per-VM differencing image."""
+    folder = model.snapshot_folder(vm)
+    os.makedirs(folder, exist_ok=True)
+    diff_uuid = str(uuidlib.uuid4())
+    diff = medialib.create_diff(registry, base, os.path.join(folder, "{%s}.vdi" % diff_uuid), "VDI")
+    diff["registry"] = vm["uuid"]
+    diff["implicit"] = True
+    return diff
+
+
+def _detach(registry, vm, ctl, att):
+    ctl["attachments"].remove(att)
+    medium = registry.medium_by_uuid(att.get("medium")) if att.get("medium") else None
+    if medium and medium.get("implicit") and not medialib.users(registry, medium):
+        medialib.delete_storage(medium)
+        registry.remove_medium(medium)
+
+
+def storageattach(ctx, argv):
+    if not argv:
+        raise errors.syntax_error("VM name required")
+    req = _parse_attach(argv[1:])
+    with ctx.store.transaction() as registry:
+        vm = common.find_vm(registry, argv[0], "storageattach")
+        ctl = _find_controller(vm, req.controller)
+        if ctl is None:
+            raise _argument_error("Could not find a controller named '%s'" % req.controller)
+        port = req.port or 0
+        device = req.device or 0
+        if port >= ctl["portcount"] or port < 0:
+            raise _argument_error("The port number %d is out of range [0, %d]" % (port, ctl["portcount"] - 1))
+        existing = next((a for a in ctl["attachments"] if a["port"] == port and a["device"] == device), None)
+        if vm["state"] in common.RUNNING_STATES and (req.type or (existing or {}).get("type")) != "dvddrive" \
+                and not (existing or {}).get("hotpluggable"):
+            common.require_unlocked(vm, CTL_FILE, 349, "LockMachine(a->session, LockType_Write)")
+        if req.medium is None:
+            if existing is None:
+                raise _argument_error("No DVD/Floppy Drive attached to the controller '%s' at the port: %d, "
+                                      "device: %d" % (req.controller, port, device))
+            existing.update(req.flags)
+            return 0
+        if req.medium.lower() == "none":
+            if existing is not None:
+                _detach(registry, vm, ctl, existing)
+            return 0
+        dev_type = DEVICE_TYPES.get(req.type or (existing or {}).get("type") or "hdd", "hdd")
+        medium = None
+        if req.medium.lower() == "emptydrive":
+            if dev_type == "hdd":
+                raise _argument_error("Invalid medium for a hard disk: emptydrive")
+        elif req.medium.lower() == "iscsi":
+            medium = _iscsi_medium(registry, req.iscsi)
+        else:
+            medium = medialib.open_medium(registry, req.medium, MEDIUM_DEVICE[dev_type])
+        if medium is not None and req.mtype:
+            if req.mtype not in MEDIUM_TYPES:
+                raise errors.syntax_error("Invalid medium type '%s'" % req.mtype)
+            set_medium_type(medium, req.mtype, ("COMSETTER(Type)(enmMediumType)", 718, CTL_FILE))
+        if medium is not None and req.comment is not None:
+            medium["description"] = req.comment
+        if medium is not None and medium["type"] == "normal" and dev_type == "hdd":
+            for other in registry.vms:
+                if other["uuid"] != vm["uuid"] and any(a.get("medium") == medium["uuid"]
+                                                       for c in other["storage"] for a in c["attachments"]):
+                    raise errors.com_error(
+                        "Medium '%s' is already attached to this or another virtual machine" % medium["location"],
+                        "VBOX_E_OBJECT_IN_USE", "SessionMachine", "IMachine",
+                        ("AttachDevice(Bstr(pszCtl).raw(), port, device, DeviceType_HardDisk, pMedium2Mount)",
+                         1082, CTL_FILE))
+        if existing is not None:
+            _detach(registry, vm, ctl, existing)
+        attach_uuid = None
+        if medium is not None:
+            if medium.get("registry") is None:
+                medium["registry"] = vm["uuid"]
+            medium["ever_attached"] = True
+            attach_uuid = medium["uuid"]
+            if dev_type == "hdd" and medium["type"] in ("multiattach", "immutable"):
+                attach_uuid = _implicit_diff(registry, vm, medium)["uuid"]
+        flags = {"hotpluggable": False, "nonrotational": False, "discard": False, "passthrough": False,
+                 "tempeject": False}
+        flags.update(req.flags)
+        ctl["attachments"].append(dict(port=port, device=device, type=dev_type, medium=attach_uuid, **flags))
+        ctl["attachments"].sort(key=lambda a: (a["port"], a["device"]))
+    return 0

@@ -1,0 +1,324 @@
+"""createvm, registervm, unregistervm, showvminfo, clonevm."""
+
+import copy
+import os
+import shutil
+import uuid as uuidlib
+
+from vboxsim import errors
+from vboxsim import media as medialib
+from vboxsim import model
+from vboxsim import render
+from vboxsim import settings_file
+from vboxsim import state as statelib
+from vboxsim.args import Args
+from vboxsim.commands import common
+
+
+def _apply_defaults(vm):
+    """createvm --default: what IMachine::applyDefaults sets for the OS type."""
+    vm["graphicscontroller"] = "vmsvga" if model.os_family(vm["ostype"]) == "linux" else "vboxsvga"
+    vm["vram"] = 16
+    vm["mouse"] = "usbtablet"
+    vm["usb"]["ohci"] = True
+    vm["storage"] = [new_controller("IDE", "ide", []), new_controller("SATA", "sata", [])]
+    vm["storage"][1]["portcount"] = 1
+
+
+def new_controller(name, bus, existing):
+    ctl_type, ports, max_ports, devices = model.STORAGE_BUSES[bus]
+    return {"name": name, "bus": bus, "type": ctl_type, "portcount": ports, "maxports": max_ports,
+            "devices": devices, "bootable": True, "hostiocache": bus == "ide",
+            "instance": str(sum(1 for c in existing if c["bus"] == bus)), "attachments": []}
+
+
+def createvm(ctx, argv):
+    args = Args(argv)
+    name = ostype = basefolder = None
+    vm_uuid = None
+    groups = ["/"]
+    register = default = False
+    while args:
+        opt = args.next()
+        if opt == "--name":
+            name = args.value(opt)
+        elif opt in ("--ostype", "--os-type"):
+            ostype = args.value(opt)
+        elif opt == "--basefolder":
+            basefolder = args.value(opt)
+        elif opt == "--uuid":
+            vm_uuid = args.value(opt).strip("{}").lower()
+        elif opt == "--groups":
+            groups = common.parse_groups(args.value(opt))
+        elif opt == "--register":
+            register = True
+        elif opt == "--default":
+            default = True
+        elif opt in ("--platform-architecture", "--platform-arch", "--cipher", "--password-id", "--password"):
+            args.value(opt)
+        else:
+            raise errors.syntax_error("Invalid parameter '%s'" % opt)
+    if not name:
+        raise errors.syntax_error("Parameter --name is required")
+    resolved_ostype = model.canonical_ostype(ostype or "Other")
+    if resolved_ostype is None:
+        raise errors.com_error("Guest OS type '%s' is invalid" % ostype, "VBOX_E_OBJECT_NOT_FOUND",
+                               "VirtualBoxWrap", "IVirtualBox",
+                               ("CreateMachine(bstrSettingsFile.raw(), bstrName.raw(), platformArch, "
+                                "ComSafeArrayAsInParam(groups), bstrOsTypeId.raw(), createFlags.raw(), "
+                                "bstrCipher.raw(), bstrPasswordId.raw(), Bstr(strPassword).raw(), "
+                                "machine.asOutParam())", 429, "VBoxManageMisc.cpp"))
+    with ctx.store.transaction() as registry:
+        cfgfile = common.compose_settings_path(registry, name, basefolder, groups)
+        if os.path.exists(cfgfile):
+            raise common.settings_exists_error(cfgfile)
+        vm_uuid = vm_uuid or str(uuidlib.uuid4())
+        if registry.find_vm(vm_uuid):
+            raise errors.com_error("A machine with UUID {%s} is already registered" % vm_uuid,
+                                   "VBOX_E_OBJECT_IN_USE", "VirtualBoxWrap", "IVirtualBox",
+                                   ("RegisterMachine(machine)", 446, "VBoxManageMisc.cpp"))
+        vm = model.new_vm(name, vm_uuid, resolved_ostype, cfgfile, groups, statelib.now_ns())
+        if default:
+            _apply_defaults(vm)
+        settings_file.write(vm, registry.data)
+        if register:
+            registry.add_vm(vm)
+    ctx.out("Virtual machine '%s' is created%s.\nUUID: %s\nSettings file: '%s'\n" % (
+        name, " and registered" if register else "", vm_uuid, cfgfile))
+    return 0
+
+
+def registervm(ctx, argv):
+    args = Args(argv)
+    path = None
+    while args:
+        opt = args.next()
+        if opt == "--password":
+            args.value(opt)
+        elif path is None:
+            path = opt
+        else:
+            raise errors.syntax_error("Invalid parameter '%s'" % opt)
+    if path is None:
+        raise errors.syntax_error("Incorrect number of parameters")
+    full = os.path.abspath(path)
+    if not os.path.isfile(full):
+        raise errors.com_error("Could not find file '%s' (VERR_FILE_NOT_FOUND)" % full, "VBOX_E_FILE_ERROR",
+                               "MachineWrap", "IMachine",
+                               ("OpenMachine(Bstr(a->argv[0]).raw(), Bstr(strPassword).raw(), "
+                                "machine.asOutParam())", 168, "VBoxManageMisc.cpp"))
+    with ctx.store.transaction() as registry:
+        vm = settings_file.read(full, lambda n, u, o, c: model.new_vm(n, u, o, c, now_ns=statelib.now_ns()))
+        if registry.find_vm(vm["uuid"]):
+            raise errors.com_error("Trying to open a VM config '%s' which has the same UUID as an existing "
+                                   "virtual machine" % full, "VBOX_E_OBJECT_IN_USE", "VirtualBoxWrap",
+                                   "IVirtualBox",
+                                   ("OpenMachine(Bstr(a->argv[0]).raw(), Bstr(strPassword).raw(), "
+                                    "machine.asOutParam())", 168, "VBoxManageMisc.cpp"))
+        vm.update(state="poweroff", session=None, acpi_deadline_ns=None)
+        registry.add_vm(vm)
+    return 0
+
+
+def _delete_vm_files(vm):
+    folder = model.machine_dir(vm)
+    for path in (vm["cfgfile"], vm["cfgfile"] + "-prev", os.path.join(folder, vm["name"] + ".nvram")):
+        if os.path.exists(path):
+            os.unlink(path)
+    for sub in ("Logs", "Snapshots"):
+        shutil.rmtree(os.path.join(folder, sub), ignore_errors=True)
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
+
+
+def _media_to_delete(registry, vm, with_removable):
+    """Media the VM attaches (current state and snapshots) that no other VM uses, deepest first."""
+    found = []
+    for _snap, _ctl, att in model.all_attachments(vm):
+        medium = registry.medium_by_uuid(att.get("medium")) if att.get("medium") else None
+        if medium and medium not in found and (medium["device"] == "hdd" or with_removable):
+            found.append(medium)
+    others = [v for v in registry.vms if v["uuid"] != vm["uuid"]]
+
+    def used_by_others(medium):
+        return any(att.get("medium") == medium["uuid"] for other in others
+                   for _s, _c, att in model.all_attachments(other))
+
+    def depth(medium):
+        return len(medialib.chain(registry, medium))
+
+    return sorted((m for m in found if not used_by_others(m)), key=depth, reverse=True)
+
+
+def unregistervm(ctx, argv):
+    args = Args(argv)
+    name = None
+    delete = delete_all = False
+    while args:
+        opt = args.next()
+        if opt == "--delete":
+            delete = True
+        elif opt == "--delete-all":
+            delete = delete_all = True
+        elif name is None:
+            name = opt
+        else:
+            raise errors.syntax_error("Invalid parameter '%s'" % opt)
+    if name is None:
+        raise errors.syntax_error("VM name required")
+    with ctx.store.transaction(save_on_error=True) as registry:
+        vm = common.find_vm(registry, name, "unregistervm")
+        if vm["state"] in common.RUNNING_STATES:
+            raise errors.com_error("Cannot unregister the machine '%s' while it is locked" % vm["name"],
+                                   "VBOX_E_INVALID_OBJECT_STATE", "MachineWrap", "IMachine",
+                                   ("Unregister(CleanupMode_DetachAllReturnHardDisksOnly, "
+                                    "ComSafeArrayAsOutParam(aMedia))", 233, "VBoxManageMisc.cpp"))
+        doomed = _media_to_delete(registry, vm, delete_all) if delete else []
+        registry.remove_vm(vm)
+        if not delete:
+            medialib.forget_orphans(registry)
+            return 0
+        for medium in doomed:
+            children = registry.children_of(medium)
+            if children:
+                medialib.forget_orphans(registry)
+                raise errors.com_error(
+                    ["Machine delete failed",
+                     "Cannot close medium '%s' because it has %d child media" % (medium["location"], len(children))],
+                    "VBOX_E_OBJECT_IN_USE", "MediumWrap", "IMedium",
+                    ("RTEXITCODE handleUnregisterVM(HandlerArg*)", 243, "VBoxManageMisc.cpp"),
+                    callee=False, progress_prefix="0%...10%...20%...VBOX_E_OBJECT_IN_USE\n")
+            medialib.delete_storage(medium)
+            registry.remove_medium(medium)
+        _delete_vm_files(vm)
+        medialib.forget_orphans(registry)
+    ctx.progress()
+    return 0
+
+
+def showvminfo(ctx, argv):
+    args = Args(argv)
+    name = None
+    machine_readable = False
+    while args:
+        opt = args.next()
+        if opt == "--machinereadable":
+            machine_readable = True
+        elif opt in ("--details",):
+            pass
+        elif opt in ("--log", "--password-id", "--password"):
+            args.value(opt)
+        elif name is None:
+            name = opt
+        else:
+            raise errors.syntax_error("Invalid parameter '%s'" % opt)
+    if name is None:
+        raise errors.syntax_error("VM name or UUID required")
+    with ctx.store.transaction() as registry:
+        vm = common.find_vm(registry, name, "showvminfo")
+        if machine_readable:
+            ctx.out(render.showvminfo_machinereadable(vm, registry))
+        else:
+            ctx.out(render.showvminfo_human(vm, registry))
+    return 0
+
+
+def _clone_disks(registry, source_machine, clone, link):
+    """Give the clone its own disks: diffs on the source media (linked) or full copies."""
+    folder = model.machine_dir(clone)
+    disk_index = 0
+    for ctl in clone["storage"]:
+        for att in ctl["attachments"]:
+            medium = registry.medium_by_uuid(att.get("medium")) if att.get("medium") else None
+            if medium is None or medium["device"] != "hdd":
+                continue
+            if link:
+                os.makedirs(model.snapshot_folder(clone), exist_ok=True)
+                diff_uuid = str(uuidlib.uuid4())
+                path = os.path.join(model.snapshot_folder(clone), "{%s}.vdi" % diff_uuid)
+                diff = medialib.create_diff(registry, medium, path, "VDI")
+                att["medium"] = diff["uuid"]
+                continue
+            os.makedirs(folder, exist_ok=True)
+            suffix = "" if disk_index == 0 else "-disk%d" % disk_index
+            disk_index += 1
+            path = os.path.join(folder, "%s%s.vdi" % (clone["name"], suffix))
+            new_uuid = str(uuidlib.uuid4())
+            medialib.copy_contents(registry, medium, path, "VDI", new_uuid)
+            record = medialib.make_record(path, "VDI", medium["capacity"], medium_uuid=new_uuid)
+            record.update(registry=clone["uuid"], ever_attached=True)
+            registry.media.append(record)
+            att["medium"] = new_uuid
+
+
+def clonevm(ctx, argv):
+    args = Args(argv)
+    source = name = snapshot_name = basefolder = clone_uuid = None
+    options = []
+    groups = None
+    register = False
+    while args:
+        opt = args.next()
+        if opt == "--name":
+            name = args.value(opt)
+        elif opt == "--snapshot":
+            snapshot_name = args.value(opt)
+        elif opt == "--options":
+            options += [o.strip().lower() for o in args.value(opt).split(",")]
+        elif opt == "--mode":
+            args.value(opt)
+        elif opt == "--basefolder":
+            basefolder = args.value(opt)
+        elif opt == "--uuid":
+            clone_uuid = args.value(opt).strip("{}").lower()
+        elif opt == "--groups":
+            groups = common.parse_groups(args.value(opt))
+        elif opt == "--register":
+            register = True
+        elif source is None:
+            source = opt
+        else:
+            raise errors.syntax_error("Invalid parameter '%s'" % opt)
+    if source is None:
+        raise errors.syntax_error("Missing source VM name")
+    link = "link" in options
+    with ctx.store.transaction() as registry:
+        vm = common.find_vm(registry, source, "clonevm")
+        name = name or "%s Clone" % vm["name"]
+        machine = vm
+        if snapshot_name:
+            snap = model.find_snapshot(vm, snapshot_name)
+            if snap is None:
+                raise errors.com_error("Could not find a snapshot named '%s'" % snapshot_name,
+                                       "VBOX_E_OBJECT_NOT_FOUND", "MachineWrap", "IMachine",
+                                       ("FindSnapshot(Bstr(pszSnapshotName).raw(), srcSnapshot.asOutParam())",
+                                        638, "VBoxManageMisc.cpp"))
+            machine = snap["machine"]
+        elif link:
+            raise errors.com_error("Linked clone can only be created from a snapshot", "E_INVALIDARG",
+                                   "MachineWrap", "IMachine",
+                                   ("CloneTo(trgMachine, mode, ComSafeArrayAsInParam(options), "
+                                    "progress.asOutParam())", 680, "VBoxManageMisc.cpp"))
+        cfgfile = common.compose_settings_path(registry, name, basefolder, groups or vm["groups"])
+        if os.path.exists(cfgfile):
+            raise common.settings_exists_error(cfgfile)
+        clone = copy.deepcopy(model.hardware_copy(machine))
+        clone.update(uuid=clone_uuid or str(uuidlib.uuid4()), name=name, cfgfile=cfgfile,
+                     groups=groups or vm["groups"], state="poweroff", state_change_ns=statelib.now_ns(),
+                     session=None, acpi_deadline_ns=None, state_file=None, snapshot_root=None,
+                     current_snapshot=None, extradata=copy.deepcopy(vm["extradata"]))
+        if "keephwuuids" not in options:
+            clone["hardwareuuid"] = clone["uuid"]
+        if "keepallmacs" not in options:
+            for nic in clone["nics"]:
+                if "keepnatmacs" not in options or nic["attachment"] != "nat":
+                    nic["mac"] = model.random_mac()
+        _clone_disks(registry, machine, clone, link)
+        settings_file.write(clone, registry.data)
+        if register:
+            registry.add_vm(clone)
+    ctx.progress()
+    ctx.out('Machine has been successfully cloned as "%s"\n' % name)
+    return 0

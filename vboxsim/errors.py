@@ -1,0 +1,131 @@
+"""Error texts of VBoxManage 7.2, as printed on stderr.
+
+Every failure the simulator reports is a :class:`VBoxError`: the stderr text
+(already formatted), the exit code and optionally text for stdout.  The helper
+constructors below hold the exact wording seen in real 7.2.22 transcripts.
+"""
+
+PREFIX = "VBoxManage: error: "
+
+RESULT_CODES = {
+    "VBOX_E_OBJECT_NOT_FOUND": 0x80BB0001,
+    "VBOX_E_INVALID_VM_STATE": 0x80BB0002,
+    "VBOX_E_VM_ERROR": 0x80BB0003,
+    "VBOX_E_FILE_ERROR": 0x80BB0004,
+    "VBOX_E_IPRT_ERROR": 0x80BB0005,
+    "VBOX_E_PDM_ERROR": 0x80BB0006,
+    "VBOX_E_INVALID_OBJECT_STATE": 0x80BB0007,
+    "VBOX_E_HOST_ERROR": 0x80BB0008,
+    "VBOX_E_NOT_SUPPORTED": 0x80BB0009,
+    "VBOX_E_XML_ERROR": 0x80BB000A,
+    "VBOX_E_INVALID_SESSION_STATE": 0x80BB000B,
+    "VBOX_E_OBJECT_IN_USE": 0x80BB000C,
+    "NS_ERROR_FAILURE": 0x80004005,
+    "E_ACCESSDENIED": 0x80070005,
+    "E_INVALIDARG": 0x80070057,
+    "NS_ERROR_INVALID_ARG": 0x80070057,
+}
+
+BANNER = ("Oracle VirtualBox Command Line Management Interface Version 7.2.22_Debian\n"
+          "Copyright (C) 2005-2026 Oracle and/or its affiliates\n\n")
+
+
+class VBoxError(Exception):
+    """A failed command: what to print and how to exit."""
+
+    def __init__(self, stderr, exit_code=1, stdout=""):
+        super().__init__(stderr)
+        self.stderr = stderr
+        self.exit_code = exit_code
+        self.stdout = stdout
+
+
+def error_lines(*messages):
+    return "".join(PREFIX + m + "\n" for m in messages)
+
+
+def details_line(code, component, interface, callee=True):
+    text = "Details: code %s (0x%08x), component %s, interface %s" % (
+        code, RESULT_CODES[code], component, interface)
+    if callee:
+        text += ", callee nsISupports"
+    return PREFIX + text + "\n"
+
+
+def context_line(call, line, source_file):
+    return PREFIX + 'Context: "%s" at line %d of file %s\n' % (call, line, source_file)
+
+
+def com_error(messages, code, component, interface, context=None, callee=True,
+              trailer=(), exit_code=1, progress_prefix=""):
+    """The usual three-part COM failure: messages, Details, Context."""
+    if isinstance(messages, str):
+        messages = [messages]
+    text = progress_prefix + error_lines(*messages)
+    text += details_line(code, component, interface, callee)
+    if context:
+        text += context_line(*context)
+    text += error_lines(*trailer)
+    return VBoxError(text, exit_code)
+
+
+# Where each command looks the VM up (call text, line, file) in 7.2.22.
+FIND_MACHINE_CONTEXT = {
+    "showvminfo": ("FindMachine(Bstr(VMNameOrUuid).raw(), machine.asOutParam())", 3248, "VBoxManageInfo.cpp"),
+    "modifyvm": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 893, "VBoxManageModifyVM.cpp"),
+    "unregistervm": ("FindMachine(Bstr(VMName).raw(), machine.asOutParam())", 228, "VBoxManageMisc.cpp"),
+    "startvm": ("FindMachine(Bstr(pszVM).raw(), machine.asOutParam())", 907, "VBoxManageMisc.cpp"),
+    "controlvm": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 225, "VBoxManageControlVM.cpp"),
+    "discardstate": ("FindMachine(Bstr(VMName).raw(), machine.asOutParam())", 1281, "VBoxManageMisc.cpp"),
+    "storagectl": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 1104, "VBoxManageStorageController.cpp"),
+    "storageattach": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 328, "VBoxManageStorageController.cpp"),
+    "snapshot": ("FindMachine(Bstr(a->argv[0]).raw(), pMachine.asOutParam())", 456, "VBoxManageSnapshot.cpp"),
+    "clonevm": ("FindMachine(Bstr(pszSrcName).raw(), srcMachine.asOutParam())", 618, "VBoxManageMisc.cpp"),
+    "setextradata": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 1052, "VBoxManageMisc.cpp"),
+    "getextradata": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 978, "VBoxManageMisc.cpp"),
+    "guestproperty": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 96, "VBoxManageGuestProp.cpp"),
+    "bandwidthctl": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 262, "VBoxManageBandwidthControl.cpp"),
+    "export": ("FindMachine(Bstr(*itvm).raw(), m.asOutParam())", 1602, "VBoxManageAppliance.cpp"),
+}
+
+
+def machine_not_found(name, command):
+    return com_error("Could not find a registered machine named '%s'" % name,
+                     "VBOX_E_OBJECT_NOT_FOUND", "VirtualBoxWrap", "IVirtualBox",
+                     FIND_MACHINE_CONTEXT.get(command, FIND_MACHINE_CONTEXT["showvminfo"]))
+
+
+def machine_locked(name, source_file="VBoxManageModifyVM.cpp", line=897,
+                   call="LockMachine(a->session, LockType_Write)"):
+    """The session lock is held (a running VM or another VBoxManage)."""
+    return com_error("The machine '%s' is already locked for a session (or being unlocked)" % name,
+                     "VBOX_E_INVALID_OBJECT_STATE", "MachineWrap", "IMachine",
+                     (call, line, source_file))
+
+
+def object_not_ready(call="COMGETTER(State)(&machineState)", line=1013, source_file="VBoxManageInfo.cpp"):
+    return com_error("The object is not ready", "E_ACCESSDENIED", "MachineWrap", "IMachine",
+                     (call, line, source_file))
+
+
+def not_running(name):
+    return VBoxError(error_lines("Machine '%s' is not currently running." % name))
+
+
+def medium_file_not_found(path):
+    return com_error("Could not find file for the medium '%s' (VERR_FILE_NOT_FOUND)" % path,
+                     "VBOX_E_FILE_ERROR", "MediumWrap", "IMedium",
+                     ("OpenMedium(Bstr(pszFilenameOrUuid).raw(), enmDevType, enmAccessMode, "
+                      "fForceNewUuidOnOpen, pMedium.asOutParam())", 197, "VBoxManageDisk.cpp"))
+
+
+def syntax_error(message, usage=""):
+    """Syntax errors print the banner, the message and the usage text."""
+    return VBoxError(BANNER + error_lines(message) + usage, exit_code=2)
+
+
+def hard_failure(command):
+    """A realistic non-transient failure used by fault injection."""
+    return com_error(["Could not lock the settings file (VERR_FILE_LOCK_VIOLATION)"],
+                     "VBOX_E_FILE_ERROR", "MachineWrap", "IMachine",
+                     ("SaveSettings()", 1, "VBoxManage%s.cpp" % command.capitalize()))

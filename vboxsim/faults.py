@@ -1,0 +1,89 @@
+"""Fault injection controlled by ``$VBOXSIM_HOME/faults.json`` and/or ``$VBOXSIM_FAULTS``.
+
+Format: ``{"<command>|*": {"transient": p, "hard": p, "count": n}, "seed": 42}``.
+A transient fault is the real session-lock / "object is not ready" failure, a hard
+fault a realistic non-transient error; neither changes state.  ``count`` limits how
+many times a rule fires (decremented in faults.json under the registry lock; rules
+given only through the environment cannot be counted down and fire every time).
+With a ``seed`` the n-th decision of a run is reproducible.
+"""
+
+import json
+import os
+import random
+
+from vboxsim import errors
+
+READ_ONLY = {"showvminfo", "list", "getextradata", "showmediuminfo", "guestproperty"}
+
+
+def _load(path):
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _save(path, config):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as handle:
+        json.dump(config, handle, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def _decide(rule, key, rng):
+    for kind in ("transient", "hard"):
+        probability = float(rule.get(kind, 0) or 0)
+        if probability > 0 and rng.random() < probability:
+            return kind
+    return None
+
+
+def check(home, command, argv):
+    """Return a VBoxError to report instead of running the command, or None.
+
+    Must be called with the registry lock held.
+    """
+    path = os.path.join(home, "faults.json")
+    file_config = _load(path)
+    env_config = json.loads(os.environ.get("VBOXSIM_FAULTS") or "{}")
+    if not file_config and not env_config:
+        return None
+    config = dict(env_config)
+    config.update(file_config)
+    seed = config.get("seed")
+    counter_path = os.path.join(home, "faults-counter")
+    calls = int(_load(counter_path) or 0) if seed is not None else 0
+    rng = random.Random("%s-%d" % (seed, calls)) if seed is not None else random.SystemRandom()
+    if seed is not None:
+        _save(counter_path, calls + 1)
+    for key in (command, "*"):
+        rule = config.get(key)
+        if not isinstance(rule, dict):
+            continue
+        if "count" in rule and int(rule["count"]) <= 0:
+            continue
+        kind = _decide(rule, key, rng)
+        if kind is None:
+            continue
+        if "count" in rule and key in file_config:
+            file_config[key]["count"] = int(rule["count"]) - 1
+            _save(path, file_config)
+        return build_error(kind, command, argv)
+    return None
+
+
+def build_error(kind, command, argv):
+    target = argv[1] if len(argv) > 1 and not argv[1].startswith("-") else "default"
+    if kind == "transient":
+        if command in READ_ONLY:
+            return errors.object_not_ready()
+        return errors.machine_locked(target)
+    if command == "startvm":
+        error = errors.com_error("The virtual machine '%s' has terminated unexpectedly during startup "
+                                 "with exit code 1 (0x1)" % target, "NS_ERROR_FAILURE", "MachineWrap",
+                                 "IMachine", callee=False)
+        error.stdout = 'Waiting for VM "%s" to power on...\n' % target
+        return error
+    return errors.hard_failure(command)

@@ -1,0 +1,44 @@
+"""Per-call latency modelled on the real VBoxManage 7.2 (TIMING.md).
+
+``VBOXSIM_LATENCY``: ``real`` (default), a number of seconds for every call, or ``0``.
+``VBOXSIM_LATENCY_SCALE``: multiplier (default 1).
+"""
+
+import os
+import time
+
+# Warm-VBoxSVC medians in seconds.
+REAL_SECONDS = {
+    "--version": 0.012, "showvminfo": 0.100, "modifyvm": 0.031, "createvm": 0.028,
+    "unregistervm": 0.024, "guestproperty": 0.027, "storageattach": 0.035, "storagectl": 0.029,
+    "createmedium": 0.025, "clonemedium": 0.026, "startvm": 0.5, "snapshot": 0.033, "clonevm": 0.030,
+}
+DEFAULT_SECONDS = 0.025
+LIST_VMS_BASE = 0.025
+LIST_VMS_PER_VM = 0.0016
+LIST_RUNNING = 0.025
+
+
+def real_seconds(command, argv, vm_count):
+    if command == "list" and argv[1:2] == ["vms"]:
+        return LIST_VMS_BASE + LIST_VMS_PER_VM * vm_count
+    if command == "list" and argv[1:2] == ["runningvms"]:
+        return LIST_RUNNING
+    return REAL_SECONDS.get(command, DEFAULT_SECONDS)
+
+
+def seconds_for(command, argv, vm_count):
+    setting = os.environ.get("VBOXSIM_LATENCY", "real").strip().lower()
+    scale = float(os.environ.get("VBOXSIM_LATENCY_SCALE", "1") or 1)
+    if setting in ("", "real"):
+        base = real_seconds(command, argv, vm_count)
+    else:
+        base = float(setting)
+    return max(0.0, base * scale)
+
+
+def wait(command, argv, vm_count, elapsed):
+    """Sleep what is left of the modelled latency after ``elapsed`` seconds of work."""
+    remaining = seconds_for(command, argv, vm_count) - elapsed
+    if remaining > 0:
+        time.sleep(remaining)

@@ -1,0 +1,165 @@
+"""VM records: defaults of a freshly created 7.2 machine, OS types, storage buses."""
+
+import functools
+import os
+import random
+import re
+
+DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
+
+# add=<bus> -> (controller type, default port count, max ports, devices per port)
+STORAGE_BUSES = {
+    "ide": ("PIIX4", 2, 2, 2),
+    "sata": ("IntelAhci", 30, 30, 1),
+    "scsi": ("LsiLogic", 16, 16, 1),
+    "sas": ("LsiLogicSas", 8, 255, 1),
+    "floppy": ("I82078", 1, 1, 2),
+    "pcie": ("NVMe", 1, 255, 1),
+    "virtio": ("VirtioSCSI", 1, 256, 1),
+    "usb": ("USB", 8, 8, 1),
+}
+CONTROLLER_TYPES = {
+    "lsilogic": ("LsiLogic", "scsi"), "buslogic": ("BusLogic", "scsi"),
+    "intelahci": ("IntelAhci", "sata"), "piix3": ("PIIX3", "ide"), "piix4": ("PIIX4", "ide"),
+    "ich6": ("ICH6", "ide"), "i82078": ("I82078", "floppy"), "lsilogicsas": ("LsiLogicSas", "sas"),
+    "usb": ("USB", "usb"), "nvme": ("NVMe", "pcie"), "virtioscsi": ("VirtioSCSI", "virtio"),
+}
+NIC_TYPES = ["Am79C970A", "Am79C973", "Am79C960", "82540EM", "82543GC", "82545EM", "virtio", "usbnet"]
+UART_DEFAULTS = [("0x03f8", 4), ("0x02f8", 3), ("0x03e8", 4), ("0x02e8", 3)]
+
+# Recommended RAM (MB) for the OS types a 7.2 createvm applies without --default.
+RECOMMENDED_RAM = {"Linux_64": 1024, "Linux": 512, "Ubuntu_64": 2048, "Ubuntu": 2048,
+                   "Debian_64": 2048, "Debian": 2048, "Other": 64, "Other_64": 64}
+
+
+@functools.lru_cache(maxsize=1)
+def ostypes():
+    """{id: description} from the verbatim `list ostypes` output in data/."""
+    table = {}
+    with open(os.path.join(DATA_DIR, "ostypes.txt")) as handle:
+        for line in handle:
+            match = re.match(r"ID / Description: (\S+) -- (.*)$", line)
+            if match:
+                table[match.group(1)] = match.group(2)
+    return table
+
+
+def canonical_ostype(name):
+    """Case-insensitive OS type lookup; None when unknown."""
+    for known in ostypes():
+        if known.lower() == name.lower():
+            return known
+    return None
+
+
+def os_family(ostype):
+    lowered = ostype.lower()
+    if lowered.startswith("win"):
+        return "windows"
+    if lowered.startswith("other") or lowered.startswith("dos") or lowered.startswith("os2"):
+        return "other"
+    return "linux"
+
+
+def effective_paravirt(vm):
+    provider = vm["paravirtprovider"]
+    if provider != "default":
+        return provider
+    return {"windows": "hyperv", "linux": "kvm"}.get(os_family(vm["ostype"]), "none")
+
+
+def random_mac():
+    return "080027%06X" % random.randrange(0x1000000)
+
+
+def new_nic(slot):
+    return {"attachment": "nat" if slot == 0 else "none", "type": "82540EM",
+            "mac": random_mac(), "cable": True, "natnet": "", "bridge": "", "hostonly": "",
+            "intnet": "intnet", "natnetwork": "", "generic": "", "hostonlynet": "",
+            "rules": [], "speed": 0, "bootprio": 0, "promisc": "deny", "bwgroup": "",
+            "trace": False, "tracefile": ""}
+
+
+def new_vm(name, uuid, ostype, cfgfile, groups=None, now_ns=0):
+    is64 = ostype.endswith("_64")
+    return {
+        "uuid": uuid, "name": name, "ostype": ostype, "groups": groups or ["/"],
+        "cfgfile": cfgfile, "description": "",
+        "memory": RECOMMENDED_RAM.get(ostype, 128), "vram": 8, "cpus": 1, "cpuexecutioncap": 100,
+        "pagefusion": False, "chipset": "piix3", "firmware": "BIOS", "hpet": False,
+        "pae": True, "longmode": is64, "triplefaultreset": False, "apic": True, "x2apic": True,
+        "nested_hw_virt": False, "hwvirtex": True, "nestedpaging": True, "largepages": False,
+        "vtxvpid": True, "vtxux": True, "virtvmsavevmload": True,
+        "bootmenu": "messageandmenu", "boot": ["floppy", "dvd", "disk", "none"],
+        "acpi": True, "ioapic": True, "rtcuseutc": os_family(ostype) != "windows",
+        "biossystemtimeoffset": 0, "iommu": "none", "paravirtprovider": "default",
+        "graphicscontroller": "vboxvga", "monitorcount": 1, "accelerate3d": False,
+        "autostart_enabled": False, "autostart_delay": 0, "defaultfrontend": "",
+        "vmprocpriority": "default", "hardwareuuid": uuid,
+        "state": "poweroff", "state_change_ns": now_ns, "session": None,
+        "acpi_deadline_ns": None, "state_file": None,
+        "storage": [], "nics": [new_nic(slot) for slot in range(8)],
+        "uarts": [{"enabled": False, "iobase": io, "irq": irq, "mode": "disconnected",
+                   "path": "", "type": "16550A"} for io, irq in UART_DEFAULTS],
+        "audio": {"driver": "default", "enabled": True, "out": False, "in": False,
+                  "controller": "ac97", "codec": "STAC9700"},
+        "clipboard": "disabled", "clipboard_file_transfers": False, "draganddrop": "disabled",
+        "vrde": {"enabled": False, "authtype": "null", "multicon": False, "reusecon": False,
+                 "videochannel": False, "extpack": "", "properties": {}},
+        "usb": {"ohci": False, "ehci": False, "xhci": False},
+        "mouse": "ps2mouse", "keyboard": "ps2kbd",
+        "extradata": {}, "guestprops": {}, "snapshot_root": None, "current_snapshot": None,
+        "bandwidth_groups": [], "other_settings": {},
+    }
+
+
+def machine_dir(vm):
+    return os.path.dirname(vm["cfgfile"])
+
+
+def snapshot_folder(vm):
+    return os.path.join(machine_dir(vm), "Snapshots")
+
+
+def hardware_copy(vm):
+    """What a snapshot preserves: the machine without snapshots, state or extradata."""
+    import copy
+    skip = {"snapshot_root", "current_snapshot", "extradata", "session", "acpi_deadline_ns"}
+    return copy.deepcopy({k: v for k, v in vm.items() if k not in skip})
+
+
+def iter_snapshots(node):
+    if not node:
+        return
+    yield node
+    for child in node["children"]:
+        yield from iter_snapshots(child)
+
+
+def find_snapshot(vm, name_or_uuid):
+    key = name_or_uuid.strip("{}").lower()
+    for snap in iter_snapshots(vm.get("snapshot_root")):
+        if snap["uuid"] == key:
+            return snap
+    for snap in iter_snapshots(vm.get("snapshot_root")):
+        if snap["name"] == name_or_uuid:
+            return snap
+    return None
+
+
+def snapshot_parent(vm, target):
+    for snap in iter_snapshots(vm.get("snapshot_root")):
+        if any(child["uuid"] == target["uuid"] for child in snap["children"]):
+            return snap
+    return None
+
+
+def all_attachments(vm, include_snapshots=True):
+    """(owner, controller, attachment) for the current state and every snapshot."""
+    owners = [(None, vm)]
+    if include_snapshots:
+        owners += [(snap, snap["machine"]) for snap in iter_snapshots(vm.get("snapshot_root"))]
+    for snap, machine in owners:
+        for ctl in machine["storage"]:
+            for att in ctl["attachments"]:
+                yield snap, ctl, att
