@@ -1,0 +1,90 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""VBoxDriver: Nova's compute driver for VirtualBox.
+
+A facade: each method hands its work to the ops module that owns it.
+Loaded by nova-compute with ``compute_driver = virtualbox.VBoxDriver``.
+"""
+
+from oslo_log import log as logging
+
+import nova.conf
+from nova.virt import driver
+from nova.virt.virtualbox import conf as vbox_conf
+from nova.virt.virtualbox import exception as vbox_exc
+from nova.virt.virtualbox import hostops
+from nova.virt.virtualbox import pathutils
+from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import vmops
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+vbox_conf.register_opts(CONF)
+
+
+class VBoxDriver(driver.ComputeDriver):
+    """Runs Nova instances as VirtualBox VMs through VBoxManage."""
+
+    capabilities = dict(driver.ComputeDriver.capabilities)
+
+    def __init__(self, virtapi, vbox=None):
+        super().__init__(virtapi)
+        self._vbox = vbox or vboxmanage.VBoxManage.from_conf(CONF)
+        self._pathutils = pathutils.PathUtils()
+        self._hostops = hostops.HostOps(self._vbox, self._pathutils)
+        self._vmops = vmops.VMOps(self._vbox, self._pathutils)
+
+    # -- host -----------------------------------------------------------------
+
+    def init_host(self, host):
+        problems = vbox_conf.validate(CONF)
+        if problems:
+            raise vbox_exc.VBoxConfigError(reason='; '.join(problems))
+        numbers, text = self._vbox.check_version()
+        self._pathutils.ensure_dir(self._pathutils.instances_dir())
+        LOG.info('VirtualBox %(version)s found; instances in %(path)s',
+                 {'version': text, 'path': self._pathutils.instances_dir()})
+
+    def get_available_nodes(self, refresh=False):
+        return self._hostops.get_available_nodes()
+
+    def get_available_resource(self, nodename):
+        return self._hostops.get_available_resource()
+
+    def update_provider_tree(self, provider_tree, nodename, allocations=None):
+        inventory = provider_tree.data(nodename).inventory
+        self._hostops.update_provider_tree(
+            provider_tree, nodename, self._get_allocation_ratios(inventory),
+            self._get_reserved_host_disk_gb_from_config())
+
+    def get_host_ip_addr(self):
+        return CONF.my_ip
+
+    def get_host_uptime(self):
+        return self._hostops.get_host_uptime()
+
+    def get_host_cpu_stats(self):
+        return self._hostops.get_host_cpu_stats()
+
+    # -- instances ------------------------------------------------------------
+
+    def list_instances(self):
+        return self._vmops.list_instances()
+
+    def list_instance_uuids(self):
+        return self._vmops.list_instance_uuids()
+
+    def get_info(self, instance, use_cache=True):
+        return self._vmops.get_info(instance)

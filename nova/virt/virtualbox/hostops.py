@@ -1,0 +1,179 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The host as Nova sees it: resources, inventory, uptime, CPU stats.
+
+Host figures come from VirtualBox itself (``list hostinfo``: one call
+whatever the number of VMs) and from the filesystem holding the instances.
+"""
+
+import datetime
+import platform
+import socket
+import time
+
+import os_resource_classes as orc
+from oslo_serialization import jsonutils
+import psutil
+
+import nova.conf
+from nova.objects import fields as obj_fields
+from nova.virt.virtualbox import constants
+from nova.virt.virtualbox import pathutils
+
+CONF = nova.conf.CONF
+
+
+def _host_arch():
+    machine = platform.machine().lower()
+    return {'amd64': obj_fields.Architecture.X86_64,
+            'x86_64': obj_fields.Architecture.X86_64,
+            'arm64': obj_fields.Architecture.AARCH64,
+            'aarch64': obj_fields.Architecture.AARCH64,
+            }.get(machine, obj_fields.Architecture.canonicalize(machine))
+
+
+class HostOps(object):
+
+    def __init__(self, vboxmanage, path_utils=None):
+        self._vbox = vboxmanage
+        self._pathutils = path_utils or pathutils.PathUtils()
+
+    def get_hypervisor_version(self):
+        """VirtualBox's version as Nova's integer (7.2.22 -> 7002022)."""
+        major, minor, build = self._vbox.version()[0]
+        return major * 1000000 + minor * 1000 + build
+
+    def get_hostname(self):
+        return CONF.host or socket.gethostname()
+
+    def get_available_nodes(self):
+        return [self.get_hostname()]
+
+    def _host_resources(self):
+        host = self._vbox.host_info()
+        disk_total, disk_free, disk_used = self._pathutils.disk_usage()
+        return {
+            'vcpus': host['cpus'],
+            'memory_mb': host['memory_mb'],
+            # What the host really uses now, the user's own VMs included.
+            'memory_mb_used': max(
+                0, host['memory_mb'] - host['memory_available_mb']),
+            'local_gb': disk_total,
+            'local_gb_used': disk_used,
+            'disk_available_least': disk_free,
+            'cpu_info': {
+                'arch': _host_arch(),
+                'model': host['cpu_model'],
+                'vendor': _cpu_vendor(host['cpu_model']),
+                'topology': {'sockets': 1, 'cores': host['cores'] or
+                             host['cpus'], 'threads': 1},
+                'features': [],
+                'mhz': host['cpu_mhz'],
+            },
+        }
+
+    def get_available_resource(self):
+        """The dict Nova's resource tracker wants (1 VBoxManage call)."""
+        res = self._host_resources()
+        return {
+            'vcpus': res['vcpus'],
+            'memory_mb': res['memory_mb'],
+            'local_gb': res['local_gb'],
+            # Nova's resource tracker recounts the instances' vCPUs.
+            'vcpus_used': 0,
+            'memory_mb_used': res['memory_mb_used'],
+            'local_gb_used': res['local_gb_used'],
+            'hypervisor_type': constants.HYPERVISOR_TYPE,
+            'hypervisor_version': self.get_hypervisor_version(),
+            'hypervisor_hostname': self.get_hostname(),
+            'cpu_info': jsonutils.dumps(res['cpu_info']),
+            'disk_available_least': res['disk_available_least'],
+            'supported_instances': [
+                (_host_arch(), obj_fields.HVType.VBOX, obj_fields.VMMode.HVM)],
+            'numa_topology': None,
+        }
+
+    def update_provider_tree(self, provider_tree, nodename,
+                             allocation_ratios, reserved_disk_gb):
+        """Set VCPU, MEMORY_MB and DISK_GB inventory (1 VBoxManage call)."""
+        res = self._host_resources()
+        inventory = {
+            orc.VCPU: {
+                'total': res['vcpus'],
+                'min_unit': 1,
+                'max_unit': res['vcpus'],
+                'step_size': 1,
+                'allocation_ratio': allocation_ratios[orc.VCPU],
+                'reserved': CONF.reserved_host_cpus,
+            },
+            orc.MEMORY_MB: {
+                'total': res['memory_mb'],
+                'min_unit': 1,
+                'max_unit': res['memory_mb'],
+                'step_size': 1,
+                'allocation_ratio': allocation_ratios[orc.MEMORY_MB],
+                'reserved': CONF.reserved_host_memory_mb,
+            },
+            orc.DISK_GB: {
+                'total': res['local_gb'],
+                'min_unit': 1,
+                'max_unit': res['local_gb'],
+                'step_size': 1,
+                'allocation_ratio': allocation_ratios[orc.DISK_GB],
+                'reserved': reserved_disk_gb,
+            },
+        }
+        provider_tree.update_inventory(nodename, inventory)
+
+    @staticmethod
+    def get_host_uptime():
+        """Text like uptime(1) prints, from the host's boot time."""
+        now = time.time()
+        seconds = int(now - psutil.boot_time())
+        days, rest = divmod(seconds, 86400)
+        hours, rest = divmod(rest, 3600)
+        minutes = rest // 60
+        clock = datetime.datetime.fromtimestamp(now).strftime('%H:%M:%S')
+        try:
+            load = ', '.join('%.2f' % x for x in psutil.getloadavg())
+        except (AttributeError, OSError):
+            load = '0.00, 0.00, 0.00'
+        day_text = '%d day%s, ' % (days, '' if days == 1 else 's') if days \
+            else ''
+        return ' %s up %s%2d:%02d,  %d users,  load average: %s' % (
+            clock, day_text, hours, minutes, len(psutil.users()), load)
+
+    @staticmethod
+    def get_host_cpu_stats():
+        """Cumulative host CPU times in nanoseconds and the frequency."""
+        times = psutil.cpu_times()
+        freq = psutil.cpu_freq()
+        nanos = 1000 * 1000 * 1000
+        return {
+            'kernel': int(times.system * nanos),
+            'idle': int(times.idle * nanos),
+            'user': int(times.user * nanos),
+            'iowait': int(getattr(times, 'iowait', 0) * nanos),
+            'frequency': int(freq.current) if freq else 0,
+        }
+
+
+def _cpu_vendor(model):
+    lowered = model.lower()
+    for needle, vendor in (('intel', 'Intel'), ('amd', 'AMD'),
+                           ('apple', 'Apple'), ('arm', 'ARM')):
+        if needle in lowered:
+            return vendor
+    return 'unknown'

@@ -1,0 +1,117 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Where the driver keeps things on disk; the only module that decides it.
+
+Layout under the instances path::
+
+    <instances>/<vm name>/<vm name>.vbox     VirtualBox's VM folder
+    <instances>/<vm name>/root.vdi           root disk (differencing or copy)
+    <instances>/<vm name>/console.log        first serial port
+    <instances>/<vm name>/configdrive.iso
+    <image cache>/<image id>.vdi             converted base images
+"""
+
+import os
+import shutil
+
+import nova.conf
+
+CONF = nova.conf.CONF
+
+ROOT_DISK_NAME = 'root.vdi'
+EPHEMERAL_DISK_NAME = 'ephemeral.vdi'
+CONSOLE_LOG_NAME = 'console.log'
+CONFIG_DRIVE_NAME = 'configdrive.iso'
+
+
+def vm_name(instance):
+    """The VM's VirtualBox name: Nova's instance name (instance-0000002a),
+    what `openstack server show` calls OS-EXT-SRV-ATTR:instance_name.
+    The VM's UUID is the instance UUID."""
+    return instance.name
+
+
+class PathUtils(object):
+
+    def instances_dir(self):
+        return CONF.virtualbox.instances_path or CONF.instances_path
+
+    def image_cache_dir(self):
+        return (CONF.virtualbox.image_cache_path or
+                os.path.join(self.instances_dir(),
+                             CONF.image_cache.subdirectory_name))
+
+    def instance_dir(self, instance):
+        return self.vm_dir(vm_name(instance))
+
+    def vm_dir(self, name):
+        """VirtualBox's folder of the VM named ``name`` (createvm
+        --basefolder <instances> puts it there)."""
+        return os.path.join(self.instances_dir(), name)
+
+    def is_nova_vm(self, name):
+        """Whether the VM named ``name`` is one of ours: its settings file
+        lies in our instances path. Costs a stat, not a VBoxManage call, so
+        listing Nova's VMs stays one call whatever else is registered."""
+        if not name or name in ('.', '..') or os.sep in name or (
+                os.altsep and os.altsep in name):
+            return False
+        return os.path.isfile(os.path.join(self.vm_dir(name), name + '.vbox'))
+
+    def root_disk_path(self, instance):
+        return os.path.join(self.instance_dir(instance), ROOT_DISK_NAME)
+
+    def ephemeral_disk_path(self, instance):
+        return os.path.join(self.instance_dir(instance), EPHEMERAL_DISK_NAME)
+
+    def console_log_path(self, instance):
+        return os.path.join(self.instance_dir(instance), CONSOLE_LOG_NAME)
+
+    def config_drive_path(self, instance):
+        return os.path.join(self.instance_dir(instance), CONFIG_DRIVE_NAME)
+
+    def cached_image_path(self, image_id):
+        return os.path.join(self.image_cache_dir(), '%s.vdi' % image_id)
+
+    @staticmethod
+    def ensure_dir(path):
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    @staticmethod
+    def remove_tree(path):
+        shutil.rmtree(path, ignore_errors=True)
+
+    @staticmethod
+    def remove_file(path):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+    def disk_usage(self):
+        """(total_gb, free_gb, used_gb) of the filesystem of the instances
+        path (or its nearest existing parent)."""
+        path = self.instances_dir()
+        while not os.path.exists(path):
+            parent = os.path.dirname(path)
+            if parent == path:
+                break
+            path = parent
+        stat = os.statvfs(path)
+        gib = 1024 ** 3
+        total = stat.f_frsize * stat.f_blocks // gib
+        free = stat.f_frsize * stat.f_bavail // gib
+        return total, free, total - free

@@ -1,0 +1,594 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The one door to VirtualBox: runs VBoxManage and reads what it prints.
+
+Every ops module talks to VirtualBox through a :class:`VBoxManage` object.
+It runs the command as an argument list (never through a shell) with a
+timeout that kills the whole process group, retries transient failures
+(session locks, objects not ready) and turns every other failure at once
+into a :mod:`nova.virt.virtualbox.exception` error parsed from VirtualBox's
+own ``VBoxManage: error:`` lines. Secrets passed as :class:`Secret` never
+reach a log line or an exception message.
+
+The parsers below read VBoxManage's output formats; they are tested on
+verbatim transcripts of VirtualBox 7.2.
+"""
+
+import collections
+import itertools
+import os
+import re
+import shlex
+import signal
+import subprocess
+import threading
+import time
+
+from oslo_log import log as logging
+
+from nova.virt.virtualbox import constants
+from nova.virt.virtualbox import exception as vbox_exc
+
+LOG = logging.getLogger(__name__)
+
+TIMEOUT_DEFAULT = 'default'
+TIMEOUT_LONG = 'long'
+
+ERROR_PREFIX = 'VBoxManage: error: '
+_DETAILS_RE = re.compile(
+    r'^Details: code (?P<name>\S+) \((?P<hex>0x[0-9a-fA-F]+)\)'
+    r'(?:, component (?P<component>[^,]+))?'
+    r'(?:, interface (?P<interface>[^,]+))?')
+
+# Messages VirtualBox prints for conditions that pass by themselves: another
+# client holds the session lock, VBoxSVC is (re)starting, a VM is between
+# states. Retried up to [virtualbox] retry_count times.
+_TRANSIENT_PATTERNS = (
+    'is already locked',
+    'while it is locked',
+    'The object is not ready',
+    'object functionality is limited',
+    'Failed to create the VirtualBox object',
+    'NS_ERROR_FACTORY_NOT_REGISTERED',
+    'NS_ERROR_CALL_FAILED',
+    'Failed to create a session object',
+    'is being unlocked',
+)
+_TRANSIENT_CODES = frozenset([
+    'VBOX_E_INVALID_SESSION_STATE',
+])
+_NOT_FOUND_CODES = frozenset(['VBOX_E_OBJECT_NOT_FOUND'])
+_NOT_FOUND_PATTERNS = (
+    'Could not find a registered machine',
+    'Could not find file for the medium',
+    'Could not find a snapshot',
+    'Could not find a storage controller',
+)
+_INVALID_STATE_CODES = frozenset(['VBOX_E_INVALID_VM_STATE'])
+_INVALID_STATE_PATTERNS = ('is not currently running',)
+_IN_USE_CODES = frozenset(['VBOX_E_OBJECT_IN_USE'])
+_EXISTS_PATTERNS = ('VERR_ALREADY_EXISTS', 'already exists')
+
+# modifyvm options renamed in VirtualBox 7.0 (new spelling -> 6.1's).
+# The driver writes the new names; the wrapper translates for 6.1.
+_LEGACY_OPTIONS = {
+    '--nic-type': '--nictype',
+    '--mac-address': '--macaddress',
+    '--cable-connected': '--cableconnected',
+    '--bridge-adapter': '--bridgeadapter',
+    '--host-only-adapter': '--hostonlyadapter',
+    '--nat-network': '--nat-network',
+    '--nat-pf': '--natpf',
+    '--uart-mode': '--uartmode',
+    '--vrde-port': '--vrdeport',
+    '--vrde-address': '--vrdeaddress',
+    '--vrde-auth-type': '--vrdeauthtype',
+    '--vrde-property': '--vrdeproperty',
+    '--vrde-extpack': '--vrdeextpack',
+    '--vrde-multi-con': '--vrdemulticon',
+    '--rtc-use-utc': '--rtcuseutc',
+    '--os-type': '--ostype',
+    '--graphicscontroller': '--graphicscontroller',
+}
+_NUMBERED_OPTION_RE = re.compile(r'^(--[a-z-]+?)(\d+)$')
+
+
+class Secret(str):
+    """A command argument that must never be logged (a password)."""
+
+    MASK = '***'
+
+
+def masked_command(args):
+    """The command line as text for logs and errors, secrets masked."""
+    shown = []
+    for arg in args:
+        if isinstance(arg, Secret):
+            # Keep a "Name=" prefix so the log still says which was set.
+            name, sep, _ = arg.partition('=')
+            shown.append(name + sep + Secret.MASK if sep else Secret.MASK)
+        else:
+            shown.append(arg)
+    return ' '.join(shlex.quote(a) for a in shown)
+
+
+Result = collections.namedtuple('Result', ['stdout', 'stderr'])
+
+
+class VBoxManage(object):
+    """Runs VBoxManage; one instance serves the whole driver.
+
+    :param command: the VBoxManage command line ([virtualbox]
+        vboxmanage_cmd): a program, optionally with leading arguments.
+    """
+
+    def __init__(self, command='VBoxManage', retry_count=3,
+                 retry_interval=1.0, timeout=60, long_timeout=1800):
+        self._command = shlex.split(command) or ['VBoxManage']
+        self._retry_count = retry_count
+        self._retry_interval = retry_interval
+        self._timeouts = {TIMEOUT_DEFAULT: timeout,
+                          TIMEOUT_LONG: long_timeout}
+        self._version = None
+        self._version_lock = threading.Lock()
+        # Every VBoxManage process started; read by the benchmark.
+        self._counter = itertools.count()
+        self.call_count = 0
+
+    @classmethod
+    def from_conf(cls, conf):
+        vbox = conf.virtualbox
+        return cls(command=vbox.vboxmanage_cmd,
+                   retry_count=vbox.retry_count,
+                   retry_interval=vbox.retry_interval,
+                   timeout=vbox.vboxmanage_timeout,
+                   long_timeout=vbox.vboxmanage_long_timeout)
+
+    # -- running ------------------------------------------------------------
+
+    def run(self, *args, timeout=TIMEOUT_DEFAULT, retry=True):
+        """Run ``VBoxManage ARGS`` and return its :class:`Result`.
+
+        Transient failures are retried when ``retry`` is true: pass False
+        for a command that is not safe to repeat. ``timeout`` is
+        TIMEOUT_DEFAULT, TIMEOUT_LONG or a number of seconds.
+        """
+        args = self._spell_for_version(args)
+        attempts = self._retry_count + 1 if retry else 1
+        for attempt in range(attempts):
+            try:
+                return self._run_once(args, timeout)
+            except vbox_exc.VBoxTransientError as err:
+                if attempt + 1 >= attempts:
+                    raise
+                delay = min(self._retry_interval * 2 ** attempt,
+                            self._retry_interval * 10)
+                LOG.debug('VBoxManage %(cmd)s failed transiently (%(err)s);'
+                          ' retry %(n)d of %(max)d in %(delay).1f s',
+                          {'cmd': args[0] if args else '', 'err': err,
+                           'n': attempt + 1, 'max': attempts - 1,
+                           'delay': delay})
+                time.sleep(delay)
+
+    def _run_once(self, args, timeout):
+        seconds = self._timeouts.get(timeout, timeout)
+        argv = self._command + [str(a) for a in args]
+        shown = masked_command(args)
+        LOG.debug('Running VBoxManage %s', shown)
+        env = dict(os.environ, LC_ALL='C', LANG='C')
+        self.call_count = next(self._counter) + 1
+        started = time.monotonic()
+        try:
+            # A new session, so a timeout can kill VBoxManage and anything
+            # it started as one group.
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE,
+                                    env=env, start_new_session=True)
+        except OSError as err:
+            raise vbox_exc.VBoxManageNotFound(
+                command=' '.join(self._command), reason=err.strerror or err,
+                min_version=format_version(constants.MIN_VERSION))
+        # A timer kills the group rather than communicate(timeout=...):
+        # the same code then works on native threads and under eventlet,
+        # whose green subprocess raises a TimeoutExpired of another class.
+        killed = threading.Event()
+        timer = threading.Timer(seconds, _kill_group, (proc, killed))
+        timer.daemon = True
+        timer.start()
+        try:
+            out, err = proc.communicate()
+        finally:
+            timer.cancel()
+        if killed.is_set():
+            raise vbox_exc.VBoxManageTimeout(command=shown, timeout=seconds)
+        stdout = _decode(out)
+        stderr = _decode(err)
+        LOG.debug('VBoxManage %(cmd)s: exit %(rc)s in %(secs).3f s',
+                  {'cmd': args[0] if args else '', 'rc': proc.returncode,
+                   'secs': time.monotonic() - started})
+        error_lines = [line[len(ERROR_PREFIX):]
+                       for line in stderr.splitlines()
+                       if line.startswith(ERROR_PREFIX)]
+        # Some failures exit 0 (discardstate); the error lines decide too.
+        if proc.returncode != 0 or error_lines:
+            raise classify_error(shown, proc.returncode, stderr, stdout)
+        return Result(strip_wrapper_warning(stdout), stderr)
+
+    def _spell_for_version(self, args):
+        if (self._version is None or not args or args[0] != 'modifyvm' or
+                self._version[0] >= constants.HYPHENATED_OPTIONS_VERSION):
+            return args
+        return tuple(_legacy_spelling(a) for a in args)
+
+    # -- version -------------------------------------------------------------
+
+    def version(self):
+        """(major, minor, build) and the full string, read once."""
+        with self._version_lock:
+            if self._version is None:
+                text = self.run('--version').stdout
+                self._version = parse_version(text)
+            return self._version
+
+    def check_version(self):
+        """Raise VBoxVersionUnsupported for VirtualBox older than 6.1."""
+        numbers, text = self.version()
+        if numbers < constants.MIN_VERSION:
+            raise vbox_exc.VBoxVersionUnsupported(
+                version=text,
+                min_version=format_version(constants.MIN_VERSION))
+        return numbers, text
+
+    # -- queries used by several ops modules ---------------------------------
+
+    def list_vms(self):
+        """[(name, uuid)] of every registered VM, in one call."""
+        return parse_list_vms(self.run('list', 'vms').stdout)
+
+    def list_running_vms(self):
+        """[(name, uuid)] of the VMs that have a VM process, in one call."""
+        return parse_list_vms(self.run('list', 'runningvms').stdout)
+
+    def show_vm_info(self, vm):
+        """``showvminfo VM --machinereadable`` as a dict.
+
+        :raises VBoxObjectNotFound: no such VM.
+        """
+        return parse_machine_readable(
+            self.run('showvminfo', vm, '--machinereadable').stdout)
+
+    def host_info(self):
+        return parse_host_info(self.run('list', 'hostinfo').stdout)
+
+    def system_properties(self):
+        return parse_colon_pairs(self.run('list', 'systemproperties').stdout)
+
+    def list_hdds(self):
+        return parse_colon_blocks(self.run('list', 'hdds').stdout)
+
+    def show_medium_info(self, path):
+        """``showmediuminfo disk PATH`` as a dict (see parse_medium_info).
+
+        :raises VBoxObjectNotFound: no such file or medium.
+        """
+        return parse_medium_info(
+            self.run('showmediuminfo', 'disk', path).stdout)
+
+    def get_extradata(self, vm, key):
+        """The value, or None where VirtualBox says "No value set!"."""
+        return parse_extradata_value(
+            self.run('getextradata', vm, key).stdout)
+
+
+def _kill_group(proc, killed):
+    killed.set()
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (OSError, AttributeError):
+        # Gone already, or a platform without process groups (Windows).
+        proc.kill()
+
+
+def _decode(data):
+    return data.decode('utf-8', 'replace').replace('\r\n', '\n')
+
+
+def _legacy_spelling(arg):
+    if not isinstance(arg, str) or not arg.startswith('--'):
+        return arg
+    option, sep, value = arg.partition('=')
+    match = _NUMBERED_OPTION_RE.match(option)
+    base, number = (match.groups() if match else (option, ''))
+    legacy = _LEGACY_OPTIONS.get(base)
+    if legacy is None:
+        return arg
+    renamed = legacy + number + sep + value
+    return Secret(renamed) if isinstance(arg, Secret) else renamed
+
+
+def format_version(numbers):
+    return '.'.join(str(n) for n in numbers)
+
+
+# -- errors -------------------------------------------------------------------
+
+def parse_error(stderr):
+    """Split VBoxManage's stderr into (messages, details dict).
+
+    ``messages`` are the ``VBoxManage: error:`` lines without the Details and
+    Context lines; ``details`` has name, hex, component, interface and
+    context where VirtualBox printed them.
+    """
+    messages = []
+    details = {}
+    for line in stderr.splitlines():
+        if not line.startswith(ERROR_PREFIX):
+            continue
+        text = line[len(ERROR_PREFIX):].strip()
+        match = _DETAILS_RE.match(text)
+        if match:
+            details.update((k, v.strip()) for k, v in match.groupdict().items()
+                           if v)
+        elif text.startswith('Context: '):
+            details['context'] = text[len('Context: '):]
+        elif text:
+            messages.append(text)
+    return messages, details
+
+
+def classify_error(command, exit_code, stderr, stdout=''):
+    """The exception for a failed call, by result code and message."""
+    messages, details = parse_error(stderr)
+    code_name = details.get('name')
+    if not messages:
+        # "snapshot list" with no snapshots and a few others print their
+        # complaint on stdout.
+        messages = [line.strip() for line in
+                    strip_wrapper_warning(stdout).splitlines()
+                    if line.strip()][-3:]
+    text = '\n'.join(messages) + '\n' + stderr
+    if exit_code == 2:
+        cls = vbox_exc.VBoxSyntaxError
+    elif (code_name in _TRANSIENT_CODES or
+          any(p in text for p in _TRANSIENT_PATTERNS)):
+        cls = vbox_exc.VBoxTransientError
+    elif (code_name in _NOT_FOUND_CODES or
+          any(p in text for p in _NOT_FOUND_PATTERNS)):
+        cls = vbox_exc.VBoxObjectNotFound
+    elif (code_name in _INVALID_STATE_CODES or
+          any(p in text for p in _INVALID_STATE_PATTERNS)):
+        cls = vbox_exc.VBoxInvalidVMState
+    elif code_name in _IN_USE_CODES:
+        cls = vbox_exc.VBoxObjectInUse
+    elif any(p in text for p in _EXISTS_PATTERNS):
+        cls = vbox_exc.VBoxAlreadyExists
+    else:
+        cls = vbox_exc.VBoxManageError
+    if exit_code == 2 and len(messages) > 1:
+        # Syntax errors are followed by the whole usage text; keep the
+        # message that says what was wrong.
+        messages = messages[:1]
+    return cls(command=command, exit_code=exit_code, code_name=code_name,
+               messages=messages, stderr=stderr)
+
+
+# -- parsers -----------------------------------------------------------------
+
+def strip_wrapper_warning(text):
+    """Drop the WARNING block(s) printed on stdout before the real output:
+    Debian's wrapper warns that /dev/vboxdrv is missing, older releases that
+    the module is not loaded or that LOGNAME does not match the user. A block
+    is a ``WARNING:`` line and the indented or blank lines after it."""
+    if not text.startswith('WARNING:'):
+        return text
+    lines = text.splitlines(True)
+    index = 0
+    while index < len(lines) and lines[index].startswith('WARNING:'):
+        index += 1
+        while index < len(lines) and (not lines[index].strip() or
+                                      lines[index][0] in ' \t'):
+            index += 1
+    return ''.join(lines[index:])
+
+
+def parse_version(text):
+    """``--version`` output -> ((major, minor, build), full string).
+
+    Accepts vendor suffixes such as ``7.2.22_Debianr175245`` or
+    ``6.1.50_Ubuntur161033`` and the wrapper's WARNING block.
+    """
+    lines = [line.strip() for line in strip_wrapper_warning(text).splitlines()
+             if line.strip()]
+    for line in reversed(lines):
+        match = re.match(r'^(\d+)\.(\d+)\.(\d+)', line)
+        if match:
+            return tuple(int(n) for n in match.groups()), line
+    raise vbox_exc.VBoxOutputError(command='--version',
+                                   reason='no version in %r' % text[:200])
+
+
+def _read_quoted(text, pos):
+    """Read a "quoted" string starting at text[pos] == '"'.
+
+    Returns (value, position after the closing quote), or (None, pos) when
+    the closing quote is not in ``text``. Only \\" and \\\\ are escapes, as
+    in VBoxManage's outputMachineReadableString.
+    """
+    chars = []
+    i = pos + 1
+    while i < len(text):
+        char = text[i]
+        if char == '\\' and i + 1 < len(text) and text[i + 1] in '"\\':
+            chars.append(text[i + 1])
+            i += 2
+            continue
+        if char == '"':
+            return ''.join(chars), i + 1
+        chars.append(char)
+        i += 1
+    return None, pos
+
+
+def _bare_value(text):
+    if re.match(r'^-?\d+$', text):
+        return int(text)
+    return text
+
+
+def parse_machine_readable_pairs(text):
+    """``key="value"`` output -> [(key, value)] in order, repeats kept.
+
+    Keys may be quoted (``"SATA-0-0"="..."``); values are quoted strings
+    (which may span lines) or bare numbers; lines that are not key=value
+    (`` rec_screen0``, ``Encryption: ...``) are skipped.
+    """
+    text = strip_wrapper_warning(text)
+    pairs = []
+    pos = 0
+    length = len(text)
+    while pos < length:
+        end = text.find('\n', pos)
+        end = length if end < 0 else end
+        line = text[pos:end]
+        next_pos = end + 1
+        key = None
+        rest_at = None
+        if line.startswith('"'):
+            key, after = _read_quoted(line, 0)
+            if key is not None and line[after:after + 1] == '=':
+                rest_at = pos + after + 1
+        elif '=' in line and not line.startswith(' '):
+            key = line.split('=', 1)[0]
+            rest_at = pos + len(key) + 1
+        if rest_at is not None:
+            if text[rest_at:rest_at + 1] == '"':
+                # A quoted value may hold newlines (descriptions): read
+                # across lines up to the closing quote.
+                value, after = _read_quoted(text, rest_at)
+                if value is not None:
+                    pairs.append((key, value))
+                    line_end = text.find('\n', after)
+                    next_pos = length if line_end < 0 else line_end + 1
+                else:
+                    pairs.append((key, text[rest_at + 1:end]))
+            else:
+                pairs.append((key, _bare_value(text[rest_at:end].strip())))
+        pos = next_pos
+    return pairs
+
+
+def parse_machine_readable(text):
+    """``--machinereadable`` output -> dict; a repeated key keeps its last
+    value (use parse_machine_readable_pairs to see every one)."""
+    return dict(parse_machine_readable_pairs(text))
+
+
+_LIST_VMS_RE = re.compile(r'^"(?P<name>.*)" \{(?P<uuid>[0-9a-fA-F-]{36})\}$')
+
+
+def parse_list_vms(text):
+    """``list vms`` / ``list runningvms`` -> [(name, uuid)]."""
+    result = []
+    for line in strip_wrapper_warning(text).splitlines():
+        match = _LIST_VMS_RE.match(line.rstrip())
+        if match:
+            result.append((match.group('name'), match.group('uuid').lower()))
+    return result
+
+
+def parse_colon_pairs(text):
+    """``Key:   value`` lines -> dict (first occurrence wins)."""
+    result = {}
+    for line in strip_wrapper_warning(text).splitlines():
+        key, sep, value = line.partition(':')
+        if sep and key.strip() and not key.startswith(' '):
+            result.setdefault(key.strip(), value.strip())
+    return result
+
+
+def parse_colon_blocks(text):
+    """Blank-line separated ``Key: value`` blocks (list hdds, list
+    bridgedifs, ...) -> [dict]."""
+    blocks = re.split(r'\n\s*\n', strip_wrapper_warning(text))
+    return [parsed for parsed in (parse_colon_pairs(b) for b in blocks)
+            if parsed]
+
+
+_SIZE_UNITS = {'bytes': 1.0 / (1024 * 1024), 'kbytes': 1.0 / 1024,
+               'mbytes': 1, 'gbytes': 1024, 'tbytes': 1024 * 1024}
+
+
+def parse_size_mb(text):
+    """"64 MBytes" -> 64 (MiB, rounded up); None when unreadable."""
+    match = re.match(r'^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)', text or '')
+    if not match:
+        return None
+    factor = _SIZE_UNITS.get(match.group(2).lower())
+    if factor is None:
+        return None
+    value = float(match.group(1)) * factor
+    return int(value) if value == int(value) else int(value) + 1
+
+
+def parse_medium_info(text):
+    """``showmediuminfo`` -> dict with the raw fields plus parsed ones:
+    ``capacity_mb``, ``size_on_disk_mb``, ``parent_uuid`` (None for a base),
+    ``in_use_by`` ([uuid] of the VMs using it)."""
+    info = parse_colon_pairs(text)
+    info['capacity_mb'] = parse_size_mb(info.get('Capacity'))
+    info['size_on_disk_mb'] = parse_size_mb(info.get('Size on disk'))
+    parent = info.get('Parent UUID')
+    info['parent_uuid'] = None if parent in (None, 'base') else parent
+    info['in_use_by'] = re.findall(r'\(UUID: ([0-9a-fA-F-]{36})\)', text)
+    return info
+
+
+def parse_host_info(text):
+    """``list hostinfo`` -> dict with the raw fields plus ``cpus``,
+    ``cores``, ``memory_mb``, ``memory_available_mb``, ``cpu_model``,
+    ``cpu_mhz``."""
+    info = parse_colon_pairs(text)
+
+    def number(key):
+        match = re.match(r'^\s*(\d+)', info.get(key, ''))
+        return int(match.group(1)) if match else 0
+
+    info['cpus'] = number('Processor online count') or number(
+        'Processor count')
+    info['cores'] = number('Processor online core count') or number(
+        'Processor core count')
+    info['memory_mb'] = number('Memory size')
+    info['memory_available_mb'] = number('Memory available')
+    info['cpu_model'] = info.get('Processor#0 description', '')
+    info['cpu_mhz'] = number('Processor#0 speed')
+    return info
+
+
+def parse_extradata_value(text):
+    """``getextradata VM KEY`` -> the value or None ("No value set!")."""
+    text = strip_wrapper_warning(text).rstrip('\n')
+    if text.startswith('Value: '):
+        return text[len('Value: '):]
+    return None
+
+
+def parse_extradata_enumerate(text):
+    """``getextradata VM enumerate`` -> {key: value}."""
+    result = {}
+    for match in re.finditer(r'^Key: (.*?), Value: (.*)$',
+                             strip_wrapper_warning(text), re.MULTILINE):
+        result[match.group(1)] = match.group(2)
+    return result

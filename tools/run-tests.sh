@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs every test tier of nova-virtualbox on a fresh machine: installs what
+# the tiers need, then runs tox. What CI's .ci/run calls.
+#
+#   tools/run-tests.sh            all tiers: pep8, unit (eventlet and native
+#                                 threads), simulator + Nova functional, real
+#                                 VirtualBox 7.2 (chroot), stale-sample check
+#   TOX_ENVS=py311 tools/run-tests.sh      only some tox environments
+#
+# As root on Debian/Ubuntu it apt-installs qemu-utils and provisions the real
+# VirtualBox chroot (tools/real-vbox/provision.sh, about a minute the first
+# time). Without root, the real-VirtualBox tier is skipped with a message
+# unless REALVBOX_CMD names a VBoxManage to use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+envs=${TOX_ENVS:-pep8,py311,py311-threading,sim,realvbox}
+
+say() { printf '== %s\n' "$*"; }
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+if ! command -v qemu-img >/dev/null; then
+    if is_root && command -v apt-get >/dev/null; then
+        say "installing qemu-utils (qemu-img converts images)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-utils \
+            >/dev/null
+    else
+        say "qemu-img missing and cannot apt-get it: image tests will skip"
+    fi
+fi
+
+case ",$envs," in
+*,realvbox,*)
+    if [ -z "${REALVBOX_CMD:-}" ]; then
+        if is_root && command -v apt-get >/dev/null; then
+            say "provisioning real VirtualBox 7.2 (tools/real-vbox)"
+            bash tools/real-vbox/provision.sh
+            export REALVBOX_CMD=/usr/local/bin/vboxmanage-real
+        else
+            say "not root: skipping the real-VirtualBox tier"
+            envs=$(echo ",$envs," | sed 's/,realvbox,/,/; s/^,//; s/,$//')
+        fi
+    fi
+    ;;
+esac
+
+VENV=$TOP/.tox-venv
+if [ ! -x "$VENV/bin/tox" ]; then
+    say "installing tox into $VENV"
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip
+    "$VENV/bin/pip" install -q 'tox>=4.6'
+fi
+
+say "tox -e $envs"
+started=$(date +%s)
+"$VENV/bin/tox" -e "$envs" -- "$@"
+say "all tiers passed in $(( $(date +%s) - started )) s"
