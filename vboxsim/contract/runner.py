@@ -1,0 +1,706 @@
+"""Contract runner: the same VBoxManage scenarios on the real binary and on vboxsim.
+
+A scenario is a text file in ``scenarios/`` with one VBoxManage command per
+line (without the ``VBoxManage`` word).  Syntax:
+
+* ``# ...`` comments and blank lines are ignored;
+* ``set NAME=value`` defines ``$NAME`` for later lines (``$WORK`` is the
+  per-run temporary directory, ``$SCENARIO`` the scenario name);
+* a command is split like a POSIX shell line (quotes, backslashes), then
+  ``$NAME`` / ``${NAME}`` are substituted in each word;
+* a command may start with flags in brackets, e.g. ``[real-only rc=1]``:
+
+  ``real-only``  run only on the real VBoxManage (e.g. ``startvm``, which
+                 cannot work there but does on the simulator); recorded in
+                 the golden file, not run on the simulator;
+  ``host``       host-dependent output: only the exit code and stderr are
+                 compared (stdout is still recorded);
+  ``rc=N``       assert the exit code on every side that runs the step;
+  ``sleep=S``    wait S seconds after the step (real VBoxSVC settles);
+  ``capture=NAME[@N]``  set ``$NAME`` to the N-th (default first) UUID the
+                 step printed on stdout, for later steps and cleanup;
+
+* ``cleanup:`` starts the cleanup section: its commands run before the
+  scenario (to remove leftovers of an aborted run, output ignored) and after
+  it, even when a step failed; a cleanup command that uses a variable that
+  was never set (e.g. a capture from a step that did not run) is skipped.
+
+After the cleanup section a safety net ("scrub") unregisters VMs and closes
+media that were not registered before the scenario (children first), so the
+real VirtualBox registry is left as it was even when a scenario is wrong.
+
+Every side gets its own temporary work directory under /tmp; outputs are
+normalised (work dir, home dir, UUIDs, timestamps, MAC addresses, host
+figures, progress lines) before comparison.  The registry (``list vms``,
+``list hdds``, ``list dvds``, ``list runningvms``) is compared before and
+after each scenario: a scenario that leaks fails.
+
+CLI::
+
+    python -m vboxsim.contract.runner [--real CMD] [--sim] [--golden]
+                                      [--record] [-v] [scenario ...]
+
+With ``--real`` and ``--sim`` the two are compared; with only one of them it
+is compared with the golden files; ``--record`` writes the golden files from
+the real side.
+"""
+
+import argparse
+import dataclasses
+import difflib
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCENARIO_DIR = os.path.join(HERE, "scenarios")
+GOLDEN_DIR = os.path.join(HERE, "golden")
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+DEFAULT_REAL = "/usr/local/bin/vboxmanage-real"
+STEP_TIMEOUT = 120
+REGISTRY_PROBES = (["list", "vms"], ["list", "runningvms"],
+                   ["list", "hdds"], ["list", "dvds"])
+KNOWN_FLAGS = ("real-only", "host")
+
+
+# ---------------------------------------------------------------- scenarios
+
+@dataclasses.dataclass
+class Step:
+    lineno: int
+    text: str            # command as written (variables unexpanded)
+    argv: list           # words, variables unexpanded
+    flags: frozenset = frozenset()
+    rc: int = None
+    sleep: float = 0.0
+    capture: tuple = None    # (variable, n-th UUID)
+
+    @property
+    def real_only(self):
+        return "real-only" in self.flags
+
+
+@dataclasses.dataclass
+class Scenario:
+    name: str
+    path: str
+    variables: list      # [(name, raw value)] in order
+    steps: list
+    cleanup: list
+
+
+class ScenarioError(Exception):
+    pass
+
+
+_FLAGS_RE = re.compile(r"^\[([^\]]*)\]\s*")
+_VAR_RE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+
+
+def parse_scenario(path):
+    name = os.path.splitext(os.path.basename(path))[0]
+    variables, steps, cleanup = [], [], []
+    target = steps
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            if stripped == "cleanup:":
+                target = cleanup
+                continue
+            if stripped.startswith("set "):
+                var, sep, value = stripped[4:].partition("=")
+                if not sep or not re.fullmatch(r"\w+", var.strip()):
+                    raise ScenarioError("%s:%d: bad set line" % (path, lineno))
+                variables.append((var.strip(), value.strip()))
+                continue
+            flags, rc, sleep, capture = set(), None, 0.0, None
+            m = _FLAGS_RE.match(stripped)
+            if m:
+                for flag in m.group(1).split():
+                    if flag.startswith("rc="):
+                        rc = int(flag[3:])
+                    elif flag.startswith("sleep="):
+                        sleep = float(flag[6:])
+                    elif flag.startswith("capture="):
+                        var, _, nth = flag[8:].partition("@")
+                        capture = (var, int(nth or 1))
+                    elif flag in KNOWN_FLAGS:
+                        flags.add(flag)
+                    else:
+                        raise ScenarioError("%s:%d: unknown flag %r"
+                                            % (path, lineno, flag))
+                stripped = stripped[m.end():]
+            try:
+                argv = shlex.split(stripped, comments=False, posix=True)
+            except ValueError as exc:
+                raise ScenarioError("%s:%d: %s" % (path, lineno, exc))
+            target.append(Step(lineno, stripped, argv, frozenset(flags),
+                               rc, sleep, capture))
+    return Scenario(name, path, variables, steps, cleanup)
+
+
+def list_scenarios(names=None):
+    found = sorted(f[:-4] for f in os.listdir(SCENARIO_DIR)
+                   if f.endswith(".txt"))
+    if not names:
+        return found
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise ScenarioError("unknown scenario(s): %s" % ", ".join(missing))
+    return list(names)
+
+
+def load(name):
+    return parse_scenario(os.path.join(SCENARIO_DIR, name + ".txt"))
+
+
+def expand(word, env):
+    def repl(m):
+        key = m.group(1) or m.group(2)
+        if key not in env:
+            raise ScenarioError("undefined variable $%s" % key)
+        return env[key]
+    return _VAR_RE.sub(repl, word)
+
+
+# ------------------------------------------------------------------ backends
+
+class Backend:
+    """One side of the comparison: runs VBoxManage argument vectors."""
+
+    label = "?"
+    home = None          # directory standing for VirtualBox's $HOME
+
+    def run(self, argv, cwd):
+        start = time.monotonic()
+        proc = subprocess.run(self.command() + list(argv), cwd=cwd,
+                              env=self.environ(), stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=STEP_TIMEOUT)
+        elapsed = time.monotonic() - start
+        return Result(proc.returncode,
+                      proc.stdout.decode("utf-8", "replace"),
+                      proc.stderr.decode("utf-8", "replace"), elapsed)
+
+    def command(self):
+        raise NotImplementedError
+
+    def environ(self):
+        return dict(os.environ)
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+
+class RealBackend(Backend):
+    label = "real"
+    home = "/root"       # HOME the provisioned wrapper gives VBoxManage
+
+    def __init__(self, cmd):
+        self.cmd = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
+
+    def command(self):
+        return self.cmd
+
+
+class SimBackend(Backend):
+    label = "sim"
+
+    def __init__(self, python=None):
+        self.python = python or sys.executable
+        self.home = None
+
+    def start(self):
+        self.home = tempfile.mkdtemp(prefix="nova-ct-simhome-", dir="/tmp")
+
+    def stop(self):
+        if self.home:
+            shutil.rmtree(self.home, ignore_errors=True)
+            self.home = None
+
+    def command(self):
+        return [self.python, "-m", "vboxsim"]
+
+    def environ(self):
+        env = dict(os.environ)
+        env["VBOXSIM_HOME"] = self.home
+        env["VBOXSIM_LATENCY"] = "0"
+        env["HOME"] = self.home
+        env["LC_ALL"] = "C"
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (REPO_ROOT, env.get("PYTHONPATH")) if p)
+        return env
+
+
+def real_command_from_env():
+    """The real VBoxManage command, or None when it is not available."""
+    cmd = os.environ.get("REALVBOX_CMD")
+    if cmd:
+        return cmd
+    if os.access(DEFAULT_REAL, os.X_OK):
+        return DEFAULT_REAL
+    return None
+
+
+def sim_available():
+    return os.path.exists(os.path.join(REPO_ROOT, "vboxsim", "__main__.py"))
+
+
+# --------------------------------------------------------------- normalising
+
+@dataclasses.dataclass
+class Result:
+    rc: int
+    stdout: str
+    stderr: str
+    elapsed: float = 0.0
+
+
+_UUID_RE = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                      r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+_TIME_RE = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?")
+_MAC_RE = re.compile(r"\b080027[0-9A-Fa-f]{6}\b")
+_MAC_COLON_RE = re.compile(r"\b08:00:27(?::[0-9a-fA-F]{2}){3}\b")
+_PROGRESS_RE = re.compile(r"^(?:\d+%\.\.\.)+", re.M)
+_HOST_LINE_RE = re.compile(
+    r"^(Processor online count|Processor count|Processor online core count|"
+    r"Processor core count|Processor#\d+ speed|Processor#\d+ description|"
+    r"Memory size|Memory available|Operating system version|"
+    r"Processor supports [^:]+):.*$", re.M)
+_PROCESSOR_N_RE = re.compile(r"^Processor#([1-9]\d*) .*\n", re.M)
+
+
+class Normaliser:
+    """Per-scenario, per-side normalisation with stable UUID numbering."""
+
+    def __init__(self, work, home, known_uuids=()):
+        self.paths = []
+        if work:
+            self.paths.append((work, "$WORK"))
+        if home:
+            self.paths.append((home, "$HOME"))
+        self.paths.sort(key=lambda p: -len(p[0]))
+        self.uuids = {}
+        for value, label in known_uuids:
+            self.uuids[value.lower()] = "<%s>" % label
+
+    def _uuid(self, m):
+        key = m.group(0).lower()
+        if key not in self.uuids:
+            self.uuids[key] = "<UUID-%d>" % (len(self.uuids) + 1)
+        return self.uuids[key]
+
+    def text(self, s):
+        for path, label in self.paths:
+            s = re.sub(re.escape(path) + r"(?=[/'\"\s,:)]|$)", label, s,
+                       flags=re.M)
+        s = _UUID_RE.sub(self._uuid, s)
+        s = _TIME_RE.sub("<TIME>", s)
+        s = _MAC_RE.sub("080027<MAC>", s)
+        s = _MAC_COLON_RE.sub("08:00:27:<MAC>", s)
+        s = _PROGRESS_RE.sub("<PROGRESS>", s)
+        if "Processor online count:" in s:      # list hostinfo
+            s = _PROCESSOR_N_RE.sub("", s)
+            s = _HOST_LINE_RE.sub(lambda m: m.group(1) + ": <HOST>", s)
+        return s
+
+    def result(self, r):
+        return Result(r.rc, self.text(r.stdout), self.text(r.stderr),
+                      r.elapsed)
+
+
+# ------------------------------------------------------------------ running
+
+@dataclasses.dataclass
+class StepOutcome:
+    step: Step
+    argv: list                      # expanded
+    result: Result = None           # normalised; None when not run
+    raw: Result = None
+    errors: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class SideRun:
+    backend: str
+    outcomes: list
+    leaks: list
+    errors: list
+    seconds: float
+
+
+def _registry(backend, cwd):
+    out = []
+    for probe in REGISTRY_PROBES:
+        r = backend.run(probe, cwd)
+        out.append("$ %s (rc=%d)\n%s%s" % (" ".join(probe), r.rc, r.stdout,
+                                           r.stderr))
+    return out
+
+
+_VMLIST_RE = re.compile(r'^"(.*)" \{([0-9a-fA-F-]{36})\}$', re.M)
+
+
+def _media(backend, cwd):
+    """{uuid: (kind, parent uuid or None)} of registered hdds and dvds."""
+    media = {}
+    for kind, probe in (("disk", ["list", "hdds"]), ("dvd", ["list", "dvds"])):
+        r = backend.run(probe, cwd)
+        uuid = None
+        for line in r.stdout.splitlines():
+            key, _, value = line.partition(":")
+            value = value.strip()
+            if key == "UUID":
+                uuid = value
+                media[uuid] = (kind, None)
+            elif key == "Parent UUID" and uuid and value != "base":
+                media[uuid] = (kind, value)
+    return media
+
+
+def _registered_ids(backend, cwd):
+    vms = set(u for _, u in _VMLIST_RE.findall(
+        backend.run(["list", "vms"], cwd).stdout))
+    return vms, set(_media(backend, cwd))
+
+
+def _scrub(backend, cwd, before):
+    """Remove VMs and media registered since `before`; returns what it did."""
+    old_vms, old_media = before
+    done = []
+    for _, uuid in _VMLIST_RE.findall(backend.run(["list", "vms"], cwd).stdout):
+        if uuid not in old_vms:
+            if backend.run(["unregistervm", uuid, "--delete"], cwd).rc:
+                backend.run(["unregistervm", uuid], cwd)
+            done.append("VM " + uuid)
+    for _ in range(8):
+        new = {u: v for u, v in _media(backend, cwd).items()
+               if u not in old_media}
+        if not new:
+            break
+        parents = set(p for _, p in new.values() if p)
+        for uuid, (kind, _) in new.items():
+            if uuid in parents:
+                continue                         # children first
+            if backend.run(["closemedium", kind, uuid, "--delete"], cwd).rc:
+                backend.run(["closemedium", kind, uuid], cwd)
+            done.append("medium " + uuid)
+    return done
+
+
+def run_side(scenario, backend):
+    """Run one scenario on one backend; always cleans up."""
+    t0 = time.monotonic()
+    backend.start()
+    work = tempfile.mkdtemp(prefix="nova-ct-%s-%s-" % (scenario.name,
+                                                       backend.label),
+                            dir="/tmp")
+    os.chmod(work, 0o755)
+    env = {"WORK": work, "SCENARIO": scenario.name}
+    errors, outcomes, leaks = [], [], []
+    known = []
+    try:
+        for var, raw in scenario.variables:
+            env[var] = expand(raw, env)
+            if _UUID_RE.fullmatch(env[var]):
+                known.append((env[var], var))
+        norm = Normaliser(work, backend.home, known)
+
+        def run_cleanup():
+            for s in scenario.cleanup:
+                try:
+                    argv = [expand(w, env) for w in s.argv]
+                except ScenarioError:
+                    continue
+                backend.run(argv, work)
+        run_cleanup()                            # leftovers of aborted runs
+        before = _registry(backend, work)
+        before_ids = _registered_ids(backend, work)
+        try:
+            for step in scenario.steps:
+                argv = [expand(w, env) for w in step.argv]
+                outcome = StepOutcome(step, argv)
+                outcomes.append(outcome)
+                if step.real_only and not isinstance(backend, RealBackend):
+                    continue
+                raw = backend.run(argv, work)
+                outcome.raw = raw
+                outcome.result = norm.result(raw)
+                if step.rc is not None and raw.rc != step.rc:
+                    outcome.errors.append("exit code %d, expected %d"
+                                          % (raw.rc, step.rc))
+                if step.capture:
+                    var, nth = step.capture
+                    found = _UUID_RE.findall(raw.stdout)
+                    if len(found) >= nth:
+                        env[var] = found[nth - 1]
+                        norm.uuids.setdefault(env[var].lower(), "<%s>" % var)
+                    else:
+                        outcome.errors.append("no UUID #%d to capture" % nth)
+                if step.sleep:
+                    time.sleep(step.sleep)
+        finally:
+            run_cleanup()
+            scrubbed = _scrub(backend, work, before_ids)
+            after = _registry(backend, work)
+            if scrubbed:
+                errors.append("%s: note: scrub had to remove %s"
+                              % (backend.label, ", ".join(scrubbed)))
+            if after != before:
+                leaks.append("".join(difflib.unified_diff(
+                    "\n".join(before).splitlines(True),
+                    "\n".join(after).splitlines(True),
+                    "registry before", "registry after")))
+    except (subprocess.TimeoutExpired, OSError, ScenarioError) as exc:
+        errors.append("%s: %s" % (backend.label, exc))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        backend.stop()
+    return SideRun(backend.label, outcomes, leaks, errors,
+                   time.monotonic() - t0)
+
+
+def render(result, stdout=True):
+    if result is None:
+        return ["(not run)\n"]
+    lines = ["exit: %d\n" % result.rc, "--- stdout\n"]
+    if stdout:
+        lines += _lines(result.stdout)
+    else:
+        lines.append("(not compared: host-dependent)\n")
+    lines.append("--- stderr\n")
+    lines += _lines(result.stderr)
+    return lines
+
+
+def _lines(text):
+    out = text.splitlines(True)
+    if out and not out[-1].endswith("\n"):
+        out[-1] += "\n\\ no newline at end\n"
+    return out
+
+
+@dataclasses.dataclass
+class Report:
+    scenario: str
+    diffs: list                # [(step label, diff text)]
+    problems: list             # other failures (rc asserts, leaks, errors)
+    skipped: str = None
+    seconds: float = 0.0
+    notes: list = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self):
+        return not self.diffs and not self.problems
+
+
+def _step_label(step):
+    return "line %d: %s" % (step.lineno, step.text)
+
+
+def compare(expected, actual, exp_label, act_label, host_stdout=True):
+    """Compare two lists of StepOutcome-like (step, result) pairs."""
+    diffs = []
+    for (step, exp), (_, act) in zip(expected, actual):
+        if step.real_only:
+            continue
+        full = host_stdout or "host" not in step.flags
+        a = render(exp, full)
+        b = render(act, full)
+        if a != b:
+            diffs.append((_step_label(step), "".join(difflib.unified_diff(
+                a, b, exp_label, act_label))))
+    return diffs
+
+
+def _notes(*sides):
+    return [e for side in sides if side for e in side.errors
+            if ": note: " in e]
+
+
+def _problems(side):
+    out = [e for e in side.errors if ": note: " not in e]
+    for o in side.outcomes:
+        for e in o.errors:
+            out.append("%s %s: %s" % (side.backend, _step_label(o.step), e))
+    for leak in side.leaks:
+        out.append("%s: scenario leaked registry state:\n%s"
+                   % (side.backend, leak))
+    return out
+
+
+def compare_live(scenario, real, sim):
+    real_run = run_side(scenario, real)
+    sim_run = run_side(scenario, sim)
+    diffs = compare([(o.step, o.result) for o in real_run.outcomes],
+                    [(o.step, o.result) for o in sim_run.outcomes],
+                    "real", "sim", host_stdout=True)
+    return Report(scenario.name, diffs,
+                  _problems(real_run) + _problems(sim_run),
+                  seconds=real_run.seconds + sim_run.seconds,
+                  notes=_notes(real_run, sim_run)), real_run
+
+
+# ------------------------------------------------------------------- golden
+
+def golden_path(name):
+    return os.path.join(GOLDEN_DIR, name + ".json")
+
+
+def write_golden(scenario, side, version):
+    steps = []
+    for o in side.outcomes:
+        r = o.result
+        steps.append({
+            "line": o.step.lineno,
+            "command": o.step.text,
+            "flags": sorted(o.step.flags),
+            "exit": r.rc if r else None,
+            # split("\n") keeps a missing final newline visible: "a\n" is
+            # ["a", ""], "a" is ["a"]
+            "stdout": r.stdout.split("\n") if r else None,
+            "stderr": r.stderr.split("\n") if r else None,
+            "seconds": round(r.elapsed, 3) if r else None,
+        })
+    data = {"scenario": scenario.name, "vboxmanage_version": version,
+            "note": "normalised output of the real VBoxManage; written by "
+                    "python -m vboxsim.contract.runner --record",
+            "steps": steps}
+    os.makedirs(GOLDEN_DIR, exist_ok=True)
+    with open(golden_path(scenario.name), "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
+def read_golden(scenario):
+    """[(step, Result)] from the golden file, or None if missing."""
+    path = golden_path(scenario.name)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    if [s["command"] for s in data["steps"]] != [s.text for s in scenario.steps]:
+        raise ScenarioError("golden file %s is stale: its commands differ from "
+                            "the scenario; re-record it" % path)
+
+    def joined(lines):
+        return "\n".join(lines)
+    out = []
+    for step, g in zip(scenario.steps, data["steps"]):
+        res = None
+        if g["exit"] is not None:
+            res = Result(g["exit"], joined(g["stdout"]), joined(g["stderr"]))
+        out.append((step, res))
+    return out
+
+
+def compare_golden(scenario, backend):
+    golden = read_golden(scenario)
+    if golden is None:
+        return Report(scenario.name, [], [], skipped="no golden file"), None
+    side = run_side(scenario, backend)
+    diffs = compare(golden, [(o.step, o.result) for o in side.outcomes],
+                    "golden(real)", backend.label, host_stdout=False)
+    return Report(scenario.name, diffs, _problems(side),
+                  seconds=side.seconds, notes=_notes(side)), side
+
+
+# ---------------------------------------------------------------------- CLI
+
+def print_report(rep, out=sys.stdout):
+    if rep.skipped:
+        print("SKIP %s: %s" % (rep.scenario, rep.skipped), file=out)
+        return
+    status = "ok" if rep.ok else "FAIL"
+    print("%s %s (%.1f s)" % (status, rep.scenario, rep.seconds), file=out)
+    for label, diff in rep.diffs:
+        print("  step %s" % label, file=out)
+        print(diff, file=out)
+    for p in rep.problems:
+        print("  problem: %s" % p, file=out)
+    for n in rep.notes:
+        print("  %s" % n, file=out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m vboxsim.contract.runner",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("--real", metavar="CMD", nargs="?", const="",
+                    help="real VBoxManage command (default: $REALVBOX_CMD or "
+                         + DEFAULT_REAL + ")")
+    ap.add_argument("--sim", action="store_true",
+                    help="run the simulator (python -m vboxsim)")
+    ap.add_argument("--record", action="store_true",
+                    help="write golden files from the real side")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="print every step's normalised real output")
+    ap.add_argument("scenario", nargs="*")
+    args = ap.parse_args(argv)
+
+    real = None
+    if args.real is not None:
+        cmd = args.real or real_command_from_env()
+        if not cmd:
+            ap.error("no real VBoxManage (set REALVBOX_CMD or run "
+                     "tools/real-vbox/provision.sh)")
+        real = RealBackend(cmd)
+    sim = SimBackend() if args.sim else None
+    if real is None and sim is None:
+        ap.error("give --real and/or --sim")
+    if args.record and real is None:
+        ap.error("--record needs --real")
+
+    version = None
+    if real is not None:
+        version = real.run(["--version"], "/").stdout.strip()
+
+    reports = []
+    t0 = time.monotonic()
+    for name in list_scenarios(args.scenario):
+        scenario = load(name)
+        if real is not None and sim is not None:
+            rep, real_run = compare_live(scenario, real, sim)
+        elif real is not None:
+            if args.record:
+                real_run = run_side(scenario, real)
+                write_golden(scenario, real_run, version)
+                rep = Report(name, [], _problems(real_run),
+                             seconds=real_run.seconds,
+                             notes=_notes(real_run))
+            else:
+                rep, real_run = compare_golden(scenario, real)
+        else:
+            rep, real_run = compare_golden(scenario, sim)
+            real_run = None
+        if args.verbose and real_run is not None:
+            for o in real_run.outcomes:
+                print("$ VBoxManage %s   [%.3f s]" % (
+                    shlex.join(o.argv), o.raw.elapsed if o.raw else 0))
+                print("".join(render(o.result)), end="")
+        print_report(rep)
+        reports.append(rep)
+    passed = sum(1 for r in reports if r.ok and not r.skipped)
+    skipped = sum(1 for r in reports if r.skipped)
+    failed = len(reports) - passed - skipped
+    mode = ("real vs sim" if real and sim else
+            "record real" if args.record else
+            "%s vs golden" % ("real" if real else "sim"))
+    print("contract (%s): %d scenarios, %d passed, %d failed, %d skipped "
+          "in %.1f s" % (mode, len(reports), passed, failed, skipped,
+                         time.monotonic() - t0))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
