@@ -123,8 +123,8 @@ def _set_vdi_uuid(path, medium_uuid):
     vdi.write_image(path, capacity, medium_uuid, blocks)
 
 
-def create_diff(registry, parent, path, fmt=None):
-    medium_uuid = new_uuid()
+def create_diff(registry, parent, path, fmt=None, medium_uuid=None):
+    medium_uuid = medium_uuid or new_uuid()
     fmt = fmt or parent["format"]
     if os.path.exists(path):
         raise FileExistsError(path)

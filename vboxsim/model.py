@@ -28,8 +28,10 @@ NIC_TYPES = ["Am79C970A", "Am79C973", "Am79C960", "82540EM", "82543GC", "82545EM
 UART_DEFAULTS = [("0x03f8", 4), ("0x02f8", 3), ("0x03e8", 4), ("0x02e8", 3)]
 
 # Recommended RAM (MB) for the OS types a 7.2 createvm applies without --default.
-RECOMMENDED_RAM = {"Linux_64": 1024, "Linux": 512, "Ubuntu_64": 2048, "Ubuntu": 2048,
-                   "Debian_64": 2048, "Debian": 2048, "Other": 64, "Other_64": 64}
+RECOMMENDED_RAM = {"Linux_64": 1024, "Linux": 512, "Ubuntu_64": 1024, "Ubuntu": 1024,
+                   "Debian_64": 1024, "Debian": 1024, "Other": 64, "Other_64": 64}
+# OS types whose 7.2 defaults leave PAE off (seen: Ubuntu_64; Linux_64 has it on).
+PAE_OFF = {"Ubuntu_64", "Ubuntu", "Debian_64", "Debian"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -87,7 +89,7 @@ def new_vm(name, uuid, ostype, cfgfile, groups=None, now_ns=0):
         "cfgfile": cfgfile, "description": "",
         "memory": RECOMMENDED_RAM.get(ostype, 128), "vram": 8, "cpus": 1, "cpuexecutioncap": 100,
         "pagefusion": False, "chipset": "piix3", "firmware": "BIOS", "hpet": False,
-        "pae": True, "longmode": is64, "triplefaultreset": False, "apic": True, "x2apic": True,
+        "pae": ostype not in PAE_OFF, "longmode": is64, "triplefaultreset": False, "apic": True, "x2apic": True,
         "nested_hw_virt": False, "hwvirtex": True, "nestedpaging": True, "largepages": False,
         "vtxvpid": True, "vtxux": True, "virtvmsavevmload": True,
         "bootmenu": "messageandmenu", "boot": ["floppy", "dvd", "disk", "none"],

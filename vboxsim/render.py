@@ -182,12 +182,12 @@ def snapshot_tree_mr(vm):
         out.append('SnapshotUUID%s="%s"\n' % (prefix, snap["uuid"]))
         if snap.get("description"):
             out.append('SnapshotDescription%s="%s"\n' % (prefix, snap["description"]))
-        for index, child in enumerate(snap["children"], 1):
-            walk(child, "%s-%d" % (prefix, index))
         if snap["uuid"] == vm.get("current_snapshot"):
             out.append('CurrentSnapshotName="%s"\n' % snap["name"])
             out.append('CurrentSnapshotUUID="%s"\n' % snap["uuid"])
             out.append('CurrentSnapshotNode="SnapshotName%s"\n' % prefix)
+        for index, child in enumerate(snap["children"], 1):
+            walk(child, "%s-%d" % (prefix, index))
 
     if vm.get("snapshot_root"):
         walk(vm["snapshot_root"], "")
@@ -262,9 +262,8 @@ def showvminfo_machinereadable(vm, registry):
     out += _mr_vrde(vm)
     usb = vm["usb"]
     out += [mr_str("usb", onoff(usb["ohci"])), mr_str("ehci", onoff(usb["ehci"])), mr_str("xhci", onoff(usb["xhci"]))]
-    for index, group in enumerate(vm["bandwidth_groups"]):
-        out.append("BandwidthGroup%d=%s,%s,%s\n" % (index, group["name"], group["type"].capitalize(),
-                                                   group["limit_text"]))
+    from vboxsim.commands.properties import machine_readable_groups
+    out.append(machine_readable_groups(vm))
     if running:
         out += [mr_str("VRDEActiveConnection", "off"), "VRDEClients==0\n"]
     out += [mr_str("recording_started", "off"), mr_str("recording_enabled", "off"), mr_num("recording_screens", 1),
@@ -282,6 +281,8 @@ def showvminfo_machinereadable(vm, registry):
 
 # ---------------------------------------------------------------- human
 def _human_storage(vm, registry):
+    if not vm["storage"]:
+        return [human("Storage Controllers:", "<none>")]
     out = ["Storage Controllers:\n"]
     for index, ctl in enumerate(vm["storage"]):
         out.append("#%d: '%s', Type: %s, Instance: %s, Ports: %d (max %d), %s\n" % (
@@ -420,9 +421,10 @@ def showvminfo_human(vm, registry, snapshot_view=None):
     out += [human("OHCI USB:", enabled(usb["ohci"])), human("EHCI USB:", enabled(usb["ehci"])),
             human("xHCI USB:", enabled(usb["xhci"])), human("USB Device Filters:", "<none>")]
     if machine["bandwidth_groups"]:
+        from vboxsim.commands.properties import limit_text
         out.append("Bandwidth groups:\n")
         for group in machine["bandwidth_groups"]:
-            out.append("%10s (%s): %s\n" % (group["name"], group["type"].capitalize(), group["limit_text"]))
+            out.append("%10s (%s): %s\n" % (group["name"], group["type"].capitalize(), limit_text(group)))
     else:
         out.append(human("Bandwidth groups:", "<none>"))
     out += [human("Shared folders:", "<none>"), human("Recording status:", "stopped"),
@@ -455,7 +457,10 @@ def medium_info(medium, registry, long_form):
     out = ["UUID:           %s\n" % medium["uuid"]]
     if medium["device"] == "hdd":
         out.append("Parent UUID:    %s\n" % (medium.get("parent") or "base"))
-    out.append("State:          created\n")
+    out.append("State:          %s\n" % medium.get("state", "created"))
+    if long_form and medium.get("state") == "inaccessible":
+        out.append("Access Error:   Could not open the medium '%s'.\nVD: error VERR_NET_CONNECTION_REFUSED opening "
+                   "image file '%s' (VERR_NET_CONNECTION_REFUSED)\n" % (medium["location"], medium["location"]))
     if long_form and medium.get("description"):
         out.append("Description:    %s\n" % medium["description"])
     out.append("Type:           %s\n" % medium_type_text(medium))
@@ -501,4 +506,6 @@ def medium_properties(medium):
         return [("AllocationBlockSize", "1048576")]
     if medium["format"].upper() == "VMDK":
         return [("BootSector", ""), ("Partitions", ""), ("RawDrive", ""), ("Relative", "")]
+    if medium["format"] == "iSCSI":
+        return [("DumpMalformedPackets", "")]
     return sorted(medium.get("properties", {}).items())

@@ -25,7 +25,7 @@ def compose_settings_path(registry, name, basefolder=None, groups=None):
     """IVirtualBox::ComposeMachineFilename."""
     base = basefolder or registry.machine_folder
     group = (groups or ["/"])[0]
-    if not basefolder and group not in ("", "/"):
+    if group not in ("", "/"):
         base = os.path.join(base, group.strip("/"))
     return os.path.join(os.path.abspath(base), name, name + ".vbox")
 

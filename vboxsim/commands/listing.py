@@ -6,7 +6,7 @@ from vboxsim import errors
 from vboxsim import hostinfo
 from vboxsim import media as medialib
 from vboxsim import render
-from vboxsim.cli import DATA_DIR
+from vboxsim.cli import DATA_DIR, usage_text
 
 ONLINE_STATES = ("running", "paused", "gurumeditation", "saving", "stopping", "starting")
 
@@ -79,7 +79,8 @@ def list_command(ctx, argv):
         else:
             raise errors.syntax_error("Invalid parameter '%s'" % arg)
     if what is None or what not in LISTERS:
-        raise errors.syntax_error("Unknown subcommand '%s'" % what if what else "Missing subcommand")
+        message = 'Unknown subcommand "%s".' % what if what else "Missing subcommand."
+        raise errors.syntax_error(message, "\n" + usage_text("list"))
     with ctx.store.transaction() as registry:
         ctx.out(LISTERS[what](registry, long_form))
     return 0

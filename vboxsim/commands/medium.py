@@ -103,7 +103,7 @@ def clonemedium(ctx, argv):
         source = medialib.open_medium(registry, source_name, device)
         fmt_name = medialib.format_for(target, fmt) if fmt else source["format"].upper()
         if os.path.exists(target):
-            raise _create_failed(target, fmt_name, ("RTEXITCODE handleCloneMedium(HandlerArg*)", 1123,
+            raise _create_failed(target, fmt_name, ("RTEXITCODE handleCloneMedium(HandlerArg*)", 1208,
                                                     "VBoxManageDisk.cpp"),
                                  what="Failed to clone medium", detail="Could not create the clone medium '%s'.")
         new_uuid = str(uuidlib.uuid4())
@@ -133,9 +133,10 @@ def set_medium_type(medium, new_type, context):
 
 def _resize(medium, new_bytes):
     if new_bytes < medium["capacity"]:
-        raise errors.com_error("Shrinking is not yet supported for medium '%s'" % medium["location"],
+        raise errors.com_error(["Failed to resize medium",
+                                "Shrinking is not yet supported for medium '%s'" % medium["location"]],
                                "VBOX_E_NOT_SUPPORTED", "MediumWrap", "IMedium",
-                               ("RTEXITCODE handleModifyMedium(HandlerArg*)", 927, "VBoxManageDisk.cpp"),
+                               ("RTEXITCODE handleModifyMedium(HandlerArg*)", 937, "VBoxManageDisk.cpp"),
                                callee=False, progress_prefix="0%...VBOX_E_NOT_SUPPORTED\n")
     if vdi.is_vdi(medium["location"]) and not medium.get("parent"):
         vdi.rewrite(medium["location"], new_bytes)
@@ -177,7 +178,7 @@ def modifymedium(ctx, argv):
         for what, value in changes:
             if what == "type":
                 if value not in MEDIUM_TYPES:
-                    raise errors.syntax_error("Invalid medium type '%s'" % value)
+                    raise errors.VBoxError(errors.error_lines("Invalid medium type '%s'" % value), exit_code=2)
                 set_medium_type(medium, value, ("COMSETTER(Type)(enmMediumType)", 896, "VBoxManageDisk.cpp"))
             elif what == "resize":
                 _resize(medium, value)
@@ -202,7 +203,7 @@ def _in_use_error(medium, count):
     return errors.com_error(
         "Medium '%s' cannot be closed because it is still attached to %d virtual machines" % (
             medium["location"], count), "VBOX_E_OBJECT_IN_USE", "MediumWrap", "IMedium",
-        ("Close()", 1900, "VBoxManageDisk.cpp"))
+        ("Close()", 1877, "VBoxManageDisk.cpp"))
 
 
 def closemedium(ctx, argv):
@@ -226,9 +227,16 @@ def closemedium(ctx, argv):
             raise _in_use_error(medium, len(users))
         children = registry.children_of(medium)
         if children:
-            raise errors.com_error("Cannot close medium '%s' because it has %d child media" % (
-                medium["location"], len(children)), "VBOX_E_OBJECT_IN_USE", "MediumWrap", "IMedium",
-                ("Close()", 1900, "VBoxManageDisk.cpp"))
+            message = "Cannot close medium '%s' because it has %d child media" % (medium["location"], len(children))
+            close_error = errors.com_error(message, "VBOX_E_OBJECT_IN_USE", "MediumWrap", "IMedium",
+                                           ("Close()", 1877, "VBoxManageDisk.cpp"))
+            if delete:
+                delete_error = errors.com_error(
+                    message, "VBOX_E_OBJECT_IN_USE", "MediumWrap", "IMedium",
+                    ("DeleteStorage(pProgress.asOutParam())", 1868, "VBoxManageDisk.cpp"),
+                    trailer=("Failed to delete medium. Error code VBOX_E_OBJECT_IN_USE",))
+                close_error.stderr = delete_error.stderr + close_error.stderr
+            raise close_error
         if delete:
             medialib.delete_storage(medium)
         registry.remove_medium(medium)

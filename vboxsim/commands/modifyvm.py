@@ -127,12 +127,17 @@ def _read_changes(args):
 
 
 # ---------------------------------------------------------------- handlers
+def _bad_number():
+    """RTGetOpt rejects a non-numeric value for an integer option with an empty message."""
+    return errors.VBoxError(errors.BANNER + errors.PREFIX)
+
+
 def _set(field, convert=str):
     def handler(ctx, vm, change):
         try:
             vm[field] = convert(change.value)
         except ValueError:
-            raise _invalid(change)
+            raise _bad_number() if convert is int else _invalid(change)
     return handler
 
 
@@ -192,7 +197,8 @@ def _boot(ctx, vm, change):
 def _nic(ctx, vm, change):
     value = change.value.lower()
     if value not in NIC_KINDS:
-        raise _invalid(change)
+        raise errors.VBoxError(errors.error_lines("Invalid type '%s' specfied for NIC %d" % (
+            change.value, (change.slot or 0) + 1)))
     _nic_slot(vm, change)["attachment"] = value
 
 
@@ -209,7 +215,7 @@ def _nic_field(field, convert=str, attachment=None):
         try:
             nic[field] = convert(change.value)
         except ValueError:
-            raise _invalid(change)
+            raise _bad_number() if convert is int else _invalid(change)
         if attachment:
             nic["attachment"] = attachment
     return handler
@@ -233,13 +239,23 @@ def _mac(ctx, vm, change):
     _nic_slot(vm, change)["mac"] = value
 
 
-def _bridge(ctx, vm, change):
-    name = change.value
-    nic = _nic_slot(vm, change)
-    nic["bridge"] = "" if name.lower() == "none" else name
-    known = [i["name"] for i in hostinfo.bridged_interfaces()]
-    if nic["bridge"] and name not in known:
-        ctx.err('VBoxManage: warning: Interface "%s" doesn\'t seem to exist\n' % name)
+def _host_interface(field, known_names):
+    """--bridgeadapterN / --hostonlyadapterN: warn when the host has no such interface."""
+    def handler(ctx, vm, change):
+        name = change.value
+        nic = _nic_slot(vm, change)
+        nic[field] = "" if name.lower() == "none" else name
+        if nic[field] and name not in known_names():
+            ctx.err('VBoxManage: warning: Interface "%s" doesn\'t seem to exist\n' % name)
+    return handler
+
+
+def _bridgeable():
+    return [i["name"] for i in hostinfo.bridged_interfaces()]
+
+
+def _host_only_interfaces():
+    return []
 
 
 def _natpf(ctx, vm, change):
@@ -391,8 +407,8 @@ HANDLERS = {
     "vmprocesspriority": _choice("vmprocpriority", ("default", "flat", "low", "normal", "high")),
     "autostartenabled": _set_flag("autostart_enabled"), "autostartdelay": _set("autostart_delay", int),
     "nic": _nic, "nictype": _nic_type, "cableconnected": _nic_field("cable", lambda v: on_off(v, "--cableconnected")),
-    "macaddress": _mac, "bridgeadapter": _bridge,
-    "hostonlyadapter": _nic_field("hostonly"), "intnet": _nic_field("intnet"),
+    "macaddress": _mac, "bridgeadapter": _host_interface("bridge", _bridgeable),
+    "hostonlyadapter": _host_interface("hostonly", _host_only_interfaces), "intnet": _nic_field("intnet"),
     "natnetwork": _nic_field("natnetwork"), "hostonlynet": _nic_field("hostonlynet"),
     "nicgenericdrv": _nic_field("generic"), "natnet": _nic_field("natnet", lambda v: "" if v == "default" else v),
     "nicspeed": _nic_field("speed", int), "nicbootprio": _nic_field("bootprio", int),

@@ -144,14 +144,41 @@ def setproperty(ctx, argv):
 
 
 # ---------------------------------------------------------------- bandwidth groups
-UNITS = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+BW_FILE = "VBoxManageBandwidthControl.cpp"
+DISK_UNITS = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+NETWORK_UNITS = {"k": 1000, "m": 1000 ** 2, "g": 1000 ** 3}  # bits per second
 
 
-def _parse_limit(text):
+def parse_limit(text, group_type):
+    """--limit N[k|m|g]: bytes/s (binary units) for disk, bits/s (decimal) for network; default m."""
     text = text.strip()
-    if text and text[-1].lower() in UNITS:
-        return int(text[:-1]) * UNITS[text[-1].lower()], text
-    return int(text) * UNITS["m"], text + "M"
+    units = DISK_UNITS if group_type == "disk" else NETWORK_UNITS
+    factor = units["m"]
+    if text and text[-1].lower() in units:
+        factor = units[text[-1].lower()]
+        text = text[:-1]
+    value = int(text) * factor
+    return value if group_type == "disk" else value // 8
+
+
+def limit_text(group):
+    limit = group["limit"]
+    if group["type"] == "network":
+        bits = limit * 8
+        for suffix, factor in (("G", 1000 ** 3), ("M", 1000 ** 2), ("k", 1000)):
+            if bits and bits % factor == 0:
+                return "%d %sbps (%d bytes/s)" % (bits // factor, suffix, limit)
+        return "%d bps (%d bytes/s)" % (bits, limit)
+    for suffix, factor in (("G", 1024 ** 3), ("M", 1024 ** 2), ("K", 1024)):
+        if limit and limit % factor == 0:
+            return "%d %siB/s" % (limit // factor, suffix)
+    return "%d bytes/s" % limit
+
+
+def machine_readable_groups(vm):
+    return "".join('BandwidthGroup%d="%s",%s,%d\n' % (index, group["name"], group["type"].capitalize(),
+                                                       group["limit"])
+                   for index, group in enumerate(vm["bandwidth_groups"]))
 
 
 def _find_group(vm, name):
@@ -160,8 +187,23 @@ def _find_group(vm, name):
             return group
     raise errors.com_error("Could not find a bandwidth group named '%s'" % name, "VBOX_E_OBJECT_NOT_FOUND",
                            "BandwidthControlWrap", "IBandwidthControl",
-                           ("GetBandwidthGroup(Bstr(name).raw(), bwGroup.asOutParam())", 190,
-                            "VBoxManageBandwidthControl.cpp"))
+                           ("GetBandwidthGroup(name.raw(), bwGroup.asOutParam())", 252, BW_FILE))
+
+
+def _group_in_use(vm, name):
+    return any(att.get("bwgroup") == name for ctl in vm["storage"] for att in ctl["attachments"]) or \
+        any(nic.get("bwgroup") == name for nic in vm["nics"])
+
+
+def _list_groups(ctx, vm, args):
+    if "--machinereadable" in args.rest():
+        ctx.out(machine_readable_groups(vm))
+    elif not vm["bandwidth_groups"]:
+        ctx.out("<none>\n")
+    else:
+        ctx.out("\n" + "".join("#%d: Name: '%s', Type: %s, Limit: %s\n" % (
+            index, group["name"], group["type"].capitalize(), limit_text(group))
+            for index, group in enumerate(vm["bandwidth_groups"])))
 
 
 def bandwidthctl(ctx, argv):
@@ -172,13 +214,7 @@ def bandwidthctl(ctx, argv):
     with ctx.store.transaction() as registry:
         vm = common.find_vm(registry, argv[0], "bandwidthctl")
         if action == "list":
-            machine_readable = "--machinereadable" in args.rest()
-            for group in vm["bandwidth_groups"]:
-                if machine_readable:
-                    ctx.out('name="%s"\ntype="%s"\nlimit=%d\n\n' % (group["name"], group["type"], group["limit"]))
-                else:
-                    ctx.out("Name: '%s', Type: %s, Limit: %s\n" % (group["name"], group["type"].capitalize(),
-                                                                   group["limit_text"]))
+            _list_groups(ctx, vm, args)
             return 0
         name = args.value(action)
         group_type = limit = None
@@ -187,20 +223,30 @@ def bandwidthctl(ctx, argv):
             if opt == "--type":
                 group_type = args.value(opt).lower()
             elif opt == "--limit":
-                limit = _parse_limit(args.value(opt))
+                limit = args.value(opt)
             else:
                 raise errors.syntax_error("Invalid parameter '%s'" % opt)
         if action == "add":
             if group_type not in ("disk", "network") or limit is None:
                 raise errors.syntax_error("Invalid type or limit for bandwidth group '%s'" % name)
-            vm["bandwidth_groups"].append({"name": name, "type": group_type, "limit": limit[0],
-                                           "limit_text": limit[1]})
+            if any(group["name"] == name for group in vm["bandwidth_groups"]):
+                raise errors.com_error("Bandwidth group named '%s' already exists" % name, "VBOX_E_OBJECT_IN_USE",
+                                       "BandwidthControlWrap", "IBandwidthControl",
+                                       ("CreateBandwidthGroup(name.raw(), enmType, (PRInt64)cMaxBytesPerSec)",
+                                        188, BW_FILE))
+            vm["bandwidth_groups"].append({"name": name, "type": group_type,
+                                           "limit": parse_limit(limit, group_type)})
         elif action == "set":
             group = _find_group(vm, name)
             if limit is not None:
-                group.update(limit=limit[0], limit_text=limit[1])
+                group["limit"] = parse_limit(limit, group["type"])
         elif action == "remove":
-            vm["bandwidth_groups"].remove(_find_group(vm, name))
+            group = _find_group(vm, name)
+            if _group_in_use(vm, name):
+                raise errors.com_error("The bandwidth group '%s' is still in use" % name, "VBOX_E_OBJECT_IN_USE",
+                                       "BandwidthControlWrap", "IBandwidthControl",
+                                       ("DeleteBandwidthGroup(name.raw())", 273, BW_FILE))
+            vm["bandwidth_groups"].remove(group)
         else:
             raise errors.syntax_error("Invalid parameter '%s'" % action)
     return 0

@@ -36,7 +36,8 @@ def _fork_disks(registry, vm, machine):
                 continue
             os.makedirs(folder, exist_ok=True)
             diff_uuid = str(uuidlib.uuid4())
-            diff = medialib.create_diff(registry, medium, os.path.join(folder, "{%s}.vdi" % diff_uuid), "VDI")
+            diff = medialib.create_diff(registry, medium, os.path.join(folder, "{%s}.vdi" % diff_uuid), "VDI",
+                                        diff_uuid)
             diff["registry"] = medium.get("registry") or vm["uuid"]
             att["medium"] = diff["uuid"]
 
@@ -58,6 +59,17 @@ def _current_disks(vm):
     return [att["medium"] for ctl in vm["storage"] for att in ctl["attachments"] if att.get("medium")]
 
 
+def _unique_name(vm, name):
+    """--uniquename Number: append the first free number (s1 -> s12)."""
+    taken = {snap["name"] for snap in model.iter_snapshots(vm.get("snapshot_root"))}
+    if name not in taken:
+        return name
+    number = 2
+    while "%s%d" % (name, number) in taken:
+        number += 1
+    return "%s%d" % (name, number)
+
+
 def take(ctx, registry, vm, args):
     name = args.value("take") if args else None
     if not name:
@@ -69,6 +81,7 @@ def take(ctx, registry, vm, args):
             description = args.value(opt)
         elif opt == "--uniquename":
             args.value(opt)
+            name = _unique_name(vm, name)
         elif opt in ("--live", "--pause"):
             pass
         else:

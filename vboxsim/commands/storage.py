@@ -17,7 +17,7 @@ MEDIUM_DEVICE = {"hdd": "hdd", "dvddrive": "dvd", "fdd": "floppy"}
 
 
 def _argument_error(message):
-    return errors.VBoxError(errors.error_lines(message) + "\n")
+    return errors.VBoxError(errors.error_lines(message))
 
 
 def _find_controller(vm, name):
@@ -64,7 +64,7 @@ def storagectl(ctx, argv):
             if ctl is None:
                 raise errors.com_error("Could not find a storage controller named '%s'" % name,
                                        "VBOX_E_OBJECT_NOT_FOUND", "SessionMachine", "IMachine",
-                                       ("RemoveStorageController(Bstr(pszCtl).raw())", 1142, CTL_FILE))
+                                       ("RemoveStorageController(Bstr(pszCtl).raw())", 1072, CTL_FILE))
             vm["storage"] = [c for c in vm["storage"] if c["name"] != name]
             return 0
         if bus:
@@ -74,12 +74,14 @@ def storagectl(ctx, argv):
                 raise errors.com_error("Storage controller named '%s' already exists" % name,
                                        "VBOX_E_OBJECT_IN_USE", "SessionMachine", "IMachine",
                                        ("AddStorageController(Bstr(pszCtl).raw(), StorageBus_%s, ctl.asOutParam())"
-                                        % bus.upper(), 1158, CTL_FILE))
+                                        % bus.upper(), 1088, CTL_FILE))
             ctl = new_controller(name, bus, vm["storage"])
             vm["storage"].append(ctl)
+            _check_controller_type(ctl, controller)
         elif ctl is None:
             raise _argument_error("Couldn't find the controller with the name: '%s'" % name)
         if controller:
+            _check_controller_type(ctl, controller)
             if controller not in model.CONTROLLER_TYPES:
                 raise _argument_error("Invalid --type argument '%s'" % controller)
             ctl["type"] = model.CONTROLLER_TYPES[controller][0]
@@ -92,6 +94,20 @@ def storagectl(ctx, argv):
         if rename:
             ctl["name"] = rename
     return 0
+
+
+# StorageControllerType enum values, used in the "Invalid controller type N" error
+CONTROLLER_TYPE_NUMBERS = {"LsiLogic": 1, "BusLogic": 2, "IntelAhci": 3, "PIIX3": 4, "PIIX4": 5, "ICH6": 6,
+                           "I82078": 7, "LsiLogicSas": 8, "USB": 9, "NVMe": 10, "VirtioSCSI": 11}
+
+
+def _check_controller_type(ctl, controller):
+    """A --controller type must belong to the controller's bus."""
+    if controller and controller in model.CONTROLLER_TYPES and model.CONTROLLER_TYPES[controller][1] != ctl["bus"]:
+        ctl_type = model.CONTROLLER_TYPES[controller][0]
+        raise errors.com_error("Invalid controller type %d" % CONTROLLER_TYPE_NUMBERS[ctl_type],
+                               "NS_ERROR_INVALID_ARG", "StorageControllerWrap", "IStorageController",
+                               ("COMSETTER(ControllerType)(StorageControllerType_%s)" % ctl_type, 1155, CTL_FILE))
 
 
 class AttachRequest:
@@ -137,8 +153,10 @@ def _parse_attach(argv):
             req.flags[FLAG_OPTIONS[opt]] = on_off(args.value(opt), opt)
         elif opt in ISCSI_OPTIONS:
             req.iscsi[ISCSI_OPTIONS[opt]] = args.value(opt)
-        elif opt in ("--setuuid", "--setparentuuid", "--bandwidthgroup", "--passwordfile", "--intnet",
-                     "--initiator"):
+        elif opt == "--bandwidthgroup":
+            value = args.value(opt)
+            req.flags["bwgroup"] = "" if value == "none" else value
+        elif opt in ("--setuuid", "--setparentuuid", "--passwordfile", "--intnet"):
             args.value(opt)
         elif opt in ("--forceunmount", "--readonly"):
             pass
@@ -160,11 +178,15 @@ def _iscsi_medium(registry, iscsi):
     medium = registry.find_medium(location, "hdd")
     if medium is None:
         medium = medialib.make_record(location, "iSCSI", 0)
+        medium["state"] = "inaccessible"
         registry.media.append(medium)
+        created = True
+    else:
+        created = False
     medium["properties"] = {k: v for k, v in iscsi.items() if k != "port"}
     if iscsi.get("port"):
         medium["properties"]["TargetAddress"] = server
-    return medium
+    return medium, created
 
 
 def _implicit_diff(registry, vm, base):
@@ -172,18 +194,33 @@ def _implicit_diff(registry, vm, base):
     folder = model.snapshot_folder(vm)
     os.makedirs(folder, exist_ok=True)
     diff_uuid = str(uuidlib.uuid4())
-    diff = medialib.create_diff(registry, base, os.path.join(folder, "{%s}.vdi" % diff_uuid), "VDI")
+    diff = medialib.create_diff(registry, base, os.path.join(folder, "{%s}.vdi" % diff_uuid), "VDI", diff_uuid)
     diff["registry"] = vm["uuid"]
     diff["implicit"] = True
     return diff
 
 
-def _detach(registry, vm, ctl, att):
+def _detach(ctl, att):
+    """Detaching leaves the medium (even an implicit diff) registered, as VirtualBox does."""
     ctl["attachments"].remove(att)
-    medium = registry.medium_by_uuid(att.get("medium")) if att.get("medium") else None
-    if medium and medium.get("implicit") and not medialib.users(registry, medium):
-        medialib.delete_storage(medium)
-        registry.remove_medium(medium)
+
+
+def _refuse_double_attach(registry, vm, ctl, req, port, device):
+    """AttachDevice refuses a hard disk this VM already has in another slot."""
+    if not req.medium or req.medium.lower() in ("none", "emptydrive", "iscsi", "additions"):
+        return
+    medium = registry.find_medium(req.medium, "hdd")
+    if medium is None or (req.type or "hdd") != "hdd":
+        return
+    for other_ctl in vm["storage"]:
+        for att in other_ctl["attachments"]:
+            same_slot = other_ctl is ctl and att["port"] == port and att["device"] == device
+            if att.get("medium") == medium["uuid"] and not same_slot:
+                raise errors.com_error(
+                    "Medium '%s' is already attached to this virtual machine" % medium["location"],
+                    "VBOX_E_OBJECT_IN_USE", "SessionMachine", "IMachine",
+                    ("AttachDevice(Bstr(pszCtl).raw(), port, device, DeviceType_HardDisk, pMedium2Mount)",
+                     782, CTL_FILE))
 
 
 def storageattach(ctx, argv):
@@ -197,12 +234,19 @@ def storageattach(ctx, argv):
             raise _argument_error("Could not find a controller named '%s'" % req.controller)
         port = req.port or 0
         device = req.device or 0
+        _refuse_double_attach(registry, vm, ctl, req, port, device)
         if port >= ctl["portcount"] or port < 0:
             raise _argument_error("The port number %d is out of range [0, %d]" % (port, ctl["portcount"] - 1))
         existing = next((a for a in ctl["attachments"] if a["port"] == port and a["device"] == device), None)
         if vm["state"] in common.RUNNING_STATES and (req.type or (existing or {}).get("type")) != "dvddrive" \
                 and not (existing or {}).get("hotpluggable"):
             common.require_unlocked(vm, CTL_FILE, 349, "LockMachine(a->session, LockType_Write)")
+        if "bwgroup" in req.flags and req.flags["bwgroup"] and not any(
+                g["name"] == req.flags["bwgroup"] for g in vm["bandwidth_groups"]):
+            raise errors.com_error("Could not find a bandwidth group named '%s'" % req.flags["bwgroup"],
+                                   "VBOX_E_OBJECT_NOT_FOUND", "BandwidthControlWrap", "IBandwidthControl",
+                                   ("GetBandwidthGroup(Bstr(pszBandwidthGroup).raw(), bwGroup.asOutParam())",
+                                    1095, CTL_FILE))
         if req.medium is None:
             if existing is None:
                 raise _argument_error("No DVD/Floppy Drive attached to the controller '%s' at the port: %d, "
@@ -211,7 +255,7 @@ def storageattach(ctx, argv):
             return 0
         if req.medium.lower() == "none":
             if existing is not None:
-                _detach(registry, vm, ctl, existing)
+                _detach(ctl, existing)
             return 0
         dev_type = DEVICE_TYPES.get(req.type or (existing or {}).get("type") or "hdd", "hdd")
         medium = None
@@ -219,9 +263,15 @@ def storageattach(ctx, argv):
             if dev_type == "hdd":
                 raise _argument_error("Invalid medium for a hard disk: emptydrive")
         elif req.medium.lower() == "iscsi":
-            medium = _iscsi_medium(registry, req.iscsi)
+            medium, created = _iscsi_medium(registry, req.iscsi)
+            if created:
+                ctx.out("iSCSI disk created. UUID: %s\n" % medium["uuid"])
         else:
-            medium = medialib.open_medium(registry, req.medium, MEDIUM_DEVICE[dev_type])
+            try:
+                medium = medialib.open_medium(registry, req.medium, MEDIUM_DEVICE[dev_type])
+            except errors.VBoxError as failure:
+                failure.stderr += errors.error_lines('Invalid UUID or filename "%s"' % req.medium)
+                raise
         if medium is not None and req.mtype:
             if req.mtype not in MEDIUM_TYPES:
                 raise errors.syntax_error("Invalid medium type '%s'" % req.mtype)
@@ -238,7 +288,7 @@ def storageattach(ctx, argv):
                         ("AttachDevice(Bstr(pszCtl).raw(), port, device, DeviceType_HardDisk, pMedium2Mount)",
                          1082, CTL_FILE))
         if existing is not None:
-            _detach(registry, vm, ctl, existing)
+            _detach(ctl, existing)
         attach_uuid = None
         if medium is not None:
             if medium.get("registry") is None:

@@ -12,6 +12,7 @@ from vboxsim import render
 from vboxsim import settings_file
 from vboxsim import state as statelib
 from vboxsim.args import Args
+from vboxsim.cli import usage_text
 from vboxsim.commands import common
 
 
@@ -62,21 +63,17 @@ def createvm(ctx, argv):
         raise errors.syntax_error("Parameter --name is required")
     resolved_ostype = model.canonical_ostype(ostype or "Other")
     if resolved_ostype is None:
-        raise errors.com_error("Guest OS type '%s' is invalid" % ostype, "VBOX_E_OBJECT_NOT_FOUND",
-                               "VirtualBoxWrap", "IVirtualBox",
-                               ("CreateMachine(bstrSettingsFile.raw(), bstrName.raw(), platformArch, "
-                                "ComSafeArrayAsInParam(groups), bstrOsTypeId.raw(), createFlags.raw(), "
-                                "bstrCipher.raw(), bstrPasswordId.raw(), Bstr(strPassword).raw(), "
-                                "machine.asOutParam())", 429, "VBoxManageMisc.cpp"))
+        raise errors.VBoxError(errors.error_lines("Unknown or invalid guest OS type given."))
     with ctx.store.transaction() as registry:
         cfgfile = common.compose_settings_path(registry, name, basefolder, groups)
         if os.path.exists(cfgfile):
             raise common.settings_exists_error(cfgfile)
         vm_uuid = vm_uuid or str(uuidlib.uuid4())
-        if registry.find_vm(vm_uuid):
-            raise errors.com_error("A machine with UUID {%s} is already registered" % vm_uuid,
-                                   "VBOX_E_OBJECT_IN_USE", "VirtualBoxWrap", "IVirtualBox",
-                                   ("RegisterMachine(machine)", 446, "VBoxManageMisc.cpp"))
+        existing = registry.find_vm(vm_uuid)
+        if register and existing:
+            raise errors.com_error("Registered machine with UUID {%s} ('%s') already exists" % (
+                vm_uuid, existing["cfgfile"]), "NS_ERROR_INVALID_ARG", "VirtualBoxWrap", "IVirtualBox",
+                ("RegisterMachine(machine)", 450, "VBoxManageMisc.cpp"))
         vm = model.new_vm(name, vm_uuid, resolved_ostype, cfgfile, groups, statelib.now_ns())
         if default:
             _apply_defaults(vm)
@@ -215,7 +212,7 @@ def showvminfo(ctx, argv):
         else:
             raise errors.syntax_error("Invalid parameter '%s'" % opt)
     if name is None:
-        raise errors.syntax_error("VM name or UUID required")
+        raise errors.VBoxError("", stdout=usage_text("showvminfo"))
     with ctx.store.transaction() as registry:
         vm = common.find_vm(registry, name, "showvminfo")
         if machine_readable:
@@ -238,7 +235,7 @@ def _clone_disks(registry, source_machine, clone, link):
                 os.makedirs(model.snapshot_folder(clone), exist_ok=True)
                 diff_uuid = str(uuidlib.uuid4())
                 path = os.path.join(model.snapshot_folder(clone), "{%s}.vdi" % diff_uuid)
-                diff = medialib.create_diff(registry, medium, path, "VDI")
+                diff = medialib.create_diff(registry, medium, path, "VDI", diff_uuid)
                 att["medium"] = diff["uuid"]
                 continue
             os.makedirs(folder, exist_ok=True)
@@ -294,7 +291,7 @@ def clonevm(ctx, argv):
                 raise errors.com_error("Could not find a snapshot named '%s'" % snapshot_name,
                                        "VBOX_E_OBJECT_NOT_FOUND", "MachineWrap", "IMachine",
                                        ("FindSnapshot(Bstr(pszSnapshotName).raw(), srcSnapshot.asOutParam())",
-                                        638, "VBoxManageMisc.cpp"))
+                                        716, "VBoxManageMisc.cpp"))
             machine = snap["machine"]
         elif link:
             raise errors.com_error("Linked clone can only be created from a snapshot", "E_INVALIDARG",
