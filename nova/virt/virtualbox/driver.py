@@ -88,3 +88,15 @@ class VBoxDriver(driver.ComputeDriver):
 
     def get_info(self, instance, use_cache=True):
         return self._vmops.get_info(instance)
+
+    # -- lifecycle (vmops) ----------------------------------------------------
+
+    # -- images (imagecache) --------------------------------------------------
+
+    # -- snapshots, resize, rescue (snapshotops, migrationops) ----------------
+
+    # -- consoles (consoleops) ------------------------------------------------
+
+    # -- networking (vif) -----------------------------------------------------
+
+    # -- volumes (volumeops) --------------------------------------------------
