@@ -165,6 +165,10 @@ virtualbox_opts = [
                min=1024,
                help='The most bytes of the serial console log that '
                     'get_console_output returns (the end of the log).'),
+    # --- Images (imagecache) ---
+    # --- Consoles (consoleops) ---
+    # --- Networking (vif) ---
+    # --- Volumes (volumeops) ---
 ]
 
 rdp_opts = [

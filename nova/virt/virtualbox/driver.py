@@ -37,7 +37,22 @@ vbox_conf.register_opts(CONF)
 class VBoxDriver(driver.ComputeDriver):
     """Runs Nova instances as VirtualBox VMs through VBoxManage."""
 
-    capabilities = dict(driver.ComputeDriver.capabilities)
+    # Honest: a capability turns True only with the feature working end to
+    # end (on the simulator, and on real VBoxManage where it can).
+    capabilities = dict(
+        driver.ComputeDriver.capabilities,
+        has_imagecache=False,
+        supports_migrate_to_same_host=False,
+        supports_attach_interface=False,
+        supports_extend_volume=False,
+        supports_multiattach=False,
+        supports_image_type_iso=False,
+        supports_image_type_qcow2=False,
+        supports_image_type_raw=False,
+        supports_image_type_vdi=False,
+        supports_image_type_vhd=False,
+        supports_image_type_vmdk=False,
+    )
 
     def __init__(self, virtapi, vbox=None):
         super().__init__(virtapi)
