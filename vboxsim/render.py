@@ -501,11 +501,17 @@ def size_on_disk(medium):
     return total
 
 
+ISCSI_PROPERTIES = ("DumpMalformedPackets", "HostIPStack", "InitiatorName", "InitiatorSecret", "InitiatorUsername",
+                    "LUN", "TargetAddress", "TargetName", "TargetSecret", "TargetUsername", "Timeout", "WriteSplit")
+
+
 def medium_properties(medium):
     if medium["format"].upper() == "VDI":
         return [("AllocationBlockSize", "1048576")]
     if medium["format"].upper() == "VMDK":
         return [("BootSector", ""), ("Partitions", ""), ("RawDrive", ""), ("Relative", "")]
     if medium["format"] == "iSCSI":
-        return [("DumpMalformedPackets", "")]
+        props = dict.fromkeys(ISCSI_PROPERTIES, "")
+        props.update(medium.get("properties", {}))
+        return sorted(props.items())
     return sorted(medium.get("properties", {}).items())

@@ -126,6 +126,30 @@ def write(vm, registry_data):
     os.replace(tmp, path)
 
 
+def read_media_registry(path):
+    """[{uuid, location, format, parent}] from the MediaRegistry of a settings file, parents first."""
+    root = ET.parse(path).getroot()
+    folder = os.path.dirname(os.path.abspath(path))
+    found = []
+
+    def walk(node, parent):
+        for child in node:
+            if child.tag.split("}")[-1] != "HardDisk":
+                continue
+            location = child.get("location")
+            if not os.path.isabs(location):
+                location = os.path.join(folder, location)
+            medium_uuid = child.get("uuid").strip("{}")
+            found.append({"uuid": medium_uuid, "location": location, "format": child.get("format", "VDI"),
+                          "parent": parent})
+            walk(child, medium_uuid)
+
+    for disks in root.iter():
+        if disks.tag.split("}")[-1] == "HardDisks":
+            walk(disks, None)
+    return found
+
+
 def read(path, make_default_vm):
     """Load a VM record from a settings file; ``make_default_vm(name, uuid, ostype, cfgfile)``
     builds a fresh record for files that were not written by the simulator."""

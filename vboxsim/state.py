@@ -195,6 +195,11 @@ def set_vm_state(vm, state, when_ns=None):
 def write_changed_settings(before, after):
     """Rewrite the .vbox file of every registered VM whose settings changed."""
     old = {vm["uuid"]: vm for vm in before["vms"]}
+
+    def owned(data, vm_uuid):
+        return [m for m in data["media"] if m.get("registry") == vm_uuid]
+
     for vm in after["vms"]:
-        if old.get(vm["uuid"]) != vm and os.path.isdir(os.path.dirname(vm["cfgfile"])):
+        changed = old.get(vm["uuid"]) != vm or owned(before, vm["uuid"]) != owned(after, vm["uuid"])
+        if changed and os.path.isdir(os.path.dirname(vm["cfgfile"])):
             settings_file.write(vm, after)

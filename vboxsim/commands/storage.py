@@ -200,9 +200,17 @@ def _implicit_diff(registry, vm, base):
     return diff
 
 
-def _detach(ctl, att):
-    """Detaching leaves the medium (even an implicit diff) registered, as VirtualBox does."""
+def _detach(registry, vm, ctl, att):
+    """Detaching leaves the medium (even an implicit diff) registered, as VirtualBox does; once
+    the VM no longer uses it, it leaves the VM's media registry for the global one."""
     ctl["attachments"].remove(att)
+    medium = registry.medium_by_uuid(att.get("medium")) if att.get("medium") else None
+    if medium is None or any(a.get("medium") == medium["uuid"] for _s, _c, a in model.all_attachments(vm)):
+        return
+    while medium is not None:
+        if medium.get("registry") == vm["uuid"]:
+            medium["registry"] = None
+        medium = registry.medium_by_uuid(medium["parent"]) if medium.get("parent") else None
 
 
 def _refuse_double_attach(registry, vm, ctl, req, port, device):
@@ -255,7 +263,7 @@ def storageattach(ctx, argv):
             return 0
         if req.medium.lower() == "none":
             if existing is not None:
-                _detach(ctl, existing)
+                _detach(registry, vm, ctl, existing)
             return 0
         dev_type = DEVICE_TYPES.get(req.type or (existing or {}).get("type") or "hdd", "hdd")
         medium = None
@@ -288,7 +296,7 @@ def storageattach(ctx, argv):
                         ("AttachDevice(Bstr(pszCtl).raw(), port, device, DeviceType_HardDisk, pMedium2Mount)",
                          1082, CTL_FILE))
         if existing is not None:
-            _detach(ctl, existing)
+            _detach(registry, vm, ctl, existing)
         attach_uuid = None
         if medium is not None:
             if medium.get("registry") is None:

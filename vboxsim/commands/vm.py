@@ -114,6 +114,16 @@ def registervm(ctx, argv):
                                     "machine.asOutParam())", 168, "VBoxManageMisc.cpp"))
         vm.update(state="poweroff", session=None, acpi_deadline_ns=None)
         registry.add_vm(vm)
+        for record in settings_file.read_media_registry(full):
+            if registry.medium_by_uuid(record["uuid"]) is None:
+                medium = medialib.make_record(record["location"], record["format"], 0,
+                                              medium_uuid=record["uuid"], parent=record["parent"])
+                medium["registry"] = vm["uuid"]
+                if os.path.exists(record["location"]):
+                    medium.update(zip(("format", "capacity"), medialib.probe(record["location"])[:2]))
+                else:
+                    medium["state"] = "inaccessible"
+                registry.media.append(medium)
     return 0
 
 
@@ -122,12 +132,12 @@ def _delete_vm_files(vm):
     for path in (vm["cfgfile"], vm["cfgfile"] + "-prev", os.path.join(folder, vm["name"] + ".nvram")):
         if os.path.exists(path):
             os.unlink(path)
-    for sub in ("Logs", "Snapshots"):
-        shutil.rmtree(os.path.join(folder, sub), ignore_errors=True)
-    try:
-        os.rmdir(folder)
-    except OSError:
-        pass
+    shutil.rmtree(os.path.join(folder, "Logs"), ignore_errors=True)
+    for leftover in (os.path.join(folder, "Snapshots"), folder):  # only when nothing else is left
+        try:
+            os.rmdir(leftover)
+        except OSError:
+            pass
 
 
 def _media_to_delete(registry, vm, with_removable):
@@ -177,9 +187,22 @@ def unregistervm(ctx, argv):
         if not delete:
             medialib.forget_orphans(registry)
             return 0
+        for medium in sorted(doomed, key=lambda m: len(medialib.chain(registry, m))):
+            if medium["format"] != "iSCSI" and not os.path.exists(medium["location"]):
+                for owned in registry.media:  # nothing was deleted: the media stay registered
+                    if owned.get("registry") == vm["uuid"]:
+                        owned["registry"] = None
+                raise errors.com_error(
+                    ["Machine delete failed", "Could not open the medium '%s'." % medium["location"],
+                     "VD: error VERR_FILE_NOT_FOUND opening image file '%s' (VERR_FILE_NOT_FOUND)"
+                     % medium["location"]], "NS_ERROR_FAILURE", "MediumWrap", "IMedium",
+                    ("RTEXITCODE handleUnregisterVM(HandlerArg*)", 243, "VBoxManageMisc.cpp"),
+                    callee=False, progress_prefix="0%...NS_ERROR_FAILURE\n")
         for medium in doomed:
             children = registry.children_of(medium)
             if children:
+                # Like VirtualBox 7.2, the image file is already gone when closing fails.
+                medialib.delete_storage(medium)
                 medialib.forget_orphans(registry)
                 raise errors.com_error(
                     ["Machine delete failed",
