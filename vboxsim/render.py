@@ -412,9 +412,9 @@ def showvminfo_human(vm, registry, snapshot_view=None):
                                                        onoff(vrde["multicon"]), onoff(vrde["reusecon"]),
                                                        vrde["authtype"])))
         out.append(human("Video redirection:", enabled(vrde["videochannel"])))
-        for name, pad in (("TCP/Ports", "TCP/Ports  "), ("TCP/Address", "TCP/Address")):
+        for name in ("TCP/Ports", "TCP/Address"):
             value = '"%s"' % props[name] if props.get(name) else "<not set>"
-            out.append("VRDE property               : %s = %s\n" % (pad, value))
+            out.append("VRDE property               : %-10s = %s\n" % (name, value))
     else:
         out.append(human("VRDE:", "disabled"))
     usb = machine["usb"]
