@@ -1,0 +1,132 @@
+"""Running VMs: state transitions, session lock errors, lazy ACPI shutdown."""
+
+import os
+import time
+from unittest import mock
+
+from vboxsim.tests import base
+
+
+class LifecycleTest(base.SimTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.ok("createvm", "--name", "vm1", "--ostype", "Ubuntu_64", "--register")
+
+    def start(self):
+        return self.ok("startvm", "vm1", "--type", "headless")
+
+    def test_startvm_prints_what_the_real_one_prints(self):
+        self.assertEqual('Waiting for VM "vm1" to power on...\nVM "vm1" has been successfully started.\n',
+                         self.start())
+        info = self.mr("vm1")
+        self.assertEqual("running", info["VMState"])
+        self.assertEqual("headless", info["SessionName"])
+        self.assertIn('"vm1" {', self.ok("list", "runningvms"))
+
+    def test_startvm_twice_is_a_session_lock_error(self):
+        self.start()
+        code, _, err = self.vbox("startvm", "vm1", "--type", "headless")
+        self.assertEqual(1, code)
+        self.assertIn("is already locked by a session (or being locked or unlocked)", err)
+
+    def test_gui_start_without_display_fails_like_the_real_one(self):
+        with mock.patch.dict(os.environ, {"DISPLAY": ""}):
+            code, _, err = self.vbox("startvm", "vm1")
+        self.assertEqual(1, code)
+        self.assertIn("VERR_FILE_NOT_FOUND", err)
+        self.assertEqual("poweroff", self.mr("vm1")["VMState"])
+
+    def test_modifyvm_on_running_vm_is_locked(self):
+        self.start()
+        code, _, err = self.vbox("modifyvm", "vm1", "--memory", "256")
+        self.assertEqual(1, code)
+        self.assertEqual(
+            "VBoxManage: error: The machine 'vm1' is already locked for a session (or being unlocked)\n"
+            "VBoxManage: error: Details: code VBOX_E_INVALID_OBJECT_STATE (0x80bb0007), component MachineWrap, "
+            "interface IMachine, callee nsISupports\n"
+            'VBoxManage: error: Context: "LockMachine(a->session, LockType_Write)" at line 897 of file '
+            "VBoxManageModifyVM.cpp\n", err)
+        self.assertEqual("1024", self.mr("vm1")["memory"])
+
+    def test_pause_resume_poweroff(self):
+        self.start()
+        self.ok("controlvm", "vm1", "pause")
+        self.assertEqual("paused", self.mr("vm1")["VMState"])
+        code, _, err = self.vbox("controlvm", "vm1", "pause")
+        self.assertEqual(1, code)
+        self.assertIn("Invalid machine state: Paused", err)
+        self.ok("controlvm", "vm1", "resume")
+        self.assertEqual("running", self.mr("vm1")["VMState"])
+        code, out, err = self.vbox("controlvm", "vm1", "poweroff")
+        self.assertEqual((0, ""), (code, out))
+        self.assertEqual("0%...10%...20%...30%...40%...50%...60%...70%...80%...90%...100%\n", err)
+        self.assertEqual("poweroff", self.mr("vm1")["VMState"])
+        self.assertEqual("", self.ok("list", "runningvms"))
+
+    def test_controlvm_not_running(self):
+        for action in ("poweroff", "savestate", "acpipowerbutton", "pause", "resume", "reset"):
+            self.assertEqual((1, "", "VBoxManage: error: Machine 'vm1' is not currently running.\n"),
+                             self.vbox("controlvm", "vm1", action))
+
+    def test_savestate_then_discardstate(self):
+        self.start()
+        self.vbox("controlvm", "vm1", "savestate")
+        info = self.mr("vm1")
+        self.assertEqual("saved", info["VMState"])
+        self.assertTrue(os.path.exists(info["VMStateFile"]))
+        self.assertEqual((0, "", ""), self.vbox("discardstate", "vm1"))
+        self.assertEqual("poweroff", self.mr("vm1")["VMState"])
+        self.assertFalse(os.path.exists(info["VMStateFile"]))
+
+    def test_saved_vm_restarts(self):
+        self.start()
+        self.vbox("controlvm", "vm1", "savestate")
+        self.start()
+        self.assertEqual("running", self.mr("vm1")["VMState"])
+        self.assertNotIn("VMStateFile", self.mr("vm1"))
+
+    def test_discardstate_on_powered_off_vm_reports_error_but_exits_0(self):
+        code, out, err = self.vbox("discardstate", "vm1")
+        self.assertEqual((0, ""), (code, out))
+        self.assertIn("machine state: PoweredOff", err)
+
+    def test_state_change_time_moves(self):
+        before = self.mr("vm1")["VMStateChangeTime"]
+        time.sleep(0.01)
+        self.start()
+        self.assertNotEqual(before, self.mr("vm1")["VMStateChangeTime"])
+
+
+class AcpiTest(base.SimTestCase):
+    extra_env = {"VBOXSIM_ACPI_DELAY": "0.3"}
+
+    def setUp(self):
+        super().setUp()
+        self.ok("createvm", "--name", "vm1", "--register")
+        self.ok("startvm", "vm1", "--type", "headless")
+
+    def test_guest_honours_power_button_after_the_delay(self):
+        self.assertEqual((0, "", ""), self.vbox("controlvm", "vm1", "acpipowerbutton"))
+        self.assertEqual("running", self.mr("vm1")["VMState"])
+        time.sleep(0.35)
+        info = self.mr("vm1")
+        self.assertEqual("poweroff", info["VMState"])
+        self.assertNotIn("SessionName", info)
+        self.assertEqual("", self.ok("list", "runningvms"))
+
+    def test_negative_delay_means_guest_ignores_acpi(self):
+        with mock.patch.dict(os.environ, {"VBOXSIM_ACPI_DELAY": "-1"}):
+            self.ok("controlvm", "vm1", "acpipowerbutton")
+        time.sleep(0.35)
+        self.assertEqual("running", self.mr("vm1")["VMState"])
+        self.vbox("controlvm", "vm1", "poweroff")
+        self.assertEqual("poweroff", self.mr("vm1")["VMState"])
+
+    def test_acpi_disabled_guest_ignores_button(self):
+        self.vbox("controlvm", "vm1", "poweroff")
+        self.ok("modifyvm", "vm1", "--acpi", "off")
+        self.ok("startvm", "vm1", "--type", "headless")
+        self.ok("controlvm", "vm1", "acpipowerbutton")
+        time.sleep(0.35)
+        self.assertEqual("running", self.mr("vm1")["VMState"])

@@ -1,0 +1,130 @@
+"""Concurrency (file lock), fault injection and latency."""
+
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import time
+
+from vboxsim import faults
+from vboxsim import latency
+from vboxsim.tests import base
+
+
+class ConcurrencyTest(base.SimTestCase):
+
+    def _spawn(self, *argv):
+        env = dict(os.environ, PYTHONPATH=base.REPO_ROOT)
+        return subprocess.Popen([sys.executable, "-m", "vboxsim"] + list(argv), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+
+    def test_twenty_processes_create_vms_at_once(self):
+        procs = [self._spawn("createvm", "--name", "vm%02d" % i, "--register") for i in range(20)]
+        results = [(p.wait(), p.stderr.read()) for p in procs]
+        for proc in procs:
+            proc.stdout.close()
+            proc.stderr.close()
+        self.assertEqual([(0, "")] * 20, results)
+        listed = self.ok("list", "vms").splitlines()
+        self.assertEqual(sorted('"vm%02d"' % i for i in range(20)), sorted(line.split()[0] for line in listed))
+        with open(os.path.join(self.sim_home, "registry.json")) as handle:
+            self.assertEqual(20, len(json.load(handle)["vms"]))
+        for i in range(20):
+            self.assertTrue(os.path.isfile(os.path.join(self.home, "VirtualBox VMs", "vm%02d" % i,
+                                                        "vm%02d.vbox" % i)))
+
+    def test_parallel_modifications_of_one_vm_are_not_lost(self):
+        self.ok("createvm", "--name", "vm", "--register")
+        procs = [self._spawn("setextradata", "vm", "key%d" % i, "value%d" % i) for i in range(12)]
+        for proc in procs:
+            proc.communicate()
+        out = self.ok("getextradata", "vm", "enumerate")
+        self.assertEqual(12, len(out.splitlines()))
+
+
+class FaultTest(base.SimTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.ok("createvm", "--name", "vm", "--register")
+
+    def write_faults(self, config):
+        with open(os.path.join(self.sim_home, "faults.json"), "w") as handle:
+            json.dump(config, handle)
+
+    def test_transient_fault_is_the_real_lock_error_without_state_change(self):
+        self.write_faults({"modifyvm": {"transient": 1.0}})
+        code, out, err = self.vbox("modifyvm", "vm", "--memory", "256")
+        self.assertEqual((1, ""), (code, out))
+        self.assertIn("VBoxManage: error: The machine 'vm' is already locked for a session (or being unlocked)\n",
+                      err)
+        self.assertIn("VBOX_E_INVALID_OBJECT_STATE (0x80bb0007)", err)
+        os.unlink(os.path.join(self.sim_home, "faults.json"))
+        self.assertNotEqual("256", self.mr("vm")["memory"])
+
+    def test_transient_fault_on_reads_is_object_not_ready(self):
+        self.write_faults({"showvminfo": {"transient": 1.0}})
+        code, _, err = self.vbox("showvminfo", "vm")
+        self.assertEqual(1, code)
+        self.assertIn("The object is not ready", err)
+
+    def test_hard_fault_with_count_fires_once(self):
+        self.write_faults({"startvm": {"hard": 1.0, "count": 1}})
+        code, out, err = self.vbox("startvm", "vm", "--type", "headless")
+        self.assertEqual(1, code)
+        self.assertIn("NS_ERROR_FAILURE", err)
+        self.assertEqual('Waiting for VM "vm" to power on...\n', out)
+        with open(os.path.join(self.sim_home, "faults.json")) as handle:
+            self.assertEqual(0, json.load(handle)["startvm"]["count"])
+        self.ok("startvm", "vm", "--type", "headless")
+
+    def test_env_faults_and_wildcard(self):
+        os.environ["VBOXSIM_FAULTS"] = json.dumps({"*": {"hard": 1.0}})
+        code, _, err = self.vbox("getextradata", "vm", "enumerate")
+        self.assertEqual(1, code)
+        self.assertIn("VBOX_E_FILE_ERROR", err)
+
+    def test_seeded_probability_is_reproducible(self):
+        def run_series():
+            self.write_faults({"getextradata": {"transient": 0.5}, "seed": 7})
+            counter = os.path.join(self.sim_home, "faults-counter")
+            if os.path.exists(counter):
+                os.unlink(counter)
+            return [self.vbox("getextradata", "vm", "enumerate")[0] for _ in range(20)]
+        first = run_series()
+        self.assertEqual(first, run_series())
+        self.assertIn(0, first)
+        self.assertIn(1, first)
+
+    def test_no_fault_file_means_no_faults(self):
+        self.assertIsNone(faults.check(self.sim_home, "modifyvm", ["modifyvm", "vm"]))
+
+
+class LatencyTest(base.SimTestCase):
+
+    def test_real_latency_model(self):
+        os.environ["VBOXSIM_LATENCY"] = "real"
+        self.assertAlmostEqual(0.1, latency.seconds_for("showvminfo", ["showvminfo", "x"], 0))
+        self.assertAlmostEqual(0.025 + 0.0016 * 50, latency.seconds_for("list", ["list", "vms"], 50))
+        os.environ["VBOXSIM_LATENCY_SCALE"] = "2"
+        self.assertAlmostEqual(0.2, latency.seconds_for("showvminfo", ["showvminfo", "x"], 0))
+
+    def test_fixed_and_zero_latency(self):
+        os.environ["VBOXSIM_LATENCY"] = "0.5"
+        self.assertEqual(0.5, latency.seconds_for("modifyvm", ["modifyvm"], 0))
+        os.environ["VBOXSIM_LATENCY"] = "0"
+        self.assertEqual(0.0, latency.seconds_for("modifyvm", ["modifyvm"], 0))
+
+    def test_cli_sleeps_when_latency_is_on(self):
+        started = time.monotonic()
+        self.assertEqual(0, self.cli("--version", env={"VBOXSIM_LATENCY": "0.4"}).returncode)
+        self.assertGreaterEqual(time.monotonic() - started, 0.4)
+
+    def test_calls_run_in_parallel_despite_latency(self):
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            codes = list(pool.map(lambda _: self.cli("list", "vms", env={"VBOXSIM_LATENCY": "0.5"}).returncode,
+                                  range(4)))
+        self.assertEqual([0] * 4, codes)
+        self.assertLess(time.monotonic() - started, 1.9)
