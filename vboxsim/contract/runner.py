@@ -13,8 +13,9 @@ line (without the ``VBoxManage`` word).  Syntax:
   ``real-only``  run only on the real VBoxManage (e.g. ``startvm``, which
                  cannot work there but does on the simulator); recorded in
                  the golden file, not run on the simulator;
-  ``host``       host-dependent output: only the exit code and stderr are
-                 compared (stdout is still recorded);
+  ``host``       host-dependent output (host network interfaces): only the
+                 exit code and stderr are compared; stdout is recorded in the
+                 golden file for reference;
   ``rc=N``       assert the exit code on every side that runs the step;
   ``sleep=S``    wait S seconds after the step (real VBoxSVC settles);
   ``capture=NAME[@N]``  set ``$NAME`` to the N-th (default first) UUID the
@@ -25,15 +26,22 @@ line (without the ``VBoxManage`` word).  Syntax:
   it, even when a step failed; a cleanup command that uses a variable that
   was never set (e.g. a capture from a step that did not run) is skipped.
 
-After the cleanup section a safety net ("scrub") unregisters VMs and closes
-media that were not registered before the scenario (children first), so the
-real VirtualBox registry is left as it was even when a scenario is wrong.
+After the cleanup section a safety net ("scrub") unregisters this
+scenario's VMs (``nova-ct-*``) and closes its media (under the work dir,
+children first) that were not registered before, so the real VirtualBox
+registry is left as it was even when a scenario is wrong.  Objects of other
+users are never touched.
 
 Every side gets its own temporary work directory under /tmp; outputs are
 normalised (work dir, home dir, UUIDs, timestamps, MAC addresses, host
-figures, progress lines) before comparison.  The registry (``list vms``,
-``list hdds``, ``list dvds``, ``list runningvms``) is compared before and
-after each scenario: a scenario that leaks fails.
+figures, progress lines) before comparison.
+
+The real VirtualBox registry may be shared with other people's work, so a
+scenario only ever sees and touches its own objects: VMs named
+``nova-ct-*`` and media stored under its work dir (or whose UUID an earlier
+step printed).  ``list vms|runningvms|hdds|dvds`` output is filtered to
+those, and they are compared before and after each scenario: a scenario that
+leaks fails.
 
 CLI::
 
@@ -64,8 +72,6 @@ GOLDEN_DIR = os.path.join(HERE, "golden")
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_REAL = "/usr/local/bin/vboxmanage-real"
 STEP_TIMEOUT = 120
-REGISTRY_PROBES = (["list", "vms"], ["list", "runningvms"],
-                   ["list", "hdds"], ["list", "dvds"])
 KNOWN_FLAGS = ("real-only", "host")
 
 
@@ -340,63 +346,117 @@ class SideRun:
     seconds: float
 
 
-def _registry(backend, cwd):
-    out = []
-    for probe in REGISTRY_PROBES:
-        r = backend.run(probe, cwd)
-        out.append("$ %s (rc=%d)\n%s%s" % (" ".join(probe), r.rc, r.stdout,
-                                           r.stderr))
-    return out
-
-
 _VMLIST_RE = re.compile(r'^"(.*)" \{([0-9a-fA-F-]{36})\}$', re.M)
+# Scenario VMs are named nova-ct-*; scenario files live in the side's work
+# dir.  The real registry may be shared with other people's experiments:
+# nothing else is ever touched, listed or counted as a leak.
+OWN_VM_PREFIX = "nova-ct-"
 
 
 def _media(backend, cwd):
-    """{uuid: (kind, parent uuid or None)} of registered hdds and dvds."""
+    """{uuid: (kind, parent uuid or None, location)} of hdds and dvds."""
     media = {}
     for kind, probe in (("disk", ["list", "hdds"]), ("dvd", ["list", "dvds"])):
         r = backend.run(probe, cwd)
-        uuid = None
-        for line in r.stdout.splitlines():
-            key, _, value = line.partition(":")
-            value = value.strip()
-            if key == "UUID":
-                uuid = value
-                media[uuid] = (kind, None)
-            elif key == "Parent UUID" and uuid and value != "base":
-                media[uuid] = (kind, value)
+        for block in _media_blocks(r.stdout):
+            fields = _block_fields(block)
+            if "UUID" in fields:
+                parent = fields.get("Parent UUID", "base")
+                media[fields["UUID"]] = (kind,
+                                         None if parent == "base" else parent,
+                                         fields.get("Location", ""))
     return media
 
 
+def _media_blocks(text):
+    return [b for b in re.split(r"\n\s*\n", text) if b.strip()]
+
+
+def _block_fields(block):
+    fields = {}
+    for line in block.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def _own_location(location, work):
+    return location.startswith(work.rstrip("/") + "/")
+
+
+def _own_vms(backend, cwd):
+    return [(n, u) for n, u in _VMLIST_RE.findall(
+        backend.run(["list", "vms"], cwd).stdout)
+        if n.startswith(OWN_VM_PREFIX)]
+
+
+def _registry(backend, cwd, work):
+    """What this scenario may have left behind: its VMs and media."""
+    vms = sorted(_own_vms(backend, cwd))
+    running = sorted(n for n, _ in _VMLIST_RE.findall(
+        backend.run(["list", "runningvms"], cwd).stdout)
+        if n.startswith(OWN_VM_PREFIX))
+    media = sorted("%s %s %s" % (k, u, loc)
+                   for u, (k, _, loc) in _media(backend, cwd).items()
+                   if _own_location(loc, work))
+    return (["VM %s {%s}" % vm for vm in vms] +
+            ["running %s" % n for n in running] +
+            ["medium %s" % m for m in media])
+
+
 def _registered_ids(backend, cwd):
-    vms = set(u for _, u in _VMLIST_RE.findall(
-        backend.run(["list", "vms"], cwd).stdout))
-    return vms, set(_media(backend, cwd))
+    return (set(u for _, u in _own_vms(backend, cwd)),
+            set(_media(backend, cwd)))
 
 
-def _scrub(backend, cwd, before):
-    """Remove VMs and media registered since `before`; returns what it did."""
+def _scrub(backend, cwd, before, work):
+    """Remove this scenario's VMs and media registered since `before`.
+
+    Only VMs named nova-ct-* and media stored under the work dir are
+    touched; returns what was removed."""
     old_vms, old_media = before
     done = []
-    for _, uuid in _VMLIST_RE.findall(backend.run(["list", "vms"], cwd).stdout):
+    for _, uuid in _own_vms(backend, cwd):
         if uuid not in old_vms:
             if backend.run(["unregistervm", uuid, "--delete"], cwd).rc:
                 backend.run(["unregistervm", uuid], cwd)
             done.append("VM " + uuid)
+    failed = set()
     for _ in range(8):
         new = {u: v for u, v in _media(backend, cwd).items()
-               if u not in old_media}
+               if u not in old_media and u not in failed
+               and _own_location(v[2], work)}
         if not new:
             break
-        parents = set(p for _, p in new.values() if p)
-        for uuid, (kind, _) in new.items():
+        parents = set(v[1] for v in new.values() if v[1])
+        for uuid, (kind, _, _) in new.items():
             if uuid in parents:
                 continue                         # children first
-            if backend.run(["closemedium", kind, uuid, "--delete"], cwd).rc:
-                backend.run(["closemedium", kind, uuid], cwd)
+            if (backend.run(["closemedium", kind, uuid, "--delete"], cwd).rc
+                    and backend.run(["closemedium", kind, uuid], cwd).rc):
+                failed.add(uuid)
+                continue
             done.append("medium " + uuid)
     return done
+
+
+def _filter_listing(argv, stdout, work, seen):
+    """Keep only this scenario's objects in `list vms|runningvms|hdds|dvds`."""
+    if argv[:1] != ["list"] or len(argv) != 2:
+        return stdout
+    if argv[1] in ("vms", "runningvms"):
+        return "".join(l for l in stdout.splitlines(True)
+                       if l.startswith('"' + OWN_VM_PREFIX))
+    if argv[1] in ("hdds", "dvds"):
+        keep = []
+        for block in _media_blocks(stdout):
+            f = _block_fields(block)
+            if (_own_location(f.get("Location", ""), work)
+                    or f.get("UUID", "").lower() in seen):
+                keep.append(block.strip("\n") + "\n\n")
+        return "".join(keep)
+    return stdout
 
 
 def run_side(scenario, backend):
@@ -425,8 +485,9 @@ def run_side(scenario, backend):
                     continue
                 backend.run(argv, work)
         run_cleanup()                            # leftovers of aborted runs
-        before = _registry(backend, work)
+        before = _registry(backend, work, work)
         before_ids = _registered_ids(backend, work)
+        seen = set()            # UUIDs printed by earlier steps of this run
         try:
             for step in scenario.steps:
                 argv = [expand(w, env) for w in step.argv]
@@ -435,6 +496,8 @@ def run_side(scenario, backend):
                 if step.real_only and not isinstance(backend, RealBackend):
                     continue
                 raw = backend.run(argv, work)
+                raw.stdout = _filter_listing(argv, raw.stdout, work, seen)
+                seen.update(u.lower() for u in _UUID_RE.findall(raw.stdout))
                 outcome.raw = raw
                 outcome.result = norm.result(raw)
                 if step.rc is not None and raw.rc != step.rc:
@@ -452,15 +515,15 @@ def run_side(scenario, backend):
                     time.sleep(step.sleep)
         finally:
             run_cleanup()
-            scrubbed = _scrub(backend, work, before_ids)
-            after = _registry(backend, work)
+            scrubbed = _scrub(backend, work, before_ids, work)
+            after = _registry(backend, work, work)
             if scrubbed:
                 errors.append("%s: note: scrub had to remove %s"
                               % (backend.label, ", ".join(scrubbed)))
             if after != before:
                 leaks.append("".join(difflib.unified_diff(
-                    "\n".join(before).splitlines(True),
-                    "\n".join(after).splitlines(True),
+                    [l + "\n" for l in before],
+                    [l + "\n" for l in after],
                     "registry before", "registry after")))
     except (subprocess.TimeoutExpired, OSError, ScenarioError) as exc:
         errors.append("%s: %s" % (backend.label, exc))
@@ -545,7 +608,7 @@ def compare_live(scenario, real, sim):
     sim_run = run_side(scenario, sim)
     diffs = compare([(o.step, o.result) for o in real_run.outcomes],
                     [(o.step, o.result) for o in sim_run.outcomes],
-                    "real", "sim", host_stdout=True)
+                    "real", "sim", host_stdout=False)
     return Report(scenario.name, diffs,
                   _problems(real_run) + _problems(sim_run),
                   seconds=real_run.seconds + sim_run.seconds,
