@@ -1,5 +1,6 @@
 """Subcommand handlers: each takes (ctx, argv-after-the-subcommand) and returns an exit code."""
 
+from vboxsim.commands import appliance
 from vboxsim.commands import control
 from vboxsim.commands import listing
 from vboxsim.commands import medium
@@ -39,4 +40,6 @@ COMMANDS = {
     "guestproperty": properties.guestproperty,
     "setproperty": properties.setproperty,
     "bandwidthctl": properties.bandwidthctl,
+    "export": appliance.export,
+    "import": appliance.import_appliance,
 }

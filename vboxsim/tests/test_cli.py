@@ -170,3 +170,23 @@ class MiscCommandTest(base.SimTestCase):
         self.assertEqual(1, code)
         self.assertIn("because it has 1 child media", err)
         self.assertNotIn('"p"', self.ok("list", "vms"))
+
+
+class ApplianceTest(base.SimTestCase):
+
+    def test_export_then_import_creates_a_copy(self):
+        disk = self.path("d.vdi")
+        self.ok("createvm", "--name", "src", "--register")
+        self.ok("storagectl", "src", "--name", "SATA", "--add", "sata", "--portcount", "1")
+        self.ok("createmedium", "disk", "--filename", disk, "--size", "8")
+        self.ok("storageattach", "src", "--storagectl", "SATA", "--port", "0", "--device", "0", "--type", "hdd",
+                "--medium", disk)
+        ova = self.path("src.ova")
+        self.assertEqual("Successfully exported 1 machine(s).\n", self.ok("export", "src", "--output", ova))
+        dry = self.ok("import", ova, "--dry-run")
+        self.assertIn('Suggested VM name "src 1"', dry)
+        self.assertNotIn('"src 1"', self.ok("list", "vms"))
+        self.assertTrue(self.ok("import", ova).endswith("Successfully imported the appliance.\n"))
+        imported = self.mr("src 1")
+        self.assertTrue(imported["SATA-0-0"].endswith("/src 1/src-disk001.vmdk"))
+        self.assertTrue(os.path.isfile(imported["SATA-0-0"]))

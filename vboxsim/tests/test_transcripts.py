@@ -19,8 +19,6 @@ SKIPPED = {
     "116-startvm-m1-sdl": "real host had no vboxdrv, the simulator starts VMs",
     "132-startvm-m2-headless": "real host had no vboxdrv, the simulator starts VMs",
     "133-VBoxHeadless-direct": "runs VBoxHeadless, not VBoxManage",
-    "85-export-t1-ova": "export/import (OVA) is not simulated",
-    "86-import-dryrun": "export/import (OVA) is not simulated",
 }
 
 
