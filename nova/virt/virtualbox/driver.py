@@ -25,6 +25,7 @@ from nova.virt import driver
 from nova.virt.virtualbox import conf as vbox_conf
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import hostops
+from nova.virt.virtualbox import imagecache
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import vboxmanage
 from nova.virt.virtualbox import vmops
@@ -41,17 +42,17 @@ class VBoxDriver(driver.ComputeDriver):
     # end (on the simulator, and on real VBoxManage where it can).
     capabilities = dict(
         driver.ComputeDriver.capabilities,
-        has_imagecache=False,
+        has_imagecache=True,
         supports_migrate_to_same_host=False,
         supports_attach_interface=False,
         supports_extend_volume=False,
         supports_multiattach=False,
         supports_image_type_iso=False,
-        supports_image_type_qcow2=False,
-        supports_image_type_raw=False,
-        supports_image_type_vdi=False,
-        supports_image_type_vhd=False,
-        supports_image_type_vmdk=False,
+        supports_image_type_qcow2=True,
+        supports_image_type_raw=True,
+        supports_image_type_vdi=True,
+        supports_image_type_vhd=True,
+        supports_image_type_vmdk=True,
     )
 
     def __init__(self, virtapi, vbox=None):
@@ -60,6 +61,8 @@ class VBoxDriver(driver.ComputeDriver):
         self._pathutils = pathutils.PathUtils()
         self._hostops = hostops.HostOps(self._vbox, self._pathutils)
         self._vmops = vmops.VMOps(self._vbox, self._pathutils)
+        self._imagecache = imagecache.ImageCache(self._vbox,
+                                                 self._pathutils)
 
     # -- host -----------------------------------------------------------------
 
@@ -107,6 +110,12 @@ class VBoxDriver(driver.ComputeDriver):
     # -- lifecycle (vmops) ----------------------------------------------------
 
     # -- images (imagecache) --------------------------------------------------
+
+    def manage_image_cache(self, context, all_instances):
+        self._imagecache.manage_image_cache(context, all_instances)
+
+    def cache_image(self, context, image_id):
+        return self._imagecache.cache_image(context, image_id)
 
     # -- snapshots, resize, rescue (snapshotops, migrationops) ----------------
 

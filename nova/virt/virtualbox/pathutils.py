@@ -21,6 +21,8 @@ Layout under the instances path::
     <instances>/<vm name>/console.log        first serial port
     <instances>/<vm name>/configdrive.iso
     <image cache>/<image id>.vdi             converted base images
+    <image cache>/<image id>.pin.vdi         their pin children
+    <image cache>/<image id>.iso             ISO images, as they came
 """
 
 import os
@@ -84,6 +86,15 @@ class PathUtils(object):
 
     def cached_image_path(self, image_id):
         return os.path.join(self.image_cache_dir(), '%s.vdi' % image_id)
+
+    def cached_iso_path(self, image_id):
+        """An ISO image is cached as it is, to boot as a CD."""
+        return os.path.join(self.image_cache_dir(), '%s.iso' % image_id)
+
+    def cached_pin_path(self, image_id):
+        """The differencing child that keeps VirtualBox from deleting a
+        cached base with the last instance using it (see imagecache)."""
+        return os.path.join(self.image_cache_dir(), '%s.pin.vdi' % image_id)
 
     @staticmethod
     def ensure_dir(path):
