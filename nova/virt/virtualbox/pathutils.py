@@ -20,6 +20,8 @@ Layout under the instances path::
     <instances>/<vm name>/root.vdi           root disk (differencing or copy)
     <instances>/<vm name>/console.log        first serial port
     <instances>/<vm name>/configdrive.iso
+    <instances>/<vm name>/vrde.port          the VRDE port it holds
+    <instances>/<vm name>/vrde.password      its VRDE (VNC) password, 0600
     <image cache>/<image id>.vdi             converted base images
     <image cache>/<image id>.pin.vdi         their pin children
     <image cache>/<image id>.iso             ISO images, as they came
@@ -36,6 +38,8 @@ ROOT_DISK_NAME = 'root.vdi'
 EPHEMERAL_DISK_NAME = 'ephemeral.vdi'
 CONSOLE_LOG_NAME = 'console.log'
 CONFIG_DRIVE_NAME = 'configdrive.iso'
+VRDE_PORT_NAME = 'vrde.port'
+VRDE_PASSWORD_NAME = 'vrde.password'
 
 
 def vm_name(instance):
@@ -83,6 +87,12 @@ class PathUtils(object):
 
     def config_drive_path(self, instance):
         return os.path.join(self.instance_dir(instance), CONFIG_DRIVE_NAME)
+
+    def vrde_port_path(self, instance):
+        return os.path.join(self.instance_dir(instance), VRDE_PORT_NAME)
+
+    def vrde_password_path(self, instance):
+        return os.path.join(self.instance_dir(instance), VRDE_PASSWORD_NAME)
 
     def cached_image_path(self, image_id):
         return os.path.join(self.image_cache_dir(), '%s.vdi' % image_id)

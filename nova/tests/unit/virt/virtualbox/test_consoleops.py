@@ -1,0 +1,449 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Tests of the consoles: VRDE ports, passwords, TLS, serial log."""
+
+import logging
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
+
+import fixtures
+
+from nova.console import type as console_type
+from nova import exception
+from nova.tests.unit.virt.virtualbox import test_base
+from nova.virt.virtualbox import consoleops
+from nova.virt.virtualbox import exception as vbox_exc
+from nova.virt.virtualbox import pathutils
+from nova.virt.virtualbox import vboxmanage
+
+UUID = '4fd89640-4231-4c44-a7b5-a3c7ca859849'
+
+
+def instance(number):
+    return test_base.FakeInstance(
+        uuid='4fd89640-4231-4c44-a7b5-%012d' % number,
+        name='instance-%08x' % number)
+
+
+class _Base(test_base.VBoxTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.lock_path = self.useFixture(fixtures.TempDir()).path
+        self.flags(lock_path=self.lock_path, group='oslo_concurrency')
+        self.pathutils = pathutils.PathUtils()
+        self.ops = consoleops.ConsoleOps(self.vbox, self.pathutils)
+        self.inst = test_base.FakeInstance()
+
+    def vm_dir(self, inst):
+        path = self.pathutils.instance_dir(inst)
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def vrde(self, **flags):
+        flags.setdefault('remote_display', True)
+        self.flags(group='virtualbox', **flags)
+
+
+class VRDEArgsTestCase(_Base):
+
+    def test_disabled(self):
+        self.assertEqual(['--vrde', 'off'], self.ops.vrde_args(self.inst))
+        self.assertEqual({}, self.ops.used_ports())
+
+    def test_rdp_shared_range(self):
+        self.vrde(vrde_port='5000-5010, 5020', vrde_address='10.0.0.5')
+        self.assertEqual(
+            ['--vrde', 'on',
+             '--vrde-extpack', 'Oracle VM VirtualBox Extension Pack',
+             '--vrde-port', '5000-5010,5020', '--vrde-address', '10.0.0.5',
+             '--vrde-auth-type', 'null'],
+            self.ops.vrde_args(self.inst))
+        # Without unique ports nothing is reserved.
+        self.assertFalse(os.path.exists(
+            self.pathutils.vrde_port_path(self.inst)))
+
+    def test_rdp_ignores_passwords(self):
+        self.vrde(vrde_password_length=12,
+                  vrde_require_instance_uuid_as_password=True)
+        args = self.ops.vrde_args(self.inst)
+        self.assertFalse([a for a in args if 'VNCPassword' in a])
+        self.assertNotIn(self.inst.uuid, ' '.join(args))
+
+    def test_unique_port(self):
+        self.vrde(vrde_unique_port=True, vrde_port='6000-6001')
+        args = self.ops.vrde_args(self.inst)
+        self.assertEqual('6000', args[args.index('--vrde-port') + 1])
+        path = self.pathutils.vrde_port_path(self.inst)
+        with open(path) as f:
+            self.assertEqual('6000\n', f.read())
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+
+    def test_bad_port_range_is_config_error(self):
+        self.vrde(vrde_port='7000-6000')
+        self.assertRaises(vbox_exc.VBoxConfigError, self.ops.vrde_args,
+                          self.inst)
+
+    def test_serial_args(self):
+        self.assertEqual(
+            ['--uart1', '0x3F8', '4', '--uart-mode1', 'file',
+             os.path.join(self.instances_path, self.inst.name,
+                          'console.log')],
+            self.ops.serial_args(self.inst))
+
+
+class PortTestCase(_Base):
+
+    def setUp(self):
+        super().setUp()
+        self.vrde(vrde_unique_port=True, vrde_port='5000-5002')
+
+    def test_unique_and_idempotent(self):
+        ports = [self.ops.reserve_port(instance(n)) for n in range(3)]
+        self.assertEqual([5000, 5001, 5002], ports)
+        self.assertEqual(5001, self.ops.reserve_port(instance(1)))
+        self.assertEqual({5000: 'instance-00000000',
+                          5001: 'instance-00000001',
+                          5002: 'instance-00000002'},
+                         self.ops.used_ports())
+
+    def test_exhausted(self):
+        for n in range(3):
+            self.ops.reserve_port(instance(n))
+        err = self.assertRaises(consoleops.VRDEPortsExhausted,
+                                self.ops.reserve_port, instance(3))
+        self.assertIsInstance(err, exception.ConsolePortRangeExhausted)
+        self.assertIn('5000-5002', str(err))
+        self.assertIn('vrde_port', str(err))
+        self.assertFalse(os.path.exists(
+            self.pathutils.instance_dir(instance(3))))
+
+    def test_freed_by_folder_removal(self):
+        for n in range(3):
+            self.ops.reserve_port(instance(n))
+        self.pathutils.remove_tree(self.pathutils.instance_dir(instance(1)))
+        self.assertEqual(5001, self.ops.reserve_port(instance(7)))
+
+    def test_release(self):
+        self.vrde(vrde_unique_port=True, vrde_port='5000-5002',
+                  vrde_module='VNC', vrde_password_length=8)
+        self.ops.vrde_args(self.inst)
+        self.ops.release(self.inst)
+        self.assertEqual({}, self.ops.used_ports())
+        self.assertFalse(os.path.exists(
+            self.pathutils.vrde_password_path(self.inst)))
+        self.ops.release(self.inst)
+
+    def test_survives_restart(self):
+        self.ops.reserve_port(instance(0))
+        other = consoleops.ConsoleOps(self.vbox, pathutils.PathUtils())
+        self.assertEqual(5001, other.reserve_port(instance(1)))
+        self.assertEqual(5000, other.reserve_port(instance(0)))
+
+    def test_port_outside_range_is_replaced(self):
+        path = os.path.join(self.vm_dir(self.inst), 'vrde.port')
+        with open(path, 'w') as f:
+            f.write('4000\n')
+        self.assertEqual(5000, self.ops.reserve_port(self.inst))
+
+    def test_garbage_files_hold_nothing(self):
+        for name, text in (('a', 'junk'), ('b', ''), ('c', '5000')):
+            folder = os.path.join(self.instances_path, name)
+            os.makedirs(folder)
+            with open(os.path.join(folder, 'vrde.port'), 'w') as f:
+                f.write(text)
+        # A stray file in the instances folder is no VM folder.
+        open(os.path.join(self.instances_path, 'vrde.port'), 'w').close()
+        self.assertEqual({5000: 'c'}, self.ops.used_ports())
+        self.assertEqual(5001, self.ops.reserve_port(self.inst))
+
+    def test_no_instances_folder(self):
+        self.flags(instances_path=os.path.join(self.instances_path, 'new'))
+        self.assertEqual({}, self.ops.used_ports())
+        self.assertEqual(5000, self.ops.reserve_port(self.inst))
+
+    def test_concurrent_threads(self):
+        self.vrde(vrde_unique_port=True, vrde_port='5000-5029')
+        results, errors = [], []
+
+        def reserve(n):
+            try:
+                ops = consoleops.ConsoleOps(self.vbox, pathutils.PathUtils())
+                results.append(ops.reserve_port(instance(n)))
+            except Exception as err:
+                errors.append(err)
+        threads = [threading.Thread(target=reserve, args=(n,))
+                   for n in range(30)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual([], errors)
+        self.assertEqual(list(range(5000, 5030)), sorted(results))
+
+    def test_concurrent_processes(self):
+        script = textwrap.dedent('''
+            import sys
+            import nova.conf
+            from nova.virt.virtualbox import conf as vbox_conf
+            CONF = nova.conf.CONF
+            vbox_conf.register_opts(CONF)
+            base, lock_path, proc = sys.argv[1:4]
+            CONF.set_override('instances_path', base)
+            CONF.set_override('lock_path', lock_path, 'oslo_concurrency')
+            CONF.set_override('remote_display', True, 'virtualbox')
+            CONF.set_override('vrde_unique_port', True, 'virtualbox')
+            CONF.set_override('vrde_port', '5000-5039', 'virtualbox')
+            from nova.virt.virtualbox import consoleops
+
+            class Instance(object):
+                pass
+            ops = consoleops.ConsoleOps(None)
+            sys.stdin.readline()
+            for n in range(10):
+                inst = Instance()
+                inst.uuid = 'p%s-%d' % (proc, n)
+                inst.name = 'instance-p%s-%d' % (proc, n)
+                print(ops.reserve_port(inst), flush=True)
+        ''')
+        procs = [subprocess.Popen(
+            [sys.executable, '-c', script, self.instances_path,
+             self.lock_path, str(p)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True) for p in range(4)]
+        # Release them together, once each has imported Nova.
+        for proc in procs:
+            proc.stdin.write('go\n')
+            proc.stdin.flush()
+        ports = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            self.assertEqual(0, proc.returncode, err)
+            ports += [int(line) for line in out.split()]
+        self.assertEqual(list(range(5000, 5040)), sorted(ports))
+        self.assertEqual(40, len(self.ops.used_ports()))
+
+
+class PasswordTestCase(_Base):
+
+    def setUp(self):
+        super().setUp()
+        self.vrde(vrde_module='VNC', vrde_unique_port=True,
+                  vrde_port='5900-5999')
+
+    def password_arg(self, args):
+        found = [a for a in args if a.startswith('VNCPassword=')]
+        self.assertEqual(1, len(found))
+        self.assertIsInstance(found[0], vboxmanage.Secret)
+        self.assertEqual('--vrde-property', args[args.index(found[0]) - 1])
+        return found[0][len('VNCPassword='):]
+
+    def test_no_password(self):
+        args = self.ops.vrde_args(self.inst)
+        self.assertFalse([a for a in args if 'VNCPassword' in a])
+        self.assertEqual('VNC', args[args.index('--vrde-extpack') + 1])
+
+    def test_instance_uuid(self):
+        self.vrde(vrde_module='VNC',
+                  vrde_require_instance_uuid_as_password=True,
+                  vrde_password_length=5)
+        args = self.ops.vrde_args(self.inst)
+        self.assertEqual(UUID, self.password_arg(args))
+        self.assertFalse(os.path.exists(
+            self.pathutils.vrde_password_path(self.inst)))
+
+    def test_random_password_stored_privately(self):
+        self.vrde(vrde_module='VNC', vrde_password_length=20)
+        password = self.password_arg(self.ops.vrde_args(self.inst))
+        self.assertEqual(20, len(password))
+        self.assertTrue(password.isalnum())
+        path = self.pathutils.vrde_password_path(self.inst)
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+        with open(path) as f:
+            self.assertEqual(password, f.read())
+        # The same password again (hard reboot), another for another VM.
+        self.assertEqual(password,
+                         self.password_arg(self.ops.vrde_args(self.inst)))
+        self.assertNotEqual(
+            password, self.password_arg(self.ops.vrde_args(instance(9))))
+
+    def test_new_length_new_password(self):
+        self.vrde(vrde_module='VNC', vrde_password_length=8)
+        first = self.password_arg(self.ops.vrde_args(self.inst))
+        self.vrde(vrde_module='VNC', vrde_password_length=10)
+        second = self.password_arg(self.ops.vrde_args(self.inst))
+        self.assertEqual(10, len(second))
+        self.assertNotEqual(first, second)
+
+    def test_never_logged(self):
+        logger = self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
+        self.vrde(vrde_module='VNC', vrde_password_length=16)
+        args = self.ops.vrde_args(self.inst)
+        password = self.password_arg(args)
+        vbm = vboxmanage.VBoxManage(command='true')
+        vbm.run('modifyvm', self.inst.uuid, *args)
+        self.assertIn('VNCPassword=***', logger.output)
+        self.assertIn('VRDE port 5900 reserved', logger.output)
+        self.assertNotIn(password, logger.output)
+        self.assertNotIn(password, vboxmanage.masked_command(args))
+
+
+class TLSTestCase(_Base):
+
+    def setUp(self):
+        super().setUp()
+        self.vrde()
+        self.files = {}
+        for name in ('cert.pem', 'key.pem', 'ca.pem'):
+            self.files[name] = os.path.join(self.lock_path, name)
+            open(self.files[name], 'w').close()
+
+    def tls(self, **flags):
+        self.flags(group='rdp', **flags)
+        return self.ops.vrde_args(self.inst)[10:]
+
+    def test_plain_rdp_leaves_virtualbox_default(self):
+        self.assertEqual([], self.tls())
+
+    def test_encrypted(self):
+        self.assertEqual(
+            ['--vrde-property', 'Security/Method=TLS',
+             '--vrde-property',
+             'Security/ServerCertificate=' + self.files['cert.pem'],
+             '--vrde-property',
+             'Security/ServerPrivateKey=' + self.files['key.pem'],
+             '--vrde-property',
+             'Security/CACertificate=' + self.files['ca.pem']],
+            self.tls(encrypted_rdp=True,
+                     server_certificate=self.files['cert.pem'],
+                     server_private_key=self.files['key.pem'],
+                     server_ca=self.files['ca.pem']))
+
+    def test_negotiate_without_ca(self):
+        self.assertEqual(
+            ['--vrde-property', 'Security/Method=Negotiate',
+             '--vrde-property',
+             'Security/ServerCertificate=' + self.files['cert.pem'],
+             '--vrde-property',
+             'Security/ServerPrivateKey=' + self.files['key.pem']],
+            self.tls(security_method='Negotiate',
+                     server_certificate=self.files['cert.pem'],
+                     server_private_key=self.files['key.pem']))
+
+    def test_missing_key(self):
+        err = self.assertRaises(vbox_exc.VBoxConfigError, self.tls,
+                                encrypted_rdp=True,
+                                server_certificate=self.files['cert.pem'])
+        self.assertIn('server_private_key', str(err))
+
+    def test_unreadable_file(self):
+        err = self.assertRaises(vbox_exc.VBoxConfigError, self.tls,
+                                security_method='TLS',
+                                server_certificate=self.files['cert.pem'],
+                                server_private_key=self.files['key.pem'],
+                                server_ca='/nonexistent/ca.pem')
+        self.assertIn('server_ca', str(err))
+
+    def test_not_for_vnc(self):
+        self.vrde(vrde_module='VNC')
+        self.assertEqual([], self.tls(encrypted_rdp=True))
+
+
+class ConsoleTestCase(_Base):
+
+    def test_vnc_unavailable(self):
+        self.assertRaises(exception.ConsoleTypeUnavailable,
+                          self.ops.get_vnc_console, None, self.inst)
+        self.vrde()  # RDP
+        self.assertRaises(exception.ConsoleTypeUnavailable,
+                          self.ops.get_vnc_console, None, self.inst)
+
+    def test_vnc_unique_port(self):
+        self.vrde(vrde_module='VNC', vrde_unique_port=True,
+                  vrde_port='5900-5910', vrde_address='192.0.2.7')
+        self.ops.vrde_args(self.inst)
+        console = self.ops.get_vnc_console(None, self.inst)
+        self.assertIsInstance(console, console_type.ConsoleVNC)
+        self.assertEqual(('192.0.2.7', 5900), (console.host, console.port))
+        self.vbox.show_vm_info.assert_not_called()
+
+    def test_vnc_wildcard_address(self):
+        self.vrde(vrde_module='VNC', vrde_unique_port=True,
+                  vrde_port='5900', vrde_address='0.0.0.0')
+        self.flags(server_proxyclient_address='198.51.100.4', group='vnc')
+        self.ops.vrde_args(self.inst)
+        self.assertEqual('198.51.100.4',
+                         self.ops.get_vnc_console(None, self.inst).host)
+
+    def test_vnc_shared_range_running(self):
+        self.vrde(vrde_module='VNC', vrde_port='5900-5910')
+        self.vbox.show_vm_info.return_value = {'vrde': 'on',
+                                               'vrdeport': '5903'}
+        console = self.ops.get_vnc_console(None, self.inst)
+        self.assertEqual(5903, console.port)
+        self.vbox.show_vm_info.assert_called_once_with(UUID)
+
+    def test_vnc_shared_range_not_running(self):
+        self.vrde(vrde_module='VNC', vrde_port='5900-5910')
+        for info in ({'vrde': 'on', 'vrdeport': '-1'},
+                     {'vrde': 'on', 'vrdeport': '0'},
+                     {'vrde': 'off'}):
+            self.vbox.show_vm_info.return_value = info
+            self.assertRaises(exception.ConsoleTypeUnavailable,
+                              self.ops.get_vnc_console, None, self.inst)
+
+    def test_vnc_vm_gone(self):
+        self.vrde(vrde_module='VNC', vrde_port='5900-5910')
+        self.vbox.show_vm_info.side_effect = vbox_exc.VBoxObjectNotFound()
+        self.assertRaises(exception.InstanceNotFound,
+                          self.ops.get_vnc_console, None, self.inst)
+
+    def test_vnc_with_password_is_unavailable(self):
+        logger = self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
+        self.vrde(vrde_module='VNC', vrde_unique_port=True,
+                  vrde_port='5900',
+                  vrde_require_instance_uuid_as_password=True)
+        self.ops.vrde_args(self.inst)
+        self.assertRaises(exception.ConsoleTypeUnavailable,
+                          self.ops.get_vnc_console, None, self.inst)
+        self.assertIn('VNC client', logger.output)
+        self.assertNotIn(UUID, logger.output)
+
+    def test_serial_console_not_implemented(self):
+        self.assertRaises(NotImplementedError, self.ops.get_serial_console,
+                          None, self.inst)
+
+    def test_console_output(self):
+        self.flags(console_log_max_bytes=1024, group='virtualbox')
+        path = self.pathutils.console_log_path(self.inst)
+        self.vm_dir(self.inst)
+        self.assertEqual(b'', self.ops.get_console_output(None, self.inst))
+        with open(path, 'wb') as f:
+            f.write(b'boot\xff\n')
+        self.assertEqual(b'boot\xff\n',
+                         self.ops.get_console_output(None, self.inst))
+        with open(path, 'wb') as f:
+            f.write(b'a' * 5000 + b'b' * 1000 + b'login: ')
+        out = self.ops.get_console_output(None, self.inst)
+        self.assertEqual(1024, len(out))
+        self.assertTrue(out.endswith(b'b' * 1000 + b'login: '))
+
+    def test_console_output_instance_gone(self):
+        self.assertRaises(exception.InstanceNotFound,
+                          self.ops.get_console_output, None, self.inst)

@@ -1,0 +1,367 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Consoles: VirtualBox Remote Display (VRDE) and the serial console log.
+
+VRDE serves each VM's screen over RDP (the Oracle extension pack) or VNC
+(the VNC extension pack, [virtualbox] vrde_module = VNC). Spawn asks
+:meth:`ConsoleOps.vrde_args` and :meth:`ConsoleOps.serial_args` for
+``modifyvm`` options and puts them into its one ``modifyvm`` call.
+
+Ports. With [virtualbox] vrde_unique_port each instance holds one port of
+[virtualbox] vrde_port, written to ``<vm folder>/vrde.port``. The ports in
+use are the ports in those files: they survive a restart of nova-compute,
+and removing the VM folder on destroy frees the port. A port is taken under
+an inter-process lock, so neither threads nor several nova-compute
+processes on one host can hand out the same port twice. Without
+vrde_unique_port VirtualBox picks the first free port of the range when the
+VM starts, and ``showvminfo`` tells which.
+
+Passwords (VNC only). The VNC extension pack's ``VNCPassword`` property is
+the instance UUID (vrde_require_instance_uuid_as_password) or a random
+password of vrde_password_length characters, kept in
+``<vm folder>/vrde.password`` (mode 0600) for the operator. It is passed to
+VBoxManage as a :class:`vboxmanage.Secret`, so it is never logged, and it is
+never part of a console URL. Nova's noVNC proxy speaks only the "None" and
+VeNCrypt security types to the compute host, not VNC password
+authentication, so an instance with a VNC password has no Nova VNC console:
+its users connect with a VNC client to the host and port instead. The
+Oracle RDP server takes no per-VM password (it authenticates against host
+accounts through VBoxAuth), so the password options do not apply to RDP.
+
+Serial console. The first serial port (COM1) writes to
+``<vm folder>/console.log``; get_console_output returns its end.
+"""
+
+import os
+import secrets
+import string
+
+from oslo_concurrency import lockutils
+from oslo_log import log as logging
+
+import nova.conf
+from nova.console import type as console_type
+from nova import exception
+from nova.i18n import _
+from nova.virt.virtualbox import conf as vbox_conf
+from nova.virt.virtualbox import exception as vbox_exc
+from nova.virt.virtualbox import pathutils
+from nova.virt.virtualbox import vboxmanage
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+
+VRDE_MODULE_VNC = 'VNC'
+VRDE_MODULE_RDP = 'Oracle VM VirtualBox Extension Pack'
+
+# The first serial port: COM1's I/O base and IRQ.
+SERIAL_IO_BASE = '0x3F8'
+SERIAL_IRQ = '4'
+
+PORT_LOCK_NAME = 'vbox-vrde-ports'
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
+
+# VRDE listen addresses that mean "every address": the console's host is
+# then the address Nova's proxy is told to use for this compute host.
+_WILDCARD_ADDRESSES = ('', '0.0.0.0', '::', '[::]')
+
+
+class VRDEPortsExhausted(exception.ConsolePortRangeExhausted):
+    msg_fmt = _("Every VRDE port of [virtualbox] vrde_port "
+                "(%(ports)s, %(count)d ports) is held by an instance on this "
+                "host. Widen vrde_port, or turn vrde_unique_port off to let "
+                "VirtualBox share the range.")
+
+
+def _read_port(path):
+    """The port number stored in ``path``, or None (absent, unreadable or
+    not a number: a file half-written by a crash holds no port)."""
+    try:
+        with open(path, encoding='ascii') as f:
+            return int(f.read().strip())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _write_private(path, text):
+    """Write ``text`` to ``path`` readable by its owner only, atomically:
+    a reader sees the old file or the whole new one."""
+    tmp = '%s.tmp.%d' % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class ConsoleOps(object):
+
+    def __init__(self, vbox, path_utils=None):
+        self._vbox = vbox
+        self._pathutils = path_utils or pathutils.PathUtils()
+
+    # -- configuration --------------------------------------------------------
+
+    @staticmethod
+    def _is_vnc():
+        return CONF.virtualbox.vrde_module == VRDE_MODULE_VNC
+
+    @staticmethod
+    def _ports():
+        try:
+            return vbox_conf.parse_port_ranges(CONF.virtualbox.vrde_port)
+        except ValueError as err:
+            raise vbox_exc.VBoxConfigError(reason='[virtualbox] %s' % err)
+
+    def _lock_path(self):
+        return (CONF.oslo_concurrency.lock_path or
+                self._pathutils.ensure_dir(self._pathutils.instances_dir()))
+
+    # -- ports ----------------------------------------------------------------
+
+    def used_ports(self):
+        """{port: VM folder name} of the ports the instance folders hold.
+
+        Reads the filesystem only: no VBoxManage call, whatever the number
+        of VMs.
+        """
+        used = {}
+        base = self._pathutils.instances_dir()
+        try:
+            names = os.listdir(base)
+        except FileNotFoundError:
+            return used
+        for name in names:
+            port = _read_port(os.path.join(base, name,
+                                           pathutils.VRDE_PORT_NAME))
+            if port is not None:
+                used.setdefault(port, name)
+        return used
+
+    def reserve_port(self, instance):
+        """The VRDE port of ``instance``, taking a free one if it holds none.
+
+        Idempotent: an instance that holds a port of the range keeps it
+        (hard reboot, a spawn retried). The port is written to the VM
+        folder, which is created if needed; :meth:`release` or removing the
+        folder frees it.
+
+        :raises VRDEPortsExhausted: every port of the range is held.
+        """
+        ports = self._ports()
+        path = self._pathutils.vrde_port_path(instance)
+        with lockutils.lock(PORT_LOCK_NAME, lock_file_prefix='nova-',
+                            external=True, lock_path=self._lock_path()):
+            held = _read_port(path)
+            if held in ports:
+                return held
+            used = self.used_ports()
+            for port in ports:
+                if port not in used:
+                    break
+            else:
+                raise VRDEPortsExhausted(
+                    ports=CONF.virtualbox.vrde_port, count=len(ports),
+                    min_port=ports[0], max_port=ports[-1])
+            self._pathutils.ensure_dir(
+                self._pathutils.instance_dir(instance))
+            _write_private(path, '%d\n' % port)
+        LOG.debug('VRDE port %d reserved', port, instance=instance)
+        return port
+
+    def release(self, instance):
+        """Free what :meth:`vrde_args` reserved (spawn's rollback). Destroy
+        need not call it: removing the VM folder does the same."""
+        for path in (self._pathutils.vrde_port_path(instance),
+                     self._pathutils.vrde_password_path(instance)):
+            self._pathutils.remove_file(path)
+
+    def get_port(self, instance):
+        """The instance's VRDE port: the one it holds, else the one
+        VirtualBox bound when it started the VM; None when unknown."""
+        port = _read_port(self._pathutils.vrde_port_path(instance))
+        if port is not None:
+            return port
+        try:
+            info = self._vbox.show_vm_info(instance.uuid)
+        except vbox_exc.VBoxObjectNotFound:
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        if info.get('vrde') != 'on':
+            return None
+        # A running VM reports the port its VRDE server bound; a stopped
+        # one -1 and a failed bind 0.
+        try:
+            port = int(info.get('vrdeport', -1))
+        except ValueError:
+            return None
+        return port if port > 0 else None
+
+    # -- passwords ------------------------------------------------------------
+
+    def _password(self, instance):
+        """The VNC password of ``instance`` (None: no password), creating
+        and storing a random one on first use."""
+        vbox = CONF.virtualbox
+        if vbox.vrde_require_instance_uuid_as_password:
+            return instance.uuid
+        if not vbox.vrde_password_length:
+            return None
+        path = self._pathutils.vrde_password_path(instance)
+        try:
+            with open(path, encoding='utf-8') as f:
+                stored = f.read()
+            if len(stored) == vbox.vrde_password_length:
+                return stored
+        except OSError:
+            pass
+        password = ''.join(secrets.choice(PASSWORD_ALPHABET)
+                           for _i in range(vbox.vrde_password_length))
+        self._pathutils.ensure_dir(self._pathutils.instance_dir(instance))
+        _write_private(path, password)
+        return password
+
+    @staticmethod
+    def _has_password():
+        vbox = CONF.virtualbox
+        return bool(vbox.vrde_require_instance_uuid_as_password or
+                    vbox.vrde_password_length)
+
+    # -- modifyvm builders ----------------------------------------------------
+
+    @staticmethod
+    def tls_properties():
+        """``--vrde-property`` arguments for RDP transport security.
+
+        Nothing when [rdp] asks for plain RDP security (encrypted_rdp off
+        and security_method RDP): VirtualBox's own default then applies
+        (7.x: TLS with a certificate it generates). encrypted_rdp with
+        security_method RDP means TLS.
+
+        :raises VBoxConfigError: a certificate or key is missing.
+        """
+        rdp = CONF.rdp
+        method = rdp.security_method
+        if rdp.encrypted_rdp and method == 'RDP':
+            method = 'TLS'
+        if method == 'RDP':
+            return []
+        files = [('Security/ServerCertificate', 'server_certificate',
+                  rdp.server_certificate, True),
+                 ('Security/ServerPrivateKey', 'server_private_key',
+                  rdp.server_private_key, True),
+                 ('Security/CACertificate', 'server_ca', rdp.server_ca,
+                  False)]
+        args = ['--vrde-property', 'Security/Method=%s' % method]
+        for prop, option, path, required in files:
+            if not path:
+                if required:
+                    raise vbox_exc.VBoxConfigError(
+                        reason='[rdp] %s must be set for RDP security '
+                               'method %s' % (option, method))
+                continue
+            if not os.path.isfile(path):
+                raise vbox_exc.VBoxConfigError(
+                    reason='[rdp] %s %r is not a readable file'
+                           % (option, path))
+            args += ['--vrde-property', '%s=%s' % (prop, path)]
+        return args
+
+    def vrde_args(self, instance):
+        """``modifyvm`` arguments for the instance's remote display.
+
+        Reserves the instance's port when vrde_unique_port is on and
+        creates its password when one is asked for; :meth:`release`
+        undoes both.
+        """
+        vbox = CONF.virtualbox
+        if not vbox.remote_display:
+            return ['--vrde', 'off']
+        if vbox.vrde_unique_port:
+            port = str(self.reserve_port(instance))
+        else:
+            self._ports()
+            port = vbox.vrde_port.replace(' ', '')
+        args = ['--vrde', 'on',
+                '--vrde-extpack', vbox.vrde_module,
+                '--vrde-port', port,
+                '--vrde-address', vbox.vrde_address,
+                '--vrde-auth-type', 'null']
+        if self._is_vnc():
+            password = self._password(instance)
+            if password:
+                args += ['--vrde-property',
+                         vboxmanage.Secret('VNCPassword=%s' % password)]
+        else:
+            args += self.tls_properties()
+        return args
+
+    def serial_args(self, instance):
+        """``modifyvm`` arguments putting COM1 into the console log."""
+        return ['--uart1', SERIAL_IO_BASE, SERIAL_IRQ,
+                '--uart-mode1', 'file',
+                self._pathutils.console_log_path(instance)]
+
+    # -- Nova's console API ---------------------------------------------------
+
+    def get_vnc_console(self, context, instance):
+        vbox = CONF.virtualbox
+        if not vbox.remote_display or not self._is_vnc():
+            raise exception.ConsoleTypeUnavailable(console_type='vnc')
+        if self._has_password():
+            LOG.warning('No Nova VNC console: the instance\'s VNC server '
+                        'asks for a password and Nova\'s VNC proxy cannot '
+                        'give it. Connect a VNC client to the VRDE port, or '
+                        'unset [virtualbox] vrde_password_length and '
+                        'vrde_require_instance_uuid_as_password.',
+                        instance=instance)
+            raise exception.ConsoleTypeUnavailable(console_type='vnc')
+        port = self.get_port(instance)
+        if port is None:
+            raise exception.ConsoleTypeUnavailable(console_type='vnc')
+        host = vbox.vrde_address
+        if host in _WILDCARD_ADDRESSES:
+            host = CONF.vnc.server_proxyclient_address
+        return console_type.ConsoleVNC(host=host, port=port)
+
+    def get_serial_console(self, context, instance):
+        # VirtualBox's "tcpserver" serial mode listens on every host address
+        # with no authentication and takes a UART of its own: offering it
+        # would open an unauthenticated root console to the network.
+        raise NotImplementedError()
+
+    def get_console_output(self, context, instance):
+        """The end of the serial console log, at most [virtualbox]
+        console_log_max_bytes, as bytes (empty before the first boot)."""
+        path = self._pathutils.console_log_path(instance)
+        limit = CONF.virtualbox.console_log_max_bytes
+        try:
+            with open(path, 'rb') as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - limit))
+                return f.read(limit)
+        except FileNotFoundError:
+            if not os.path.isdir(self._pathutils.instance_dir(instance)):
+                raise exception.InstanceNotFound(instance_id=instance.uuid)
+            return b''
