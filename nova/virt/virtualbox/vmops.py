@@ -12,25 +12,128 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Instances as VirtualBox VMs: listing and state."""
+"""Instances as VirtualBox VMs: create, run, stop, destroy, and their state.
 
+Every VM is addressed by the instance UUID (``createvm --uuid``). Each
+public operation holds the instance's lock, so two operations on one
+instance never interleave while different instances run in parallel.
+Waits for the guest are polls of ``showvminfo`` against a monotonic
+deadline: bounded, never a blind sleep.
+"""
+
+import calendar
+import os
+import time
+
+from oslo_concurrency import lockutils
 from oslo_log import log as logging
+from oslo_utils import excutils
 
 from nova.compute import power_state
 from nova import exception
+from nova.i18n import _
+from nova.virt import driver
 from nova.virt import hardware
 from nova.virt.virtualbox import constants
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import pathutils
+from nova.virt.virtualbox import vboxmanage
+
+import nova.conf
+
+try:
+    from nova.virt.virtualbox import imagecache
+except ImportError:  # written in parallel; spawn says so until it lands
+    imagecache = None
 
 LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+
+SOFT_REBOOT = 'SOFT'
+
+# Nova's os_type (linux, windows) -> VirtualBox OS type; any other value of
+# hw_vbox_os_type or os_type is taken as a VirtualBox OS type as is.
+NOVA_OS_TYPES = {
+    'linux': 'Linux_64',
+    'windows': 'Windows2019_64',
+}
+FIRMWARE_TYPES = {'uefi': 'efi', 'bios': 'bios'}
+DESCRIPTION_MAX = 255
+# How long an operation waits for a VM in a passing state (starting,
+# stopping, saving, ...) to settle before acting on it.
+SETTLE_TIMEOUT = 60
+VBOX_LOG_TAIL_LINES = 5
+
+
+def lock_name(instance):
+    return 'vbox-instance-%s' % instance.uuid
+
+
+def sanitize_description(text):
+    """The display name as one printable line VirtualBox stores verbatim:
+    control characters (newlines, tabs) become spaces, runs of spaces one,
+    and it is cut to DESCRIPTION_MAX characters."""
+    text = ''.join(c if c.isprintable() else ' ' for c in text or '')
+    return ' '.join(text.split())[:DESCRIPTION_MAX]
+
+
+def _image_id(image_meta):
+    if image_meta is not None and image_meta.obj_attr_is_set('id'):
+        return image_meta.id
+    return None
+
+
+def _image_prop(image_meta, name):
+    if image_meta is None or not image_meta.obj_attr_is_set('properties'):
+        return None
+    return image_meta.properties.get(name)
+
+
+class _Rollback(object):
+    """Undo steps of a spawn, run newest first when a later step fails.
+
+    A step that fails is logged and the next one still runs: rollback does
+    all it can.
+    """
+
+    def __init__(self, instance):
+        self._instance = instance
+        self._steps = []
+
+    def add(self, name, func, *args):
+        self._steps.append((name, func, args))
+
+    def forget(self, name):
+        self._steps = [step for step in self._steps if step[0] != name]
+
+    def run(self):
+        while self._steps:
+            name, func, args = self._steps.pop()
+            try:
+                func(*args)
+            except Exception:
+                LOG.exception('Spawn rollback: undoing the %s failed; '
+                              'going on with the rest', name,
+                              instance=self._instance)
 
 
 class VMOps(object):
 
-    def __init__(self, vboxmanage, path_utils=None):
-        self._vbox = vboxmanage
+    def __init__(self, vbox, path_utils=None, image_cache=None,
+                 vif_ops=None, console_ops=None):
+        self._vbox = vbox
         self._pathutils = path_utils or pathutils.PathUtils()
+        if image_cache is None and imagecache is not None:
+            image_cache = imagecache.ImageCache(self._vbox, self._pathutils)
+        self._imagecache = image_cache
+        # Builders of modifyvm arguments owned by other ops modules; an
+        # instance is built without what is not there.
+        self._vif = vif_ops
+        self._console = console_ops
+
+    @staticmethod
+    def _lock(instance):
+        return lockutils.lock(lock_name(instance))
 
     # -- listing: one `list vms` call, whatever the number of VMs -----------
 
@@ -64,3 +167,482 @@ class VMOps(object):
         return hardware.InstanceInfo(
             state=constants.POWER_STATE_MAP.get(state, power_state.NOSTATE),
             internal_id=info.get('UUID'))
+
+    def instance_exists(self, instance):
+        try:
+            self.vm_info(instance)
+        except exception.InstanceNotFound:
+            return False
+        return True
+
+    def _state(self, instance):
+        return self.vm_info(instance).get('VMState', constants.STATE_UNKNOWN)
+
+    @staticmethod
+    def _poll_interval():
+        return max(CONF.virtualbox.retry_interval, 0.1)
+
+    def _wait_for_state(self, instance, done, timeout):
+        """Poll the VM's state until ``done(state)`` or ``timeout`` seconds.
+
+        :returns: the last state seen (check it: it may be a timeout).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self._state(instance)
+            remaining = deadline - time.monotonic()
+            if done(state) or remaining <= 0:
+                return state
+            time.sleep(min(self._poll_interval(), remaining))
+
+    def _settled_state(self, instance):
+        """The VM's state once it is not passing between states."""
+        return self._wait_for_state(
+            instance, lambda s: s not in constants.TRANSITIONAL_STATES,
+            SETTLE_TIMEOUT)
+
+    def _run(self, instance, *args, **kwargs):
+        """A VBoxManage call on the instance's VM; a missing VM is Nova's
+        InstanceNotFound."""
+        try:
+            return self._vbox.run(*args, **kwargs)
+        except vbox_exc.VBoxObjectNotFound:
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
+
+    # -- spawn ------------------------------------------------------------------
+
+    def spawn(self, context, instance, image_meta, network_info=None,
+              block_device_info=None, power_on=True):
+        """Build the VM and start it: at most 7 VBoxManage calls from a
+        cached image. Any failure removes everything made so far."""
+        self._check_block_devices(instance, block_device_info)
+        if self._imagecache is None:
+            raise NotImplementedError(_(
+                'The VirtualBox image cache (imagecache.py) is not '
+                'installed; instances cannot get a root disk.'))
+        os_type = self._os_type(instance, image_meta)
+        controller = self._controller(image_meta)
+        with self._lock(instance):
+            rollback = _Rollback(instance)
+            try:
+                self._build(context, instance, image_meta, network_info,
+                            os_type, controller, rollback)
+                if power_on:
+                    self._start(instance)
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    LOG.error('Spawn failed; removing what was made',
+                              instance=instance)
+                    rollback.run()
+        LOG.info('Instance spawned (%s)',
+                 'running' if power_on else 'powered off', instance=instance)
+
+    def _build(self, context, instance, image_meta, network_info, os_type,
+               controller, rollback):
+        vm_dir = self._pathutils.instance_dir(instance)
+        if not os.path.exists(vm_dir):
+            # createvm may leave its settings file behind when it fails
+            # (a duplicate UUID).
+            rollback.add('VM folder', self._pathutils.remove_tree, vm_dir)
+        self._create_vm(instance, os_type)
+        rollback.forget('VM folder')
+        rollback.add('VM folder', self._pathutils.remove_tree, vm_dir)
+        rollback.add('VM', self._unregister, instance)
+
+        self._vbox.run('modifyvm', instance.uuid,
+                       *self._settings_args(instance, image_meta, os_type,
+                                            network_info))
+
+        # Registered with VirtualBox by its creation; once attached,
+        # unregistervm --delete removes it with the VM.
+        rollback.add('root disk', self._close_medium,
+                     self._pathutils.root_disk_path(instance))
+        root_disk = self._imagecache.create_root_disk(
+            context, instance, image_meta, instance.flavor.root_gb)
+        add, model, name, ports = controller
+        self._vbox.run('storagectl', instance.uuid, '--name', name,
+                       '--add', add, '--controller', model,
+                       '--portcount', str(ports), '--bootable', 'on')
+        self._vbox.run('storageattach', instance.uuid, '--storagectl', name,
+                       '--port', '0', '--device', '0',
+                       '--type', constants.DEVICE_HDD, '--medium', root_disk)
+        rollback.forget('root disk')
+
+    @staticmethod
+    def _check_block_devices(instance, block_device_info):
+        if driver.block_device_info_get_mapping(block_device_info):
+            raise NotImplementedError(_(
+                'The VirtualBox driver cannot attach volumes yet.'))
+        if (driver.block_device_info_get_ephemerals(block_device_info) or
+                driver.swap_is_usable(
+                    driver.block_device_info_get_swap(block_device_info))):
+            LOG.warning('Ephemeral and swap disks are not supported by the '
+                        'VirtualBox driver yet; the instance gets its root '
+                        'disk only', instance=instance)
+
+    def _os_type(self, instance, image_meta):
+        sysmeta = getattr(instance, 'system_metadata', None) or {}
+        for value in (sysmeta.get('image_hw_vbox_os_type'),
+                      sysmeta.get('image_os_type'),
+                      _image_prop(image_meta, 'os_type')):
+            if value:
+                return NOVA_OS_TYPES.get(value.lower(), value)
+        return CONF.virtualbox.os_type
+
+    @staticmethod
+    def _controller(image_meta):
+        bus = (_image_prop(image_meta, 'hw_disk_bus') or
+               CONF.virtualbox.storage_bus)
+        try:
+            return constants.STORAGE_CONTROLLERS[bus]
+        except KeyError:
+            raise exception.ImageUnacceptable(
+                image_id=_image_id(image_meta),
+                reason=_('hw_disk_bus %(bus)s is not a VirtualBox disk bus '
+                         '(use one of %(buses)s)') % {
+                    'bus': bus,
+                    'buses': ', '.join(sorted(
+                        constants.STORAGE_CONTROLLERS))})
+
+    def _create_vm(self, instance, os_type):
+        # --groups here rather than in modifyvm: VirtualBox puts the VM
+        # folder in a sub-folder per group, and modifyvm --groups would
+        # move an existing VM's folder there.
+        try:
+            self._vbox.run('createvm', '--name', pathutils.vm_name(instance),
+                           '--uuid', instance.uuid, '--ostype', os_type,
+                           '--basefolder', self._pathutils.instances_dir(),
+                           '--groups', CONF.virtualbox.vm_group,
+                           '--register', retry=False)
+        except vbox_exc.VBoxAlreadyExists:
+            raise exception.InstanceExists(name=instance.name)
+        except vbox_exc.VBoxManageError as err:
+            if 'guest OS type' in str(err):
+                raise exception.ImageUnacceptable(
+                    image_id=instance.image_ref,
+                    reason=_('VirtualBox has no OS type %s (see VBoxManage '
+                             'list ostypes; set the image property '
+                             'hw_vbox_os_type)') % os_type)
+            raise
+
+    def _settings_args(self, instance, image_meta, os_type, network_info):
+        """Every setting of the VM, for its one modifyvm call."""
+        flavor = instance.flavor
+        windows = os_type.lower().startswith('win')
+        firmware = FIRMWARE_TYPES.get(
+            _image_prop(image_meta, 'hw_firmware_type'), 'bios')
+        args = ['--memory', str(flavor.memory_mb),
+                '--cpus', str(flavor.vcpus),
+                '--ioapic', 'on',
+                '--rtc-use-utc', 'off' if windows else 'on',
+                '--firmware', firmware,
+                '--boot1', 'disk', '--boot2', 'dvd',
+                '--boot3', 'none', '--boot4', 'none',
+                # "=" so that a name starting with "-" stays a value.
+                '--description=%s' % sanitize_description(
+                    getattr(instance, 'display_name', ''))]
+        if self._vif is not None:
+            args += self._vif.nic_args(instance, network_info, image_meta)
+        else:
+            # createvm gives NIC 1 a NAT adapter Nova knows nothing of.
+            args += ['--nic1', 'none']
+        if self._console is not None:
+            args += self._console.vrde_args(instance)
+            args += self._console.serial_args(instance)
+        return args
+
+    def _close_medium(self, path):
+        """Forget a medium VirtualBox registered and delete its file."""
+        try:
+            self._vbox.run('closemedium', 'disk', path, '--delete')
+        except vbox_exc.VBoxObjectNotFound:
+            pass
+
+    def _unregister(self, instance, delete=True):
+        """unregistervm [--delete]; a VM already gone is fine. A VM that
+        still runs (a start that timed out) is powered off first."""
+        args = ('unregistervm', instance.uuid) + (
+            ('--delete',) if delete else ())
+        try:
+            self._vbox.run(*args)
+        except vbox_exc.VBoxObjectNotFound:
+            return
+        except (vbox_exc.VBoxInvalidVMState, vbox_exc.VBoxTransientError,
+                vbox_exc.VBoxObjectInUse):
+            LOG.info('VM still busy; powering it off before unregistering',
+                     instance=instance)
+            self._hard_power_off(instance)
+            self._vbox.run(*args)
+
+    # -- destroy ------------------------------------------------------------------
+
+    def destroy(self, instance, destroy_disks=True):
+        """Power off, unregister (deleting the disks), remove the folder:
+        at most 3 VBoxManage calls, and fine when the VM is gone already."""
+        with self._lock(instance):
+            self._destroy(instance, destroy_disks)
+
+    def cleanup(self, instance, destroy_disks=True):
+        """What destroy may have left; nothing to do after a destroy."""
+        self.destroy(instance, destroy_disks)
+
+    def _destroy(self, instance, destroy_disks):
+        name = pathutils.vm_name(instance)
+        if self._pathutils.is_nova_vm(name):
+            try:
+                self._run(instance, 'controlvm', instance.uuid, 'poweroff')
+            except vbox_exc.VBoxInvalidVMState:
+                pass  # not running
+            except exception.InstanceNotFound:
+                LOG.info('VM not registered; removing its files only',
+                         instance=instance)
+            else:
+                LOG.debug('VM powered off', instance=instance)
+            self._unregister(instance, delete=destroy_disks)
+        else:
+            LOG.warning('No VM of this instance in %s; nothing to unregister',
+                        self._pathutils.instance_dir(instance),
+                        instance=instance)
+        if destroy_disks:
+            self._pathutils.remove_tree(self._pathutils.instance_dir(instance))
+
+    # -- power -------------------------------------------------------------------
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        """Stop the VM: with a timeout, the ACPI power button first (pressed
+        again every retry_interval seconds) and a hard power off when the
+        guest has not shut down in time; without, a hard power off."""
+        with self._lock(instance):
+            try:
+                if timeout and self._soft_power_off(instance, timeout,
+                                                    retry_interval):
+                    return
+                self._hard_power_off(instance)
+            except vbox_exc.VBoxError as err:
+                raise exception.InstancePowerOffFailure(reason=err)
+
+    def _press_power_button(self, instance):
+        """False when the VM is not running (any more)."""
+        try:
+            self._run(instance, 'controlvm', instance.uuid, 'acpipowerbutton')
+        except vbox_exc.VBoxInvalidVMState:
+            return False
+        return True
+
+    def _soft_power_off(self, instance, timeout, retry_interval=0):
+        """ACPI shutdown; True when the guest was off within ``timeout``."""
+        if self._settled_state(instance) != constants.STATE_RUNNING:
+            return False
+        deadline = time.monotonic() + timeout
+        press_at = time.monotonic()
+        while True:
+            if time.monotonic() >= press_at:
+                if not self._press_power_button(instance):
+                    return (self._state(instance) not in
+                            constants.ACTIVE_STATES)
+                press_at = (time.monotonic() + retry_interval
+                            if retry_interval else float('inf'))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                LOG.info('Guest did not shut down within %s s', timeout,
+                         instance=instance)
+                return False
+            time.sleep(min(self._poll_interval(), remaining))
+            if self._state(instance) not in constants.ACTIVE_STATES:
+                LOG.info('Guest shut down', instance=instance)
+                return True
+
+    def _hard_power_off(self, instance):
+        """controlvm poweroff; a saved VM loses its saved state instead."""
+        try:
+            self._run(instance, 'controlvm', instance.uuid, 'poweroff')
+            return
+        except vbox_exc.VBoxInvalidVMState:
+            pass
+        state = self._settled_state(instance)
+        if state in (constants.STATE_SAVED, constants.STATE_ABORTED_SAVED):
+            self._run(instance, 'discardstate', instance.uuid)
+        elif state in constants.ACTIVE_STATES:
+            self._run(instance, 'controlvm', instance.uuid, 'poweroff')
+
+    def power_on(self, instance):
+        with self._lock(instance):
+            self._power_on(instance, exception.InstancePowerOnFailure)
+
+    def _power_on(self, instance, failure):
+        """Bring the VM to running from whatever state it is in."""
+        try:
+            state = self._settled_state(instance)
+            if state == constants.STATE_RUNNING:
+                return
+            if state == constants.STATE_PAUSED:
+                self._run(instance, 'controlvm', instance.uuid, 'resume')
+                return
+            if state in constants.ACTIVE_STATES:
+                # gurumeditation: only a power off gets it out.
+                self._run(instance, 'controlvm', instance.uuid, 'poweroff')
+            self._start(instance)
+        except (vbox_exc.VBoxError, exception.InstancePowerOnFailure) as err:
+            if isinstance(err, failure):
+                raise
+            raise failure(reason=err)
+
+    def _start(self, instance):
+        """startvm --type headless: VirtualBox prints its success line once
+        the VM runs, so no wait follows."""
+        try:
+            self._run(instance, 'startvm', instance.uuid, '--type',
+                      'headless')
+        except vbox_exc.VBoxManageError as err:
+            raise exception.InstancePowerOnFailure(
+                reason=_('VirtualBox could not start the VM: %(err)s%(log)s')
+                % {'err': err, 'log': self._vbox_log_tail(instance)})
+
+    def _vbox_log_tail(self, instance):
+        path = os.path.join(self._pathutils.instance_dir(instance), 'Logs',
+                            'VBox.log')
+        try:
+            with open(path, encoding='utf-8', errors='replace') as f:
+                lines = f.read().splitlines()[-VBOX_LOG_TAIL_LINES:]
+        except OSError:
+            return ''
+        return _('; the end of %(path)s: %(lines)s') % {
+            'path': path, 'lines': ' | '.join(lines)}
+
+    # -- reboot ------------------------------------------------------------------
+
+    def reboot(self, instance, reboot_type):
+        """SOFT: ACPI shutdown (up to [virtualbox] wait_soft_reboot_seconds)
+        then start, else a hard reboot. HARD: reset a running VM, start any
+        other."""
+        with self._lock(instance):
+            try:
+                if reboot_type == SOFT_REBOOT and self._soft_reboot(instance):
+                    return
+                self._hard_reboot(instance)
+            except (vbox_exc.VBoxError, exception.InstancePowerOnFailure) as e:
+                raise exception.InstanceRebootFailure(reason=e)
+
+    def _soft_reboot(self, instance):
+        if not self._soft_power_off(
+                instance, CONF.virtualbox.wait_soft_reboot_seconds):
+            LOG.info('Soft reboot did not shut the guest down; rebooting it '
+                     'hard', instance=instance)
+            return False
+        self._start(instance)
+        LOG.info('Instance rebooted softly', instance=instance)
+        return True
+
+    def _hard_reboot(self, instance):
+        state = self._settled_state(instance)
+        if state == constants.STATE_RUNNING:
+            self._run(instance, 'controlvm', instance.uuid, 'reset')
+        else:
+            if state in (constants.STATE_SAVED,
+                         constants.STATE_ABORTED_SAVED):
+                self._run(instance, 'discardstate', instance.uuid)
+            elif state in constants.ACTIVE_STATES:
+                # paused (a reset would leave it paused), gurumeditation
+                self._run(instance, 'controlvm', instance.uuid, 'poweroff')
+            self._start(instance)
+        LOG.info('Instance rebooted hard', instance=instance)
+
+    # -- pause, suspend, soft delete ----------------------------------------------
+
+    def _control(self, instance, action, method, failure=None, **kwargs):
+        """controlvm ACTION; a VM in the wrong state is Nova's
+        InstanceInvalidState, other errors ``failure`` (else as they are:
+        VirtualBox errors are Nova exceptions)."""
+        try:
+            self._run(instance, 'controlvm', instance.uuid, action, **kwargs)
+        except vbox_exc.VBoxInvalidVMState:
+            raise exception.InstanceInvalidState(
+                attr='power_state', instance_uuid=instance.uuid,
+                state=self._state(instance), method=method)
+        except vbox_exc.VBoxError as err:
+            if failure is None:
+                raise
+            raise failure(reason=err)
+
+    def pause(self, instance):
+        with self._lock(instance):
+            self._control(instance, 'pause', 'pause')
+
+    def unpause(self, instance):
+        with self._lock(instance):
+            self._control(instance, 'resume', 'unpause')
+
+    def suspend(self, instance):
+        """controlvm savestate: the VM's memory goes to a file in its
+        folder."""
+        with self._lock(instance):
+            self._control(instance, 'savestate', 'suspend',
+                          exception.InstanceSuspendFailure,
+                          timeout=vboxmanage.TIMEOUT_LONG)
+
+    def resume(self, instance):
+        with self._lock(instance):
+            self._power_on(instance, exception.InstanceResumeFailure)
+
+    def resume_state_on_host_boot(self, instance):
+        """Nova expects the instance running: make it so."""
+        with self._lock(instance):
+            self._power_on(instance, exception.InstancePowerOnFailure)
+
+    def soft_delete(self, instance):
+        with self._lock(instance):
+            try:
+                self._hard_power_off(instance)
+            except vbox_exc.VBoxError as err:
+                raise exception.InstancePowerOffFailure(reason=err)
+
+    def restore(self, instance):
+        with self._lock(instance):
+            self._power_on(instance, exception.InstancePowerOnFailure)
+
+    # -- diagnostics ------------------------------------------------------------------
+
+    def get_diagnostics(self, instance):
+        """What one ``showvminfo`` tells: state, memory, CPUs, uptime,
+        disks and NICs (VirtualBox keeps no I/O counters without
+        ``metrics setup``, which needs a running VM process)."""
+        info = self.vm_info(instance)
+        diags = {
+            'state': info.get('VMState', constants.STATE_UNKNOWN),
+            'memory_mb': info.get('memory'),
+            'cpus': info.get('cpus'),
+        }
+        uptime = self._uptime(info)
+        if uptime is not None:
+            diags['uptime'] = uptime
+        for key, value in info.items():
+            if (isinstance(key, str) and key.count('-') >= 2 and
+                    isinstance(value, str) and
+                    value not in (constants.MEDIUM_NONE,
+                                  constants.MEDIUM_EMPTY_DRIVE) and
+                    key.rsplit('-', 2)[0] in self._controller_names(info)):
+                diags['disk_%s' % key] = value
+        for slot in range(1, constants.MAX_NICS + 1):
+            kind = info.get('nic%d' % slot)
+            if kind and kind != 'none':
+                diags['nic%d' % slot] = kind
+                mac = info.get('macaddress%d' % slot)
+                if mac:
+                    diags['nic%d_mac' % slot] = mac
+        return diags
+
+    @staticmethod
+    def _controller_names(info):
+        return [value for key, value in info.items()
+                if str(key).startswith('storagecontrollername')]
+
+    @staticmethod
+    def _uptime(info):
+        if info.get('VMState') != constants.STATE_RUNNING:
+            return None
+        changed = info.get('VMStateChangeTime', '')
+        try:
+            since = time.strptime(changed.split('.')[0], '%Y-%m-%dT%H:%M:%S')
+        except ValueError:
+            return None
+        return max(0, int(time.time() - calendar.timegm(since)))

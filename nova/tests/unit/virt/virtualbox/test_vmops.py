@@ -13,9 +13,15 @@
 #    under the License.
 
 import os
+import threading
+import time
+from unittest import mock
+
+import fixtures
 
 from nova.compute import power_state
 from nova import exception
+from nova import objects
 from nova.tests.unit.virt.virtualbox import test_base
 from nova.virt.virtualbox import constants
 from nova.virt.virtualbox import exception as vbox_exc
@@ -23,14 +29,103 @@ from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import vboxmanage
 from nova.virt.virtualbox import vmops
 
+UUID = '4fd89640-4231-4c44-a7b5-a3c7ca859849'
+IMAGE_ID = '8b2e5b6e-8c4b-4a4e-9a11-1d6f0c3e2f11'
 
-class VMOpsTestCase(test_base.VBoxTestCase):
+
+def _error(cls, text='VBoxManage said no'):
+    return cls(command='x', exit_code=1, messages=[text])
+
+
+def not_running():
+    return _error(vbox_exc.VBoxInvalidVMState,
+                  "Machine 'x' is not currently running.")
+
+
+def not_found():
+    return _error(vbox_exc.VBoxObjectNotFound,
+                  "Could not find a registered machine named 'x'")
+
+
+class FakeClock(object):
+    """time.monotonic/time.sleep of vmops: sleeping moves the clock."""
+
+    def __init__(self, test):
+        self.now = 1000.0
+        self.sleeps = []
+        test.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.virtualbox.vmops.time.monotonic', self.monotonic))
+        test.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.virtualbox.vmops.time.sleep', self.sleep))
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class VMOpsTestBase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
+        self.flags(retry_interval=1, group='virtualbox')
         self.pathutils = pathutils.PathUtils()
-        self.vmops = vmops.VMOps(self.vbox, self.pathutils)
-        self.instance = test_base.FakeInstance()
+        self.imagecache = mock.Mock()
+        self.vmops = vmops.VMOps(self.vbox, self.pathutils,
+                                 image_cache=self.imagecache)
+        self.instance = test_base.FakeInstance(
+            uuid=UUID, display_name='web "one"\nsecond line',
+            image_ref=IMAGE_ID, system_metadata={},
+            flavor=objects.Flavor(memory_mb=512, vcpus=2, root_gb=3,
+                                  ephemeral_gb=0, swap=0))
+        self.vm_dir = self.pathutils.instance_dir(self.instance)
+        self.root = self.pathutils.root_disk_path(self.instance)
+        self.states = []
+
+    def image(self, **properties):
+        return objects.ImageMeta.from_dict({'id': IMAGE_ID,
+                                            'disk_format': 'vdi',
+                                            'properties': properties})
+
+    def make_vm_files(self):
+        """What createvm makes: the VM folder with its settings file."""
+        os.makedirs(self.vm_dir, exist_ok=True)
+        open(os.path.join(self.vm_dir, self.instance.name + '.vbox'),
+             'w').close()
+
+    def set_states(self, *states):
+        """showvminfo answers these VMStates in turn (the last repeats)."""
+        self.states = list(states)
+
+        def show(vm):
+            state = self.states.pop(0) if len(self.states) > 1 else (
+                self.states[0])
+            return {'VMState': state, 'UUID': UUID}
+        self.vbox.show_vm_info.side_effect = show
+
+    def commands(self):
+        return [c[0] for c in self.vbox.run.call_args_list]
+
+    def fail_on(self, command, error):
+        """vbox.run raises ``error`` for the first call of ``command``
+        (e.g. 'startvm' or 'controlvm poweroff')."""
+        words = command.split()
+
+        def run(*args, **kwargs):
+            if args[0] == 'createvm':
+                self.make_vm_files()
+            if (list(args[:1]) + list(args[2:2 + len(words) - 1]) == words
+                    and not getattr(run, 'fired', False)):
+                run.fired = True
+                raise error
+            return vboxmanage.Result('', '')
+        self.vbox.run.side_effect = run
+
+
+class ListingAndInfoTestCase(VMOpsTestBase):
 
     def _make_nova_vm(self, name):
         vm_dir = self.pathutils.ensure_dir(self.pathutils.vm_dir(name))
@@ -53,7 +148,6 @@ class VMOpsTestCase(test_base.VBoxTestCase):
                 self.stdout_of('20-showvminfo-t1-machinereadable.txt')))
         info = self.vmops.get_info(self.instance)
         self.assertEqual(power_state.SHUTDOWN, info.state)
-        self.assertEqual(self.instance.uuid, info.internal_id)
         self.vbox.show_vm_info.assert_called_once_with(self.instance.uuid)
 
     def test_get_info_every_state(self):
@@ -70,10 +164,15 @@ class VMOpsTestCase(test_base.VBoxTestCase):
                          self.vmops.get_info(self.instance).state)
 
     def test_get_info_of_a_missing_vm(self):
-        self.vbox.show_vm_info.side_effect = vbox_exc.VBoxObjectNotFound(
-            command='showvminfo', exit_code=1)
+        self.vbox.show_vm_info.side_effect = not_found()
         self.assertRaises(exception.InstanceNotFound, self.vmops.get_info,
                           self.instance)
+
+    def test_instance_exists(self):
+        self.set_states('poweroff')
+        self.assertTrue(self.vmops.instance_exists(self.instance))
+        self.vbox.show_vm_info.side_effect = not_found()
+        self.assertFalse(self.vmops.instance_exists(self.instance))
 
     def test_every_documented_vmstate_is_mapped(self):
         # VBoxManageInfo.cpp's list; there is no "stuck".
@@ -86,4 +185,595 @@ class VMOpsTestCase(test_base.VBoxTestCase):
             'snapshotting unknown').split()
         self.assertEqual(sorted(documented),
                          sorted(constants.POWER_STATE_MAP))
-        self.assertNotIn('stuck', constants.POWER_STATE_MAP)
+
+    def test_diagnostics_of_the_real_showvminfo(self):
+        info = vboxmanage.parse_machine_readable(
+            self.stdout_of('110-showvminfo-m1-mr.txt'))
+        info.update({'VMState': 'running', 'SATA-0-0': '/vms/m1/root.vdi',
+                     'SATA-ImageUUID-0-0': 'abc'})
+        self.vbox.show_vm_info.return_value = info
+        with mock.patch.object(vmops.time, 'time',
+                               return_value=1795996108.0 + 60):
+            diags = self.vmops.get_diagnostics(self.instance)
+        self.assertEqual('running', diags['state'])
+        self.assertEqual(1024, diags['memory_mb'])
+        self.assertEqual(1, diags['cpus'])
+        self.assertEqual('/vms/m1/root.vdi', diags['disk_SATA-0-0'])
+        self.assertNotIn('disk_SATA-ImageUUID-0-0', diags)
+        self.assertNotIn('disk_SATA-1-0', diags)
+        self.assertEqual('nat', diags['nic1'])
+        self.assertEqual('0800278CE32A', diags['nic1_mac'])
+        self.assertNotIn('nic2', diags)
+        self.assertIsInstance(diags['uptime'], int)
+        self.vbox.run.assert_not_called()
+
+    def test_diagnostics_of_a_stopped_vm_have_no_uptime(self):
+        self.vbox.show_vm_info.return_value = (
+            vboxmanage.parse_machine_readable(
+                self.stdout_of('110-showvminfo-m1-mr.txt')))
+        diags = self.vmops.get_diagnostics(self.instance)
+        self.assertEqual('poweroff', diags['state'])
+        self.assertNotIn('uptime', diags)
+
+
+class SpawnTestCase(VMOpsTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.imagecache.create_root_disk.return_value = self.root
+        self.fail_on('nothing', None)
+
+    def spawn(self, image=None, **kwargs):
+        self.vmops.spawn(mock.sentinel.context, self.instance,
+                         image or self.image(), **kwargs)
+
+    def expected_commands(self, ostype='Linux_64', firmware='bios',
+                          rtc='on', bus=('sata', 'IntelAhci', 'SATA', 30)):
+        return [
+            ('createvm', '--name', 'instance-0000002a', '--uuid', UUID,
+             '--ostype', ostype, '--basefolder', self.instances_path,
+             '--groups', '/nova', '--register'),
+            ('modifyvm', UUID, '--memory', '512', '--cpus', '2',
+             '--ioapic', 'on', '--rtc-use-utc', rtc,
+             '--firmware', firmware,
+             '--boot1', 'disk', '--boot2', 'dvd', '--boot3', 'none',
+             '--boot4', 'none', '--description=web "one" second line',
+             '--nic1', 'none'),
+            ('storagectl', UUID, '--name', bus[2], '--add', bus[0],
+             '--controller', bus[1], '--portcount', str(bus[3]),
+             '--bootable', 'on'),
+            ('storageattach', UUID, '--storagectl', bus[2], '--port', '0',
+             '--device', '0', '--type', 'hdd', '--medium', self.root),
+            ('startvm', UUID, '--type', 'headless'),
+        ]
+
+    def test_spawn_runs_five_calls_plus_the_image_cache(self):
+        self.spawn()
+        self.assertEqual(self.expected_commands(), self.commands())
+        self.assertEqual({'retry': False},
+                         self.vbox.run.call_args_list[0][1])
+        self.imagecache.create_root_disk.assert_called_once_with(
+            mock.sentinel.context, self.instance, mock.ANY, 3)
+        self.vbox.show_vm_info.assert_not_called()
+        self.assertTrue(os.path.isdir(self.vm_dir))
+
+    def test_spawn_powered_off(self):
+        self.spawn(power_on=False)
+        self.assertEqual(self.expected_commands()[:-1], self.commands())
+
+    def test_image_properties(self):
+        self.instance.system_metadata = {
+            'image_hw_vbox_os_type': 'Windows2019_64'}
+        self.spawn(self.image(hw_firmware_type='uefi', hw_disk_bus='ide'))
+        self.assertEqual(
+            self.expected_commands(ostype='Windows2019_64', firmware='efi',
+                                   rtc='off',
+                                   bus=('ide', 'PIIX4', 'IDE', 2)),
+            self.commands())
+
+    def test_os_type_sources(self):
+        image = self.image(os_type='linux')
+        self.assertEqual('Linux_64', self.vmops._os_type(self.instance,
+                                                         image))
+        self.instance.system_metadata = {'image_os_type': 'Ubuntu_64'}
+        self.assertEqual('Ubuntu_64', self.vmops._os_type(self.instance,
+                                                          image))
+        self.instance.system_metadata = {'image_os_type': 'Windows'}
+        self.assertEqual('Windows2019_64',
+                         self.vmops._os_type(self.instance, image))
+        self.instance.system_metadata = {}
+        self.flags(os_type='Debian_64', group='virtualbox')
+        self.assertEqual('Debian_64', self.vmops._os_type(self.instance,
+                                                          self.image()))
+
+    def test_default_bus_from_config(self):
+        self.flags(storage_bus='scsi', group='virtualbox')
+        self.spawn()
+        self.assertEqual(self.expected_commands(
+            bus=('scsi', 'LsiLogic', 'SCSI', 16)), self.commands())
+
+    def test_unknown_disk_bus_fails_before_any_call(self):
+        self.assertRaises(exception.ImageUnacceptable, self.spawn,
+                          self.image(hw_disk_bus='usb'))
+        self.vbox.run.assert_not_called()
+
+    def test_volumes_are_refused_before_any_call(self):
+        bdi = {'block_device_mapping': [{'mount_device': '/dev/sdb',
+                                         'connection_info': {}}]}
+        self.assertRaises(NotImplementedError, self.spawn,
+                          block_device_info=bdi)
+        self.vbox.run.assert_not_called()
+
+    def test_without_image_cache_spawn_says_so(self):
+        ops = vmops.VMOps(self.vbox, self.pathutils)
+        ops._imagecache = None
+        self.assertRaises(NotImplementedError, ops.spawn, None,
+                          self.instance, self.image())
+        self.vbox.run.assert_not_called()
+
+    def test_builders_of_other_modules_go_into_the_one_modifyvm(self):
+        vif = mock.Mock()
+        vif.nic_args.return_value = ['--nic1', 'nat']
+        console = mock.Mock()
+        console.vrde_args.return_value = ['--vrde', 'off']
+        console.serial_args.return_value = ['--uart1', '0x3F8', '4']
+        self.vmops = vmops.VMOps(self.vbox, self.pathutils,
+                                 image_cache=self.imagecache, vif_ops=vif,
+                                 console_ops=console)
+        image = self.image()
+        self.vmops.spawn(None, self.instance, image, network_info='nw')
+        modifyvm = self.commands()[1]
+        self.assertEqual(('--nic1', 'nat', '--vrde', 'off', '--uart1',
+                          '0x3F8', '4'), modifyvm[-7:])
+        self.assertEqual(1, [c[0] for c in self.commands()].count(
+            'modifyvm'))
+        vif.nic_args.assert_called_once_with(self.instance, 'nw', image)
+
+    def test_description_is_one_printable_line(self):
+        self.assertEqual('a "b" c d', vmops.sanitize_description(
+            'a "b"\n\tc\x00d'))
+        self.assertEqual('', vmops.sanitize_description(None))
+        self.assertEqual(255, len(vmops.sanitize_description('x' * 999)))
+
+    def test_description_starting_with_a_dash_stays_a_value(self):
+        self.instance.display_name = '--register'
+        self.spawn()
+        self.assertIn('--description=--register', self.commands()[1])
+
+    # -- failures and rollback ---------------------------------------------
+
+    def assert_nothing_left(self):
+        self.assertFalse(os.path.exists(self.vm_dir))
+
+    def test_createvm_fails_nothing_to_undo(self):
+        self.fail_on('createvm', _error(vbox_exc.VBoxManageError))
+        self.assertRaises(vbox_exc.VBoxManageError, self.spawn)
+        self.assertEqual(['createvm'], [c[0] for c in self.commands()])
+        self.assert_nothing_left()
+
+    def test_unknown_os_type_is_an_image_error(self):
+        self.fail_on('createvm', _error(
+            vbox_exc.VBoxManageError, 'Unknown or invalid guest OS type '
+            'given.'))
+        self.instance.system_metadata = {'image_hw_vbox_os_type': 'Amiga'}
+        err = self.assertRaises(exception.ImageUnacceptable, self.spawn)
+        self.assertIn('Amiga', str(err))
+        self.assert_nothing_left()
+
+    def test_existing_vm_is_left_alone(self):
+        self.make_vm_files()
+        self.vbox.run.side_effect = _error(
+            vbox_exc.VBoxAlreadyExists, "Machine settings file '%s' "
+            "already exists" % self.vm_dir)
+        self.assertRaises(exception.InstanceExists, self.spawn)
+        self.assertEqual(['createvm'], [c[0] for c in self.commands()])
+        self.assertTrue(os.path.exists(self.vm_dir))
+
+    def _fail_step(self, command):
+        self.fail_on(command, _error(vbox_exc.VBoxManageError))
+        self.assertRaises(vbox_exc.VBoxManageError, self.spawn)
+        self.assert_nothing_left()
+        return self.commands()
+
+    def test_modifyvm_fails(self):
+        self.assertEqual(
+            ['createvm', 'modifyvm', 'unregistervm'],
+            [c[0] for c in self._fail_step('modifyvm')])
+        self.assertEqual(('unregistervm', UUID, '--delete'),
+                         self.commands()[-1])
+        self.imagecache.create_root_disk.assert_not_called()
+
+    def test_root_disk_fails(self):
+        self.imagecache.create_root_disk.side_effect = (
+            exception.FlavorDiskSmallerThanImage(flavor_size=1,
+                                                 image_size=2))
+        self.assertRaises(exception.FlavorDiskSmallerThanImage, self.spawn)
+        self.assertEqual(
+            [('closemedium', 'disk', self.root, '--delete'),
+             ('unregistervm', UUID, '--delete')], self.commands()[2:])
+        self.assert_nothing_left()
+
+    def test_storagectl_fails(self):
+        self.assertEqual(
+            ['createvm', 'modifyvm', 'storagectl', 'closemedium',
+             'unregistervm'],
+            [c[0] for c in self._fail_step('storagectl')])
+
+    def test_storageattach_fails(self):
+        self.assertEqual(
+            ['createvm', 'modifyvm', 'storagectl', 'storageattach',
+             'closemedium', 'unregistervm'],
+            [c[0] for c in self._fail_step('storageattach')])
+
+    def test_startvm_fails_with_a_clear_error(self):
+        self.fail_on('startvm', _error(
+            vbox_exc.VBoxManageError, "The virtual machine 'x' has "
+            "terminated unexpectedly during startup with exit code 1"))
+        logs = os.path.join(self.vm_dir, 'Logs')
+
+        def root_disk(*args):
+            os.makedirs(logs)
+            with open(os.path.join(logs, 'VBox.log'), 'w') as f:
+                f.write('line 1\nSUP_IOCTL failed: no vboxdrv\n')
+            return self.root
+        self.imagecache.create_root_disk.side_effect = root_disk
+        err = self.assertRaises(exception.InstancePowerOnFailure, self.spawn)
+        self.assertIn('terminated unexpectedly', str(err))
+        self.assertIn('no vboxdrv', str(err))
+        # The disk is attached: unregistervm --delete takes it along.
+        self.assertEqual(['startvm', 'unregistervm'],
+                         [c[0] for c in self.commands()[-2:]])
+        self.assert_nothing_left()
+
+    def test_a_failing_rollback_step_does_not_stop_the_others(self):
+        def run(*args, **kwargs):
+            if args[0] == 'createvm':
+                self.make_vm_files()
+            if args[0] in ('storageattach', 'closemedium', 'unregistervm'):
+                raise _error(vbox_exc.VBoxManageError, args[0] + ' broke')
+            return vboxmanage.Result('', '')
+        self.vbox.run.side_effect = run
+        err = self.assertRaises(vbox_exc.VBoxManageError, self.spawn)
+        self.assertIn('storageattach broke', str(err))
+        self.assertEqual(['closemedium', 'unregistervm'],
+                         [c[0] for c in self.commands()[-2:]])
+        self.assert_nothing_left()
+
+    def test_rollback_powers_off_a_vm_still_locked(self):
+        calls = []
+
+        def run(*args, **kwargs):
+            calls.append(args[0])
+            if args[0] == 'createvm':
+                self.make_vm_files()
+            if args[0] == 'startvm':
+                raise vbox_exc.VBoxManageTimeout(command='startvm',
+                                                 timeout=60)
+            if args[0] == 'unregistervm' and calls.count(args[0]) == 1:
+                raise _error(vbox_exc.VBoxTransientError, 'is already '
+                             'locked')
+            return vboxmanage.Result('', '')
+        self.vbox.run.side_effect = run
+        self.assertRaises(vbox_exc.VBoxManageTimeout, self.spawn)
+        self.assertEqual(
+            [('unregistervm', UUID, '--delete'),
+             ('controlvm', UUID, 'poweroff'),
+             ('unregistervm', UUID, '--delete')], self.commands()[-3:])
+        self.assert_nothing_left()
+
+
+class DestroyTestCase(VMOpsTestBase):
+
+    def test_destroy_running_vm_two_calls(self):
+        self.make_vm_files()
+        self.vmops.destroy(self.instance)
+        self.assertEqual([('controlvm', UUID, 'poweroff'),
+                          ('unregistervm', UUID, '--delete')],
+                         self.commands())
+        self.assertFalse(os.path.exists(self.vm_dir))
+
+    def test_destroy_stopped_vm(self):
+        self.make_vm_files()
+        self.fail_on('controlvm poweroff', not_running())
+        self.vmops.destroy(self.instance)
+        self.assertEqual(['controlvm', 'unregistervm'],
+                         [c[0] for c in self.commands()])
+        self.assertFalse(os.path.exists(self.vm_dir))
+
+    def test_destroy_is_idempotent(self):
+        self.make_vm_files()
+        self.vbox.run.side_effect = not_found()
+        self.vmops.destroy(self.instance)
+        self.assertFalse(os.path.exists(self.vm_dir))
+        self.vbox.run.reset_mock()
+        self.vmops.destroy(self.instance)
+        self.vmops.cleanup(self.instance)
+        self.vbox.run.assert_not_called()
+
+    def test_destroy_keeping_disks(self):
+        self.make_vm_files()
+        self.vmops.destroy(self.instance, destroy_disks=False)
+        self.assertEqual(('unregistervm', UUID), self.commands()[-1])
+        self.assertTrue(os.path.exists(self.vm_dir))
+
+    def test_destroy_a_saved_vm_that_virtualbox_refuses(self):
+        self.make_vm_files()
+        calls = []
+
+        def run(*args, **kwargs):
+            calls.append(args[0])
+            if args[0] == 'controlvm':
+                raise not_running()
+            if args[0] == 'unregistervm' and calls.count(args[0]) == 1:
+                raise _error(vbox_exc.VBoxInvalidVMState, 'saved')
+            return vboxmanage.Result('', '')
+        self.vbox.run.side_effect = run
+        self.set_states('saved')
+        self.vmops.destroy(self.instance)
+        self.assertEqual(['controlvm', 'unregistervm', 'controlvm',
+                          'discardstate', 'unregistervm'], calls)
+
+    def test_a_vm_not_in_our_folder_is_not_touched(self):
+        other = os.path.join(self.instances_path, 'elsewhere')
+        os.makedirs(other)
+        self.vmops.destroy(self.instance)
+        self.vbox.run.assert_not_called()
+        self.assertTrue(os.path.isdir(other))
+
+
+class PowerTestCase(VMOpsTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.clock = FakeClock(self)
+        self.vbox.run.return_value = vboxmanage.Result('', '')
+
+    def test_hard_power_off_one_call(self):
+        self.vmops.power_off(self.instance)
+        self.assertEqual([('controlvm', UUID, 'poweroff')], self.commands())
+
+    def test_hard_power_off_of_a_stopped_vm(self):
+        self.vbox.run.side_effect = [not_running()]
+        self.set_states('poweroff')
+        self.vmops.power_off(self.instance)
+        self.assertEqual(1, len(self.commands()))
+
+    def test_hard_power_off_of_a_saved_vm_discards_the_state(self):
+        self.vbox.run.side_effect = [not_running(), None]
+        self.set_states('saved')
+        self.vmops.power_off(self.instance)
+        self.assertEqual(('discardstate', UUID), self.commands()[-1])
+
+    def test_power_off_of_a_missing_vm(self):
+        self.vbox.run.side_effect = not_found()
+        self.assertRaises(exception.InstanceNotFound, self.vmops.power_off,
+                          self.instance)
+
+    def test_power_off_failure(self):
+        self.vbox.run.side_effect = _error(vbox_exc.VBoxManageError)
+        self.assertRaises(exception.InstancePowerOffFailure,
+                          self.vmops.power_off, self.instance)
+
+    def test_clean_shutdown_within_the_timeout(self):
+        self.set_states('running', 'running', 'running', 'poweroff')
+        self.vmops.power_off(self.instance, timeout=30, retry_interval=10)
+        self.assertEqual([('controlvm', UUID, 'acpipowerbutton')],
+                         self.commands())
+        self.assertEqual([1, 1, 1], self.clock.sleeps)
+
+    def test_clean_shutdown_presses_again_every_retry_interval(self):
+        self.set_states('running', 'running')
+        self.vmops.power_off(self.instance, timeout=5, retry_interval=2)
+        self.assertEqual(['acpipowerbutton'] * 3 + ['poweroff'],
+                         [c[2] for c in self.commands()])
+        self.assertEqual(5, sum(self.clock.sleeps))
+
+    def test_clean_shutdown_timeout_falls_back_to_hard(self):
+        self.set_states('running')
+        self.vmops.power_off(self.instance, timeout=3)
+        self.assertEqual(['acpipowerbutton', 'poweroff'],
+                         [c[2] for c in self.commands()])
+        self.assertEqual(3, sum(self.clock.sleeps))
+
+    def test_clean_shutdown_of_a_paused_vm_is_hard(self):
+        self.set_states('paused')
+        self.vmops.power_off(self.instance, timeout=30)
+        self.assertEqual(['poweroff'], [c[2] for c in self.commands()])
+
+    def test_power_off_waits_out_a_passing_state(self):
+        self.set_states('starting', 'starting', 'running', 'poweroff')
+        self.vmops.power_off(self.instance, timeout=30)
+        self.assertEqual(['acpipowerbutton'], [c[2] for c in self.commands()])
+
+    def test_a_vm_stuck_in_a_passing_state_is_bounded(self):
+        self.set_states('stopping')
+        self.vmops.power_off(self.instance, timeout=30)
+        self.assertEqual(vmops.SETTLE_TIMEOUT, sum(self.clock.sleeps))
+
+    def test_power_on_from_each_state(self):
+        cases = {
+            'running': [],
+            'paused': [('controlvm', UUID, 'resume')],
+            'poweroff': [('startvm', UUID, '--type', 'headless')],
+            'aborted': [('startvm', UUID, '--type', 'headless')],
+            'saved': [('startvm', UUID, '--type', 'headless')],
+            'gurumeditation': [('controlvm', UUID, 'poweroff'),
+                               ('startvm', UUID, '--type', 'headless')],
+        }
+        for state, expected in cases.items():
+            self.vbox.run.reset_mock()
+            self.set_states(state)
+            self.vmops.power_on(self.instance)
+            self.assertEqual(expected, self.commands(), state)
+
+    def test_power_on_failure(self):
+        self.set_states('poweroff')
+        self.vbox.run.side_effect = _error(vbox_exc.VBoxManageError)
+        self.assertRaises(exception.InstancePowerOnFailure,
+                          self.vmops.power_on, self.instance)
+
+    def test_power_on_of_a_missing_vm(self):
+        self.vbox.show_vm_info.side_effect = not_found()
+        self.assertRaises(exception.InstanceNotFound, self.vmops.power_on,
+                          self.instance)
+
+    def test_resume_state_on_host_boot_and_restore_start_it(self):
+        for method in (self.vmops.resume_state_on_host_boot,
+                       self.vmops.restore, self.vmops.resume):
+            self.vbox.run.reset_mock()
+            self.set_states('poweroff')
+            method(self.instance)
+            self.assertEqual([('startvm', UUID, '--type', 'headless')],
+                             self.commands())
+
+    def test_resume_failure(self):
+        self.set_states('saved')
+        self.vbox.run.side_effect = _error(vbox_exc.VBoxManageError)
+        self.assertRaises(exception.InstanceResumeFailure,
+                          self.vmops.resume, self.instance)
+
+    def test_soft_delete_powers_off(self):
+        self.vmops.soft_delete(self.instance)
+        self.assertEqual([('controlvm', UUID, 'poweroff')], self.commands())
+
+    def test_pause_unpause_suspend(self):
+        self.vmops.pause(self.instance)
+        self.vmops.unpause(self.instance)
+        self.vmops.suspend(self.instance)
+        self.assertEqual(['pause', 'resume', 'savestate'],
+                         [c[2] for c in self.commands()])
+        self.assertEqual({'timeout': vboxmanage.TIMEOUT_LONG},
+                         self.vbox.run.call_args_list[2][1])
+
+    def test_pause_of_a_stopped_vm(self):
+        self.vbox.run.side_effect = not_running()
+        self.set_states('poweroff')
+        err = self.assertRaises(exception.InstanceInvalidState,
+                                self.vmops.pause, self.instance)
+        self.assertIn('poweroff', str(err))
+
+    def test_suspend_failure(self):
+        self.vbox.run.side_effect = _error(vbox_exc.VBoxManageError)
+        self.assertRaises(exception.InstanceSuspendFailure,
+                          self.vmops.suspend, self.instance)
+        self.vbox.run.side_effect = _error(vbox_exc.VBoxManageError)
+        self.assertRaises(vbox_exc.VBoxManageError, self.vmops.unpause,
+                          self.instance)
+
+
+class RebootTestCase(VMOpsTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.clock = FakeClock(self)
+        self.vbox.run.return_value = vboxmanage.Result('', '')
+        self.flags(wait_soft_reboot_seconds=10, group='virtualbox')
+
+    def test_soft_reboot(self):
+        self.set_states('running', 'running', 'poweroff')
+        self.vmops.reboot(self.instance, 'SOFT')
+        self.assertEqual([('controlvm', UUID, 'acpipowerbutton'),
+                          ('startvm', UUID, '--type', 'headless')],
+                         self.commands())
+
+    def test_soft_reboot_timeout_falls_back_to_hard(self):
+        self.set_states('running')
+        self.vmops.reboot(self.instance, 'SOFT')
+        self.assertEqual([('controlvm', UUID, 'acpipowerbutton'),
+                          ('controlvm', UUID, 'reset')], self.commands())
+        self.assertEqual(10, sum(self.clock.sleeps))
+
+    def test_soft_reboot_of_a_stopped_vm_starts_it(self):
+        self.set_states('poweroff')
+        self.vmops.reboot(self.instance, 'SOFT')
+        self.assertEqual([('startvm', UUID, '--type', 'headless')],
+                         self.commands())
+
+    def test_hard_reboot_from_each_state(self):
+        start = ('startvm', UUID, '--type', 'headless')
+        cases = {
+            'running': [('controlvm', UUID, 'reset')],
+            'poweroff': [start],
+            'aborted': [start],
+            'saved': [('discardstate', UUID), start],
+            'paused': [('controlvm', UUID, 'poweroff'), start],
+            'gurumeditation': [('controlvm', UUID, 'poweroff'), start],
+        }
+        for state, expected in cases.items():
+            self.vbox.run.reset_mock()
+            self.set_states(state)
+            self.vmops.reboot(self.instance, 'HARD')
+            self.assertEqual(expected, self.commands(), state)
+
+    def test_reboot_failure(self):
+        self.set_states('poweroff')
+        self.vbox.run.side_effect = _error(vbox_exc.VBoxManageError,
+                                           'cannot start')
+        err = self.assertRaises(exception.InstanceRebootFailure,
+                                self.vmops.reboot, self.instance, 'HARD')
+        self.assertIn('cannot start', str(err))
+
+
+class LockingTestCase(VMOpsTestBase):
+
+    def test_every_operation_holds_the_instance_lock(self):
+        self.make_vm_files()
+        self.set_states('running')
+        self.imagecache.create_root_disk.return_value = self.root
+        self.vbox.run.return_value = vboxmanage.Result('', '')
+        calls = [
+            lambda: self.vmops.spawn(None, self.instance, self.image()),
+            lambda: self.vmops.destroy(self.instance),
+            lambda: self.vmops.power_off(self.instance),
+            lambda: self.vmops.power_on(self.instance),
+            lambda: self.vmops.reboot(self.instance, 'HARD'),
+            lambda: self.vmops.pause(self.instance),
+            lambda: self.vmops.unpause(self.instance),
+            lambda: self.vmops.suspend(self.instance),
+            lambda: self.vmops.resume(self.instance),
+            lambda: self.vmops.soft_delete(self.instance),
+            lambda: self.vmops.restore(self.instance),
+            lambda: self.vmops.resume_state_on_host_boot(self.instance),
+        ]
+        with mock.patch.object(vmops.lockutils, 'lock') as lock:
+            for call in calls:
+                lock.reset_mock()
+                call()
+                lock.assert_called_once_with('vbox-instance-' + UUID)
+
+    def _slow_poweroff(self, started, release):
+        def run(*args, **kwargs):
+            if args[0] == 'controlvm' and args[1] == UUID:
+                started.set()
+                release.wait(10)
+            return vboxmanage.Result('', '')
+        self.vbox.run.side_effect = run
+
+    def test_same_instance_waits_other_instances_do_not(self):
+        started, release = threading.Event(), threading.Event()
+        self._slow_poweroff(started, release)
+        other = test_base.FakeInstance(
+            uuid='9e4b8a1c-0000-4000-8000-000000000001',
+            name='instance-0000002b')
+        first = threading.Thread(target=self.vmops.power_off,
+                                 args=(self.instance,))
+        first.start()
+        self.assertTrue(started.wait(10))
+        # Another instance goes through while the first is held up.
+        self.vmops.power_off(other)
+        second_done = threading.Event()
+
+        def second():
+            self.vmops.pause(self.instance)
+            second_done.set()
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.2)
+        self.assertFalse(second_done.is_set())
+        release.set()
+        first.join(10)
+        thread.join(10)
+        self.assertTrue(second_done.is_set())
+        self.assertEqual([('controlvm', UUID, 'poweroff'),
+                          ('controlvm', other.uuid, 'poweroff'),
+                          ('controlvm', UUID, 'pause')], self.commands())
