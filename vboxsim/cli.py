@@ -1,5 +1,6 @@
 """Entry point: VBoxManage-compatible argument dispatch."""
 
+import json
 import os
 import sys
 import time
@@ -39,11 +40,10 @@ def usage_text(name):
 
 
 def _strip_global_options(argv):
-    while argv and argv[0] in ("-q", "--nologo") or (argv and argv[0].startswith("--settingspw")):
-        if argv[0] in ("--settingspw", "--settingspwfile"):
-            argv = argv[2:]
-        else:
-            argv = argv[1:]
+    """Drop -q/--nologo and --settingspw[file][=]value before the subcommand."""
+    while argv and (argv[0] in ("-q", "--nologo") or argv[0].startswith("--settingspw")):
+        takes_value = argv[0] in ("--settingspw", "--settingspwfile")
+        argv = argv[2:] if takes_value else argv[1:]
     return argv
 
 
@@ -79,7 +79,6 @@ def run(argv, store=None):
 
 def _vm_count(store):
     try:
-        import json
         with open(store.path) as handle:
             return len(json.load(handle)["vms"])
     except (OSError, ValueError, KeyError):

@@ -124,8 +124,18 @@ def syntax_error(message, usage=""):
     return VBoxError(BANNER + error_lines(message) + usage, exit_code=2)
 
 
+SOURCE_FILES = {"modifyvm": "VBoxManageModifyVM.cpp", "storagectl": "VBoxManageStorageController.cpp",
+                "storageattach": "VBoxManageStorageController.cpp", "showvminfo": "VBoxManageInfo.cpp",
+                "list": "VBoxManageList.cpp", "snapshot": "VBoxManageSnapshot.cpp",
+                "controlvm": "VBoxManageControlVM.cpp", "guestproperty": "VBoxManageGuestProp.cpp",
+                "bandwidthctl": "VBoxManageBandwidthControl.cpp", "createmedium": "VBoxManageDisk.cpp",
+                "clonemedium": "VBoxManageDisk.cpp", "modifymedium": "VBoxManageDisk.cpp",
+                "closemedium": "VBoxManageDisk.cpp", "showmediuminfo": "VBoxManageDisk.cpp",
+                "export": "VBoxManageAppliance.cpp", "import": "VBoxManageAppliance.cpp"}
+
+
 def hard_failure(command):
-    """A realistic non-transient failure used by fault injection."""
-    return com_error(["Could not lock the settings file (VERR_FILE_LOCK_VIOLATION)"],
-                     "VBOX_E_FILE_ERROR", "MachineWrap", "IMachine",
-                     ("SaveSettings()", 1, "VBoxManage%s.cpp" % command.capitalize()))
+    """A realistic non-transient failure used by fault injection (settings file I/O error)."""
+    return com_error(["Could not save the settings file (VERR_DISK_FULL)"],
+                     "VBOX_E_FILE_ERROR", "SessionMachine", "IMachine",
+                     ("SaveSettings()", 1, SOURCE_FILES.get(command, "VBoxManageMisc.cpp")))

@@ -7,6 +7,7 @@ import subprocess
 import uuid as uuidlib
 
 from vboxsim import errors
+from vboxsim import model
 from vboxsim import vdi
 
 MB = 1024 * 1024
@@ -152,7 +153,6 @@ def delete_storage(medium):
 
 def users(registry, medium):
     """[(vm, [snapshot, ...])] of registered VMs that attach ``medium``."""
-    from vboxsim import model
     result = []
     for vm in registry.vms:
         snaps = []

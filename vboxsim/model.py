@@ -1,5 +1,6 @@
 """VM records: defaults of a freshly created 7.2 machine, OS types, storage buses."""
 
+import copy
 import functools
 import os
 import random
@@ -125,7 +126,6 @@ def snapshot_folder(vm):
 
 def hardware_copy(vm):
     """What a snapshot preserves: the machine without snapshots, state or extradata."""
-    import copy
     skip = {"snapshot_root", "current_snapshot", "extradata", "session", "acpi_deadline_ns"}
     return copy.deepcopy({k: v for k, v in vm.items() if k not in skip})
 

@@ -1,5 +1,8 @@
 """Output formatting: showvminfo (machine-readable and human), media, snapshots, lists."""
 
+import os
+
+from vboxsim import media as medialib
 from vboxsim import model
 from vboxsim import state as statelib
 
@@ -262,7 +265,6 @@ def showvminfo_machinereadable(vm, registry):
     out += _mr_vrde(vm)
     usb = vm["usb"]
     out += [mr_str("usb", onoff(usb["ohci"])), mr_str("ehci", onoff(usb["ehci"])), mr_str("xhci", onoff(usb["xhci"]))]
-    from vboxsim.commands.properties import machine_readable_groups
     out.append(machine_readable_groups(vm))
     if running:
         out += [mr_str("VRDEActiveConnection", "off"), "VRDEClients==0\n"]
@@ -421,7 +423,6 @@ def showvminfo_human(vm, registry, snapshot_view=None):
     out += [human("OHCI USB:", enabled(usb["ohci"])), human("EHCI USB:", enabled(usb["ehci"])),
             human("xHCI USB:", enabled(usb["xhci"])), human("USB Device Filters:", "<none>")]
     if machine["bandwidth_groups"]:
-        from vboxsim.commands.properties import limit_text
         out.append("Bandwidth groups:\n")
         for group in machine["bandwidth_groups"]:
             out.append("%10s (%s): %s\n" % (group["name"], group["type"].capitalize(), limit_text(group)))
@@ -440,6 +441,27 @@ def showvminfo_human(vm, registry, snapshot_view=None):
         out += snapshot_tree_human(vm)
     out += ["* Guest:\n", human("Configured memory balloon:", "0MB"), "\n"]
     return "".join(out)
+
+
+# ---------------------------------------------------------------- bandwidth groups
+def limit_text(group):
+    limit = group["limit"]
+    if group["type"] == "network":
+        bits = limit * 8
+        for suffix, factor in (("G", 1000 ** 3), ("M", 1000 ** 2), ("k", 1000)):
+            if bits and bits % factor == 0:
+                return "%d %sbps (%d bytes/s)" % (bits // factor, suffix, limit)
+        return "%d bps (%d bytes/s)" % (bits, limit)
+    for suffix, factor in (("G", 1024 ** 3), ("M", 1024 ** 2), ("K", 1024)):
+        if limit and limit % factor == 0:
+            return "%d %siB/s" % (limit // factor, suffix)
+    return "%d bytes/s" % limit
+
+
+def machine_readable_groups(vm):
+    return "".join('BandwidthGroup%d="%s",%s,%d\n' % (index, group["name"], group["type"].capitalize(),
+                                                       group["limit"])
+                   for index, group in enumerate(vm["bandwidth_groups"]))
 
 
 # ---------------------------------------------------------------- media
@@ -479,7 +501,6 @@ def medium_info(medium, registry, long_form):
         props = medium_properties(medium)
         for index, (name, value) in enumerate(props):
             out.append("%s%s=%s\n" % ("Property:       " if index == 0 else " " * 16, name, value))
-        from vboxsim import media as medialib
         for index, (vm, current, snaps) in enumerate(medialib.users(registry, medium)):
             text = "%s (UUID: %s)" % (vm["name"], vm["uuid"])
             if snaps:
@@ -492,7 +513,6 @@ def medium_info(medium, registry, long_form):
 
 
 def size_on_disk(medium):
-    import os
     total = 0
     location = medium["location"]
     for path in (location, location[:-5] + "-flat.vmdk" if location.endswith(".vmdk") else None):

@@ -7,6 +7,7 @@ the VM to ``poweroff`` once the deadline has passed (see state.advance_guests).
 """
 
 import os
+import re
 
 from vboxsim import errors
 from vboxsim import model
@@ -137,7 +138,6 @@ CONTROL_TO_MODIFY = {"setlinkstate": "--cableconnected", "nic": "--nic", "nictra
 
 
 def _apply_setting(ctx, vm, action, values):
-    import re
     match = re.match(r"^([a-z]+?)(\d*)$", action)
     base, slot = match.group(1), match.group(2)
     option = CONTROL_TO_MODIFY.get(base)

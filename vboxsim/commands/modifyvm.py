@@ -101,8 +101,6 @@ def _read_changes(args):
             raise errors.VBoxError(errors.BANNER + errors.error_lines("Invalid parameter '%s'" % option)
                                    + usage_text("modifyvm") + errors.error_lines("Invalid parameter '%s'" % option))
         key, slot = _split(option)
-        if key.startswith("boot") and key[4:].isdigit():
-            key, slot = "boot", int(key[4:]) - 1
         if key not in HANDLERS and key not in documented_options() and key not in ("cpuidremoveall",):
             text = (errors.BANNER + errors.error_lines("Unknown option: %s" % option) + usage_text("modifyvm")
                     + errors.error_lines("Unknown option: %s" % option))
@@ -117,7 +115,10 @@ def _read_changes(args):
             values = [first, args.value(option)] if first.lower() in UART_TWO_VALUE_MODES else [first]
         elif key == "natpf":
             first = args.value(option)
-            values = [first, args.value(option)] if first.lower() == "delete" else [first]
+            if first.lower().startswith("delete="):
+                values = ["delete", first.split("=", 1)[1]]
+            else:
+                values = [first, args.value(option)] if first.lower() == "delete" else [first]
         elif key == "cpuidset":
             values = [args.value(option) for _ in range(5)]
         else:

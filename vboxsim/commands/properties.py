@@ -4,6 +4,7 @@ import fnmatch
 import os
 
 from vboxsim import errors
+from vboxsim import render
 from vboxsim import state as statelib
 from vboxsim.args import Args
 from vboxsim.commands import common
@@ -161,26 +162,6 @@ def parse_limit(text, group_type):
     return value if group_type == "disk" else value // 8
 
 
-def limit_text(group):
-    limit = group["limit"]
-    if group["type"] == "network":
-        bits = limit * 8
-        for suffix, factor in (("G", 1000 ** 3), ("M", 1000 ** 2), ("k", 1000)):
-            if bits and bits % factor == 0:
-                return "%d %sbps (%d bytes/s)" % (bits // factor, suffix, limit)
-        return "%d bps (%d bytes/s)" % (bits, limit)
-    for suffix, factor in (("G", 1024 ** 3), ("M", 1024 ** 2), ("K", 1024)):
-        if limit and limit % factor == 0:
-            return "%d %siB/s" % (limit // factor, suffix)
-    return "%d bytes/s" % limit
-
-
-def machine_readable_groups(vm):
-    return "".join('BandwidthGroup%d="%s",%s,%d\n' % (index, group["name"], group["type"].capitalize(),
-                                                       group["limit"])
-                   for index, group in enumerate(vm["bandwidth_groups"]))
-
-
 def _find_group(vm, name):
     for group in vm["bandwidth_groups"]:
         if group["name"] == name:
@@ -197,12 +178,12 @@ def _group_in_use(vm, name):
 
 def _list_groups(ctx, vm, args):
     if "--machinereadable" in args.rest():
-        ctx.out(machine_readable_groups(vm))
+        ctx.out(render.machine_readable_groups(vm))
     elif not vm["bandwidth_groups"]:
         ctx.out("<none>\n")
     else:
         ctx.out("\n" + "".join("#%d: Name: '%s', Type: %s, Limit: %s\n" % (
-            index, group["name"], group["type"].capitalize(), limit_text(group))
+            index, group["name"], group["type"].capitalize(), render.limit_text(group))
             for index, group in enumerate(vm["bandwidth_groups"])))
 
 
