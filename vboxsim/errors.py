@@ -70,21 +70,22 @@ def com_error(messages, code, component, interface, context=None, callee=True,
 
 
 # Where each command looks the VM up (call text, line, file) in 7.2.22.
+_FIND_ARGV0 = "FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())"
 FIND_MACHINE_CONTEXT = {
     "showvminfo": ("FindMachine(Bstr(VMNameOrUuid).raw(), machine.asOutParam())", 3248, "VBoxManageInfo.cpp"),
-    "modifyvm": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 893, "VBoxManageModifyVM.cpp"),
+    "modifyvm": (_FIND_ARGV0, 893, "VBoxManageModifyVM.cpp"),
     "unregistervm": ("FindMachine(Bstr(VMName).raw(), machine.asOutParam())", 228, "VBoxManageMisc.cpp"),
     "startvm": ("FindMachine(Bstr(pszVM).raw(), machine.asOutParam())", 907, "VBoxManageMisc.cpp"),
-    "controlvm": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 363, "VBoxManageControlVM.cpp"),
+    "controlvm": (_FIND_ARGV0, 363, "VBoxManageControlVM.cpp"),
     "discardstate": ("FindMachine(Bstr(VMName).raw(), machine.asOutParam())", 1281, "VBoxManageMisc.cpp"),
-    "storagectl": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 1054, "VBoxManageStorageController.cpp"),
-    "storageattach": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 328, "VBoxManageStorageController.cpp"),
+    "storagectl": (_FIND_ARGV0, 1054, "VBoxManageStorageController.cpp"),
+    "storageattach": (_FIND_ARGV0, 328, "VBoxManageStorageController.cpp"),
     "snapshot": ("FindMachine(Bstr(a->argv[0]).raw(), pMachine.asOutParam())", 456, "VBoxManageSnapshot.cpp"),
     "clonevm": ("FindMachine(Bstr(pszSrcName).raw(), srcMachine.asOutParam())", 618, "VBoxManageMisc.cpp"),
-    "setextradata": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 1052, "VBoxManageMisc.cpp"),
-    "getextradata": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 1378, "VBoxManageMisc.cpp"),
-    "guestproperty": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 77, "VBoxManageGuestProp.cpp"),
-    "bandwidthctl": ("FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", 262, "VBoxManageBandwidthControl.cpp"),
+    "setextradata": (_FIND_ARGV0, 1052, "VBoxManageMisc.cpp"),
+    "getextradata": (_FIND_ARGV0, 1378, "VBoxManageMisc.cpp"),
+    "guestproperty": (_FIND_ARGV0, 77, "VBoxManageGuestProp.cpp"),
+    "bandwidthctl": (_FIND_ARGV0, 262, "VBoxManageBandwidthControl.cpp"),
     "export": ("FindMachine(Bstr(*itvm).raw(), m.asOutParam())", 1602, "VBoxManageAppliance.cpp"),
 }
 

@@ -376,7 +376,7 @@ def showvminfo_human(vm, registry, snapshot_view=None):
             human("Paravirt. Provider:", PARAVIRT_HUMAN[machine["paravirtprovider"]]),
             human("Effective Paravirt. Prov.:", PARAVIRT_HUMAN[model.effective_paravirt(machine)]),
             human("State:", "%s (since %s)" % (VMSTATE_HUMAN.get(state, state),
-                                              statelib.format_state_time(since_ns)))]
+                                               statelib.format_state_time(since_ns)))]
     if not snapshot_view and vm.get("state_file"):
         out.append(human("State file:", vm["state_file"]))
     out += [human("Graphics Controller:", GRAPHICS_HUMAN[machine["graphicscontroller"]]),
@@ -459,8 +459,8 @@ def limit_text(group):
 
 
 def machine_readable_groups(vm):
-    return "".join('BandwidthGroup%d="%s",%s,%d\n' % (index, group["name"], group["type"].capitalize(),
-                                                       group["limit"])
+    return "".join('BandwidthGroup%d="%s",%s,%d\n' % (
+        index, group["name"], group["type"].capitalize(), group["limit"])
                    for index, group in enumerate(vm["bandwidth_groups"]))
 
 

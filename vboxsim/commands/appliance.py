@@ -199,8 +199,8 @@ def import_appliance(ctx, argv):
         cfgfile = common.compose_settings_path(registry, name, None, vm["groups"])
         listing = ["Disks:\n"]
         for index, disk in enumerate(vm.get("export_disks", []), 1):
-            listing.append("  vmdisk%d\t%d\t-1\t%s\t%s\t-1\t-1\t\n" % (index, disk["capacity"], VMDK_FORMAT,
-                                                                     disk["file"]))
+            listing.append("  vmdisk%d\t%d\t-1\t%s\t%s\t-1\t-1\t\n" % (
+                index, disk["capacity"], VMDK_FORMAT, disk["file"]))
         listing.append("\nVirtual system 0:\n")
         listing.append(_describe(vm, registry, name, cfgfile))
         ctx.out("".join(listing))

@@ -95,8 +95,8 @@ def _guestprop_enumerate(ctx, vm, args):
         return
     if old_format:
         for name, prop in props:
-            ctx.out("Name: %s, value: %s, timestamp: %d, flags: %s\n" % (name, prop["value"], prop["timestamp_ns"],
-                                                                          prop["flags"]))
+            ctx.out("Name: %s, value: %s, timestamp: %d, flags: %s\n" % (
+                name, prop["value"], prop["timestamp_ns"], prop["flags"]))
         return
     name_width = max(len(name) for name, _ in props)
     value_width = max(len(prop["value"]) + 2 for _, prop in props)
