@@ -1,0 +1,692 @@
+#!/usr/bin/env python3
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""A single-node OpenStack with the VirtualBox driver, in one command.
+
+    python3.11 tools/allinone/aio.py start      # install if needed, start,
+                                                # stay in front (Ctrl-C stops)
+    python3.11 tools/allinone/aio.py start -d   # same, in the background
+    python3.11 tools/allinone/aio.py status
+    python3.11 tools/allinone/aio.py stop
+    python3.11 tools/allinone/aio.py env        # shell lines for the CLI
+    python3.11 tools/allinone/aio.py install    # only the venv
+
+What runs, on 127.0.0.1 only (see node.py):
+  process "nova":   Nova API :8774, conductor, scheduler, compute
+                    (compute_driver = virtualbox.VBoxDriver), Placement :8778,
+                    a Neutron stand-in :9696; Nova's RPC over oslo.messaging's
+                    in-memory fake:// bus (no broker); SQLite databases.
+  process "glance": Glance API :9292, file store, SQLite.
+No Keystone: nothing is authenticated (any token "USER:PROJECT" is
+accepted, "admin" is admin). No Neutron, no Cinder: boot with --nic none.
+
+Everything lives under .aio/ in the checkout: the venv (.aio/venv) and the
+state (.aio/state: databases, images, VMs, logs), which the next start
+reuses. VirtualBox is used when VBoxManage is on the PATH, otherwise the
+bundled simulator (vboxmanage-sim), and the start says which.
+
+Only the standard library here: this runs before the venv exists.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+AIO_DIR = os.path.join(REPO, '.aio')
+DEFAULT_VENV = os.path.join(AIO_DIR, 'venv')
+DEFAULT_STATE = os.path.join(AIO_DIR, 'state')
+
+# What the venv holds besides this checkout (pip install ., not editable).
+REQUIREMENTS = [
+    'openstack-placement==16.0.0',
+    'glance==33.0.0',
+    'python-openstackclient',
+    'cheroot',
+    'SQLAlchemy>=2.0,<2.1',
+]
+PORTS = {'nova': 8774, 'placement': 8778, 'glance': 9292, 'neutron': 9696}
+SERVICES = ('glance', 'nova')
+TOKEN = 'admin:admin'
+CLOUD = 'allinone'
+# The checkout files whose change means our package must be reinstalled.
+SOURCE_DIRS = ('nova', 'vboxsim')
+SOURCE_FILES = ('setup.cfg', 'setup.py', 'requirements.txt')
+
+
+def say(text):
+    print('aio: %s' % text, flush=True)
+
+
+class Failed(Exception):
+    pass
+
+
+# --- Installation ---------------------------------------------------------
+
+def source_fingerprint():
+    digest = hashlib.sha256()
+    paths = [os.path.join(REPO, f) for f in SOURCE_FILES]
+    for top in SOURCE_DIRS:
+        for root, dirs, files in os.walk(os.path.join(REPO, top)):
+            dirs[:] = sorted(d for d in dirs if d != '__pycache__')
+            paths.extend(os.path.join(root, f) for f in sorted(files)
+                         if not f.endswith('.pyc'))
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            continue
+        digest.update(('%s %d %d\n' % (os.path.relpath(path, REPO),
+                                       st.st_size, st.st_mtime_ns)).encode())
+    return digest.hexdigest()
+
+
+def pip(venv, *args, cwd=REPO):
+    log = os.path.join(os.path.dirname(venv), 'pip.log')
+    command = [os.path.join(venv, 'bin', 'python'), '-m', 'pip', '-q',
+               '--disable-pip-version-check'] + list(args)
+    with open(log, 'w') as out:
+        code = subprocess.run(command, cwd=cwd, stdout=out,
+                              stderr=subprocess.STDOUT).returncode
+    if code:
+        with open(log) as f:
+            sys.stdout.write(f.read()[-5000:])
+        raise Failed('pip %s failed (output above, all of it in %s)'
+                     % (' '.join(args), log))
+
+
+def clean_source(target):
+    """Copy the checkout's own files (tracked or new, not ignored, plus .git
+    for pbr's version) to target: building from the checkout itself would
+    make setuptools walk .aio/ and .tox/ (a minute)."""
+    listing = subprocess.run(
+        ['git', 'ls-files', '--cached', '--others', '--exclude-standard',
+         '-z'], cwd=REPO, capture_output=True)
+    if listing.returncode:
+        raise Failed('git ls-files failed: %s' % listing.stderr.decode())
+    for rel in listing.stdout.decode().split('\0'):
+        src = os.path.join(REPO, rel)
+        if not rel or rel.startswith('.aio') or not os.path.isfile(src):
+            continue
+        os.makedirs(os.path.dirname(os.path.join(target, rel)),
+                    exist_ok=True)
+        shutil.copy2(src, os.path.join(target, rel))
+    shutil.copytree(os.path.join(REPO, '.git'), os.path.join(target, '.git'),
+                    symlinks=True)
+
+
+def pip_install_checkout(venv, *args):
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix='aio-src-') as tmp:
+        src = os.path.join(tmp, 'nova-virtualbox')
+        clean_source(src)
+        pip(venv, 'install', *args, src, cwd=tmp)
+
+
+def install(venv, force=False):
+    """Create the venv and install everything; later, only our package when
+    the checkout changed. Returns the venv's Python."""
+    python = os.path.join(venv, 'bin', 'python')
+    marker = os.path.join(venv, 'aio-installed.json')
+    wanted = {'requirements': REQUIREMENTS, 'python': sys.version.split()[0]}
+    done = {}
+    if os.path.exists(marker):
+        with open(marker) as f:
+            done = json.load(f)
+    fingerprint = source_fingerprint()
+    if not force and done.get('requirements') == REQUIREMENTS and \
+            os.path.exists(python):
+        if done.get('source') == fingerprint:
+            return python
+        say('the checkout changed: reinstalling nova-virtualbox into %s'
+            % venv)
+        started = time.monotonic()
+        pip_install_checkout(venv, '--no-deps', '--force-reinstall',
+                             '--no-build-isolation')
+        say('reinstalled in %.0f s' % (time.monotonic() - started))
+    else:
+        if sys.version_info[:2] != (3, 11):
+            say('warning: Nova 34 is tested with Python 3.11; this is %s'
+                % sys.version.split()[0])
+        say('installing Nova 34, Placement 16, Glance 33, the openstack '
+            'CLI and this driver into %s (a few minutes, once)' % venv)
+        started = time.monotonic()
+        os.makedirs(os.path.dirname(venv), exist_ok=True)
+        ignore = os.path.join(AIO_DIR, '.gitignore')
+        if os.path.dirname(venv) == AIO_DIR and not os.path.exists(ignore):
+            with open(ignore, 'w') as f:
+                f.write('*\n')
+        if not os.path.exists(python):
+            subprocess.run([sys.executable, '-m', 'venv', venv], check=True)
+        pip(venv, 'install', '--upgrade', 'pip', 'setuptools', 'wheel',
+            'pbr')
+        pip_install_checkout(venv, *REQUIREMENTS)
+        say('installed in %.0f s' % (time.monotonic() - started))
+    wanted['source'] = fingerprint
+    with open(marker, 'w') as f:
+        json.dump(wanted, f)
+    return python
+
+
+# --- Configuration ----------------------------------------------------------
+
+def ini(sections):
+    lines = []
+    for section, options in sections.items():
+        lines.append('[%s]' % section)
+        lines.extend('%s = %s' % (k, v) for k, v in options.items())
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def find_vboxmanage(venv, simulator):
+    """The VBoxManage command line, and whether it is the simulator."""
+    if not simulator:
+        for name in ('VBoxManage', 'vboxmanage'):
+            found = shutil.which(name)
+            if found:
+                return found, False
+    return os.path.join(venv, 'bin', 'vboxmanage-sim'), True
+
+
+def settings_for(args):
+    state = os.path.abspath(args.state_dir)
+    ports = {name: port + args.port_offset for name, port in PORTS.items()}
+    vbox, simulated = find_vboxmanage(args.venv, args.simulator)
+    settings = dict(ports, state=state, venv=args.venv, vboxmanage=vbox,
+                    simulated=simulated, debug=args.debug,
+                    cell0_db='sqlite:///%s/nova/nova_cell0.sqlite' % state,
+                    glance_db='sqlite:///%s/glance/glance.sqlite' % state)
+    return settings
+
+
+def write_config(settings):
+    state = settings['state']
+    etc = os.path.join(state, 'etc')
+    for sub in ('etc/nova', 'etc/glance', 'etc/placement', 'run', 'logs', 'nova/instances', 'nova/locks',
+                'placement', 'glance/images', 'glance/staging',
+                'glance/tasks', 'vboxsim'):
+        os.makedirs(os.path.join(state, sub), exist_ok=True)
+    url = 'http://127.0.0.1:%d'
+    debug = str(bool(settings['debug'])).lower()
+
+    def service_auth(endpoint):
+        # keystoneauth's admin_token plugin: a fixed token and endpoint, no
+        # Keystone. endpoint_override serves requests made with the user's
+        # own token.
+        return {'auth_type': 'admin_token', 'endpoint': endpoint,
+                'token': 'admin:service', 'endpoint_override': endpoint}
+
+    nova = {
+        'DEFAULT': {
+            'host': 'allinone',
+            'my_ip': '127.0.0.1',
+            'state_path': '%s/nova' % state,
+            'instances_path': '%s/nova/instances' % state,
+            'compute_driver': 'virtualbox.VBoxDriver',
+            'transport_url': 'fake://',
+            'log_file': '%s/logs/nova.log' % state,
+            'debug': debug,
+        },
+        'api_database': {
+            'connection': 'sqlite:///%s/nova/nova_api.sqlite' % state},
+        'database': {
+            'connection': 'sqlite:///%s/nova/nova_cell1.sqlite' % state},
+        'wsgi': {'api_paste_config': '%s/nova/api-paste.ini' % etc},
+        'oslo_concurrency': {'lock_path': '%s/nova/locks' % state},
+        'placement': service_auth(url % settings['placement']),
+        'glance': service_auth(url % settings['glance']),
+        'neutron': service_auth(url % settings['neutron']),
+        'compute': {'heal_instance_info_cache_interval': '-1'},
+        'virtualbox': {'vboxmanage_cmd': settings['vboxmanage']},
+    }
+    placement = {
+        'DEFAULT': {'debug': debug},
+        'api': {'auth_strategy': 'noauth2'},
+        'placement_database': {
+            'connection': 'sqlite:///%s/placement/placement.sqlite' % state,
+            'sync_on_startup': 'true'},
+    }
+    glance = {
+        'DEFAULT': {
+            'enabled_backends': 'local:file',
+            'worker_self_reference_url': url % settings['glance'],
+            'log_file': '%s/logs/glance.log' % state,
+            'debug': debug,
+        },
+        'glance_store': {'default_backend': 'local'},
+        'local': {'filesystem_store_datadir': '%s/glance/images' % state},
+        'os_glance_staging_store': {
+            'filesystem_store_datadir': '%s/glance/staging' % state},
+        'os_glance_tasks_store': {
+            'filesystem_store_datadir': '%s/glance/tasks' % state},
+        'database': {'connection': settings['glance_db']},
+        'paste_deploy': {
+            'flavor': '',
+            'config_file': os.path.join(settings['venv'], 'etc', 'glance',
+                                        'glance-api-paste.ini')},
+    }
+    # One folder per service: a --config-dir reads every file in it.
+    files = {'nova/nova.conf': ini(nova),
+             'nova/api-paste.ini': nova_paste(settings['venv']),
+             'placement/placement.conf': ini(placement),
+             'glance/glance-api.conf': ini(glance)}
+    for name, text in files.items():
+        with open(os.path.join(etc, name), 'w') as f:
+            f.write('# Written by tools/allinone/aio.py at every start: '
+                    'edit aio.py, not this file.\n')
+            f.write(text)
+    with open(os.path.join(state, 'aio.json'), 'w') as f:
+        json.dump(settings, f, indent=1)
+    write_clouds_yaml(settings)
+
+
+def nova_paste(venv):
+    """Nova's own api-paste.ini with noauth.NoAuth in place of authtoken."""
+    with open(os.path.join(venv, 'etc', 'nova', 'api-paste.ini')) as f:
+        text = f.read()
+    if ' authtoken keystonecontext ' not in text:
+        raise Failed("Nova's api-paste.ini has no 'authtoken keystonecontext'"
+                     " pipeline to replace")
+    text = text.replace(' authtoken keystonecontext ',
+                        ' aio_noauth keystonecontext ')
+    return text + ('\n[filter:aio_noauth]\n'
+                   'paste.filter_factory = noauth:filter_factory\n')
+
+
+def endpoints(settings):
+    url = 'http://127.0.0.1:%d'
+    return {'compute': url % settings['nova'] + '/v2.1',
+            'image': url % settings['glance'],
+            'placement': url % settings['placement'],
+            'network': url % settings['neutron']}
+
+
+def write_clouds_yaml(settings):
+    """clouds.yaml for OS_CLOUD=allinone (JSON is valid YAML)."""
+    points = endpoints(settings)
+    cloud = {'auth_type': 'admin_token',
+             'auth': {'endpoint': points['compute'], 'token': TOKEN},
+             'region_name': 'RegionOne'}
+    for service, url in points.items():
+        cloud['%s_endpoint_override' % service] = url
+    path = clouds_yaml_path(settings['state'])
+    with open(path, 'w') as f:
+        json.dump({'clouds': {CLOUD: cloud}}, f, indent=2)
+        f.write('\n')
+
+
+def clouds_yaml_path(state):
+    return os.path.join(state, 'clouds.yaml')
+
+
+def env_lines(settings):
+    return ['export OS_CLIENT_CONFIG_FILE=%s'
+            % clouds_yaml_path(settings['state']),
+            'export OS_CLOUD=%s' % CLOUD,
+            'export PATH=%s/bin:$PATH' % settings['venv']]
+
+
+# --- Processes ----------------------------------------------------------
+
+def pid_path(state, name):
+    return os.path.join(state, 'run', name + '.pid')
+
+
+def read_pid(state, name):
+    try:
+        with open(pid_path(state, name)) as f:
+            pid = int(f.read().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    # Make sure the pid is still ours (not reused): its command line names
+    # node.py and this state folder.
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            cmdline = f.read().decode(errors='replace')
+        if 'node.py' not in cmdline or state not in cmdline:
+            return None
+    except FileNotFoundError:
+        if not os.path.isdir('/proc'):
+            return pid
+        return None
+    return pid
+
+
+def running(state):
+    return {name: pid for name in SERVICES
+            for pid in [read_pid(state, name)] if pid}
+
+
+def port_free(port):
+    import socket
+    with socket.socket() as s:
+        try:
+            s.bind(('127.0.0.1', port))
+        except OSError:
+            return False
+    return True
+
+
+def launch(settings, detach):
+    state = settings['state']
+    python = os.path.join(settings['venv'], 'bin', 'python')
+    env = dict(os.environ)
+    env['PATH'] = os.path.join(settings['venv'], 'bin') + os.pathsep + \
+        env.get('PATH', '')
+    if settings['simulated']:
+        env.setdefault('VBOXSIM_HOME', os.path.join(state, 'vboxsim'))
+    children = {}
+    for name in SERVICES:
+        try:
+            os.unlink(os.path.join(state, 'run', name + '.status'))
+        except FileNotFoundError:
+            pass
+        log = open(os.path.join(state, 'logs', name + '.out'), 'ab')
+        proc = subprocess.Popen(
+            [python, os.path.join(HERE, 'node.py'), name, state],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env=env, cwd=state, start_new_session=True)
+        log.close()
+        with open(pid_path(state, name), 'w') as f:
+            f.write('%d\n' % proc.pid)
+        children[name] = proc
+    return children
+
+
+def wait_ready(settings, children, timeout):
+    """Show each service's progress until all are ready."""
+    state = settings['state']
+    shown = {name: 0 for name in children}
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = True
+        for name, proc in children.items():
+            path = os.path.join(state, 'run', name + '.status')
+            try:
+                with open(path) as f:
+                    lines = f.read().splitlines()
+            except FileNotFoundError:
+                lines = []
+            for line in lines[shown[name]:]:
+                say('  [%s] %s' % (name, line))
+            shown[name] = len(lines)
+            if lines and lines[-1].startswith('failed'):
+                raise Failed('%s failed to start: see %s' % (
+                    name, os.path.join(state, 'logs', name + '.out')))
+            if proc.poll() is not None:
+                raise Failed('%s exited with %s while starting: see %s' % (
+                    name, proc.returncode,
+                    os.path.join(state, 'logs', name + '.out')))
+            if not lines or lines[-1] != 'ready':
+                ready = False
+        if ready:
+            return
+        if time.monotonic() > deadline:
+            raise Failed('not ready after %d s: see %s/logs' % (timeout,
+                                                                state))
+        time.sleep(0.3)
+
+
+def check_http(settings):
+    for name in ('nova', 'placement', 'glance', 'neutron'):
+        url = 'http://127.0.0.1:%d/' % settings[name]
+        try:
+            urllib.request.urlopen(url, timeout=10).read()
+        except urllib.error.HTTPError:
+            pass  # it answered
+        except OSError as e:
+            raise Failed('%s does not answer on %s: %s' % (name, url, e))
+
+
+def stop_all(state, timeout=60, children=None):
+    pids = running(state)
+    # Children started just now may not have exec'd node.py yet.
+    for name, proc in (children or {}).items():
+        if proc.poll() is None:
+            pids.setdefault(name, proc.pid)
+    if not pids:
+        return False
+    say('stopping %s' % ', '.join('%s (pid %d)' % i for i in pids.items()))
+    for pid in pids.values():
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = {n: p for n, p in pids.items() if _alive(p)}
+        if not left:
+            break
+        time.sleep(0.3)
+    for name, pid in pids.items():
+        if _alive(pid):
+            say('%s did not stop in %d s: killing it' % (name, timeout))
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.unlink(pid_path(state, name))
+        except FileNotFoundError:
+            pass
+    say('stopped')
+    return True
+
+
+def _alive(pid):
+    try:
+        # Reap it if it is our child (foreground start).
+        done, _status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            if f.read().split(') ', 1)[1].startswith('Z'):
+                return False
+    except (FileNotFoundError, IndexError):
+        pass
+    return True
+
+
+def announce(settings, started):
+    points = endpoints(settings)
+    if settings['simulated']:
+        say('*** VirtualBox (VBoxManage) was not found: using the bundled '
+            'VirtualBox SIMULATOR (%s, state in %s). No real VM runs. ***'
+            % (settings['vboxmanage'], os.path.join(settings['state'],
+                                                    'vboxsim')))
+    else:
+        say('VirtualBox: %s' % settings['vboxmanage'])
+    say('OpenStack is up in %.0f s, on 127.0.0.1 only, WITHOUT '
+        'authentication (any token "USER:PROJECT"; admin is admin):'
+        % (time.monotonic() - started))
+    for service, url in points.items():
+        label = service + (' (stand-in: no networks)'
+                           if service == 'network' else '')
+        say('  %-35s %s' % (label, url))
+    say('Use the openstack CLI:')
+    for line in env_lines(settings):
+        print('    ' + line)
+    print('    openstack hypervisor list\n'
+          '    openstack image create --disk-format raw --file DISK img\n'
+          '    openstack server create --flavor m1.tiny --image img '
+          '--nic none vm1', flush=True)
+    say('logs: %s' % os.path.join(settings['state'], 'logs'))
+
+
+def ensure_flavors(settings):
+    """Nova has no flavors out of the box: add the classic small ones."""
+    python = os.path.join(settings['venv'], 'bin', 'python')
+    script = os.path.join(HERE, 'flavors.py')
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds_yaml_path(
+        settings['state']), OS_CLOUD=CLOUD)
+    result = subprocess.run([python, script], env=env, capture_output=True,
+                            text=True)
+    if result.returncode:
+        raise Failed('creating flavors failed: %s' % result.stderr[-2000:])
+    if result.stdout.strip():
+        say(result.stdout.strip())
+
+
+def cmd_start(args):
+    started = time.monotonic()
+    state = os.path.abspath(args.state_dir)
+    already = running(state)
+    if already:
+        raise Failed('already running (%s); "aio.py stop" first' % ', '.join(
+            '%s pid %d' % i for i in already.items()))
+    install(args.venv)
+    settings = settings_for(args)
+    for name in PORTS:
+        if not port_free(settings[name]):
+            raise Failed('port 127.0.0.1:%d (%s) is in use; stop what uses '
+                         'it or pass --port-offset' % (settings[name], name))
+    write_config(settings)
+    say('starting (state in %s; it is kept for the next start)' % state)
+    children = launch(settings, args.detach)
+    try:
+        wait_ready(settings, children, args.timeout)
+        check_http(settings)
+        ensure_flavors(settings)
+    except BaseException:
+        stop_all(state, children=children)
+        raise
+    announce(settings, started)
+    if args.detach:
+        say('running in the background; stop with: %s %s stop%s' % (
+            os.path.basename(sys.executable), os.path.relpath(__file__),
+            '' if state == DEFAULT_STATE else ' --state-dir %s' % state))
+        return 0
+    say('press Ctrl-C to stop')
+    stop_signals = []
+
+    def handler(signum, frame):
+        stop_signals.append(signum)
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    while not stop_signals:
+        if any(proc.poll() is not None for proc in children.values()):
+            say('a service exited; stopping the others (see %s/logs)'
+                % state)
+            break
+        time.sleep(0.5)
+    stop_all(state, children=children)
+    return 0
+
+
+def cmd_stop(args):
+    if not stop_all(os.path.abspath(args.state_dir)):
+        say('not running')
+    return 0
+
+
+def cmd_status(args):
+    state = os.path.abspath(args.state_dir)
+    pids = running(state)
+    for name in SERVICES:
+        say('%-7s %s' % (name, 'running, pid %d' % pids[name]
+                         if name in pids else 'stopped'))
+    return 0 if len(pids) == len(SERVICES) else 3
+
+
+def cmd_env(args):
+    settings = settings_for(args)
+    for line in env_lines(settings):
+        print(line)
+    return 0
+
+
+def cmd_install(args):
+    install(args.venv, force=args.force)
+    say('venv ready: %s' % args.venv)
+    return 0
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog='aio.py', description='A single-node OpenStack (Nova with the '
+        'VirtualBox driver, Placement, Glance) on 127.0.0.1.')
+    parser.add_argument('--state-dir', default=os.environ.get(
+        'AIO_STATE_DIR', DEFAULT_STATE), help='databases, images, VMs, logs '
+        '(default .aio/state; kept between starts)')
+    parser.add_argument('--venv', default=os.environ.get(
+        'AIO_VENV', DEFAULT_VENV), help='the virtualenv (default .aio/venv)')
+    parser.add_argument('--port-offset', type=int, default=int(
+        os.environ.get('AIO_PORT_OFFSET', '0')), help='added to every port '
+        '(8774 Nova, 8778 Placement, 9292 Glance, 9696 Neutron stand-in)')
+    sub = parser.add_subparsers(dest='command', required=True)
+    start = sub.add_parser('start', help='install if needed and start')
+    start.add_argument('-d', '--detach', action='store_true',
+                       help='return once started, leave it running')
+    start.add_argument('--simulator', action='store_true',
+                       help='use the VirtualBox simulator even when '
+                            'VBoxManage is installed')
+    start.add_argument('--debug', action='store_true',
+                       help='debug logging in the services')
+    start.add_argument('--timeout', type=int, default=300,
+                       help='seconds to wait for the services (300)')
+    start.set_defaults(func=cmd_start)
+    sub.add_parser('stop', help='stop everything').set_defaults(
+        func=cmd_stop)
+    sub.add_parser('status', help='what runs').set_defaults(func=cmd_status)
+    env = sub.add_parser('env', help='shell lines to point the openstack '
+                         'CLI here')
+    env.add_argument('--simulator', action='store_true',
+                     help=argparse.SUPPRESS)
+    env.add_argument('--debug', action='store_true', help=argparse.SUPPRESS)
+    env.set_defaults(func=cmd_env)
+    inst = sub.add_parser('install', help='only create or update the venv')
+    inst.add_argument('--force', action='store_true',
+                      help='run the full pip install again')
+    inst.set_defaults(func=cmd_install)
+    args = parser.parse_args(argv)
+    args.venv = os.path.abspath(args.venv)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return args.func(args)
+    except Failed as e:
+        say('ERROR: %s' % e)
+        return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,254 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The service processes of the all-in-one cloud (run with the venv's Python).
+
+``node.py nova STATE_DIR``: one process holding Nova's API (WSGI, port 8774),
+conductor, scheduler and compute (VBoxDriver), Placement (WSGI, 8778) and the
+Neutron stand-in (WSGI, 9696). Nova's services talk over oslo.messaging's
+in-memory ``fake://`` transport, the way Nova's own functional tests run them:
+no broker, so they must share a process. Native threads, no eventlet.
+
+``node.py glance STATE_DIR``: Glance's API (WSGI, 9292) with its file store.
+Glance keeps its options in oslo.config's global CONF like Nova, so it gets a
+process of its own.
+
+Both serve WSGI with cheroot (threaded HTTP/1.1 with chunked uploads: Nova
+uploads snapshots to Glance chunked), on 127.0.0.1 only. Each writes its
+progress to STATE_DIR/run/NAME.status (one line per step, "ready" last) for
+aio.py to show, and stops cleanly on SIGTERM or SIGINT.
+"""
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Node:
+
+    def __init__(self, name, state_dir):
+        self.name = name
+        self.state_dir = state_dir
+        self.settings = json.load(open(os.path.join(state_dir, 'aio.json')))
+        self.status_path = os.path.join(state_dir, 'run', name + '.status')
+        self.servers = []
+        self.stopping = threading.Event()
+        with open(self.status_path, 'w'):
+            pass
+
+    def step(self, text):
+        with open(self.status_path, 'a') as f:
+            f.write(text + '\n')
+
+    def serve(self, label, port, app):
+        from cheroot import wsgi
+        server = wsgi.Server(('127.0.0.1', port), app, numthreads=16,
+                             server_name='aio-' + label)
+        server.prepare()
+        thread = threading.Thread(target=server.serve, name='wsgi-' + label,
+                                  daemon=True)
+        thread.start()
+        self.servers.append(server)
+
+    def wait(self, on_stop):
+        def handler(signum, frame):
+            self.stopping.set()
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+        self.step('ready')
+        while not self.stopping.wait(1):
+            pass
+        self.step('stopping')
+        for server in self.servers:
+            server.stop()
+        on_stop()
+        self.step('stopped')
+
+
+def run_nova(node):
+    # Native threads for every Nova service in this process, as nova-compute
+    # runs in 2026.2; eventlet is refused from here on.
+    os.environ['OS_NOVA_DISABLE_EVENTLET_PATCHING'] = '1'
+    from nova import monkey_patch
+    monkey_patch.patch(backend='threading')
+
+    import shlex
+
+    import os_brick
+    import os_vif
+    from oslo_config import cfg
+    from oslo_log import log as logging
+    from oslo_privsep import priv_context
+    from paste import deploy
+
+    from nova.api.openstack import wsgi_app
+    from nova.cmd import manage
+    from nova.compute import rpcapi as compute_rpcapi
+    from nova import config
+    from nova import context
+    from nova import objects
+    from nova import rpc
+    from nova import service
+    from nova import utils
+
+    settings = node.settings
+    conf_file = os.path.join(node.state_dir, 'etc', 'nova', 'nova.conf')
+    node.step('Nova: reading %s' % conf_file)
+
+    # One in-memory bus for the whole process, whatever URL a cell mapping
+    # names (Nova's RPCFixture does the same for its functional tests).
+    buses = {}
+    real_create_transport = rpc.create_transport
+
+    def one_bus(url):
+        if None not in buses:
+            buses[None] = real_create_transport(None)
+        return buses[None]
+    rpc.create_transport = one_bus
+
+    config.parse_args(['nova-aio', '--config-file', conf_file])
+    logging.setup(cfg.CONF, 'nova')
+    log = logging.getLogger('aio.node')
+    objects.register_all()
+    CONF = cfg.CONF
+
+    node.step('Nova: creating or upgrading the databases')
+    manage.ApiDbCommands().sync()
+    cells = manage.CellV2Commands()
+    ctxt = context.get_admin_context()
+    mappings = objects.CellMappingList.get_all(ctxt)
+    if not any(m.is_cell0() for m in mappings):
+        cells.map_cell0(database_connection=settings['cell0_db'])
+    if not any(m.name == 'cell1' for m in mappings):
+        cells.create_cell(name='cell1', transport_url='fake://',
+                          database_connection=CONF.database.connection)
+    manage.DbCommands().sync()
+
+    node.step('Placement: starting on 127.0.0.1:%d' % settings['placement'])
+    placement_app = load_placement(node)
+    node.serve('placement', settings['placement'], placement_app)
+
+    node.step('Neutron stand-in: starting on 127.0.0.1:%d'
+              % settings['neutron'])
+    sys.path.insert(0, HERE)
+    import neutron_stub
+    node.serve('neutron', settings['neutron'], neutron_stub.application)
+
+    node.step('Nova: starting conductor and scheduler')
+    priv_context.init(root_helper=shlex.split(utils.get_root_helper()))
+    os_brick.setup(CONF)
+    os_vif.initialize()
+    services = [
+        service.Service.create(binary='nova-conductor', topic='conductor'),
+        service.Service.create(binary='nova-scheduler', topic='scheduler'),
+    ]
+    for svc in services:
+        svc.start()
+
+    node.step('Nova: starting compute with %s (%s)'
+              % (CONF.compute_driver, settings['vboxmanage']))
+    compute = service.Service.create(
+        binary='nova-compute', topic=compute_rpcapi.RPC_TOPIC,
+        topic_alt=compute_rpcapi.RPC_TOPIC_ALT)
+    compute.start()
+    services.append(compute)
+
+    node.step('Nova: mapping the compute host to cell1')
+    deadline = time.monotonic() + 60
+    while True:
+        objects.host_mapping.discover_hosts(ctxt)
+        try:
+            objects.HostMapping.get_by_host(ctxt, CONF.host)
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+    node.step('Nova API: starting on 127.0.0.1:%d' % settings['nova'])
+    wsgi_app._setup_service(CONF.host, 'osapi_compute')
+    api = deploy.loadapp('config:%s' % CONF.wsgi.api_paste_config,
+                         name='osapi_compute')
+    node.serve('nova', settings['nova'], api)
+
+    def stop():
+        log.info('stopping Nova services')
+        for svc in reversed(services):
+            try:
+                svc.stop()
+            except Exception:
+                log.exception('while stopping %s', svc.binary)
+    node.wait(stop)
+    # Non-daemon threads of the libraries must not keep the process alive.
+    logging.getLogger('aio.node').info('stopped')
+    os._exit(0)
+
+
+def load_placement(node):
+    from oslo_config import cfg
+    from placement import conf as placement_conf
+    from placement import db_api
+    from placement import deploy
+
+    config = cfg.ConfigOpts()
+    placement_conf.register_opts(config)
+    config([], project='placement', default_config_files=[
+        os.path.join(node.state_dir, 'etc', 'placement', 'placement.conf')])
+    db_api.configure(config)
+    return deploy.loadapp(config)
+
+
+def run_glance(node):
+    settings = node.settings
+    etc = os.path.join(node.state_dir, 'etc', 'glance')
+    os.environ['OS_GLANCE_CONFIG_DIR'] = etc
+    import subprocess
+    node.step('Glance: creating or upgrading the database')
+    subprocess.run([os.path.join(sys.prefix, 'bin', 'glance-manage'),
+                    '--config-file', os.path.join(etc, 'glance-api.conf'),
+                    'db_sync'], check=True,
+                   stdout=subprocess.DEVNULL)
+    from glance.common import wsgi_app
+    node.step('Glance: loading the API (database in %s)'
+              % settings['glance_db'])
+    app = wsgi_app.init_app()
+    node.step('Glance: starting on 127.0.0.1:%d' % settings['glance'])
+    node.serve('glance', settings['glance'], app)
+
+    def stop():
+        wsgi_app.drain_workers()
+    node.wait(stop)
+    os._exit(0)
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] not in ('nova', 'glance'):
+        sys.stderr.write('usage: node.py nova|glance STATE_DIR\n')
+        return 2
+    node = Node(argv[1], os.path.abspath(argv[2]))
+    try:
+        (run_nova if argv[1] == 'nova' else run_glance)(node)
+    except BaseException as e:
+        node.step('failed: %s: %s' % (type(e).__name__, e))
+        raise
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
