@@ -147,7 +147,8 @@ class ConsoleOps(object):
         of VMs.
         """
         used = {}
-        base = self._pathutils.instances_dir()
+        # The folder holding the VM folders, whatever pathutils makes it.
+        base = os.path.dirname(self._pathutils.vm_dir('_'))
         try:
             names = os.listdir(base)
         except FileNotFoundError:

@@ -23,6 +23,7 @@ from oslo_log import log as logging
 import nova.conf
 from nova.virt import driver
 from nova.virt.virtualbox import conf as vbox_conf
+from nova.virt.virtualbox import consoleops
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import hostops
 from nova.virt.virtualbox import imagecache
@@ -60,6 +61,8 @@ class VBoxDriver(driver.ComputeDriver):
         self._vbox = vbox or vboxmanage.VBoxManage.from_conf(CONF)
         self._pathutils = pathutils.PathUtils()
         self._hostops = hostops.HostOps(self._vbox, self._pathutils)
+        self._consoleops = consoleops.ConsoleOps(self._vbox,
+                                                 self._pathutils)
         self._vmops = vmops.VMOps(self._vbox, self._pathutils)
         self._imagecache = imagecache.ImageCache(self._vbox,
                                                  self._pathutils)
@@ -120,6 +123,15 @@ class VBoxDriver(driver.ComputeDriver):
     # -- snapshots, resize, rescue (snapshotops, migrationops) ----------------
 
     # -- consoles (consoleops) ------------------------------------------------
+
+    def get_console_output(self, context, instance):
+        return self._consoleops.get_console_output(context, instance)
+
+    def get_vnc_console(self, context, instance):
+        return self._consoleops.get_vnc_console(context, instance)
+
+    def get_serial_console(self, context, instance):
+        return self._consoleops.get_serial_console(context, instance)
 
     # -- networking (vif) -----------------------------------------------------
 

@@ -195,8 +195,8 @@ class ConfigDriveTestCase(test_base.VBoxTestCase):
         path = self.cd.create(self.context, inst,
                               [('/etc/motd', b'hello')], 'S3cret!',
                               network_info())
-        self.assertEqual(os.path.join(self.instances_path,
-                                      inst.name, 'configdrive.iso'), path)
+        self.assertEqual(os.path.join(self.pathutils.instance_dir(inst),
+                                      'configdrive.iso'), path)
         self.assertEqual('instance-00000001', inst.name)
         files, label = read_iso9660(path)
         self.assertEqual('config-2', label)
@@ -224,8 +224,8 @@ class ConfigDriveTestCase(test_base.VBoxTestCase):
         self.assertEqual(
             ['storageattach', inst.uuid, '--storagectl', 'SATA', '--port',
              '1', '--device', '0', '--type', 'dvddrive', '--medium',
-             os.path.join(self.instances_path, inst.name,
-                          'configdrive.iso')], args)
+             os.path.join(os.path.dirname(self.pathutils.instance_dir(inst)),
+                          inst.name, 'configdrive.iso')], args)
         self.cd.attach(inst, 'IDE', 0, device=1, path='/x/cd.iso')
         self.vbox.run.assert_called_once_with(
             'storageattach', inst.uuid, '--storagectl', 'IDE', '--port',

@@ -21,13 +21,16 @@ import subprocess
 import sys
 import textwrap
 import threading
+from unittest import mock
 
 import fixtures
 
 from nova.console import type as console_type
 from nova import exception
 from nova.tests.unit.virt.virtualbox import test_base
+from nova.virt import fake as fake_virt
 from nova.virt.virtualbox import consoleops
+from nova.virt.virtualbox import driver
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import vboxmanage
@@ -55,6 +58,10 @@ class _Base(test_base.VBoxTestCase):
         path = self.pathutils.instance_dir(inst)
         os.makedirs(path, exist_ok=True)
         return path
+
+    def vms_path(self):
+        """The folder of the VM folders."""
+        return os.path.dirname(self.pathutils.instance_dir(self.inst))
 
     def vrde(self, **flags):
         flags.setdefault('remote_display', True)
@@ -103,8 +110,7 @@ class VRDEArgsTestCase(_Base):
     def test_serial_args(self):
         self.assertEqual(
             ['--uart1', '0x3F8', '4', '--uart-mode1', 'file',
-             os.path.join(self.instances_path, self.inst.name,
-                          'console.log')],
+             os.path.join(self.vms_path(), self.inst.name, 'console.log')],
             self.ops.serial_args(self.inst))
 
 
@@ -164,12 +170,12 @@ class PortTestCase(_Base):
 
     def test_garbage_files_hold_nothing(self):
         for name, text in (('a', 'junk'), ('b', ''), ('c', '5000')):
-            folder = os.path.join(self.instances_path, name)
+            folder = os.path.join(self.vms_path(), name)
             os.makedirs(folder)
             with open(os.path.join(folder, 'vrde.port'), 'w') as f:
                 f.write(text)
         # A stray file in the instances folder is no VM folder.
-        open(os.path.join(self.instances_path, 'vrde.port'), 'w').close()
+        open(os.path.join(self.vms_path(), 'vrde.port'), 'w').close()
         self.assertEqual({5000: 'c'}, self.ops.used_ports())
         self.assertEqual(5001, self.ops.reserve_port(self.inst))
 
@@ -447,3 +453,19 @@ class ConsoleTestCase(_Base):
     def test_console_output_instance_gone(self):
         self.assertRaises(exception.InstanceNotFound,
                           self.ops.get_console_output, None, self.inst)
+
+
+class DriverConsolesTestCase(test_base.VBoxTestCase):
+
+    def test_delegation(self):
+        drv = driver.VBoxDriver(fake_virt.FakeVirtAPI(), vbox=self.vbox)
+        self.assertIsInstance(drv._consoleops, consoleops.ConsoleOps)
+        drv._consoleops = mock.Mock()
+        for name in ('get_console_output', 'get_vnc_console',
+                     'get_serial_console'):
+            result = getattr(drv, name)(mock.sentinel.context,
+                                        mock.sentinel.instance)
+            method = getattr(drv._consoleops, name)
+            method.assert_called_once_with(mock.sentinel.context,
+                                           mock.sentinel.instance)
+            self.assertIs(method.return_value, result)
