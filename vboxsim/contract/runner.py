@@ -250,8 +250,14 @@ class SimBackend(Backend):
 
 
 def real_command_from_env():
-    """The real VBoxManage command, or None when it is not available."""
-    cmd = os.environ.get("REALVBOX_CMD")
+    """The real VBoxManage command, or None when it is not available.
+
+    REALVBOX_CMD=off (or none) disables the real tier even when the default
+    command exists (then the simulator is checked against the golden files).
+    """
+    cmd = os.environ.get("REALVBOX_CMD", "").strip()
+    if cmd.lower() in ("off", "none"):
+        return None
     if cmd:
         return cmd
     if os.access(DEFAULT_REAL, os.X_OK):
