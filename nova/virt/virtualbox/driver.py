@@ -112,6 +112,63 @@ class VBoxDriver(driver.ComputeDriver):
 
     # -- lifecycle (vmops) ----------------------------------------------------
 
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        self._vmops.spawn(context, instance, image_meta, injected_files,
+                          admin_password, network_info, block_device_info,
+                          power_on)
+
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        self._vmops.destroy(instance, destroy_disks)
+
+    def cleanup(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, migrate_data=None, destroy_vifs=True,
+                destroy_secrets=True):
+        self._vmops.cleanup(instance, destroy_disks)
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        self._vmops.power_off(instance, timeout, retry_interval)
+
+    def power_on(self, context, instance, network_info,
+                 block_device_info=None, accel_info=None, share_info=None):
+        self._vmops.power_on(instance)
+
+    def reboot(self, context, instance, network_info, reboot_type,
+               block_device_info=None, bad_volumes_callback=None,
+               accel_info=None, share_info=None):
+        self._vmops.reboot(instance, reboot_type)
+
+    def pause(self, instance):
+        self._vmops.pause(instance)
+
+    def unpause(self, instance):
+        self._vmops.unpause(instance)
+
+    def suspend(self, context, instance):
+        self._vmops.suspend(instance)
+
+    def resume(self, context, instance, network_info, block_device_info=None,
+               share_info=None):
+        self._vmops.resume(instance)
+
+    def resume_state_on_host_boot(self, context, instance, network_info,
+                                  share_info, block_device_info=None):
+        self._vmops.resume_state_on_host_boot(instance)
+
+    def soft_delete(self, instance):
+        self._vmops.soft_delete(instance)
+
+    def restore(self, instance):
+        self._vmops.restore(instance)
+
+    def instance_exists(self, instance):
+        return self._vmops.instance_exists(instance)
+
+    def get_diagnostics(self, instance):
+        return self._vmops.get_diagnostics(instance)
+
     # -- images (imagecache) --------------------------------------------------
 
     def manage_image_cache(self, context, all_instances):

@@ -14,14 +14,15 @@
 
 """Where the driver keeps things on disk; the only module that decides it.
 
-Layout under the instances path::
+Layout under the instances path (<vms> is <instances>/<vm_group>, e.g.
+<instances>/nova: VirtualBox's folder for the group)::
 
-    <instances>/<vm name>/<vm name>.vbox     VirtualBox's VM folder
-    <instances>/<vm name>/root.vdi           root disk (differencing or copy)
-    <instances>/<vm name>/console.log        first serial port
-    <instances>/<vm name>/configdrive.iso
-    <instances>/<vm name>/vrde.port          the VRDE port it holds
-    <instances>/<vm name>/vrde.password      its VRDE (VNC) password, 0600
+    <vms>/<vm name>/<vm name>.vbox           VirtualBox's VM folder
+    <vms>/<vm name>/root.vdi                 root disk (differencing or copy)
+    <vms>/<vm name>/console.log              first serial port
+    <vms>/<vm name>/configdrive.iso
+    <vms>/<vm name>/vrde.port                the VRDE port it holds
+    <vms>/<vm name>/vrde.password            its VRDE (VNC) password, 0600
     <image cache>/<image id>.vdi             converted base images
     <image cache>/<image id>.pin.vdi         their pin children
     <image cache>/<image id>.iso             ISO images, as they came
@@ -62,10 +63,20 @@ class PathUtils(object):
     def instance_dir(self, instance):
         return self.vm_dir(vm_name(instance))
 
+    def vms_dir(self):
+        """The folder holding the VM folders: ``createvm --basefolder
+        <instances> --groups /nova`` puts a VM in <instances>/nova/<name>
+        (one sub-folder per group level; none for the group "/"), and the
+        real VirtualBox moves a VM's folder there when modifyvm changes
+        its group. So [virtualbox] vm_group must not change while
+        instances exist."""
+        groups = [part for part in CONF.virtualbox.vm_group.split('/')
+                  if part]
+        return os.path.join(self.instances_dir(), *groups)
+
     def vm_dir(self, name):
-        """VirtualBox's folder of the VM named ``name`` (createvm
-        --basefolder <instances> puts it there)."""
-        return os.path.join(self.instances_dir(), name)
+        """VirtualBox's folder of the VM named ``name``."""
+        return os.path.join(self.vms_dir(), name)
 
     def is_nova_vm(self, name):
         """Whether the VM named ``name`` is one of ours: its settings file

@@ -34,17 +34,15 @@ from nova import exception
 from nova.i18n import _
 from nova.virt import driver
 from nova.virt import hardware
+from nova.virt.virtualbox import configdrive
+from nova.virt.virtualbox import consoleops
 from nova.virt.virtualbox import constants
 from nova.virt.virtualbox import exception as vbox_exc
+from nova.virt.virtualbox import imagecache
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import vboxmanage
 
 import nova.conf
-
-try:
-    from nova.virt.virtualbox import imagecache
-except ImportError:  # written in parallel; spawn says so until it lands
-    imagecache = None
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -120,16 +118,19 @@ class _Rollback(object):
 class VMOps(object):
 
     def __init__(self, vbox, path_utils=None, image_cache=None,
-                 vif_ops=None, console_ops=None):
+                 vif_ops=None, console_ops=None, config_drive=None):
         self._vbox = vbox
         self._pathutils = path_utils or pathutils.PathUtils()
-        if image_cache is None and imagecache is not None:
-            image_cache = imagecache.ImageCache(self._vbox, self._pathutils)
-        self._imagecache = image_cache
-        # Builders of modifyvm arguments owned by other ops modules; an
-        # instance is built without what is not there.
+        # The helpers keep their state in files and file locks, so one
+        # made here and one of the driver's share it.
+        self._imagecache = image_cache or imagecache.ImageCache(
+            self._vbox, self._pathutils)
+        self._console = console_ops or consoleops.ConsoleOps(
+            self._vbox, self._pathutils)
+        self._configdrive = config_drive or configdrive.ConfigDrive(
+            self._vbox, self._pathutils)
+        # vif.VIFOps builds the NICs; without it the VM gets none.
         self._vif = vif_ops
-        self._console = console_ops
 
     @staticmethod
     def _lock(instance):
@@ -211,15 +212,13 @@ class VMOps(object):
 
     # -- spawn ------------------------------------------------------------------
 
-    def spawn(self, context, instance, image_meta, network_info=None,
+    def spawn(self, context, instance, image_meta, injected_files=None,
+              admin_password=None, network_info=None,
               block_device_info=None, power_on=True):
         """Build the VM and start it: at most 7 VBoxManage calls from a
-        cached image. Any failure removes everything made so far."""
+        cached image (+1 for a config drive). Any failure removes
+        everything made so far."""
         self._check_block_devices(instance, block_device_info)
-        if self._imagecache is None:
-            raise NotImplementedError(_(
-                'The VirtualBox image cache (imagecache.py) is not '
-                'installed; instances cannot get a root disk.'))
         os_type = self._os_type(instance, image_meta)
         controller = self._controller(image_meta)
         with self._lock(instance):
@@ -227,6 +226,9 @@ class VMOps(object):
             try:
                 self._build(context, instance, image_meta, network_info,
                             os_type, controller, rollback)
+                self._attach_config_drive(context, instance, injected_files,
+                                          admin_password, network_info,
+                                          controller)
                 if power_on:
                     self._start(instance)
             except Exception:
@@ -346,10 +348,18 @@ class VMOps(object):
         else:
             # createvm gives NIC 1 a NAT adapter Nova knows nothing of.
             args += ['--nic1', 'none']
-        if self._console is not None:
-            args += self._console.vrde_args(instance)
-            args += self._console.serial_args(instance)
+        args += self._console.vrde_args(instance)
+        args += self._console.serial_args(instance)
         return args
+
+    def _attach_config_drive(self, context, instance, injected_files,
+                             admin_password, network_info, controller):
+        """The config drive ISO (in the VM folder, so removed with it) in
+        a DVD drive on port 1 of the root disk's controller."""
+        iso = self._configdrive.create(context, instance, injected_files,
+                                       admin_password, network_info)
+        if iso:
+            self._configdrive.attach(instance, controller[2], 1, path=iso)
 
     def _close_medium(self, path):
         """Forget a medium VirtualBox registered and delete its file."""

@@ -174,3 +174,48 @@ class NativeThreadsTestCase(test_base.VBoxTestCase):
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         self.assertEqual({'vcpus': 2, 'poisoned': True, 'eventlet': False,
                           'instances': []}, result)
+
+
+class LifecycleDelegationTestCase(test_base.VBoxTestCase):
+    """The lifecycle section of the driver hands each call to vmops."""
+
+    def setUp(self):
+        super().setUp()
+        self.driver = vbox_driver.VBoxDriver(fake_virt.FakeVirtAPI(),
+                                             vbox=self.vbox)
+        self.vmops = self.driver._vmops = mock.Mock()
+
+    def test_delegation(self):
+        i, ctx, nw, bdi = (mock.sentinel.instance, mock.sentinel.ctx,
+                           mock.sentinel.nw, mock.sentinel.bdi)
+        image = mock.sentinel.image
+        cases = [
+            ('spawn', (ctx, i, image, ['f'], 'pw', {}, nw, bdi, False),
+             'spawn', (ctx, i, image, ['f'], 'pw', nw, bdi, False)),
+            ('destroy', (ctx, i, nw, bdi, False), 'destroy', (i, False)),
+            ('cleanup', (ctx, i, nw), 'cleanup', (i, True)),
+            ('power_off', (i, 30, 5), 'power_off', (i, 30, 5)),
+            ('power_on', (ctx, i, nw), 'power_on', (i,)),
+            ('reboot', (ctx, i, nw, 'SOFT'), 'reboot', (i, 'SOFT')),
+            ('pause', (i,), 'pause', (i,)),
+            ('unpause', (i,), 'unpause', (i,)),
+            ('suspend', (ctx, i), 'suspend', (i,)),
+            ('resume', (ctx, i, nw), 'resume', (i,)),
+            ('resume_state_on_host_boot', (ctx, i, nw, None),
+             'resume_state_on_host_boot', (i,)),
+            ('soft_delete', (i,), 'soft_delete', (i,)),
+            ('restore', (i,), 'restore', (i,)),
+        ]
+        for method, args, target, expected in cases:
+            getattr(self.driver, method)(*args)
+            getattr(self.vmops, target).assert_called_once_with(*expected)
+        for method in ('instance_exists', 'get_diagnostics'):
+            self.assertIs(getattr(self.vmops, method).return_value,
+                          getattr(self.driver, method)(i))
+            getattr(self.vmops, method).assert_called_once_with(i)
+
+    def test_instance_diagnostics_are_not_offered(self):
+        # Nova's Diagnostics object only takes a driver of its own list
+        # (libvirt, xenapi, vmwareapi, ironic, hyperv).
+        self.assertRaises(NotImplementedError,
+                          self.driver.get_instance_diagnostics, None)

@@ -26,7 +26,8 @@ class PathUtilsTestCase(test_base.VBoxTestCase):
         self.instance = test_base.FakeInstance()
 
     def test_layout(self):
-        vm_dir = os.path.join(self.instances_path, 'instance-0000002a')
+        vm_dir = os.path.join(self.instances_path, 'nova',
+                              'instance-0000002a')
         self.assertEqual(vm_dir, self.pathutils.instance_dir(self.instance))
         self.assertEqual(os.path.join(vm_dir, 'root.vdi'),
                          self.pathutils.root_disk_path(self.instance))
@@ -34,6 +35,13 @@ class PathUtilsTestCase(test_base.VBoxTestCase):
                          self.pathutils.console_log_path(self.instance))
         self.assertEqual(os.path.join(self.instances_path, '_base', 'i.vdi'),
                          self.pathutils.cached_image_path('i'))
+
+    def test_vm_folders_follow_the_group_like_virtualbox(self):
+        self.flags(vm_group='/', group='virtualbox')
+        self.assertEqual(self.instances_path, self.pathutils.vms_dir())
+        self.flags(vm_group='/nova/sub', group='virtualbox')
+        self.assertEqual(os.path.join(self.instances_path, 'nova', 'sub',
+                                      'x'), self.pathutils.vm_dir('x'))
 
     def test_virtualbox_paths_override_nova_ones(self):
         self.flags(instances_path='/srv/vbox', image_cache_path='/srv/cache',

@@ -74,8 +74,15 @@ class VMOpsTestBase(test_base.VBoxTestCase):
         self.flags(retry_interval=1, group='virtualbox')
         self.pathutils = pathutils.PathUtils()
         self.imagecache = mock.Mock()
+        self.console = mock.Mock()
+        self.console.vrde_args.return_value = ['--vrde', 'off']
+        self.console.serial_args.return_value = ['--uart1', '0x3F8', '4']
+        self.configdrive = mock.Mock()
+        self.configdrive.create.return_value = None
         self.vmops = vmops.VMOps(self.vbox, self.pathutils,
-                                 image_cache=self.imagecache)
+                                 image_cache=self.imagecache,
+                                 console_ops=self.console,
+                                 config_drive=self.configdrive)
         self.instance = test_base.FakeInstance(
             uuid=UUID, display_name='web "one"\nsecond line',
             image_ref=IMAGE_ID, system_metadata={},
@@ -238,7 +245,7 @@ class SpawnTestCase(VMOpsTestBase):
              '--firmware', firmware,
              '--boot1', 'disk', '--boot2', 'dvd', '--boot3', 'none',
              '--boot4', 'none', '--description=web "one" second line',
-             '--nic1', 'none'),
+             '--nic1', 'none', '--vrde', 'off', '--uart1', '0x3F8', '4'),
             ('storagectl', UUID, '--name', bus[2], '--add', bus[0],
              '--controller', bus[1], '--portcount', str(bus[3]),
              '--bootable', 'on'),
@@ -304,27 +311,44 @@ class SpawnTestCase(VMOpsTestBase):
                           block_device_info=bdi)
         self.vbox.run.assert_not_called()
 
-    def test_without_image_cache_spawn_says_so(self):
+    def test_default_helpers(self):
         ops = vmops.VMOps(self.vbox, self.pathutils)
-        ops._imagecache = None
-        self.assertRaises(NotImplementedError, ops.spawn, None,
-                          self.instance, self.image())
-        self.vbox.run.assert_not_called()
+        self.assertIsInstance(ops._imagecache, vmops.imagecache.ImageCache)
+        self.assertIsInstance(ops._console, vmops.consoleops.ConsoleOps)
+        self.assertIsInstance(ops._configdrive,
+                              vmops.configdrive.ConfigDrive)
+        self.assertIsNone(ops._vif)
+
+    def test_config_drive_goes_in_a_dvd_drive(self):
+        iso = self.pathutils.config_drive_path(self.instance)
+        self.configdrive.create.return_value = iso
+        self.vmops.spawn('ctx', self.instance, self.image(),
+                         injected_files=['f'], admin_password='pw',
+                         network_info='nw')
+        self.configdrive.create.assert_called_once_with(
+            'ctx', self.instance, ['f'], 'pw', 'nw')
+        self.configdrive.attach.assert_called_once_with(
+            self.instance, 'SATA', 1, path=iso)
+
+    def test_config_drive_failure_rolls_back(self):
+        self.configdrive.create.side_effect = exception.ConfigDriveMountFailed(
+            operation='x', error='y')
+        self.assertRaises(exception.ConfigDriveMountFailed, self.vmops.spawn,
+                          None, self.instance, self.image())
+        self.assertEqual(('unregistervm', UUID, '--delete'),
+                         self.commands()[-1])
+        self.assertFalse(os.path.exists(self.vm_dir))
 
     def test_builders_of_other_modules_go_into_the_one_modifyvm(self):
         vif = mock.Mock()
         vif.nic_args.return_value = ['--nic1', 'nat']
-        console = mock.Mock()
-        console.vrde_args.return_value = ['--vrde', 'off']
-        console.serial_args.return_value = ['--uart1', '0x3F8', '4']
-        self.vmops = vmops.VMOps(self.vbox, self.pathutils,
-                                 image_cache=self.imagecache, vif_ops=vif,
-                                 console_ops=console)
+        self.vmops._vif = vif
         image = self.image()
         self.vmops.spawn(None, self.instance, image, network_info='nw')
         modifyvm = self.commands()[1]
         self.assertEqual(('--nic1', 'nat', '--vrde', 'off', '--uart1',
                           '0x3F8', '4'), modifyvm[-7:])
+        self.console.vrde_args.assert_called_once_with(self.instance)
         self.assertEqual(1, [c[0] for c in self.commands()].count(
             'modifyvm'))
         vif.nic_args.assert_called_once_with(self.instance, 'nw', image)
