@@ -56,6 +56,7 @@ the real side.
 import argparse
 import dataclasses
 import difflib
+import fcntl
 import json
 import os
 import re
@@ -71,6 +72,9 @@ SCENARIO_DIR = os.path.join(HERE, "scenarios")
 GOLDEN_DIR = os.path.join(HERE, "golden")
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_REAL = "/usr/local/bin/vboxmanage-real"
+# One scenario at a time on the real VirtualBox (parallel test workers, or two
+# people running the suite): scenarios reuse fixed VM names.
+REAL_LOCK = "/tmp/.nova-ct-real.lock"
 STEP_TIMEOUT = 120
 KNOWN_FLAGS = ("real-only", "host")
 
@@ -425,6 +429,10 @@ def _scrub(backend, cwd, before, work):
     done = []
     for _, uuid in _own_vms(backend, cwd):
         if uuid not in old_vms:
+            info = backend.run(["showvminfo", uuid, "--machinereadable"], cwd)
+            m = re.search(r'^CfgFile="(.*)"$', info.stdout, re.M)
+            if not (m and _own_location(m.group(1), work)):
+                continue
             if backend.run(["unregistervm", uuid, "--delete"], cwd).rc:
                 backend.run(["unregistervm", uuid], cwd)
             done.append("VM " + uuid)
@@ -467,6 +475,14 @@ def _filter_listing(argv, stdout, work, seen):
 
 def run_side(scenario, backend):
     """Run one scenario on one backend; always cleans up."""
+    if not isinstance(backend, RealBackend):
+        return _run_side(scenario, backend)
+    with open(REAL_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _run_side(scenario, backend)
+
+
+def _run_side(scenario, backend):
     t0 = time.monotonic()
     backend.start()
     work = tempfile.mkdtemp(prefix="nova-ct-%s-%s-" % (scenario.name,
@@ -716,6 +732,10 @@ def main(argv=None):
                     help="print every step's normalised real output")
     ap.add_argument("scenario", nargs="*")
     args = ap.parse_args(argv)
+    if args.real and args.real in list_scenarios():
+        # "--real 03-createvm": the optional CMD swallowed a scenario name
+        args.scenario.insert(0, args.real)
+        args.real = ""
 
     real = None
     if args.real is not None:
