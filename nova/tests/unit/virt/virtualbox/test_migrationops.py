@@ -1,0 +1,308 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+import os
+from unittest import mock
+
+from oslo_serialization import jsonutils
+
+from nova.compute import task_states
+from nova import exception
+from nova.tests.unit.virt.virtualbox import test_base
+from nova.tests.unit.virt.virtualbox import test_snapshotops
+from nova.virt.virtualbox import exception as vbox_exc
+from nova.virt.virtualbox import migrationops
+from nova.virt.virtualbox import pathutils
+from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import vmops
+
+LONG = vboxmanage.TIMEOUT_LONG
+failure = test_snapshotops.failure
+
+
+class Flavor(object):
+    def __init__(self, root_gb=1, memory_mb=512, vcpus=1):
+        self.root_gb = root_gb
+        self.memory_mb = memory_mb
+        self.vcpus = vcpus
+
+
+class Migration(object):
+    def __init__(self, source='h1', dest='h1'):
+        self.source_compute = source
+        self.dest_compute = dest
+
+
+class MigrationOpsTestCase(test_base.VBoxTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(my_ip='10.0.0.1', host='h1')
+        self.pathutils = pathutils.PathUtils()
+        self.vmops = mock.create_autospec(vmops.VMOps, instance=True)
+        self.remotefs = mock.Mock()
+        self.built = mock.create_autospec(vmops.VMOps, instance=True)
+        self.caches = []
+
+        def factory(cache):
+            self.caches.append(cache)
+            return self.built
+        self.ops = migrationops.MigrationOps(
+            self.vbox, self.vmops, self.pathutils, vm_ops_factory=factory,
+            remote_fs=self.remotefs)
+        self.instance = test_base.FakeInstance(
+            flavor=Flavor(root_gb=2, memory_mb=1024, vcpus=2),
+            old_flavor=Flavor(), task_state=None)
+        self.uuid = self.instance.uuid
+        self.root = self.pathutils.root_disk_path(self.instance)
+        self.info = test_snapshotops.vm_info('poweroff', root=self.root)
+        self.vbox.show_vm_info.return_value = self.info
+        self.vbox.show_medium_info.return_value = {'capacity_mb': 1024}
+
+    def with_resize_snapshot(self):
+        self.info.update(SnapshotName='nova-resize', SnapshotUUID='s')
+
+    # -- migrate_disk_and_power_off ---------------------------------------
+
+    def test_shrink_is_refused_before_anything(self):
+        self.instance.flavor = Flavor(root_gb=2)
+        err = self.assertRaises(
+            exception.InstanceFaultRollback,
+            self.ops.migrate_disk_and_power_off, 'ctx', self.instance,
+            '10.0.0.1', Flavor(root_gb=1), None)
+        self.assertIsInstance(err.inner_exception, exception.ResizeError)
+        self.assertIn('resize disk down', str(err.inner_exception))
+        self.vmops.power_off.assert_not_called()
+        self.vbox.run.assert_not_called()
+
+    def test_same_host_powers_off_and_takes_the_resize_snapshot(self):
+        self.instance.flavor = Flavor(root_gb=1)
+        for dest in ('10.0.0.1', 'h1', 'localhost'):
+            self.vbox.reset_mock()
+            self.vmops.reset_mock()
+            disk_info = self.ops.migrate_disk_and_power_off(
+                'ctx', self.instance, dest, Flavor(root_gb=1), None,
+                timeout=30, retry_interval=5)
+            self.assertEqual({'same_host': True}, jsonutils.loads(disk_info))
+            self.vmops.power_off.assert_called_once_with(self.instance, 30,
+                                                         5)
+            self.vbox.run.assert_called_once_with(
+                'snapshot', self.uuid, 'take', 'nova-resize', timeout=LONG,
+                retry=False)
+            self.remotefs.create_dir.assert_not_called()
+
+    def test_same_host_keeps_an_earlier_resize_snapshot(self):
+        self.with_resize_snapshot()
+        self.ops.migrate_disk_and_power_off('ctx', self.instance, 'h1',
+                                            Flavor(root_gb=3), None)
+        self.vbox.run.assert_not_called()
+
+    def test_missing_vm(self):
+        self.vbox.show_vm_info.side_effect = failure(
+            vbox_exc.VBoxObjectNotFound)
+        self.assertRaises(exception.InstanceNotFound,
+                          self.ops.migrate_disk_and_power_off, 'ctx',
+                          self.instance, 'h1', Flavor(root_gb=3), None)
+
+    def test_other_host_copies_a_flattened_root_disk(self):
+        fake = test_snapshotops.FakeVBox(self.vbox)
+        disk_info = self.ops.migrate_disk_and_power_off(
+            'ctx', self.instance, '10.0.0.2', Flavor(root_gb=3), None)
+        self.assertEqual({'same_host': False}, jsonutils.loads(disk_info))
+        vm_dir = self.pathutils.instance_dir(self.instance)
+        self.remotefs.create_dir.assert_called_once_with('10.0.0.2', vm_dir)
+        flat = os.path.join(self.instances_path, '_migrating',
+                            self.uuid + '.vdi')
+        self.assertEqual([
+            mock.call('clonemedium', 'disk', self.root, flat, '--format',
+                      'VDI', timeout=LONG, retry=False),
+            mock.call('closemedium', 'disk', flat, '--delete'),
+        ], self.vbox.run.call_args_list)
+        self.remotefs.copy_file.assert_called_once_with(
+            flat, '10.0.0.2:' + self.root)
+        self.vmops.power_off.assert_called_once_with(self.instance, 0, 0)
+        self.assertFalse(os.path.exists(flat))
+        self.assertIsNotNone(fake)
+
+    def test_unreachable_destination_is_a_rollback_before_power_off(self):
+        self.remotefs.create_dir.side_effect = OSError('no route')
+        err = self.assertRaises(
+            exception.InstanceFaultRollback,
+            self.ops.migrate_disk_and_power_off, 'ctx', self.instance,
+            '10.0.0.2', Flavor(root_gb=3), None)
+        self.assertIsInstance(err.inner_exception, exception.ResizeError)
+        self.vmops.power_off.assert_not_called()
+
+    def test_copy_failure_removes_the_remote_folder_and_the_clone(self):
+        test_snapshotops.FakeVBox(self.vbox)
+        self.remotefs.copy_file.side_effect = OSError('disk full')
+        self.assertRaises(OSError, self.ops.migrate_disk_and_power_off,
+                          'ctx', self.instance, '10.0.0.2',
+                          Flavor(root_gb=3), None)
+        self.remotefs.remove_dir.assert_called_once_with(
+            '10.0.0.2', self.pathutils.instance_dir(self.instance))
+        self.assertFalse(os.path.exists(os.path.join(self.instances_path,
+                                                     '_migrating')))
+
+    def test_clone_failure_removes_the_remote_folder(self):
+        test_snapshotops.FakeVBox(self.vbox, {'clonemedium': failure()})
+        self.assertRaises(vbox_exc.VBoxManageError,
+                          self.ops.migrate_disk_and_power_off, 'ctx',
+                          self.instance, '10.0.0.2', Flavor(root_gb=3), None)
+        self.remotefs.copy_file.assert_not_called()
+        self.remotefs.remove_dir.assert_called_once()
+
+    # -- finish_migration --------------------------------------------------
+
+    def _finish(self, same_host=True, resize_instance=True, power_on=True):
+        self.ops.finish_migration(
+            'ctx', Migration(), self.instance,
+            jsonutils.dumps({'same_host': same_host}), None, 'meta',
+            resize_instance, None, power_on)
+
+    def test_finish_same_host_one_modifyvm_and_grows_the_disk(self):
+        self._finish()
+        self.assertEqual([
+            mock.call('modifyvm', self.uuid, '--memory', '1024',
+                      '--cpus', '2'),
+            mock.call('modifymedium', 'disk', self.root, '--resize', '2048',
+                      timeout=LONG),
+        ], self.vbox.run.call_args_list)
+        self.vmops.power_on.assert_called_once_with(self.instance)
+
+    def test_finish_same_disk_size_does_not_resize(self):
+        self.vbox.show_medium_info.return_value = {'capacity_mb': 2048}
+        self._finish(power_on=False)
+        self.assertEqual(['modifyvm'],
+                         [c.args[0] for c in self.vbox.run.call_args_list])
+        self.vmops.power_on.assert_not_called()
+
+    def test_finish_without_disk_resize(self):
+        self._finish(resize_instance=False)
+        self.vbox.show_medium_info.assert_not_called()
+
+    def test_finish_failure_restores_the_original_vm(self):
+        test_snapshotops.FakeVBox(self.vbox, {'modifymedium': failure()})
+        self.assertRaises(vbox_exc.VBoxManageError, self._finish)
+        self.assertEqual(
+            mock.call('snapshot', self.uuid, 'restore', 'nova-resize',
+                      timeout=LONG), self.vbox.run.call_args_list[-1])
+        self.vmops.power_on.assert_not_called()
+
+    def test_finish_same_host_from_the_migration_without_disk_info(self):
+        self.ops.finish_migration('ctx', Migration('h1', 'h1'),
+                                  self.instance, '', None, 'meta', False)
+        self.assertEqual('modifyvm', self.vbox.run.call_args[0][0])
+
+    def test_finish_other_host_builds_the_vm_around_the_copied_disk(self):
+        self._finish(same_host=False)
+        self.built.spawn.assert_called_once_with(
+            'ctx', self.instance, 'meta', None, None, power_on=False)
+        self.vmops.power_on.assert_called_once_with(self.instance)
+        [cache] = self.caches
+        # The copied disk is used, grown to the new flavor.
+        os.makedirs(os.path.dirname(self.root))
+        open(self.root, 'w').close()
+        self.assertEqual(self.root, cache.create_root_disk(
+            'ctx', self.instance, 'meta', 2))
+        self.vbox.run.assert_called_once_with(
+            'modifymedium', 'disk', self.root, '--resize', '2048',
+            timeout=LONG)
+
+    def test_finish_other_host_without_the_disk(self):
+        self._finish(same_host=False)
+        [cache] = self.caches
+        self.assertRaises(exception.ResizeError, cache.create_root_disk,
+                          'ctx', self.instance, 'meta', 2)
+
+    # -- confirm -----------------------------------------------------------
+
+    def test_confirm_same_host_deletes_the_resize_snapshot(self):
+        self.with_resize_snapshot()
+        os.makedirs(os.path.dirname(self.root))
+        open(self.root, 'w').close()
+        self.ops.confirm_migration('ctx', Migration(), self.instance, None)
+        self.vbox.run.assert_called_once_with(
+            'snapshot', self.uuid, 'delete', 'nova-resize', timeout=LONG)
+        self.vmops.destroy.assert_not_called()
+
+    def test_confirm_moves_the_merged_disk_back_to_root_vdi(self):
+        # Real VirtualBox merges the frozen root.vdi into its child.
+        merged = os.path.join(self.pathutils.instance_dir(self.instance),
+                              'Snapshots', '{c}.vdi')
+        self.with_resize_snapshot()
+        self.vbox.show_vm_info.side_effect = [
+            self.info, test_snapshotops.vm_info(
+                'poweroff', root=merged, **{'SATA-ImageUUID-0-0': 'c'})]
+        self.ops.confirm_migration('ctx', Migration(), self.instance, None)
+        self.assertEqual(mock.call('modifymedium', 'disk', 'c', '--move',
+                                   self.root, timeout=LONG),
+                         self.vbox.run.call_args)
+
+    def test_confirm_without_snapshot_does_nothing(self):
+        self.ops.confirm_migration('ctx', Migration(), self.instance, None)
+        self.vbox.run.assert_not_called()
+
+    def test_confirm_at_the_source_of_a_migration_destroys_its_vm(self):
+        self.ops.confirm_migration('ctx', Migration('h1', 'h2'),
+                                   self.instance, None)
+        self.vmops.destroy.assert_called_once_with(self.instance,
+                                                   destroy_disks=True)
+        self.vbox.run.assert_not_called()
+
+    # -- revert ------------------------------------------------------------
+
+    def test_revert_restores_and_deletes_the_snapshot(self):
+        self.with_resize_snapshot()
+        self.ops.finish_revert_migration('ctx', self.instance, None,
+                                         Migration())
+        self.assertEqual([
+            mock.call('snapshot', self.uuid, 'restore', 'nova-resize',
+                      timeout=LONG),
+            mock.call('snapshot', self.uuid, 'delete', 'nova-resize',
+                      timeout=LONG),
+        ], self.vbox.run.call_args_list)
+        self.vmops.power_on.assert_called_once_with(self.instance)
+
+    def test_revert_of_a_stopped_instance_stays_off(self):
+        self.with_resize_snapshot()
+        self.ops.finish_revert_migration('ctx', self.instance, None,
+                                         Migration(), power_on=False)
+        self.vmops.power_on.assert_not_called()
+
+    def test_revert_at_the_source_of_a_migration_starts_the_vm(self):
+        self.ops.finish_revert_migration('ctx', self.instance, None,
+                                         Migration('h1', 'h2'))
+        self.vbox.run.assert_not_called()
+        self.vmops.power_on.assert_called_once_with(self.instance)
+
+    def test_revert_restore_failure_keeps_the_snapshot(self):
+        self.with_resize_snapshot()
+        test_snapshotops.FakeVBox(self.vbox,
+                                  {'snapshot restore': failure()})
+        self.assertRaises(vbox_exc.VBoxManageError,
+                          self.ops.finish_revert_migration, 'ctx',
+                          self.instance, None, Migration())
+        self.assertEqual(1, self.vbox.run.call_count)
+        self.vmops.power_on.assert_not_called()
+
+    def test_keeps_vm_on_revert(self):
+        self.assertFalse(self.ops.keeps_vm_on_revert(self.instance))
+        self.instance.task_state = task_states.RESIZE_REVERTING
+        self.assertFalse(self.ops.keeps_vm_on_revert(self.instance))
+        self.with_resize_snapshot()
+        self.assertTrue(self.ops.keeps_vm_on_revert(self.instance))
+        self.vbox.show_vm_info.side_effect = failure(
+            vbox_exc.VBoxObjectNotFound)
+        self.assertFalse(self.ops.keeps_vm_on_revert(self.instance))

@@ -1,0 +1,162 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+import json
+import os
+from unittest import mock
+
+from nova import exception
+from nova import objects
+from nova.tests.unit.virt.virtualbox import test_base
+from nova.tests.unit.virt.virtualbox import test_snapshotops
+from nova.virt.virtualbox import exception as vbox_exc
+from nova.virt.virtualbox import imagecache
+from nova.virt.virtualbox import pathutils
+from nova.virt.virtualbox import rescueops
+from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import vmops
+
+failure = test_snapshotops.failure
+RESCUE_IMAGE = 'a1b2c3d4-0000-4000-8000-00000000000e'
+
+
+class RescueOpsTestCase(test_base.VBoxTestCase):
+
+    def setUp(self):
+        super().setUp()
+        objects.register_all()
+        self.pathutils = pathutils.PathUtils()
+        self.vmops = mock.create_autospec(vmops.VMOps, instance=True)
+        self.cache = mock.create_autospec(imagecache.ImageCache,
+                                          instance=True)
+        self.cache.get_cached_image.return_value = '/cache/rescue.vdi'
+        self.cache.is_iso.return_value = False
+        self.image_api = mock.Mock()
+        self.ops = rescueops.RescueOps(self.vbox, self.vmops, self.cache,
+                                       self.pathutils, self.image_api)
+        self.instance = test_base.FakeInstance(image_ref='img-1')
+        self.uuid = self.instance.uuid
+        self.vm_dir = self.pathutils.ensure_dir(
+            self.pathutils.instance_dir(self.instance))
+        self.root = os.path.join(self.vm_dir, 'root.vdi')
+        self.rescue_disk = os.path.join(self.vm_dir, 'rescue.vdi')
+        self.state_file = os.path.join(self.vm_dir, 'rescue.json')
+        # A config drive on port 1: the root disk goes to port 2.
+        self.vbox.show_vm_info.return_value = test_snapshotops.vm_info(
+            'running', root=self.root, **{'SATA-1-0': '/x/configdrive.iso',
+                                          'SATA-2-0': 'none'})
+        self.meta = objects.ImageMeta.from_dict({'id': RESCUE_IMAGE})
+
+    def attach(self, port, medium):
+        return mock.call('storageattach', self.uuid, '--storagectl', 'SATA',
+                         '--port', str(port), '--device', '0', '--type',
+                         'hdd', '--medium', medium)
+
+    def _rescue(self, meta=None):
+        self.ops.rescue('ctx', self.instance, None, meta or self.meta, 'pw',
+                        None, None)
+
+    def test_rescue_boots_the_rescue_disk_with_the_root_second(self):
+        test_snapshotops.FakeVBox(self.vbox)
+        self._rescue()
+        self.cache.get_cached_image.assert_called_once_with(
+            'ctx', self.instance, self.meta)
+        self.assertEqual([
+            mock.call('clonemedium', 'disk', '/cache/rescue.vdi',
+                      self.rescue_disk, '--format', 'VDI',
+                      timeout=vboxmanage.TIMEOUT_LONG, retry=False),
+            self.attach(0, self.rescue_disk),
+            self.attach(2, self.root),
+        ], self.vbox.run.call_args_list)
+        self.vmops.power_off.assert_called_once_with(self.instance)
+        self.vmops.power_on.assert_called_once_with(self.instance)
+        with open(self.state_file) as f:
+            self.assertEqual({'controller': 'SATA', 'root': self.root,
+                              'root_port': 2}, json.load(f))
+
+    def test_rescue_without_image_uses_the_instance_image(self):
+        test_snapshotops.FakeVBox(self.vbox)
+        with mock.patch.object(objects.ImageMeta, 'from_image_ref',
+                               return_value=self.meta) as from_ref:
+            self._rescue(objects.ImageMeta.from_dict({}))
+        from_ref.assert_called_once_with('ctx', self.image_api, 'img-1')
+        self.cache.get_cached_image.assert_called_once_with(
+            'ctx', self.instance, self.meta)
+
+    def test_iso_rescue_image_is_refused(self):
+        self.cache.is_iso.return_value = True
+        self.assertRaises(exception.ImageUnacceptable, self._rescue)
+        self.vmops.power_off.assert_not_called()
+
+    def test_rescue_twice_is_refused(self):
+        open(self.state_file, 'w').close()
+        self.assertRaises(exception.InstanceNotRescuable, self._rescue)
+        self.vmops.power_off.assert_not_called()
+
+    def test_rescue_of_a_missing_vm(self):
+        self.vbox.show_vm_info.side_effect = failure(
+            vbox_exc.VBoxObjectNotFound)
+        self.assertRaises(exception.InstanceNotFound, self._rescue)
+
+    def test_clone_failure_leaves_nothing(self):
+        test_snapshotops.FakeVBox(self.vbox, {'clonemedium': failure()})
+        self.assertRaises(vbox_exc.VBoxManageError, self._rescue)
+        self.assertEqual(1, self.vbox.run.call_count)
+        self.assertFalse(os.path.exists(self.state_file))
+        self.vmops.power_on.assert_not_called()
+
+    def test_root_attach_failure_puts_the_root_back(self):
+        fake = test_snapshotops.FakeVBox(self.vbox)
+
+        def run(*args, **kwargs):
+            if args[0] == 'storageattach' and args[5] == '2':
+                raise failure()
+            return fake.run(*args, **kwargs)
+        self.vbox.run.side_effect = run
+        self.assertRaises(vbox_exc.VBoxManageError, self._rescue)
+        self.assertEqual([self.attach(0, self.root),
+                          mock.call('closemedium', 'disk', self.rescue_disk,
+                                    '--delete')],
+                         self.vbox.run.call_args_list[-2:])
+        self.assertFalse(os.path.exists(self.rescue_disk))
+        self.assertFalse(os.path.exists(self.state_file))
+
+    def test_unrescue_restores_the_layout_and_deletes_the_rescue_disk(self):
+        test_snapshotops.FakeVBox(self.vbox)
+        self._rescue()
+        self.vbox.reset_mock()
+        self.vmops.reset_mock()
+        self.ops.unrescue('ctx', self.instance)
+        self.assertEqual([
+            mock.call('storageattach', self.uuid, '--storagectl', 'SATA',
+                      '--port', '2', '--device', '0', '--medium', 'none'),
+            self.attach(0, self.root),
+            mock.call('closemedium', 'disk', self.rescue_disk, '--delete'),
+        ], self.vbox.run.call_args_list)
+        self.assertFalse(os.path.exists(self.state_file))
+        self.assertFalse(os.path.exists(self.rescue_disk))
+        self.vmops.power_off.assert_called_once_with(self.instance)
+        self.vmops.power_on.assert_called_once_with(self.instance)
+
+    def test_unrescue_of_an_instance_not_in_rescue(self):
+        self.ops.unrescue('ctx', self.instance)
+        self.vbox.run.assert_not_called()
+        self.vmops.power_off.assert_not_called()
+
+    def test_free_port(self):
+        self.assertEqual(1, rescueops.RescueOps._free_port(
+            {'SATA-0-0': '/r', 'SATA-1-0': 'none'}, 'SATA'))
+        self.assertEqual(3, rescueops.RescueOps._free_port(
+            {'SATA-0-0': '/r', 'SATA-1-0': '/a', 'SATA-2-0': '/b',
+             'SATA-ImageUUID-0-0': 'u', 'IDE-3-0': 'x'}, 'SATA'))

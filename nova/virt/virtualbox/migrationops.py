@@ -1,0 +1,313 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Resize and cold migration.
+
+Same host (the VM's UUID is the instance's, so there is one VM): the VM is
+powered off and an offline VirtualBox snapshot ``nova-resize`` records it
+whole - settings and root disk, which VirtualBox freezes; the guest writes
+to a differencing image from then on. finish_migration sets the new memory
+and vCPUs (one ``modifyvm``) and grows the current disk. A revert is
+``snapshot restore`` + ``snapshot delete``: the original settings and the
+original root disk (same VDI UUID, same capacity) come back untouched. A
+confirm is ``snapshot delete``, which merges the resized state into one
+disk; real VirtualBox merges the frozen disk into its child (the root disk
+then lives in ``Snapshots/``), so it is moved back to ``root.vdi``.
+
+Nova's revert calls ``destroy`` at the destination before
+finish_revert_migration at the source; on the same host both are this VM,
+so the driver's destroy must keep it (``keeps_vm_on_revert``), as VMware's
+driver does for its in-place resize.
+
+Other host: the source powers its VM off and leaves it untouched until
+confirm (which destroys it) or revert (which starts it again). The root
+disk is flattened to a standalone VDI (``clonemedium``) and copied with
+Nova's remote filesystem helpers (ssh or rsync, [libvirt]
+remote_filesystem_transport) to ``<instances>/<name>/root.vdi`` at the
+destination, which builds a VM around it through vmops' spawn.
+
+Shrinking a root disk is refused before anything changes
+(InstanceFaultRollback wrapping ResizeError, as libvirt does).
+
+VBoxManage calls, same host: migrate 2 + power off (showvminfo, snapshot
+take); finish 2-4 (showvminfo, modifyvm, [showmediuminfo, modifymedium
+--resize]) + start; confirm 2-3 (showvminfo, snapshot delete, [showvminfo,
+modifymedium --move]); revert 3 (showvminfo, snapshot restore, snapshot
+delete) + start.
+"""
+
+import os
+
+from oslo_concurrency import lockutils
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+from oslo_utils import excutils
+
+from nova.compute import task_states
+from nova import exception
+from nova.i18n import _
+from nova.virt.libvirt.volume import remotefs
+from nova.virt.virtualbox import exception as vbox_exc
+from nova.virt.virtualbox import pathutils
+from nova.virt.virtualbox import snapshotops
+from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import vmops
+
+import nova.conf
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+
+RESIZE_SNAPSHOT = 'nova-resize'
+# The flattened root disk on its way to another host, under the instances
+# path; removed once copied.
+MIGRATE_DIR_NAME = '_migrating'
+LOCAL_HOSTS = ('localhost', '127.0.0.1', '::1')
+
+
+def snapshot_names(info):
+    """Names of the VM's snapshots, from showvminfo --machinereadable."""
+    return [value for key, value in info.items()
+            if str(key).startswith('SnapshotName')]
+
+
+class _MigratedRootDisk(object):
+    """An image cache stand-in for vmops' spawn at a migration's
+    destination: the root disk is the one copied from the source, grown to
+    the flavor's size."""
+
+    def __init__(self, vbox, path_utils):
+        self._vbox = vbox
+        self._pathutils = path_utils
+
+    def create_root_disk(self, context, instance, image_meta, root_gb):
+        path = self._pathutils.root_disk_path(instance)
+        if not os.path.exists(path):
+            raise exception.ResizeError(reason=_(
+                'the root disk %s did not arrive from the source host')
+                % path)
+        if root_gb:
+            capacity = self._vbox.show_medium_info(path)['capacity_mb']
+            if capacity and root_gb * 1024 > capacity:
+                self._vbox.run('modifymedium', 'disk', path, '--resize',
+                               str(root_gb * 1024),
+                               timeout=vboxmanage.TIMEOUT_LONG)
+        return path
+
+
+class MigrationOps(object):
+
+    def __init__(self, vbox, vm_ops, path_utils=None, snapshot_ops=None,
+                 vm_ops_factory=None, remote_fs=None):
+        """:param vm_ops_factory: callable(image_cache) -> a VMOps building
+            VMs with that image cache (the driver passes one wiring its
+            NIC and console builders in); used at a migration's
+            destination."""
+        self._vbox = vbox
+        self._vmops = vm_ops
+        self._pathutils = path_utils or pathutils.PathUtils()
+        self._snapshotops = snapshot_ops or snapshotops.SnapshotOps(
+            vbox, self._pathutils)
+        self._vm_ops_factory = vm_ops_factory or (
+            lambda cache: vmops.VMOps(self._vbox, self._pathutils,
+                                      image_cache=cache))
+        self._remotefs = remote_fs
+
+    @staticmethod
+    def _lock(instance):
+        return lockutils.lock(snapshotops.lock_name(instance))
+
+    def _vm_info(self, instance):
+        try:
+            return self._vbox.show_vm_info(instance.uuid)
+        except vbox_exc.VBoxObjectNotFound:
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
+
+    def _remote(self):
+        if self._remotefs is None:
+            self._remotefs = remotefs.RemoteFilesystem()
+        return self._remotefs
+
+    @staticmethod
+    def is_local(host):
+        return host in LOCAL_HOSTS + (CONF.my_ip, CONF.host)
+
+    # -- source: migrate_disk_and_power_off ---------------------------------
+
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor,
+                                   network_info, block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        if flavor.root_gb < instance.flavor.root_gb:
+            raise exception.InstanceFaultRollback(
+                exception.ResizeError(reason=_(
+                    'Unable to resize disk down: the root disk is '
+                    '%(old)d GB and the new flavor has %(new)d GB; '
+                    'VirtualBox cannot shrink a disk.') % {
+                        'old': instance.flavor.root_gb,
+                        'new': flavor.root_gb}))
+        same_host = self.is_local(dest)
+        if not same_host:
+            # Fail early, before the guest stops, when the destination
+            # cannot be reached.
+            try:
+                self._remote().create_dir(
+                    dest, self._pathutils.instance_dir(instance))
+            except Exception as err:
+                raise exception.InstanceFaultRollback(
+                    exception.ResizeError(reason=_(
+                        'cannot reach %(dest)s to copy the disk: '
+                        '%(err)s') % {'dest': dest, 'err': err}))
+        self._vmops.power_off(instance, timeout, retry_interval)
+        with self._lock(instance):
+            info = self._vm_info(instance)
+            if same_host:
+                if RESIZE_SNAPSHOT in snapshot_names(info):
+                    LOG.warning('Keeping the %s snapshot of an earlier '
+                                'resize that did not finish',
+                                RESIZE_SNAPSHOT, instance=instance)
+                else:
+                    self._snapshotops.take_snapshot(instance,
+                                                    RESIZE_SNAPSHOT)
+            else:
+                self._copy_root_disk(instance, info, dest)
+        return jsonutils.dumps({'same_host': same_host})
+
+    def _copy_root_disk(self, instance, info, dest):
+        root = snapshotops.root_attachment(info)
+        if root is None:
+            raise exception.ResizeError(reason=_('the VM has no root disk'))
+        folder = self._pathutils.ensure_dir(os.path.join(
+            self._pathutils.instances_dir(), MIGRATE_DIR_NAME))
+        flat = os.path.join(folder, '%s.vdi' % instance.uuid)
+        try:
+            self._snapshotops.clone_flat(root[1], flat)
+            self._remote().copy_file(
+                flat, '%s:%s' % (dest, self._pathutils.root_disk_path(
+                    instance)))
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                try:
+                    self._remote().remove_dir(
+                        dest, self._pathutils.instance_dir(instance))
+                except Exception:
+                    LOG.warning('Could not remove %(dir)s on %(dest)s',
+                                {'dir': self._pathutils.instance_dir(
+                                    instance), 'dest': dest},
+                                instance=instance)
+        finally:
+            self._snapshotops.remove_clone(flat)
+
+    # -- destination: finish_migration -------------------------------------
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         block_device_info=None, power_on=True):
+        details = jsonutils.loads(disk_info) if disk_info else {}
+        same_host = details.get(
+            'same_host',
+            migration.source_compute == migration.dest_compute)
+        if same_host:
+            with self._lock(instance):
+                self._resize_in_place(instance, resize_instance)
+        else:
+            builder = self._vm_ops_factory(
+                _MigratedRootDisk(self._vbox, self._pathutils))
+            builder.spawn(context, instance, image_meta, network_info,
+                          block_device_info, power_on=False)
+        if power_on:
+            self._vmops.power_on(instance)
+        LOG.info('Resized/migrated (%s)', 'same host' if same_host else
+                 'from %s' % migration.source_compute, instance=instance)
+
+    def _resize_in_place(self, instance, resize_instance):
+        flavor = instance.flavor
+        info = self._vm_info(instance)
+        try:
+            self._vbox.run('modifyvm', instance.uuid,
+                           '--memory', str(flavor.memory_mb),
+                           '--cpus', str(flavor.vcpus))
+            root = snapshotops.root_attachment(info)
+            if resize_instance and flavor.root_gb and root is not None:
+                capacity = self._vbox.show_medium_info(root[1])[
+                    'capacity_mb']
+                if capacity and flavor.root_gb * 1024 > capacity:
+                    self._vbox.run('modifymedium', 'disk', root[1],
+                                   '--resize', str(flavor.root_gb * 1024),
+                                   timeout=vboxmanage.TIMEOUT_LONG)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                LOG.error('Resize failed; putting the VM back as it was '
+                          '(the %s snapshot stays for a revert)',
+                          RESIZE_SNAPSHOT, instance=instance)
+                try:
+                    self._vbox.run('snapshot', instance.uuid, 'restore',
+                                   RESIZE_SNAPSHOT,
+                                   timeout=vboxmanage.TIMEOUT_LONG)
+                except vbox_exc.VBoxError:
+                    LOG.exception('Could not restore the %s snapshot',
+                                  RESIZE_SNAPSHOT, instance=instance)
+
+    # -- confirm ------------------------------------------------------------
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        if migration.source_compute != migration.dest_compute:
+            # The source host's VM: the instance lives on elsewhere.
+            self._vmops.destroy(instance, destroy_disks=True)
+            return
+        with self._lock(instance):
+            info = self._vm_info(instance)
+            if RESIZE_SNAPSHOT not in snapshot_names(info):
+                LOG.info('No %s snapshot; nothing to confirm',
+                         RESIZE_SNAPSHOT, instance=instance)
+                return
+            self._snapshotops.delete_snapshot(instance, RESIZE_SNAPSHOT)
+            self._keep_root_disk_name(instance)
+
+    def _keep_root_disk_name(self, instance):
+        """Put the merged root disk back at root.vdi when VirtualBox kept
+        the merge's result in Snapshots/."""
+        root = snapshotops.root_attachment(self._vm_info(instance))
+        wanted = self._pathutils.root_disk_path(instance)
+        if root is None or root[1] == wanted or os.path.exists(wanted):
+            return
+        self._vbox.run('modifymedium', 'disk', root[2] or root[1],
+                       '--move', wanted, timeout=vboxmanage.TIMEOUT_LONG)
+
+    # -- revert -------------------------------------------------------------
+
+    def keeps_vm_on_revert(self, instance):
+        """Whether destroy must leave the VM alone: Nova reverts a resize
+        on this same host, whose VM finish_revert_migration restores."""
+        if getattr(instance, 'task_state', None) != \
+                task_states.RESIZE_REVERTING:
+            return False
+        try:
+            info = self._vbox.show_vm_info(instance.uuid)
+        except vbox_exc.VBoxObjectNotFound:
+            return False
+        return RESIZE_SNAPSHOT in snapshot_names(info)
+
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True):
+        with self._lock(instance):
+            info = self._vm_info(instance)
+            if RESIZE_SNAPSHOT in snapshot_names(info):
+                self._vbox.run('snapshot', instance.uuid, 'restore',
+                               RESIZE_SNAPSHOT,
+                               timeout=vboxmanage.TIMEOUT_LONG)
+                self._snapshotops.delete_snapshot(instance, RESIZE_SNAPSHOT)
+        if power_on:
+            self._vmops.power_on(instance)
+        LOG.info('Resize reverted', instance=instance)

@@ -1,0 +1,202 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Rescue: boot a rescue image with the instance's root disk second.
+
+The rescue image comes through the image cache (``get_cached_image``) and
+is copied (``clonemedium``, a standalone disk: VirtualBox's
+``unregistervm --delete`` would take a linked clone's base with it) to
+``<vm folder>/rescue.vdi``. The VM is powered off, the rescue disk takes
+the root disk's place (port 0 of the boot controller) and the root disk
+goes to the first free port; ``rescue.json`` in the VM folder records
+where, so unrescue puts everything back exactly and deletes the rescue
+disk. VBoxManage calls: rescue 4 + power off/on (showvminfo, clonemedium,
+2 storageattach); unrescue 3 + power off/on (2 storageattach,
+closemedium). ISO rescue images are refused.
+"""
+
+import json
+import os
+
+from oslo_concurrency import lockutils
+from oslo_log import log as logging
+from oslo_utils import excutils
+
+from nova import exception
+from nova.i18n import _
+from nova.image import glance
+from nova import objects
+from nova.virt.virtualbox import constants
+from nova.virt.virtualbox import exception as vbox_exc
+from nova.virt.virtualbox import pathutils
+from nova.virt.virtualbox import snapshotops
+from nova.virt.virtualbox import vboxmanage
+
+LOG = logging.getLogger(__name__)
+
+RESCUE_DISK_NAME = 'rescue.vdi'
+RESCUE_STATE_NAME = 'rescue.json'
+
+
+class RescueOps(object):
+
+    def __init__(self, vbox, vm_ops, image_cache, path_utils=None,
+                 image_api=None):
+        self._vbox = vbox
+        self._vmops = vm_ops
+        self._imagecache = image_cache
+        self._pathutils = path_utils or pathutils.PathUtils()
+        self._image_api = image_api or glance.API()
+
+    def _rescue_disk(self, instance):
+        return os.path.join(self._pathutils.instance_dir(instance),
+                            RESCUE_DISK_NAME)
+
+    def _state_file(self, instance):
+        return os.path.join(self._pathutils.instance_dir(instance),
+                            RESCUE_STATE_NAME)
+
+    @staticmethod
+    def _lock(instance):
+        return lockutils.lock(snapshotops.lock_name(instance))
+
+    def _attach(self, instance, controller, port, medium):
+        self._vbox.run('storageattach', instance.uuid,
+                       '--storagectl', controller, '--port', str(port),
+                       '--device', '0', '--type', constants.DEVICE_HDD,
+                       '--medium', medium)
+
+    def _detach(self, instance, controller, port):
+        self._vbox.run('storageattach', instance.uuid,
+                       '--storagectl', controller, '--port', str(port),
+                       '--device', '0', '--medium', constants.MEDIUM_NONE)
+
+    @staticmethod
+    def _free_port(info, controller):
+        used = set()
+        prefix = controller + '-'
+        for key, value in info.items():
+            parts = str(key)[len(prefix):].split('-')
+            if (str(key).startswith(prefix) and len(parts) == 2 and
+                    all(p.isdigit() for p in parts) and
+                    value != constants.MEDIUM_NONE):
+                used.add(int(parts[0]))
+        port = 1
+        while port in used:
+            port += 1
+        return port
+
+    def _rescue_image_meta(self, context, instance, image_meta):
+        if image_meta is not None and image_meta.obj_attr_is_set('id'):
+            return image_meta
+        # No rescue image given: the instance's own image, as libvirt.
+        return objects.ImageMeta.from_image_ref(context, self._image_api,
+                                                instance.image_ref)
+
+    # -- rescue ---------------------------------------------------------------
+
+    def rescue(self, context, instance, network_info, image_meta,
+               rescue_password, block_device_info=None, share_info=None):
+        meta = self._rescue_image_meta(context, instance, image_meta)
+        base = self._imagecache.get_cached_image(context, instance, meta)
+        if self._imagecache.is_iso(base):
+            raise exception.ImageUnacceptable(
+                image_id=meta.id, reason=_(
+                    'the VirtualBox driver rescues from disk images only, '
+                    'not ISO images'))
+        if os.path.exists(self._state_file(instance)):
+            raise exception.InstanceNotRescuable(
+                instance_id=instance.uuid,
+                reason=_('it is already in rescue'))
+        self._vmops.power_off(instance)
+        with self._lock(instance):
+            self._rescue(instance, base)
+        self._vmops.power_on(instance)
+        LOG.info('Instance rescued with image %s', meta.id,
+                 instance=instance)
+
+    def _rescue(self, instance, base):
+        try:
+            info = self._vbox.show_vm_info(instance.uuid)
+        except vbox_exc.VBoxObjectNotFound:
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        root = snapshotops.root_attachment(info)
+        if root is None:
+            raise exception.InstanceNotRescuable(
+                instance_id=instance.uuid, reason=_('it has no root disk'))
+        controller, root_path, _uuid = root
+        port = self._free_port(info, controller)
+        rescue_disk = self._rescue_disk(instance)
+        state = {'controller': controller, 'root': root_path,
+                 'root_port': port}
+        done = []
+        try:
+            self._pathutils.remove_file(rescue_disk)
+            self._vbox.run('clonemedium', 'disk', base, rescue_disk,
+                           '--format', 'VDI',
+                           timeout=vboxmanage.TIMEOUT_LONG, retry=False)
+            done.append('clone')
+            with open(self._state_file(instance), 'w') as f:
+                json.dump(state, f)
+            self._attach(instance, controller, 0, rescue_disk)
+            done.append('rescue attached')
+            self._attach(instance, controller, port, root_path)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                LOG.error('Rescue failed; putting the root disk back',
+                          instance=instance)
+                self._undo(instance, state, done)
+
+    def _undo(self, instance, state, done):
+        steps = []
+        if 'rescue attached' in done:
+            steps.append((self._attach, instance, state['controller'], 0,
+                          state['root']))
+        if 'clone' in done:
+            steps.append((self._close, self._rescue_disk(instance)))
+        steps.append((self._pathutils.remove_file,
+                      self._state_file(instance)))
+        for func, *args in steps:
+            try:
+                func(*args)
+            except Exception:
+                LOG.exception('Rescue rollback step failed; going on',
+                              instance=instance)
+
+    def _close(self, path):
+        try:
+            self._vbox.run('closemedium', 'disk', path, '--delete')
+        except vbox_exc.VBoxObjectNotFound:
+            pass
+        self._pathutils.remove_file(path)
+
+    # -- unrescue -------------------------------------------------------------
+
+    def unrescue(self, context, instance):
+        try:
+            with open(self._state_file(instance)) as f:
+                state = json.load(f)
+        except FileNotFoundError:
+            LOG.info('Instance is not in rescue; nothing to undo',
+                     instance=instance)
+            return
+        self._vmops.power_off(instance)
+        with self._lock(instance):
+            controller = state['controller']
+            self._detach(instance, controller, state['root_port'])
+            self._attach(instance, controller, 0, state['root'])
+            self._close(self._rescue_disk(instance))
+            self._pathutils.remove_file(self._state_file(instance))
+        self._vmops.power_on(instance)
+        LOG.info('Instance unrescued', instance=instance)
