@@ -1,4 +1,19 @@
-"""RTGetOpt-like argument reading: ``--opt value`` and ``--opt=value`` both work."""
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""RTGetOpt-like argument reading: ``--opt value`` and ``--opt=value`` both
+work."""
 
 from vboxsim import errors
 
@@ -28,7 +43,10 @@ class Args:
 
     def value(self, option):
         if not self:
-            raise errors.VBoxError(errors.error_lines("Missing argument to '%s'" % option), exit_code=2)
+            raise errors.VBoxError(
+                errors.error_lines("Missing argument to '%s'" % option),
+                exit_code=2,
+            )
         return self.next()
 
     def rest(self):
@@ -43,7 +61,10 @@ def on_off(value, option):
         return True
     if lowered in ("off", "false", "no", "0", "disable", "disabled"):
         return False
-    raise errors.VBoxError(errors.error_lines("Invalid %s argument '%s'" % (option, value)), exit_code=1)
+    raise errors.VBoxError(
+        errors.error_lines("Invalid %s argument '%s'" % (option, value)),
+        exit_code=1,
+    )
 
 
 def parse_size_mb(text):

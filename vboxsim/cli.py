@@ -1,3 +1,17 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """Entry point: VBoxManage-compatible argument dispatch."""
 
 import json
@@ -40,8 +54,10 @@ def usage_text(name):
 
 
 def _strip_global_options(argv):
-    """Drop -q/--nologo and --settingspw[file][=]value before the subcommand."""
-    while argv and (argv[0] in ("-q", "--nologo") or argv[0].startswith("--settingspw")):
+    """Drop -q/--nologo and --settingspw[file][=]value before the command."""
+    while argv and (
+        argv[0] in ("-q", "--nologo") or argv[0].startswith("--settingspw")
+    ):
         takes_value = argv[0] in ("--settingspw", "--settingspwfile")
         argv = argv[2:] if takes_value else argv[1:]
     return argv
@@ -58,11 +74,21 @@ def run(argv, store=None):
         return 0, errors.BANNER + usage_text("main"), ""
     command = argv[0]
     if command in ("--version", "-V", "-v", "--dump-build-type"):
-        return 0, (VERSION if command != "--dump-build-type" else "release") + "\n", ""
+        return (
+            0,
+            (VERSION if command != "--dump-build-type" else "release") + "\n",
+            "",
+        )
     handler = COMMANDS.get(command.lower())
     if handler is None:
-        text = (errors.BANNER + errors.error_lines("Invalid command '%s'" % command) + "\n"
-                + usage_text("main") + "\n" + errors.error_lines("Invalid command '%s'" % command))
+        text = (
+            errors.BANNER
+            + errors.error_lines("Invalid command '%s'" % command)
+            + "\n"
+            + usage_text("main")
+            + "\n"
+            + errors.error_lines("Invalid command '%s'" % command)
+        )
         return 2, "", text
     try:
         with store.locked():

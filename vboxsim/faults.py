@@ -1,11 +1,30 @@
-"""Fault injection controlled by ``$VBOXSIM_HOME/faults.json`` and/or ``$VBOXSIM_FAULTS``.
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
 
-Format: ``{"<command>|*": {"transient": p, "hard": p, "count": n}, "seed": 42}``.
-A transient fault is the real session-lock / "object is not ready" failure, a hard
-fault a realistic non-transient error; neither changes state.  ``count`` limits how
-many times a rule fires (decremented in faults.json under the registry lock; rules
-given only through the environment cannot be counted down and fire every time).
-With a ``seed`` the n-th decision of a run is reproducible.
+"""Fault injection controlled by ``$VBOXSIM_HOME/faults.json`` and/or
+``$VBOXSIM_FAULTS``.
+
+Format::
+
+    {"<command>|*": {"transient": p, "hard": p, "count": n}, "seed": 42}
+
+A transient fault is the real session-lock / "object is not ready" failure, a
+hard fault a realistic non-transient error; neither changes state.  ``count``
+limits how many times a rule fires (decremented in faults.json under the
+registry lock; rules given only through the environment cannot be counted down
+and fire every time). With a ``seed`` the n-th decision of a run is
+reproducible.
 """
 
 import json
@@ -14,7 +33,13 @@ import random
 
 from vboxsim import errors
 
-READ_ONLY = {"showvminfo", "list", "getextradata", "showmediuminfo", "guestproperty"}
+READ_ONLY = {
+    "showvminfo",
+    "list",
+    "getextradata",
+    "showmediuminfo",
+    "guestproperty",
+}
 
 
 def _load(path):
@@ -55,7 +80,11 @@ def check(home, command, argv):
     seed = config.get("seed")
     counter_path = os.path.join(home, "faults-counter")
     calls = int(_load(counter_path) or 0) if seed is not None else 0
-    rng = random.Random("%s-%d" % (seed, calls)) if seed is not None else random.SystemRandom()
+    rng = (
+        random.Random("%s-%d" % (seed, calls))
+        if seed is not None
+        else random.SystemRandom()
+    )
     if seed is not None:
         _save(counter_path, calls + 1)
     for key in (command, "*"):
@@ -75,15 +104,22 @@ def check(home, command, argv):
 
 
 def build_error(kind, command, argv):
-    target = argv[1] if len(argv) > 1 and not argv[1].startswith("-") else "default"
+    target = (
+        argv[1] if len(argv) > 1 and not argv[1].startswith("-") else "default"
+    )
     if kind == "transient":
         if command in READ_ONLY:
             return errors.object_not_ready()
         return errors.machine_locked(target)
     if command == "startvm":
-        error = errors.com_error("The virtual machine '%s' has terminated unexpectedly during startup "
-                                 "with exit code 1 (0x1)" % target, "NS_ERROR_FAILURE", "MachineWrap",
-                                 "IMachine", callee=False)
+        error = errors.com_error(
+            "The virtual machine '%s' has terminated unexpectedly during"
+            " startup with exit code 1 (0x1)" % target,
+            "NS_ERROR_FAILURE",
+            "MachineWrap",
+            "IMachine",
+            callee=False,
+        )
         error.stdout = 'Waiting for VM "%s" to power on...\n' % target
         return error
     return errors.hard_failure(command)

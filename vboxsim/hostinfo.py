@@ -1,6 +1,22 @@
-"""Host facts for `list hostinfo` and `list bridgedifs`, read from the real host.
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
 
-``VBOXSIM_HOST_CPUS`` and ``VBOXSIM_HOST_MEMORY_MB`` override CPU count and memory.
+"""Host facts for `list hostinfo` and `list bridgedifs`, read from the real
+host.
+
+``VBOXSIM_HOST_CPUS`` and ``VBOXSIM_HOST_MEMORY_MB`` override CPU count and
+memory.
 """
 
 import datetime
@@ -46,7 +62,11 @@ def cpu_count():
 
 def memory_mb():
     override = os.environ.get("VBOXSIM_HOST_MEMORY_MB")
-    return (int(override), int(override)) if override else (_meminfo_mb("MemTotal"), _meminfo_mb("MemAvailable"))
+    return (
+        (int(override), int(override))
+        if override
+        else (_meminfo_mb("MemTotal"), _meminfo_mb("MemAvailable"))
+    )
 
 
 def hostinfo_text():
@@ -60,29 +80,50 @@ def hostinfo_text():
     def yes(flag):
         return "yes" if flag else "no"
 
-    lines = ["Host Information:", "",
-             "Host time: %s.%03d000000Z" % (now.strftime("%Y-%m-%dT%H:%M:%S"), now.microsecond // 1000),
-             "Processor online count: %d" % count, "Processor count: %d" % count,
-             "Processor online core count: %d" % count, "Processor core count: %d" % count,
-             "Processor supports HW virtualization: %s" % yes(hwvirt),
-             "Processor supports PAE: %s" % yes("pae" in flags),
-             "Processor supports long mode: %s" % yes("lm" in flags),
-             "Processor supports nested paging: %s" % yes(hwvirt and bool(flags & {"ept", "npt"})),
-             "Processor supports unrestricted guest: %s" % yes(hwvirt and "unrestricted_guest" in flags),
-             "Processor supports nested HW virtualization: %s" % yes(hwvirt and "nested_virt" in flags),
-             "Processor supports virt. vmsave/vmload: %s" % yes("v_vmsave_vmload" in flags)]
+    lines = [
+        "Host Information:",
+        "",
+        "Host time: %s.%03d000000Z"
+        % (now.strftime("%Y-%m-%dT%H:%M:%S"), now.microsecond // 1000),
+        "Processor online count: %d" % count,
+        "Processor count: %d" % count,
+        "Processor online core count: %d" % count,
+        "Processor core count: %d" % count,
+        "Processor supports HW virtualization: %s" % yes(hwvirt),
+        "Processor supports PAE: %s" % yes("pae" in flags),
+        "Processor supports long mode: %s" % yes("lm" in flags),
+        "Processor supports nested paging: %s"
+        % yes(hwvirt and bool(flags & {"ept", "npt"})),
+        "Processor supports unrestricted guest: %s"
+        % yes(hwvirt and "unrestricted_guest" in flags),
+        "Processor supports nested HW virtualization: %s"
+        % yes(hwvirt and "nested_virt" in flags),
+        "Processor supports virt. vmsave/vmload: %s"
+        % yes("v_vmsave_vmload" in flags),
+    ]
     for index in range(count):
-        lines.append("Processor#%d speed: %d MHz" % (index, round(float(cpu["cpu MHz"]))))
-        lines.append("Processor#%d description: %s" % (index, cpu["model name"]))
-    lines += ["Memory size: %d MByte" % total, "Memory available: %d MByte" % available,
-              "Operating system: Linux", "Operating system version: %s" % platform.release()]
+        lines.append(
+            "Processor#%d speed: %d MHz"
+            % (index, round(float(cpu["cpu MHz"])))
+        )
+        lines.append(
+            "Processor#%d description: %s" % (index, cpu["model name"])
+        )
+    lines += [
+        "Memory size: %d MByte" % total,
+        "Memory available: %d MByte" % available,
+        "Operating system: Linux",
+        "Operating system version: %s" % platform.release(),
+    ]
     return "\n".join(lines) + "\n"
 
 
 def _ioctl_addr(name, request):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         try:
-            packed = fcntl.ioctl(sock.fileno(), request, struct.pack("256s", name[:15].encode()))
+            packed = fcntl.ioctl(
+                sock.fileno(), request, struct.pack("256s", name[:15].encode())
+            )
             return socket.inet_ntoa(packed[20:24])
         except OSError:
             return "0.0.0.0"
@@ -94,9 +135,13 @@ def _ipv6(name):
             for line in handle:
                 fields = line.split()
                 if fields[5] == name and not fields[0].startswith("fe80"):
-                    address = ":".join(fields[0][i:i + 4] for i in range(0, 32, 4))
-                    return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, address)), \
-                        int(fields[2], 16)
+                    address = ":".join(
+                        fields[0][i:i + 4] for i in range(0, 32, 4)
+                    )
+                    return socket.inet_ntop(
+                        socket.AF_INET6,
+                        socket.inet_pton(socket.AF_INET6, address),
+                    ), int(fields[2], 16)
     except OSError:
         pass
     return "", 0
@@ -121,13 +166,31 @@ def bridged_interfaces():
         ipv6, prefix = _ipv6(name)
         digest = zlib.crc32(name.encode())
         result.append({
-            "name": name, "mac": mac,
-            "guid": "effffff9-%04x-%04x-8000-%s" % (digest & 0xFFFF, 0x4000 | (digest >> 16) & 0x0FFF,
-                                                    mac.replace(":", "")),
-            "ip": _ioctl_addr(name, SIOCGIFADDR), "mask": _ioctl_addr(name, SIOCGIFNETMASK),
-            "ipv6": ipv6, "prefix": prefix,
-            "status": "Up" if _read(os.path.join(net, name, "operstate")) in ("up", "unknown") else "Down",
-            "wireless": "Yes" if os.path.isdir(os.path.join(net, name, "wireless")) else "No",
+            "name": name,
+            "mac": mac,
+            "guid": (
+                "effffff9-%04x-%04x-8000-%s"
+                % (
+                    digest & 0xFFFF,
+                    0x4000 | (digest >> 16) & 0x0FFF,
+                    mac.replace(":", ""),
+                )
+            ),
+            "ip": _ioctl_addr(name, SIOCGIFADDR),
+            "mask": _ioctl_addr(name, SIOCGIFNETMASK),
+            "ipv6": ipv6,
+            "prefix": prefix,
+            "status": (
+                "Up"
+                if _read(os.path.join(net, name, "operstate"))
+                in ("up", "unknown")
+                else "Down"
+            ),
+            "wireless": (
+                "Yes"
+                if os.path.isdir(os.path.join(net, name, "wireless"))
+                else "No"
+            ),
         })
     return result
 
@@ -135,9 +198,14 @@ def bridged_interfaces():
 def bridgedifs_text():
     out = []
     for nic in bridged_interfaces():
-        out.append("Name:            %(name)s\nGUID:            %(guid)s\nDHCP:            Disabled\n"
-                   "IPAddress:       %(ip)s\nNetworkMask:     %(mask)s\nIPV6Address:     %(ipv6)s\n"
-                   "IPV6NetworkMaskPrefixLength: %(prefix)d\nHardwareAddress: %(mac)s\n"
-                   "MediumType:      Ethernet\nWireless:        %(wireless)s\nStatus:          %(status)s\n"
-                   "VBoxNetworkName: HostInterfaceNetworking-%(name)s\n\n" % nic)
+        out.append(
+            "Name:            %(name)s\nGUID:            %(guid)s\nDHCP:      "
+            "      Disabled\nIPAddress:       %(ip)s\nNetworkMask:    "
+            " %(mask)s\nIPV6Address:    "
+            " %(ipv6)s\nIPV6NetworkMaskPrefixLength:"
+            " %(prefix)d\nHardwareAddress: %(mac)s\nMediumType:     "
+            " Ethernet\nWireless:        %(wireless)s\nStatus:         "
+            " %(status)s\nVBoxNetworkName:"
+            " HostInterfaceNetworking-%(name)s\n\n" % nic
+        )
     return "".join(out)

@@ -1,6 +1,21 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """Per-call latency modelled on the real VBoxManage 7.2 (TIMING.md).
 
-``VBOXSIM_LATENCY``: ``real`` (default), a number of seconds for every call, or ``0``.
+``VBOXSIM_LATENCY``: ``real`` (default), a number of seconds for every call, or
+``0``.
 ``VBOXSIM_LATENCY_SCALE``: multiplier (default 1).
 """
 
@@ -9,9 +24,19 @@ import time
 
 # Warm-VBoxSVC medians in seconds.
 REAL_SECONDS = {
-    "--version": 0.012, "showvminfo": 0.100, "modifyvm": 0.031, "createvm": 0.028,
-    "unregistervm": 0.024, "guestproperty": 0.027, "storageattach": 0.035, "storagectl": 0.029,
-    "createmedium": 0.025, "clonemedium": 0.026, "startvm": 0.5, "snapshot": 0.033, "clonevm": 0.030,
+    "--version": 0.012,
+    "showvminfo": 0.100,
+    "modifyvm": 0.031,
+    "createvm": 0.028,
+    "unregistervm": 0.024,
+    "guestproperty": 0.027,
+    "storageattach": 0.035,
+    "storagectl": 0.029,
+    "createmedium": 0.025,
+    "clonemedium": 0.026,
+    "startvm": 0.5,
+    "snapshot": 0.033,
+    "clonevm": 0.030,
 }
 DEFAULT_SECONDS = 0.025
 LIST_VMS_BASE = 0.025
@@ -38,7 +63,8 @@ def seconds_for(command, argv, vm_count):
 
 
 def wait(command, argv, vm_count, elapsed):
-    """Sleep what is left of the modelled latency after ``elapsed`` seconds of work."""
+    """Sleep what is left of the modelled latency after ``elapsed`` seconds of
+    work."""
     remaining = seconds_for(command, argv, vm_count) - elapsed
     if remaining > 0:
         time.sleep(remaining)

@@ -1,4 +1,19 @@
-"""VM records: defaults of a freshly created 7.2 machine, OS types, storage buses."""
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""VM records: defaults of a freshly created 7.2 machine, OS types, storage
+buses."""
 
 import copy
 import functools
@@ -8,7 +23,8 @@ import re
 
 DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
 
-# add=<bus> -> (controller type, default port count, max ports, devices per port)
+# add=<bus> -> (controller type, default port count, max ports, devices per
+# port)
 STORAGE_BUSES = {
     "ide": ("PIIX4", 2, 2, 2),
     "sata": ("IntelAhci", 30, 30, 1),
@@ -20,18 +36,44 @@ STORAGE_BUSES = {
     "usb": ("USB", 8, 8, 1),
 }
 CONTROLLER_TYPES = {
-    "lsilogic": ("LsiLogic", "scsi"), "buslogic": ("BusLogic", "scsi"),
-    "intelahci": ("IntelAhci", "sata"), "piix3": ("PIIX3", "ide"), "piix4": ("PIIX4", "ide"),
-    "ich6": ("ICH6", "ide"), "i82078": ("I82078", "floppy"), "lsilogicsas": ("LsiLogicSas", "sas"),
-    "usb": ("USB", "usb"), "nvme": ("NVMe", "pcie"), "virtioscsi": ("VirtioSCSI", "virtio"),
+    "lsilogic": ("LsiLogic", "scsi"),
+    "buslogic": ("BusLogic", "scsi"),
+    "intelahci": ("IntelAhci", "sata"),
+    "piix3": ("PIIX3", "ide"),
+    "piix4": ("PIIX4", "ide"),
+    "ich6": ("ICH6", "ide"),
+    "i82078": ("I82078", "floppy"),
+    "lsilogicsas": ("LsiLogicSas", "sas"),
+    "usb": ("USB", "usb"),
+    "nvme": ("NVMe", "pcie"),
+    "virtioscsi": ("VirtioSCSI", "virtio"),
 }
-NIC_TYPES = ["Am79C970A", "Am79C973", "Am79C960", "82540EM", "82543GC", "82545EM", "virtio", "usbnet"]
+NIC_TYPES = [
+    "Am79C970A",
+    "Am79C973",
+    "Am79C960",
+    "82540EM",
+    "82543GC",
+    "82545EM",
+    "virtio",
+    "usbnet",
+]
 UART_DEFAULTS = [("0x03f8", 4), ("0x02f8", 3), ("0x03e8", 4), ("0x02e8", 3)]
 
-# Recommended RAM (MB) for the OS types a 7.2 createvm applies without --default.
-RECOMMENDED_RAM = {"Linux_64": 1024, "Linux": 512, "Ubuntu_64": 1024, "Ubuntu": 1024,
-                   "Debian_64": 1024, "Debian": 1024, "Other": 64, "Other_64": 64}
-# OS types whose 7.2 defaults leave PAE off (seen: Ubuntu_64; Linux_64 has it on).
+# Recommended RAM (MB) for the OS types a 7.2 createvm applies without
+# --default.
+RECOMMENDED_RAM = {
+    "Linux_64": 1024,
+    "Linux": 512,
+    "Ubuntu_64": 1024,
+    "Ubuntu": 1024,
+    "Debian_64": 1024,
+    "Debian": 1024,
+    "Other": 64,
+    "Other_64": 64,
+}
+# OS types whose 7.2 defaults leave PAE off (seen: Ubuntu_64; Linux_64 has it
+# on).
 PAE_OFF = {"Ubuntu_64", "Ubuntu", "Debian_64", "Debian"}
 
 
@@ -59,7 +101,11 @@ def os_family(ostype):
     lowered = ostype.lower()
     if lowered.startswith("win"):
         return "windows"
-    if lowered.startswith("other") or lowered.startswith("dos") or lowered.startswith("os2"):
+    if (
+        lowered.startswith("other")
+        or lowered.startswith("dos")
+        or lowered.startswith("os2")
+    ):
         return "other"
     return "linux"
 
@@ -68,7 +114,9 @@ def effective_paravirt(vm):
     provider = vm["paravirtprovider"]
     if provider != "default":
         return provider
-    return {"windows": "hyperv", "linux": "kvm"}.get(os_family(vm["ostype"]), "none")
+    return {"windows": "hyperv", "linux": "kvm"}.get(
+        os_family(vm["ostype"]), "none"
+    )
 
 
 def random_mac():
@@ -76,43 +124,120 @@ def random_mac():
 
 
 def new_nic(slot):
-    return {"attachment": "nat" if slot == 0 else "none", "type": "82540EM",
-            "mac": random_mac(), "cable": True, "natnet": "", "bridge": "", "hostonly": "",
-            "intnet": "intnet", "natnetwork": "", "generic": "", "hostonlynet": "",
-            "rules": [], "speed": 0, "bootprio": 0, "promisc": "deny", "bwgroup": "",
-            "trace": False, "tracefile": ""}
+    return {
+        "attachment": "nat" if slot == 0 else "none",
+        "type": "82540EM",
+        "mac": random_mac(),
+        "cable": True,
+        "natnet": "",
+        "bridge": "",
+        "hostonly": "",
+        "intnet": "intnet",
+        "natnetwork": "",
+        "generic": "",
+        "hostonlynet": "",
+        "rules": [],
+        "speed": 0,
+        "bootprio": 0,
+        "promisc": "deny",
+        "bwgroup": "",
+        "trace": False,
+        "tracefile": "",
+    }
 
 
 def new_vm(name, uuid, ostype, cfgfile, groups=None, now_ns=0):
     is64 = ostype.endswith("_64")
     return {
-        "uuid": uuid, "name": name, "ostype": ostype, "groups": groups or ["/"],
-        "cfgfile": cfgfile, "description": "",
-        "memory": RECOMMENDED_RAM.get(ostype, 128), "vram": 8, "cpus": 1, "cpuexecutioncap": 100,
-        "pagefusion": False, "chipset": "piix3", "firmware": "BIOS", "hpet": False,
-        "pae": ostype not in PAE_OFF, "longmode": is64, "triplefaultreset": False, "apic": True, "x2apic": True,
-        "nested_hw_virt": False, "hwvirtex": True, "nestedpaging": True, "largepages": False,
-        "vtxvpid": True, "vtxux": True, "virtvmsavevmload": True,
-        "bootmenu": "messageandmenu", "boot": ["floppy", "dvd", "disk", "none"],
-        "acpi": True, "ioapic": True, "rtcuseutc": os_family(ostype) != "windows",
-        "biossystemtimeoffset": 0, "iommu": "none", "paravirtprovider": "default",
-        "graphicscontroller": "vboxvga", "monitorcount": 1, "accelerate3d": False,
-        "autostart_enabled": False, "autostart_delay": 0, "defaultfrontend": "",
-        "vmprocpriority": "default", "hardwareuuid": uuid,
-        "state": "poweroff", "state_change_ns": now_ns, "session": None,
-        "acpi_deadline_ns": None, "state_file": None,
-        "storage": [], "nics": [new_nic(slot) for slot in range(8)],
-        "uarts": [{"enabled": False, "iobase": io, "irq": irq, "mode": "disconnected",
-                   "path": "", "type": "16550A"} for io, irq in UART_DEFAULTS],
-        "audio": {"driver": "default", "enabled": True, "out": False, "in": False,
-                  "controller": "ac97", "codec": "STAC9700"},
-        "clipboard": "disabled", "clipboard_file_transfers": False, "draganddrop": "disabled",
-        "vrde": {"enabled": False, "authtype": "null", "multicon": False, "reusecon": False,
-                 "videochannel": False, "extpack": "", "properties": {}},
+        "uuid": uuid,
+        "name": name,
+        "ostype": ostype,
+        "groups": groups or ["/"],
+        "cfgfile": cfgfile,
+        "description": "",
+        "memory": RECOMMENDED_RAM.get(ostype, 128),
+        "vram": 8,
+        "cpus": 1,
+        "cpuexecutioncap": 100,
+        "pagefusion": False,
+        "chipset": "piix3",
+        "firmware": "BIOS",
+        "hpet": False,
+        "pae": ostype not in PAE_OFF,
+        "longmode": is64,
+        "triplefaultreset": False,
+        "apic": True,
+        "x2apic": True,
+        "nested_hw_virt": False,
+        "hwvirtex": True,
+        "nestedpaging": True,
+        "largepages": False,
+        "vtxvpid": True,
+        "vtxux": True,
+        "virtvmsavevmload": True,
+        "bootmenu": "messageandmenu",
+        "boot": ["floppy", "dvd", "disk", "none"],
+        "acpi": True,
+        "ioapic": True,
+        "rtcuseutc": os_family(ostype) != "windows",
+        "biossystemtimeoffset": 0,
+        "iommu": "none",
+        "paravirtprovider": "default",
+        "graphicscontroller": "vboxvga",
+        "monitorcount": 1,
+        "accelerate3d": False,
+        "autostart_enabled": False,
+        "autostart_delay": 0,
+        "defaultfrontend": "",
+        "vmprocpriority": "default",
+        "hardwareuuid": uuid,
+        "state": "poweroff",
+        "state_change_ns": now_ns,
+        "session": None,
+        "acpi_deadline_ns": None,
+        "state_file": None,
+        "storage": [],
+        "nics": [new_nic(slot) for slot in range(8)],
+        "uarts": [
+            {
+                "enabled": False,
+                "iobase": io,
+                "irq": irq,
+                "mode": "disconnected",
+                "path": "",
+                "type": "16550A",
+            }
+            for io, irq in UART_DEFAULTS
+        ],
+        "audio": {
+            "driver": "default",
+            "enabled": True,
+            "out": False,
+            "in": False,
+            "controller": "ac97",
+            "codec": "STAC9700",
+        },
+        "clipboard": "disabled",
+        "clipboard_file_transfers": False,
+        "draganddrop": "disabled",
+        "vrde": {
+            "enabled": False,
+            "authtype": "null",
+            "multicon": False,
+            "reusecon": False,
+            "videochannel": False,
+            "extpack": "",
+            "properties": {},
+        },
         "usb": {"ohci": False, "ehci": False, "xhci": False},
-        "mouse": "ps2mouse", "keyboard": "ps2kbd",
-        "extradata": {}, "guestprops": {}, "snapshot_root": None, "current_snapshot": None,
-        "bandwidth_groups": [], "other_settings": {},
+        "mouse": "ps2mouse",
+        "keyboard": "ps2kbd",
+        "extradata": {},
+        "guestprops": {},
+        "snapshot_root": None,
+        "current_snapshot": None,
+        "bandwidth_groups": [],
+        "other_settings": {},
     }
 
 
@@ -125,8 +250,15 @@ def snapshot_folder(vm):
 
 
 def hardware_copy(vm):
-    """What a snapshot preserves: the machine without snapshots, state or extradata."""
-    skip = {"snapshot_root", "current_snapshot", "extradata", "session", "acpi_deadline_ns"}
+    """What a snapshot preserves: the machine without snapshots, state or
+    extradata."""
+    skip = {
+        "snapshot_root",
+        "current_snapshot",
+        "extradata",
+        "session",
+        "acpi_deadline_ns",
+    }
     return copy.deepcopy({k: v for k, v in vm.items() if k not in skip})
 
 
@@ -157,10 +289,14 @@ def snapshot_parent(vm, target):
 
 
 def all_attachments(vm, include_snapshots=True):
-    """(owner, controller, attachment) for the current state and every snapshot."""
+    """(owner, controller, attachment) for the current state and every
+    snapshot."""
     owners = [(None, vm)]
     if include_snapshots:
-        owners += [(snap, snap["machine"]) for snap in iter_snapshots(vm.get("snapshot_root"))]
+        owners += [
+            (snap, snap["machine"])
+            for snap in iter_snapshots(vm.get("snapshot_root"))
+        ]
     for snap, machine in owners:
         for ctl in machine["storage"]:
             for att in ctl["attachments"]:

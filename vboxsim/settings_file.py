@@ -1,10 +1,25 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """The per-VM settings file (``<name>.vbox``) at the VM's real CfgFile path.
 
-The XML follows the shape of a VirtualBox 7.2 settings file (Machine, MediaRegistry,
-ExtraData, Snapshot, Hardware) for the parts the simulator models.  The complete
-simulator record is kept alongside in a ``SimulatorState`` element (base64 JSON), so
-``registervm`` can bring back exactly what ``createvm`` wrote.  Files written by a real
-VirtualBox (no such element) are read for their basic identity and hardware.
+The XML follows the shape of a VirtualBox 7.2 settings file (Machine,
+MediaRegistry, ExtraData, Snapshot, Hardware) for the parts the simulator
+models.  The complete simulator record is kept alongside in a
+``SimulatorState`` element (base64 JSON), so ``registervm`` can bring back
+exactly what ``createvm`` wrote.  Files written by a real VirtualBox (no such
+element) are read for their basic identity and hardware.
 """
 
 import base64
@@ -41,35 +56,68 @@ def _hardware(parent, hw, media_by_uuid):
     boot = ET.SubElement(hardware, "Boot")
     for position, device in enumerate(hw["boot"], 1):
         ET.SubElement(boot, "Order", position=str(position), device=device)
-    ET.SubElement(hardware, "Display", controller=hw["graphicscontroller"], VRAMSize=str(hw["vram"]))
-    remote = ET.SubElement(hardware, "RemoteDisplay", enabled=_bool(hw["vrde"]["enabled"]))
+    ET.SubElement(
+        hardware,
+        "Display",
+        controller=hw["graphicscontroller"],
+        VRAMSize=str(hw["vram"]),
+    )
+    remote = ET.SubElement(
+        hardware, "RemoteDisplay", enabled=_bool(hw["vrde"]["enabled"])
+    )
     props = ET.SubElement(remote, "VRDEProperties")
     for name, value in sorted(hw["vrde"]["properties"].items()):
         ET.SubElement(props, "Property", name=name, value=value)
     network = ET.SubElement(hardware, "Network")
     for slot, nic in enumerate(hw["nics"]):
         if nic["attachment"] != "none":
-            ET.SubElement(network, "Adapter", slot=str(slot), enabled="true",
-                          MACAddress=nic["mac"], type=nic["type"], attachment=nic["attachment"])
+            ET.SubElement(
+                network,
+                "Adapter",
+                slot=str(slot),
+                enabled="true",
+                MACAddress=nic["mac"],
+                type=nic["type"],
+                attachment=nic["attachment"],
+            )
     controllers = ET.SubElement(hardware, "StorageControllers")
     for ctl in hw["storage"]:
-        node = ET.SubElement(controllers, "StorageController", name=ctl["name"], type=ctl["type"],
-                             PortCount=str(ctl["portcount"]), useHostIOCache=_bool(ctl["hostiocache"]),
-                             Bootable=_bool(ctl["bootable"]))
+        node = ET.SubElement(
+            controllers,
+            "StorageController",
+            name=ctl["name"],
+            type=ctl["type"],
+            PortCount=str(ctl["portcount"]),
+            useHostIOCache=_bool(ctl["hostiocache"]),
+            Bootable=_bool(ctl["bootable"]),
+        )
         for att in ctl["attachments"]:
-            dev = ET.SubElement(node, "AttachedDevice", type=STORAGE_XML_TYPES.get(att["type"], att["type"]),
-                                port=str(att["port"]), device=str(att["device"]))
+            dev = ET.SubElement(
+                node,
+                "AttachedDevice",
+                type=STORAGE_XML_TYPES.get(att["type"], att["type"]),
+                port=str(att["port"]),
+                device=str(att["device"]),
+            )
             if att.get("medium"):
                 ET.SubElement(dev, "Image", uuid="{%s}" % att["medium"])
     guest = ET.SubElement(hardware, "GuestProperties")
     for name, prop in sorted(hw.get("guestprops", {}).items()):
-        ET.SubElement(guest, "GuestProperty", name=name, value=prop["value"],
-                      timestamp=str(prop["timestamp_ns"]), flags=prop["flags"])
+        ET.SubElement(
+            guest,
+            "GuestProperty",
+            name=name,
+            value=prop["value"],
+            timestamp=str(prop["timestamp_ns"]),
+            flags=prop["flags"],
+        )
     return hardware
 
 
 def _snapshot(parent, snap, media_by_uuid):
-    node = ET.SubElement(parent, "Snapshot", uuid="{%s}" % snap["uuid"], name=snap["name"])
+    node = ET.SubElement(
+        parent, "Snapshot", uuid="{%s}" % snap["uuid"], name=snap["name"]
+    )
     if snap.get("description"):
         ET.SubElement(node, "Description").text = snap["description"]
     _hardware(node, snap["machine"], media_by_uuid)
@@ -80,8 +128,13 @@ def _snapshot(parent, snap, media_by_uuid):
 
 
 def _medium_tree(parent, medium, all_media, tag):
-    node = ET.SubElement(parent, tag, uuid="{%s}" % medium["uuid"], location=medium["location"],
-                         format=medium["format"])
+    node = ET.SubElement(
+        parent,
+        tag,
+        uuid="{%s}" % medium["uuid"],
+        location=medium["location"],
+        format=medium["format"],
+    )
     if not medium.get("parent"):
         node.set("type", medium["type"].capitalize())
     for child in all_media:
@@ -93,8 +146,14 @@ def render(vm, registry_data):
     media = registry_data.get("media", [])
     media_by_uuid = {m["uuid"]: m for m in media}
     root = ET.Element("VirtualBox", xmlns=NS, version="1.19-linux")
-    machine = ET.SubElement(root, "Machine", uuid="{%s}" % vm["uuid"], name=vm["name"],
-                            OSType=vm["ostype"], snapshotFolder="Snapshots")
+    machine = ET.SubElement(
+        root,
+        "Machine",
+        uuid="{%s}" % vm["uuid"],
+        name=vm["name"],
+        OSType=vm["ostype"],
+        snapshotFolder="Snapshots",
+    )
     if vm.get("current_snapshot"):
         machine.set("currentSnapshot", "{%s}" % vm["current_snapshot"])
     if vm.get("description"):
@@ -112,7 +171,9 @@ def render(vm, registry_data):
         _snapshot(machine, vm["snapshot_root"], media_by_uuid)
     _hardware(machine, vm, media_by_uuid)
     state = ET.SubElement(machine, "SimulatorState", encoding="base64")
-    state.text = base64.b64encode(json.dumps(vm, sort_keys=True).encode()).decode()
+    state.text = base64.b64encode(
+        json.dumps(vm, sort_keys=True).encode()
+    ).decode()
     ET.indent(root, space="  ")
     return HEADER + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -127,7 +188,8 @@ def write(vm, registry_data):
 
 
 def read_media_registry(path):
-    """[{uuid, location, format, parent}] from the MediaRegistry of a settings file, parents first."""
+    """[{uuid, location, format, parent}] from the MediaRegistry of a settings
+    file, parents first."""
     root = ET.parse(path).getroot()
     folder = os.path.dirname(os.path.abspath(path))
     found = []
@@ -140,8 +202,12 @@ def read_media_registry(path):
             if not os.path.isabs(location):
                 location = os.path.join(folder, location)
             medium_uuid = child.get("uuid").strip("{}")
-            found.append({"uuid": medium_uuid, "location": location, "format": child.get("format", "VDI"),
-                          "parent": parent})
+            found.append({
+                "uuid": medium_uuid,
+                "location": location,
+                "format": child.get("format", "VDI"),
+                "parent": parent,
+            })
             walk(child, medium_uuid)
 
     for disks in root.iter():
@@ -151,8 +217,9 @@ def read_media_registry(path):
 
 
 def read(path, make_default_vm):
-    """Load a VM record from a settings file; ``make_default_vm(name, uuid, ostype, cfgfile)``
-    builds a fresh record for files that were not written by the simulator."""
+    """Load a VM record from a settings file; ``make_default_vm(name, uuid,
+    ostype, cfgfile)`` builds a fresh record for files that were not written
+    by the simulator."""
     tree = ET.parse(path)
     machine = tree.getroot().find("{%s}Machine" % NS)
     if machine is None:
@@ -164,8 +231,12 @@ def read(path, make_default_vm):
             vm = json.loads(base64.b64decode(child.text))
             vm["cfgfile"] = os.path.abspath(path)
             return vm
-    vm = make_default_vm(machine.get("name"), machine.get("uuid").strip("{}"),
-                         machine.get("OSType") or "Other", os.path.abspath(path))
+    vm = make_default_vm(
+        machine.get("name"),
+        machine.get("uuid").strip("{}"),
+        machine.get("OSType") or "Other",
+        os.path.abspath(path),
+    )
     for child in machine.iter():
         tag = child.tag.split("}")[-1]
         if tag == "Memory" and child.get("RAMSize"):

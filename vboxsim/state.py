@@ -1,13 +1,27 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """On-disk state of the simulator and the lock that guards it.
 
 Layout under ``$VBOXSIM_HOME`` (default ``~/.vboxsim``)::
 
-    registry.json   registered VMs (full configuration), media, system properties
+    registry.json   registered VMs (full settings), media, system properties
     registry.lock   fcntl lock file; every invocation holds it while it runs
     faults.json     optional fault-injection control (see faults.py)
 
-Each VM's settings are also written to its real CfgFile path
-(``<machine folder>/<name>/<name>.vbox``) by :mod:`vboxsim.settings_file`.
+Each VM's settings are also written to its real CfgFile path (``<machine
+folder>/<name>/<name>.vbox``) by :mod:`vboxsim.settings_file`.
 """
 
 import contextlib
@@ -32,10 +46,13 @@ def now_ns():
 
 
 def format_state_time(ns):
-    """VMStateChangeTime format: 2026-11-23T23:48:01.202000000 (UTC, ms precision)."""
+    """VMStateChangeTime format: 2026-11-23T23:48:01.202000000 (UTC, ms
+    precision)."""
     seconds, rest = divmod(int(ns), 1_000_000_000)
     stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S") + ".%03d000000" % (rest // 1_000_000)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S") + ".%03d000000" % (
+        rest // 1_000_000
+    )
 
 
 def format_prop_time(ns):
@@ -46,12 +63,17 @@ def format_prop_time(ns):
 
 
 def empty_registry():
-    return {"version": REGISTRY_VERSION, "system": {"machinefolder": None},
-            "vms": [], "media": []}
+    return {
+        "version": REGISTRY_VERSION,
+        "system": {"machinefolder": None},
+        "vms": [],
+        "media": [],
+    }
 
 
 class Registry:
-    """The loaded registry plus lookup helpers; mutate, then the store saves it."""
+    """The loaded registry plus lookup helpers; mutate, then the store saves
+    it."""
 
     def __init__(self, data):
         self.data = data
@@ -59,7 +81,9 @@ class Registry:
     # ---- system properties -------------------------------------------------
     @property
     def machine_folder(self):
-        return self.data["system"].get("machinefolder") or os.path.expanduser("~/VirtualBox VMs")
+        return self.data["system"].get("machinefolder") or os.path.expanduser(
+            "~/VirtualBox VMs"
+        )
 
     # ---- VMs ----------------------------------------------------------------
     @property
@@ -67,7 +91,8 @@ class Registry:
         return self.data["vms"]
 
     def find_vm(self, name_or_uuid):
-        """Like IVirtualBox::FindMachine: UUID (with or without braces) or name."""
+        """Like IVirtualBox::FindMachine: UUID (with or without braces) or
+        name."""
         key = name_or_uuid.strip("{}").lower()
         for vm in self.vms:
             if vm["uuid"] == key:
@@ -90,7 +115,11 @@ class Registry:
 
     def find_medium(self, location_or_uuid, device=None):
         key = location_or_uuid.strip("{}").lower()
-        path = os.path.abspath(location_or_uuid) if "|" not in location_or_uuid else location_or_uuid
+        path = (
+            os.path.abspath(location_or_uuid)
+            if "|" not in location_or_uuid
+            else location_or_uuid
+        )
         for medium in self.media:
             if device and medium["device"] != device:
                 continue
@@ -108,11 +137,13 @@ class Registry:
         return [m for m in self.media if m.get("parent") == medium["uuid"]]
 
     def remove_medium(self, medium):
-        self.data["media"] = [m for m in self.media if m["uuid"] != medium["uuid"]]
+        self.data["media"] = [
+            m for m in self.media if m["uuid"] != medium["uuid"]
+        ]
 
 
 class Store:
-    """Serialises access to the registry across processes with an fcntl lock."""
+    """Serialises registry access across processes with an fcntl lock."""
 
     def __init__(self, home=None):
         self.home = home or home_dir()
@@ -163,7 +194,8 @@ class Store:
                 if save_on_error:
                     self._commit(before, registry.data)
                 else:
-                    # drop the failed command's changes, keep lazy guest transitions
+                    # drop the failed command's changes, keep lazy guest
+                    # transitions
                     fresh = Registry(copy.deepcopy(before))
                     advance_guests(fresh)
                     self._commit(before, fresh.data)
@@ -181,7 +213,11 @@ def advance_guests(registry, now=None):
     now = now or now_ns()
     for vm in registry.vms:
         deadline = vm.get("acpi_deadline_ns")
-        if deadline is not None and now >= deadline and vm["state"] == "running":
+        if (
+            deadline is not None
+            and now >= deadline
+            and vm["state"] == "running"
+        ):
             set_vm_state(vm, "poweroff", deadline)
             vm["session"] = None
             vm["acpi_deadline_ns"] = None
@@ -200,6 +236,8 @@ def write_changed_settings(before, after):
         return [m for m in data["media"] if m.get("registry") == vm_uuid]
 
     for vm in after["vms"]:
-        changed = old.get(vm["uuid"]) != vm or owned(before, vm["uuid"]) != owned(after, vm["uuid"])
+        changed = old.get(vm["uuid"]) != vm or owned(
+            before, vm["uuid"]
+        ) != owned(after, vm["uuid"])
         if changed and os.path.isdir(os.path.dirname(vm["cfgfile"])):
             settings_file.write(vm, after)

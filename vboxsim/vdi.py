@@ -1,3 +1,17 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """Genuine VirtualBox VDI images (header version 1.1).
 
 Layout written here, like VirtualBox 7 does::
@@ -31,7 +45,8 @@ TYPE_DIFF = 4
 
 _PRE = struct.Struct("<64sII")
 # cbHeader, type, flags, comment, offBlocks, offData, legacy CHS+sector, dummy,
-# cbDisk, cbBlock, cbBlockExtra, cBlocks, cBlocksAllocated, 4 UUIDs, LCHS+sector
+# cbDisk, cbBlock, cbBlockExtra, cBlocks, cBlocksAllocated, 4 UUIDs,
+# LCHS+sector
 _HDR = struct.Struct("<III256sII4II QIIII 16s16s16s16s 4I")
 NULL_UUID = "00000000-0000-0000-0000-000000000000"
 
@@ -89,27 +104,55 @@ def is_vdi(path):
 def _write_header(handle, hdr):
     handle.seek(0)
     handle.write(_PRE.pack(FILE_INFO, SIGNATURE, VERSION))
-    handle.write(_HDR.pack(
-        HEADER_SIZE, hdr["type"], 0, b"", hdr["off_blocks"], hdr["off_data"],
-        0, 0, 0, 512, 0,
-        hdr["capacity"], hdr["block_size"], 0, hdr["blocks"], hdr["allocated"],
-        _uuid_bytes(hdr["uuid"]), _uuid_bytes(hdr["modify_uuid"]),
-        _uuid_bytes(hdr["parent_uuid"]), _uuid_bytes(hdr["parent_modify_uuid"]),
-        0, 0, 0, 512))
+    handle.write(
+        _HDR.pack(
+            HEADER_SIZE,
+            hdr["type"],
+            0,
+            b"",
+            hdr["off_blocks"],
+            hdr["off_data"],
+            0,
+            0,
+            0,
+            512,
+            0,
+            hdr["capacity"],
+            hdr["block_size"],
+            0,
+            hdr["blocks"],
+            hdr["allocated"],
+            _uuid_bytes(hdr["uuid"]),
+            _uuid_bytes(hdr["modify_uuid"]),
+            _uuid_bytes(hdr["parent_uuid"]),
+            _uuid_bytes(hdr["parent_modify_uuid"]),
+            0,
+            0,
+            0,
+            512,
+        )
+    )
 
 
 def create(path, capacity, image_uuid, fixed=False, parent=None):
-    """Create a VDI image; ``parent`` is the parent's header for a diff image."""
+    """Create a VDI image; ``parent`` is the parent header for a diff image."""
     if os.path.exists(path):
         raise FileExistsError(path)
     blocks = (capacity + BLOCK_SIZE - 1) // BLOCK_SIZE
     off_blocks = _align(_PRE.size + _HDR.size)
     off_data = _align(off_blocks + 4 * blocks)
     hdr = {
-        "type": TYPE_DIFF if parent else (TYPE_FIXED if fixed else TYPE_DYNAMIC),
-        "off_blocks": off_blocks, "off_data": off_data, "capacity": capacity,
-        "block_size": BLOCK_SIZE, "blocks": blocks, "allocated": blocks if fixed else 0,
-        "uuid": image_uuid, "modify_uuid": str(uuidlib.uuid4()),
+        "type": (
+            TYPE_DIFF if parent else (TYPE_FIXED if fixed else TYPE_DYNAMIC)
+        ),
+        "off_blocks": off_blocks,
+        "off_data": off_data,
+        "capacity": capacity,
+        "block_size": BLOCK_SIZE,
+        "blocks": blocks,
+        "allocated": blocks if fixed else 0,
+        "uuid": image_uuid,
+        "modify_uuid": str(uuidlib.uuid4()),
         "parent_uuid": parent["uuid"] if parent else NULL_UUID,
         "parent_modify_uuid": parent["modify_uuid"] if parent else NULL_UUID,
     }
@@ -127,7 +170,9 @@ def create(path, capacity, image_uuid, fixed=False, parent=None):
 
 def _block_map(handle, hdr):
     handle.seek(hdr["off_blocks"])
-    return list(struct.unpack("<%dI" % hdr["blocks"], handle.read(4 * hdr["blocks"])))
+    return list(
+        struct.unpack("<%dI" % hdr["blocks"], handle.read(4 * hdr["blocks"]))
+    )
 
 
 def read_blocks(path):
@@ -143,7 +188,7 @@ def read_blocks(path):
 
 
 def write_block(path, index, data):
-    """Write one whole block, allocating it at the end of the image if needed."""
+    """Write one whole block, allocating it at the end of the image."""
     with open(path, "r+b") as handle:
         hdr = read_header(path)
         if index >= hdr["blocks"]:
@@ -171,7 +216,8 @@ def flatten_blocks(chain):
 
 
 def write_image(path, capacity, image_uuid, blocks, fixed=False):
-    """Create ``path`` holding ``blocks`` ({index: data}); all-zero blocks stay sparse."""
+    """Create ``path`` holding ``blocks`` ({index: data}); all-zero blocks stay
+    sparse."""
     create(path, capacity, image_uuid, fixed=fixed)
     limit = (capacity + BLOCK_SIZE - 1) // BLOCK_SIZE
     for index in sorted(blocks):
@@ -180,18 +226,24 @@ def write_image(path, capacity, image_uuid, blocks, fixed=False):
 
 
 def rewrite(path, capacity=None, fixed=None):
-    """Resize or compact an image in place, keeping its UUID (base images only)."""
+    """Resize or compact an image in place, keeping its UUID (base images
+    only)."""
     hdr = read_header(path)
     blocks = dict(read_blocks(path))
     tmp = path + ".vboxsim-tmp"
     if os.path.exists(tmp):
         os.unlink(tmp)
-    write_image(tmp, capacity or hdr["capacity"], hdr["uuid"], blocks,
-                fixed=(hdr["type"] == TYPE_FIXED) if fixed is None else fixed)
+    write_image(
+        tmp,
+        capacity or hdr["capacity"],
+        hdr["uuid"],
+        blocks,
+        fixed=(hdr["type"] == TYPE_FIXED) if fixed is None else fixed,
+    )
     os.replace(tmp, path)
 
 
 def merge_into_parent(child_path, parent_path):
-    """Copy a differencing image's blocks into its parent (snapshot deletion)."""
+    """Copy a differencing image's blocks into its parent (snapshot delete)."""
     for index, data in read_blocks(child_path):
         write_block(parent_path, index, data)

@@ -1,3 +1,17 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """Helpers shared by the command modules."""
 
 import os
@@ -14,9 +28,13 @@ def find_vm(registry, name, command):
     return vm
 
 
-def require_unlocked(vm, source_file="VBoxManageModifyVM.cpp", line=897,
-                     call="LockMachine(a->session, LockType_Write)"):
-    """Commands that need a write session fail while the VM process holds it."""
+def require_unlocked(
+    vm,
+    source_file="VBoxManageModifyVM.cpp",
+    line=897,
+    call="LockMachine(a->session, LockType_Write)",
+):
+    """Commands needing a write session fail while the VM process holds it."""
     if vm["state"] in RUNNING_STATES:
         raise errors.machine_locked(vm["name"], source_file, line, call)
 
@@ -32,10 +50,22 @@ def compose_settings_path(registry, name, basefolder=None, groups=None):
 
 def settings_exists_error(path):
     return errors.com_error(
-        "Machine settings file '%s' already exists" % path, "VBOX_E_FILE_ERROR", "MachineWrap", "IMachine",
-        ("CreateMachine(bstrSettingsFile.raw(), bstrName.raw(), platformArch, ComSafeArrayAsInParam(groups), "
-         "bstrOsTypeId.raw(), createFlags.raw(), bstrCipher.raw(), bstrPasswordId.raw(), "
-         "Bstr(strPassword).raw(), machine.asOutParam())", 429, "VBoxManageMisc.cpp"))
+        "Machine settings file '%s' already exists" % path,
+        "VBOX_E_FILE_ERROR",
+        "MachineWrap",
+        "IMachine",
+        (
+            (
+                "CreateMachine(bstrSettingsFile.raw(), bstrName.raw(),"
+                " platformArch, ComSafeArrayAsInParam(groups),"
+                " bstrOsTypeId.raw(), createFlags.raw(), bstrCipher.raw(),"
+                " bstrPasswordId.raw(), Bstr(strPassword).raw(),"
+                " machine.asOutParam())"
+            ),
+            429,
+            "VBoxManageMisc.cpp",
+        ),
+    )
 
 
 def parse_groups(text):

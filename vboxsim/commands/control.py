@@ -1,26 +1,52 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """startvm, controlvm and discardstate: the simulated VM lifecycle.
 
-The simulator has no VM process: the running state lives in the registry.  An ACPI
-power button press records a deadline (``VBOXSIM_ACPI_DELAY`` seconds, default 1.0;
-negative = the guest ignores ACPI); any later invocation that loads the registry moves
-the VM to ``poweroff`` once the deadline has passed (see state.advance_guests).
+The simulator has no VM process: the running state lives in the registry.  An
+ACPI power button press records a deadline (``VBOXSIM_ACPI_DELAY`` seconds,
+default 1.0; negative = the guest ignores ACPI); any later invocation that
+loads the registry moves the VM to ``poweroff`` once the deadline has passed
+(see state.advance_guests).
 """
 
 import os
 import re
 
-from vboxsim import errors
-from vboxsim import model
-from vboxsim import state as statelib
 from vboxsim.args import Args
 from vboxsim.commands import common
 from vboxsim.commands import modifyvm
+from vboxsim import errors
+from vboxsim import model
+from vboxsim import state as statelib
 
 MISC_FILE = "VBoxManageMisc.cpp"
 CONTROL_FILE = "VBoxManageControlVM.cpp"
-SESSION_NAMES = {"headless": "headless", "gui": "GUI/Qt", "separate": "headless", "sdl": "GUI/SDL"}
-STATE_NAMES = {"poweroff": "PoweredOff", "running": "Running", "paused": "Paused", "saved": "Saved",
-               "aborted": "Aborted", "aborted-saved": "AbortedSaved"}
+SESSION_NAMES = {
+    "headless": "headless",
+    "gui": "GUI/Qt",
+    "separate": "headless",
+    "sdl": "GUI/SDL",
+}
+STATE_NAMES = {
+    "poweroff": "PoweredOff",
+    "running": "Running",
+    "paused": "Paused",
+    "saved": "Saved",
+    "aborted": "Aborted",
+    "aborted-saved": "AbortedSaved",
+}
 DEFAULT_ACPI_DELAY = 1.0
 
 
@@ -32,10 +58,22 @@ def acpi_delay():
 
 
 def _launch_failed_gui(vm):
-    return errors.com_error("Could not launch the VM process for the machine '%s' (VERR_FILE_NOT_FOUND)" % vm["name"],
-                            "VBOX_E_IPRT_ERROR", "MachineWrap", "IMachine",
-                            ("LaunchVMProcess(a->session, sessionType.raw(), ComSafeArrayAsInParam(aBstrEnv), "
-                             "progress.asOutParam())", 920, MISC_FILE))
+    return errors.com_error(
+        "Could not launch the VM process for the machine '%s'"
+        " (VERR_FILE_NOT_FOUND)"
+        % vm["name"],
+        "VBOX_E_IPRT_ERROR",
+        "MachineWrap",
+        "IMachine",
+        (
+            (
+                "LaunchVMProcess(a->session, sessionType.raw(),"
+                " ComSafeArrayAsInParam(aBstrEnv), progress.asOutParam())"
+            ),
+            920,
+            MISC_FILE,
+        ),
+    )
 
 
 def startvm(ctx, argv):
@@ -53,22 +91,42 @@ def startvm(ctx, argv):
     if not names:
         raise errors.syntax_error("VM name required")
     if session_type not in SESSION_NAMES:
-        raise errors.VBoxError(errors.error_lines("Invalid session type '%s'" % session_type), exit_code=2)
+        raise errors.VBoxError(
+            errors.error_lines("Invalid session type '%s'" % session_type),
+            exit_code=2,
+        )
     for name in names:
         with ctx.store.transaction() as registry:
             vm = common.find_vm(registry, name, "startvm")
             if vm["state"] in common.RUNNING_STATES:
                 raise errors.com_error(
-                    "The machine '%s' is already locked by a session (or being locked or unlocked)" % vm["name"],
-                    "VBOX_E_INVALID_OBJECT_STATE", "MachineWrap", "IMachine",
-                    ("LaunchVMProcess(a->session, sessionType.raw(), ComSafeArrayAsInParam(aBstrEnv), "
-                     "progress.asOutParam())", 920, MISC_FILE))
+                    "The machine '%s' is already locked by a session (or being"
+                    " locked or unlocked)"
+                    % vm["name"],
+                    "VBOX_E_INVALID_OBJECT_STATE",
+                    "MachineWrap",
+                    "IMachine",
+                    (
+                        (
+                            "LaunchVMProcess(a->session, sessionType.raw(),"
+                            " ComSafeArrayAsInParam(aBstrEnv),"
+                            " progress.asOutParam())"
+                        ),
+                        920,
+                        MISC_FILE,
+                    ),
+                )
             if session_type == "gui" and not os.environ.get("DISPLAY"):
                 raise _launch_failed_gui(vm)
             _remove_state_file(vm)
             statelib.set_vm_state(vm, "running")
-            vm.update(session=SESSION_NAMES[session_type], acpi_deadline_ns=None)
-        ctx.out('Waiting for VM "%s" to power on...\nVM "%s" has been successfully started.\n' % (name, name))
+            vm.update(
+                session=SESSION_NAMES[session_type], acpi_deadline_ns=None
+            )
+        ctx.out(
+            'Waiting for VM "%s" to power on...\nVM "%s" has been successfully'
+            " started.\n" % (name, name)
+        )
     return 0
 
 
@@ -79,8 +137,14 @@ def _remove_state_file(vm):
 
 
 def _invalid_state(vm, call, line):
-    return errors.com_error("Invalid machine state: %s" % STATE_NAMES.get(vm["state"], vm["state"]),
-                            "VBOX_E_INVALID_VM_STATE", "ConsoleWrap", "IConsole", (call, line, CONTROL_FILE))
+    return errors.com_error(
+        "Invalid machine state: %s"
+        % STATE_NAMES.get(vm["state"], vm["state"]),
+        "VBOX_E_INVALID_VM_STATE",
+        "ConsoleWrap",
+        "IConsole",
+        (call, line, CONTROL_FILE),
+    )
 
 
 def _power_off(vm):
@@ -95,7 +159,9 @@ def _save_state(vm):
     stamp = statelib.format_state_time(now).replace(":", "-")
     path = os.path.join(folder, "%sZ.sav" % stamp)
     with open(path, "wb") as handle:
-        handle.write(b"\x7fVirtualBox SavedState V2.0\n\0" + vm["uuid"].encode())
+        handle.write(
+            b"\x7fVirtualBox SavedState V2.0\n\0" + vm["uuid"].encode()
+        )
     statelib.set_vm_state(vm, "saved", now)
     vm.update(session=None, acpi_deadline_ns=None, state_file=path)
 
@@ -119,9 +185,14 @@ def _pause(vm):
 
 def _resume(vm):
     if vm["state"] != "paused":
-        raise errors.com_error("Cannot resume the machine as it is not paused (machine state: %s)"
-                               % STATE_NAMES[vm["state"]], "VBOX_E_INVALID_VM_STATE", "ConsoleWrap", "IConsole",
-                               ("Resume()", 262, CONTROL_FILE))
+        raise errors.com_error(
+            "Cannot resume the machine as it is not paused (machine state: %s)"
+            % STATE_NAMES[vm["state"]],
+            "VBOX_E_INVALID_VM_STATE",
+            "ConsoleWrap",
+            "IConsole",
+            ("Resume()", 262, CONTROL_FILE),
+        )
     statelib.set_vm_state(vm, "running")
 
 
@@ -129,12 +200,22 @@ def _reset(vm):
     vm["acpi_deadline_ns"] = None
 
 
-# controlvm settings that mirror a modifyvm option (value count taken from modifyvm)
-CONTROL_TO_MODIFY = {"setlinkstate": "--cableconnected", "nic": "--nic", "nictrace": "--nictrace",
-                     "nictracefile": "--nictracefile", "natpf": "--natpf", "vrde": "--vrde",
-                     "vrdeport": "--vrdeport", "vrdeproperty": "--vrdeproperty",
-                     "cpuexecutioncap": "--cpuexecutioncap", "clipboard": "--clipboard",
-                     "draganddrop": "--draganddrop", "clipboardmode": "--clipboard"}
+# controlvm settings that mirror a modifyvm option (value count taken from
+# modifyvm)
+CONTROL_TO_MODIFY = {
+    "setlinkstate": "--cableconnected",
+    "nic": "--nic",
+    "nictrace": "--nictrace",
+    "nictracefile": "--nictracefile",
+    "natpf": "--natpf",
+    "vrde": "--vrde",
+    "vrdeport": "--vrdeport",
+    "vrdeproperty": "--vrdeproperty",
+    "cpuexecutioncap": "--cpuexecutioncap",
+    "clipboard": "--clipboard",
+    "draganddrop": "--draganddrop",
+    "clipboardmode": "--clipboard",
+}
 
 
 def _apply_setting(ctx, vm, action, values):
@@ -145,13 +226,27 @@ def _apply_setting(ctx, vm, action, values):
         return False
     argv = [option + slot] + values
     if base == "nic" and len(values) > 1:  # nicN bridged eth0
-        argv = [option + slot, values[0], "--%sadapter%s" % (
-            {"bridged": "bridge", "hostonly": "hostonly"}.get(values[0], values[0]), slot)] + values[1:]
+        argv = [
+            option + slot,
+            values[0],
+            "--%sadapter%s"
+            % (
+                {"bridged": "bridge", "hostonly": "hostonly"}.get(
+                    values[0], values[0]
+                ),
+                slot,
+            ),
+        ] + values[1:]
         if values[0] in ("intnet", "natnetwork", "generic"):
-            argv[2] = {"intnet": "--intnet", "natnetwork": "--nat-network", "generic": "--nic-generic-drv"}[
-                values[0]] + slot
+            argv[2] = {
+                "intnet": "--intnet",
+                "natnetwork": "--nat-network",
+                "generic": "--nic-generic-drv",
+            }[values[0]] + slot
     for change in modifyvm._read_changes(Args(argv)):
-        modifyvm.HANDLERS.get(change.key, modifyvm._store_other)(ctx, vm, change)
+        modifyvm.HANDLERS.get(change.key, modifyvm._store_other)(
+            ctx, vm, change
+        )
     return True
 
 
@@ -181,12 +276,32 @@ def controlvm(ctx, argv):
             _resume(vm)
         elif action in ("reset", "reboot"):
             _reset(vm)
-        elif action in ("acpisleepbutton", "keyboardputscancode", "keyboardputstring", "keyboardputfile",
-                        "setvideomodehint", "setscreenlayout", "screenshotpng", "guestmemoryballoon",
-                        "usbattach", "usbdetach", "webcam", "addencpassword", "removeencpassword",
-                        "removeallencpasswords", "changeuartmode1", "changeuartmode2", "recording",
-                        "setcredentials", "teleport", "plugcpu", "unplugcpu", "vm-process-priority",
-                        "autostart-enabled1", "autostart-delay"):
+        elif action in (
+            "acpisleepbutton",
+            "keyboardputscancode",
+            "keyboardputstring",
+            "keyboardputfile",
+            "setvideomodehint",
+            "setscreenlayout",
+            "screenshotpng",
+            "guestmemoryballoon",
+            "usbattach",
+            "usbdetach",
+            "webcam",
+            "addencpassword",
+            "removeencpassword",
+            "removeallencpasswords",
+            "changeuartmode1",
+            "changeuartmode2",
+            "recording",
+            "setcredentials",
+            "teleport",
+            "plugcpu",
+            "unplugcpu",
+            "vm-process-priority",
+            "autostart-enabled1",
+            "autostart-delay",
+        ):
             pass
         elif not _apply_setting(ctx, vm, action, values):
             raise errors.syntax_error("Invalid parameter '%s'" % argv[1])
@@ -200,12 +315,17 @@ def discardstate(ctx, argv):
         vm = common.find_vm(registry, argv[0], "discardstate")
         common.require_unlocked(vm, MISC_FILE, 1287)
         if vm["state"] not in ("saved", "aborted-saved"):
-            # The real VBoxManage reports this error but still exits 0 (transcript 66).
+            # The real VBoxManage reports this error but still exits 0
+            # (transcript 66).
             error = errors.com_error(
-                "Cannot discard the saved state as the machine is not in the Saved or Aborted-Saved state "
-                "(machine state: %s)" % STATE_NAMES.get(vm["state"], vm["state"]),
-                "VBOX_E_INVALID_VM_STATE", "SessionMachine", "IMachine",
-                ("DiscardSavedState(true )", 1292, MISC_FILE))
+                "Cannot discard the saved state as the machine is not in the"
+                " Saved or Aborted-Saved state (machine state: %s)"
+                % STATE_NAMES.get(vm["state"], vm["state"]),
+                "VBOX_E_INVALID_VM_STATE",
+                "SessionMachine",
+                "IMachine",
+                ("DiscardSavedState(true )", 1292, MISC_FILE),
+            )
             ctx.err(error.stderr)
             return 0
         _remove_state_file(vm)

@@ -1,14 +1,35 @@
-"""list vms|runningvms|hostinfo|systemproperties|hdds|dvds|... """
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""list vms|runningvms|hostinfo|systemproperties|hdds|dvds|..."""
 
 import os
 
+from vboxsim.cli import DATA_DIR, usage_text
 from vboxsim import errors
 from vboxsim import hostinfo
 from vboxsim import media as medialib
 from vboxsim import render
-from vboxsim.cli import DATA_DIR, usage_text
 
-ONLINE_STATES = ("running", "paused", "gurumeditation", "saving", "stopping", "starting")
+ONLINE_STATES = (
+    "running",
+    "paused",
+    "gurumeditation",
+    "saving",
+    "stopping",
+    "starting",
+)
 
 
 def _data(name):
@@ -21,14 +42,21 @@ def _vms(registry, long_form, only_running=False):
     for vm in registry.vms:
         if only_running and vm["state"] not in ONLINE_STATES:
             continue
-        out.append(render.showvminfo_human(vm, registry) if long_form else '"%s" {%s}\n' % (vm["name"], vm["uuid"]))
+        out.append(
+            render.showvminfo_human(vm, registry)
+            if long_form
+            else '"%s" {%s}\n' % (vm["name"], vm["uuid"])
+        )
     return "".join(out)
 
 
 def _media(device):
     def lister(registry, long_form):
-        return "".join(render.medium_info(m, registry, long_form) + "\n"
-                       for m in medialib.visible_media(registry, device))
+        return "".join(
+            render.medium_info(m, registry, long_form) + "\n"
+            for m in medialib.visible_media(registry, device)
+        )
+
     return lister
 
 
@@ -43,10 +71,15 @@ def _groups(registry, long_form):
 
 LISTERS = {
     "vms": lambda reg, long_form: _vms(reg, long_form),
-    "runningvms": lambda reg, long_form: _vms(reg, long_form, only_running=True),
+    "runningvms": lambda reg, long_form: _vms(
+        reg, long_form, only_running=True
+    ),
     "hostinfo": lambda reg, long_form: hostinfo.hostinfo_text(),
-    "systemproperties": lambda reg, long_form: _data("systemproperties.txt").replace(
-        "{machinefolder}", reg.machine_folder),
+    "systemproperties": (
+        lambda reg, long_form: _data("systemproperties.txt").replace(
+            "{machinefolder}", reg.machine_folder
+        )
+    ),
     "hdds": _media("hdd"),
     "dvds": _media("dvd"),
     "floppies": _media("floppy"),
@@ -62,7 +95,9 @@ LISTERS = {
     "hostdvds": lambda reg, long_form: "",
     "hostfloppies": lambda reg, long_form: "",
     "usbhost": lambda reg, long_form: "<none>\n\n",
-    "usbfilters": lambda reg, long_form: "Global USB Device Filters:\n\n<none>\n",
+    "usbfilters": lambda reg, long_form: (
+        "Global USB Device Filters:\n\n<none>\n"
+    ),
 }
 
 
@@ -79,7 +114,11 @@ def list_command(ctx, argv):
         else:
             raise errors.syntax_error("Invalid parameter '%s'" % arg)
     if what is None or what not in LISTERS:
-        message = 'Unknown subcommand "%s".' % what if what else "Missing subcommand."
+        message = (
+            'Unknown subcommand "%s".' % what
+            if what
+            else "Missing subcommand."
+        )
         raise errors.syntax_error(message, "\n" + usage_text("list"))
     with ctx.store.transaction() as registry:
         ctx.out(LISTERS[what](registry, long_form))

@@ -1,19 +1,39 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """createmedium, clonemedium, modifymedium, closemedium, showmediuminfo."""
 
 import os
 import subprocess
 import uuid as uuidlib
 
+from vboxsim.args import Args, parse_size_mb
 from vboxsim import errors
 from vboxsim import media as medialib
 from vboxsim import render
 from vboxsim import vdi
-from vboxsim.args import Args, parse_size_mb
 
 MB = 1024 * 1024
 DEVICE_WORDS = {"disk": "hdd", "dvd": "dvd", "floppy": "floppy"}
-MEDIUM_TYPES = {"normal": "normal", "writethrough": "writethrough", "immutable": "immutable",
-                "shareable": "shareable", "readonly": "readonly", "multiattach": "multiattach"}
+MEDIUM_TYPES = {
+    "normal": "normal",
+    "writethrough": "writethrough",
+    "immutable": "immutable",
+    "shareable": "shareable",
+    "readonly": "readonly",
+    "multiattach": "multiattach",
+}
 
 
 def _device_and_args(argv):
@@ -23,12 +43,26 @@ def _device_and_args(argv):
     return "hdd", Args(argv)
 
 
-def _create_failed(path, fmt, context_line, what="Failed to create medium",
-                   detail="Could not create the medium storage unit '%s'."):
+def _create_failed(
+    path,
+    fmt,
+    context_line,
+    what="Failed to create medium",
+    detail="Could not create the medium storage unit '%s'.",
+):
     return errors.com_error(
-        [what, detail % path, "%s: cannot create image '%s' (VERR_ALREADY_EXISTS)" % (fmt, path)],
-        "VBOX_E_FILE_ERROR", "MediumWrap", "IMedium", context_line, callee=False,
-        progress_prefix="0%...VBOX_E_FILE_ERROR\n")
+        [
+            what,
+            detail % path,
+            "%s: cannot create image '%s' (VERR_ALREADY_EXISTS)" % (fmt, path),
+        ],
+        "VBOX_E_FILE_ERROR",
+        "MediumWrap",
+        "IMedium",
+        context_line,
+        callee=False,
+        progress_prefix="0%...VBOX_E_FILE_ERROR\n",
+    )
 
 
 def createmedium(ctx, argv):
@@ -59,7 +93,11 @@ def createmedium(ctx, argv):
     if size_bytes is None and not diffparent:
         raise errors.syntax_error("Parameter --size is required")
     path = os.path.abspath(filename)
-    context = ("RTEXITCODE handleCreateMedium(HandlerArg*)", 630, "VBoxManageDisk.cpp")
+    context = (
+        "RTEXITCODE handleCreateMedium(HandlerArg*)",
+        630,
+        "VBoxManageDisk.cpp",
+    )
     with ctx.store.transaction() as registry:
         if diffparent:
             parent = medialib.open_medium(registry, diffparent, "hdd")
@@ -71,9 +109,16 @@ def createmedium(ctx, argv):
             fmt_name = medialib.format_for(path, fmt)
             if os.path.exists(path):
                 raise _create_failed(path, fmt_name, context)
-            record = medialib.make_record(path, fmt_name, size_bytes, device=device,
-                                          variant="fixed" if fixed else "dynamic")
-            medialib.create_base(path, fmt_name, size_bytes, fixed, record["uuid"])
+            record = medialib.make_record(
+                path,
+                fmt_name,
+                size_bytes,
+                device=device,
+                variant="fixed" if fixed else "dynamic",
+            )
+            medialib.create_base(
+                path, fmt_name, size_bytes, fixed, record["uuid"]
+            )
             registry.media.append(record)
     ctx.progress()
     ctx.out("Medium created. UUID: %s\n" % record["uuid"])
@@ -101,31 +146,64 @@ def clonemedium(ctx, argv):
     target = os.path.abspath(target_name)
     with ctx.store.transaction() as registry:
         source = medialib.open_medium(registry, source_name, device)
-        fmt_name = medialib.format_for(target, fmt) if fmt else source["format"].upper()
+        fmt_name = (
+            medialib.format_for(target, fmt)
+            if fmt
+            else source["format"].upper()
+        )
         if os.path.exists(target):
-            raise _create_failed(target, fmt_name, ("RTEXITCODE handleCloneMedium(HandlerArg*)", 1208,
-                                                    "VBoxManageDisk.cpp"),
-                                 what="Failed to clone medium", detail="Could not create the clone medium '%s'.")
+            raise _create_failed(
+                target,
+                fmt_name,
+                (
+                    "RTEXITCODE handleCloneMedium(HandlerArg*)",
+                    1208,
+                    "VBoxManageDisk.cpp",
+                ),
+                what="Failed to clone medium",
+                detail="Could not create the clone medium '%s'.",
+            )
         new_uuid = str(uuidlib.uuid4())
-        medialib.copy_contents(registry, source, target, fmt_name, new_uuid, fixed=fixed)
-        record = medialib.make_record(target, fmt_name, source["capacity"], device=device, medium_uuid=new_uuid,
-                                      variant="fixed" if fixed else "dynamic")
+        medialib.copy_contents(
+            registry, source, target, fmt_name, new_uuid, fixed=fixed
+        )
+        record = medialib.make_record(
+            target,
+            fmt_name,
+            source["capacity"],
+            device=device,
+            medium_uuid=new_uuid,
+            variant="fixed" if fixed else "dynamic",
+        )
         registry.media.append(record)
     ctx.progress()
-    ctx.out("Clone medium created in format '%s'. UUID: %s\n" % (fmt_name, new_uuid))
+    ctx.out(
+        "Clone medium created in format '%s'. UUID: %s\n"
+        % (fmt_name, new_uuid)
+    )
     return 0
 
 
 def _multiattach_refused(location, context):
     return errors.com_error(
-        "Cannot change type for medium '%s': the media type 'MultiAttach' can only be used on media "
-        "registered with a machine that was created with VirtualBox 4.0 or later" % location,
-        "VBOX_E_INVALID_OBJECT_STATE", "MediumWrap", "IMedium", context,
-        trailer=("Failed to set the medium type",) if "StorageController" in context[2] else ())
+        "Cannot change type for medium '%s': the media type 'MultiAttach' can"
+        " only be used on media registered with a machine that was created"
+        " with VirtualBox 4.0 or later" % location,
+        "VBOX_E_INVALID_OBJECT_STATE",
+        "MediumWrap",
+        "IMedium",
+        context,
+        trailer=(
+            ("Failed to set the medium type",)
+            if "StorageController" in context[2]
+            else ()
+        ),
+    )
 
 
 def set_medium_type(medium, new_type, context):
-    """IMedium::COMSETTER(Type) with the 'never attached to a machine' restriction."""
+    """IMedium::COMSETTER(Type) with the 'never attached to a machine'
+    restriction."""
     if new_type == "multiattach" and not medium.get("ever_attached"):
         raise _multiattach_refused(medium["location"], context)
     medium["type"] = new_type
@@ -133,16 +211,37 @@ def set_medium_type(medium, new_type, context):
 
 def _resize(medium, new_bytes):
     if new_bytes < medium["capacity"]:
-        raise errors.com_error(["Failed to resize medium",
-                                "Shrinking is not yet supported for medium '%s'" % medium["location"]],
-                               "VBOX_E_NOT_SUPPORTED", "MediumWrap", "IMedium",
-                               ("RTEXITCODE handleModifyMedium(HandlerArg*)", 937, "VBoxManageDisk.cpp"),
-                               callee=False, progress_prefix="0%...VBOX_E_NOT_SUPPORTED\n")
+        raise errors.com_error(
+            [
+                "Failed to resize medium",
+                "Shrinking is not yet supported for medium '%s'"
+                % medium["location"],
+            ],
+            "VBOX_E_NOT_SUPPORTED",
+            "MediumWrap",
+            "IMedium",
+            (
+                "RTEXITCODE handleModifyMedium(HandlerArg*)",
+                937,
+                "VBoxManageDisk.cpp",
+            ),
+            callee=False,
+            progress_prefix="0%...VBOX_E_NOT_SUPPORTED\n",
+        )
     if vdi.is_vdi(medium["location"]) and not medium.get("parent"):
         vdi.rewrite(medium["location"], new_bytes)
     elif medialib.qemu_img():
-        subprocess.run([medialib.qemu_img(), "resize", "-q", medium["location"], str(new_bytes)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                medialib.qemu_img(),
+                "resize",
+                "-q",
+                medium["location"],
+                str(new_bytes),
+            ],
+            check=True,
+            capture_output=True,
+        )
     medium["capacity"] = new_bytes
 
 
@@ -178,8 +277,19 @@ def modifymedium(ctx, argv):
         for what, value in changes:
             if what == "type":
                 if value not in MEDIUM_TYPES:
-                    raise errors.VBoxError(errors.error_lines("Invalid medium type '%s'" % value), exit_code=2)
-                set_medium_type(medium, value, ("COMSETTER(Type)(enmMediumType)", 896, "VBoxManageDisk.cpp"))
+                    raise errors.VBoxError(
+                        errors.error_lines("Invalid medium type '%s'" % value),
+                        exit_code=2,
+                    )
+                set_medium_type(
+                    medium,
+                    value,
+                    (
+                        "COMSETTER(Type)(enmMediumType)",
+                        896,
+                        "VBoxManageDisk.cpp",
+                    ),
+                )
             elif what == "resize":
                 _resize(medium, value)
                 progress = True
@@ -201,9 +311,13 @@ def modifymedium(ctx, argv):
 
 def _in_use_error(medium, count):
     return errors.com_error(
-        "Medium '%s' cannot be closed because it is still attached to %d virtual machines" % (
-            medium["location"], count), "VBOX_E_OBJECT_IN_USE", "MediumWrap", "IMedium",
-        ("Close()", 1877, "VBoxManageDisk.cpp"))
+        "Medium '%s' cannot be closed because it is still attached to %d"
+        " virtual machines" % (medium["location"], count),
+        "VBOX_E_OBJECT_IN_USE",
+        "MediumWrap",
+        "IMedium",
+        ("Close()", 1877, "VBoxManageDisk.cpp"),
+    )
 
 
 def closemedium(ctx, argv):
@@ -227,14 +341,35 @@ def closemedium(ctx, argv):
             raise _in_use_error(medium, len(users))
         children = registry.children_of(medium)
         if children:
-            message = "Cannot close medium '%s' because it has %d child media" % (medium["location"], len(children))
-            close_error = errors.com_error(message, "VBOX_E_OBJECT_IN_USE", "MediumWrap", "IMedium",
-                                           ("Close()", 1877, "VBoxManageDisk.cpp"))
+            message = (
+                "Cannot close medium '%s' because it has %d child media"
+                % (medium["location"], len(children))
+            )
+            close_error = errors.com_error(
+                message,
+                "VBOX_E_OBJECT_IN_USE",
+                "MediumWrap",
+                "IMedium",
+                ("Close()", 1877, "VBoxManageDisk.cpp"),
+            )
             if delete:
                 delete_error = errors.com_error(
-                    message, "VBOX_E_OBJECT_IN_USE", "MediumWrap", "IMedium",
-                    ("DeleteStorage(pProgress.asOutParam())", 1868, "VBoxManageDisk.cpp"),
-                    trailer=("Failed to delete medium. Error code VBOX_E_OBJECT_IN_USE",))
+                    message,
+                    "VBOX_E_OBJECT_IN_USE",
+                    "MediumWrap",
+                    "IMedium",
+                    (
+                        "DeleteStorage(pProgress.asOutParam())",
+                        1868,
+                        "VBoxManageDisk.cpp",
+                    ),
+                    trailer=(
+                        (
+                            "Failed to delete medium. Error code"
+                            " VBOX_E_OBJECT_IN_USE"
+                        ),
+                    ),
+                )
                 close_error.stderr = delete_error.stderr + close_error.stderr
             raise close_error
         if delete:

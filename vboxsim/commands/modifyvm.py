@@ -1,9 +1,23 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """modifyvm: change settings of a VM that is not running.
 
-Options are matched like VBoxManage 7.2 does for both spellings (``--nictype1`` and
-``--nic-type1``): the canonical key is the option without dashes, with the trailing
-slot number split off.  Options the usage text lists but the simulator does not model
-are accepted and stored in ``other_settings``.
+Options are matched like VBoxManage 7.2 does for both spellings (``--nictype1``
+and ``--nic-type1``): the canonical key is the option without dashes, with the
+trailing slot number split off.  Options the usage text lists but the simulator
+does not model are accepted and stored in ``other_settings``.
 """
 
 import functools
@@ -11,21 +25,36 @@ import os
 import re
 import shutil
 
-from vboxsim import errors
-from vboxsim import hostinfo
-from vboxsim import model
 from vboxsim.args import Args, on_off
 from vboxsim.cli import usage_text
 from vboxsim.commands import common
+from vboxsim import errors
+from vboxsim import hostinfo
+from vboxsim import model
 
 MODIFYVM_FILE = "VBoxManageModifyVM.cpp"
 SLOT_OPTION = re.compile(r"^([a-z0-9-]*?[a-z-])(\d+)$")
 UART_TWO_VALUE_MODES = ("server", "client", "tcpserver", "tcpclient", "file")
-MOUSE = {"ps2": "ps2mouse", "usb": "usbmouse", "usbtablet": "usbtablet", "usbmultitouch": "usbmultitouch",
-         "usbmtscreenpluspad": "usbmtscreenpluspad"}
+MOUSE = {
+    "ps2": "ps2mouse",
+    "usb": "usbmouse",
+    "usbtablet": "usbtablet",
+    "usbmultitouch": "usbmultitouch",
+    "usbmtscreenpluspad": "usbmtscreenpluspad",
+}
 KEYBOARD = {"ps2": "ps2kbd", "usb": "usbkbd"}
-NIC_KINDS = {"none", "null", "nat", "bridged", "intnet", "hostonly", "hostonlynet", "generic", "natnetwork",
-             "cloud"}
+NIC_KINDS = {
+    "none",
+    "null",
+    "nat",
+    "bridged",
+    "intnet",
+    "hostonly",
+    "hostonlynet",
+    "generic",
+    "natnetwork",
+    "cloud",
+}
 
 
 def canonical(option):
@@ -34,7 +63,8 @@ def canonical(option):
 
 @functools.lru_cache(maxsize=1)
 def documented_options():
-    """Canonical names of every option in the 7.2 modifyvm usage text (N/X = slot)."""
+    """Canonical names of every option in the 7.2 modifyvm usage text (N/X =
+    slot)."""
     names = set()
     for token in re.findall(r"--([a-zA-Z0-9-]+)", usage_text("modifyvm")):
         token = token.rstrip("-")
@@ -44,25 +74,59 @@ def documented_options():
     return names
 
 
-# Legacy (pre-7.0) spellings that 7.2 still accepts, mapped to the canonical handler key.
-ALIASES = {"ostype": "ostype", "pae": "x86pae", "longmode": "x86longmode", "hpet": "x86hpet",
-           "x2apic": "x86x2apic", "vtxvpid": "x86vtxvpid", "vtxux": "x86vtxux", "cpuexecutioncap": "cpuexecutioncap",
-           "natpf": "natpf", "usb": "usbohci", "usbehci": "usbehci", "usbxhci": "usbxhci",
-           "clipboard": "clipboardmode", "draganddrop": "draganddrop", "biosbootmenu": "firmwarebootmenu",
-           "biossystemtimeoffset": "firmwaresystemtimeoffset", "paravirtprovider": "paravirtprovider",
-           "vrdemulticon": "vrdemulticon", "vrdereusecon": "vrdereusecon", "vrdevideochannel": "vrdevideochannel",
-           "vrdeextpack": "vrdeextpack", "audio": "audio", "nestedpaging": "nestedpaging",
-           "largepages": "largepages", "uartmode": "uartmode", "uarttype": "uarttype", "nictype": "nictype",
-           "cableconnected": "cableconnected", "macaddress": "macaddress", "bridgeadapter": "bridgeadapter",
-           "hostonlyadapter": "hostonlyadapter", "natnet": "natnet", "nicspeed": "nicspeed",
-           "nicbootprio": "nicbootprio", "nicpromisc": "nicpromisc", "nictrace": "nictrace",
-           "nictracefile": "nictracefile", "nicbandwidthgroup": "nicbandwidthgroup", "rtcuseutc": "rtcuseutc",
-           "accelerate3d": "accelerate3d", "monitorcount": "monitorcount", "pagefusion": "pagefusion",
-           "triplefaultreset": "triplefaultreset", "vmprocpriority": "vmprocesspriority"}
+# Legacy (pre-7.0) spellings that 7.2 still accepts, mapped to the canonical
+# handler key.
+ALIASES = {
+    "ostype": "ostype",
+    "pae": "x86pae",
+    "longmode": "x86longmode",
+    "hpet": "x86hpet",
+    "x2apic": "x86x2apic",
+    "vtxvpid": "x86vtxvpid",
+    "vtxux": "x86vtxux",
+    "cpuexecutioncap": "cpuexecutioncap",
+    "natpf": "natpf",
+    "usb": "usbohci",
+    "usbehci": "usbehci",
+    "usbxhci": "usbxhci",
+    "clipboard": "clipboardmode",
+    "draganddrop": "draganddrop",
+    "biosbootmenu": "firmwarebootmenu",
+    "biossystemtimeoffset": "firmwaresystemtimeoffset",
+    "paravirtprovider": "paravirtprovider",
+    "vrdemulticon": "vrdemulticon",
+    "vrdereusecon": "vrdereusecon",
+    "vrdevideochannel": "vrdevideochannel",
+    "vrdeextpack": "vrdeextpack",
+    "audio": "audio",
+    "nestedpaging": "nestedpaging",
+    "largepages": "largepages",
+    "uartmode": "uartmode",
+    "uarttype": "uarttype",
+    "nictype": "nictype",
+    "cableconnected": "cableconnected",
+    "macaddress": "macaddress",
+    "bridgeadapter": "bridgeadapter",
+    "hostonlyadapter": "hostonlyadapter",
+    "natnet": "natnet",
+    "nicspeed": "nicspeed",
+    "nicbootprio": "nicbootprio",
+    "nicpromisc": "nicpromisc",
+    "nictrace": "nictrace",
+    "nictracefile": "nictracefile",
+    "nicbandwidthgroup": "nicbandwidthgroup",
+    "rtcuseutc": "rtcuseutc",
+    "accelerate3d": "accelerate3d",
+    "monitorcount": "monitorcount",
+    "pagefusion": "pagefusion",
+    "triplefaultreset": "triplefaultreset",
+    "vmprocpriority": "vmprocesspriority",
+}
 
 
 class Change:
-    """One option occurrence: canonical key, slot index (0-based) and its values."""
+    """One option occurrence: canonical key, slot index (0-based) and its
+    values."""
 
     def __init__(self, option, key, slot, values):
         self.option = option
@@ -79,7 +143,11 @@ class Change:
 
 
 def _invalid(change):
-    return errors.VBoxError(errors.error_lines("Invalid %s argument '%s'" % (change.option, change.value)))
+    return errors.VBoxError(
+        errors.error_lines(
+            "Invalid %s argument '%s'" % (change.option, change.value)
+        )
+    )
 
 
 def _split(option):
@@ -98,27 +166,51 @@ def _read_changes(args):
     while args:
         option = args.next()
         if not option.startswith("-"):
-            raise errors.VBoxError(errors.BANNER + errors.error_lines("Invalid parameter '%s'" % option)
-                                   + usage_text("modifyvm") + errors.error_lines("Invalid parameter '%s'" % option))
+            raise errors.VBoxError(
+                errors.BANNER
+                + errors.error_lines("Invalid parameter '%s'" % option)
+                + usage_text("modifyvm")
+                + errors.error_lines("Invalid parameter '%s'" % option)
+            )
         key, slot = _split(option)
-        if key not in HANDLERS and key not in documented_options() and key not in ("cpuidremoveall",):
-            text = (errors.BANNER + errors.error_lines("Unknown option: %s" % option) + usage_text("modifyvm")
-                    + errors.error_lines("Unknown option: %s" % option))
+        if (
+            key not in HANDLERS
+            and key not in documented_options()
+            and key not in ("cpuidremoveall",)
+        ):
+            text = (
+                errors.BANNER
+                + errors.error_lines("Unknown option: %s" % option)
+                + usage_text("modifyvm")
+                + errors.error_lines("Unknown option: %s" % option)
+            )
             raise errors.VBoxError(text, exit_code=1)
         if key in ("cpuidremoveall", "cpuhotplugremoveall"):
             values = []
         elif key == "uart":
             first = args.value(option)
-            values = [first] if first.lower() == "off" else [first, args.value(option)]
+            values = (
+                [first]
+                if first.lower() == "off"
+                else [first, args.value(option)]
+            )
         elif key == "uartmode":
             first = args.value(option)
-            values = [first, args.value(option)] if first.lower() in UART_TWO_VALUE_MODES else [first]
+            values = (
+                [first, args.value(option)]
+                if first.lower() in UART_TWO_VALUE_MODES
+                else [first]
+            )
         elif key == "natpf":
             first = args.value(option)
             if first.lower().startswith("delete="):
                 values = ["delete", first.split("=", 1)[1]]
             else:
-                values = [first, args.value(option)] if first.lower() == "delete" else [first]
+                values = (
+                    [first, args.value(option)]
+                    if first.lower() == "delete"
+                    else [first]
+                )
         elif key == "cpuidset":
             values = [args.value(option) for _ in range(5)]
         else:
@@ -129,7 +221,8 @@ def _read_changes(args):
 
 # ---------------------------------------------------------------- handlers
 def _bad_number():
-    """RTGetOpt rejects a non-numeric value for an integer option with an empty message."""
+    """RTGetOpt rejects a non-numeric value for an integer option with an empty
+    message."""
     return errors.VBoxError(errors.BANNER + errors.PREFIX)
 
 
@@ -139,12 +232,14 @@ def _set(field, convert=str):
             vm[field] = convert(change.value)
         except ValueError:
             raise _bad_number() if convert is int else _invalid(change)
+
     return handler
 
 
 def _set_flag(field):
     def handler(ctx, vm, change):
         vm[field] = change.flag()
+
     return handler
 
 
@@ -153,7 +248,10 @@ def _choice(field, choices, transform=lambda v: v):
         value = change.value.lower()
         if value not in choices:
             raise _invalid(change)
-        vm[field] = transform(choices[value] if isinstance(choices, dict) else value)
+        vm[field] = transform(
+            choices[value] if isinstance(choices, dict) else value
+        )
+
     return handler
 
 
@@ -163,9 +261,14 @@ def _rename(ctx, vm, change):
     if os.path.basename(old_dir) == vm["name"] and new_name != vm["name"]:
         new_dir = os.path.join(os.path.dirname(old_dir), new_name)
         if os.path.exists(new_dir):
-            raise errors.com_error("Could not rename the directory '%s' to '%s' to save the settings file "
-                                   "(VERR_ALREADY_EXISTS)" % (old_dir, new_dir), "VBOX_E_FILE_ERROR",
-                                   "SessionMachine", "IMachine", ("SaveSettings()", 3486, MODIFYVM_FILE))
+            raise errors.com_error(
+                "Could not rename the directory '%s' to '%s' to save the"
+                " settings file (VERR_ALREADY_EXISTS)" % (old_dir, new_dir),
+                "VBOX_E_FILE_ERROR",
+                "SessionMachine",
+                "IMachine",
+                ("SaveSettings()", 3486, MODIFYVM_FILE),
+            )
         old_cfg = vm["cfgfile"]
         if os.path.isdir(old_dir):
             shutil.move(old_dir, new_dir)
@@ -179,8 +282,13 @@ def _rename(ctx, vm, change):
 def _ostype(ctx, vm, change):
     resolved = model.canonical_ostype(change.value)
     if resolved is None:
-        raise errors.com_error("Guest OS type '%s' is invalid" % change.value, "E_INVALIDARG", "SessionMachine",
-                               "IMachine", ("COMSETTER(OSTypeId)(bstrOsTypeId.raw())", 1024, MODIFYVM_FILE))
+        raise errors.com_error(
+            "Guest OS type '%s' is invalid" % change.value,
+            "E_INVALIDARG",
+            "SessionMachine",
+            "IMachine",
+            ("COMSETTER(OSTypeId)(bstrOsTypeId.raw())", 1024, MODIFYVM_FILE),
+        )
     vm["ostype"] = resolved
 
 
@@ -190,7 +298,10 @@ def _groups(ctx, vm, change):
 
 def _boot(ctx, vm, change):
     value = change.value.lower()
-    if value not in ("none", "floppy", "dvd", "disk", "net") or not 0 <= (change.slot or 0) < 4:
+    if (
+        value not in ("none", "floppy", "dvd", "disk", "net")
+        or not 0 <= (change.slot or 0) < 4
+    ):
         raise _invalid(change)
     vm["boot"][change.slot or 0] = value
 
@@ -198,15 +309,21 @@ def _boot(ctx, vm, change):
 def _nic(ctx, vm, change):
     value = change.value.lower()
     if value not in NIC_KINDS:
-        raise errors.VBoxError(errors.error_lines("Invalid type '%s' specfied for NIC %d" % (
-            change.value, (change.slot or 0) + 1)))
+        raise errors.VBoxError(
+            errors.error_lines(
+                "Invalid type '%s' specfied for NIC %d"
+                % (change.value, (change.slot or 0) + 1)
+            )
+        )
     _nic_slot(vm, change)["attachment"] = value
 
 
 def _nic_slot(vm, change):
     slot = change.slot if change.slot is not None else 0
     if not 0 <= slot < len(vm["nics"]):
-        raise errors.VBoxError(errors.error_lines("Invalid NIC number %d" % (slot + 1)))
+        raise errors.VBoxError(
+            errors.error_lines("Invalid NIC number %d" % (slot + 1))
+        )
     return vm["nics"][slot]
 
 
@@ -219,6 +336,7 @@ def _nic_field(field, convert=str, attachment=None):
             raise _bad_number() if convert is int else _invalid(change)
         if attachment:
             nic["attachment"] = attachment
+
     return handler
 
 
@@ -241,13 +359,19 @@ def _mac(ctx, vm, change):
 
 
 def _host_interface(field, known_names):
-    """--bridgeadapterN / --hostonlyadapterN: warn when the host has no such interface."""
+    """--bridgeadapterN / --hostonlyadapterN: warn when the host has no such
+    interface."""
+
     def handler(ctx, vm, change):
         name = change.value
         nic = _nic_slot(vm, change)
         nic[field] = "" if name.lower() == "none" else name
         if nic[field] and name not in known_names():
-            ctx.err('VBoxManage: warning: Interface "%s" doesn\'t seem to exist\n' % name)
+            ctx.err(
+                'VBoxManage: warning: Interface "%s" doesn\'t seem to exist\n'
+                % name
+            )
+
     return handler
 
 
@@ -265,30 +389,59 @@ def _natpf(ctx, vm, change):
         name = change.values[1]
         remaining = [r for r in nic["rules"] if r["name"] != name]
         if len(remaining) == len(nic["rules"]):
-            raise errors.com_error("A NAT rule of this name does not exist", "E_INVALIDARG", "NATEngineWrap",
-                                   "INATEngine", ("RemoveRedirect(Bstr(ValueUnion.psz).raw())", 1938,
-                                                  MODIFYVM_FILE))
+            raise errors.com_error(
+                "A NAT rule of this name does not exist",
+                "E_INVALIDARG",
+                "NATEngineWrap",
+                "INATEngine",
+                (
+                    "RemoveRedirect(Bstr(ValueUnion.psz).raw())",
+                    1938,
+                    MODIFYVM_FILE,
+                ),
+            )
         nic["rules"] = remaining
         return
     parts = change.value.split(",")
     if len(parts) != 6 or parts[1].lower() not in ("tcp", "udp"):
-        raise errors.VBoxError(errors.error_lines("Invalid NAT rule: %s" % change.value))
+        raise errors.VBoxError(
+            errors.error_lines("Invalid NAT rule: %s" % change.value)
+        )
     name, proto, hostip, hostport, guestip, guestport = parts
     if not name:
         name = "%s_%s_%s" % (proto.lower(), hostport, guestport)
     if any(r["name"] == name for r in nic["rules"]):
-        raise errors.com_error("A NAT rule of this name already exists", "E_INVALIDARG", "NATEngineWrap",
-                               "INATEngine", ("AddRedirect(Bstr(strName).raw(), proto, Bstr(strHostIp).raw(), "
-                                              "RTStrToUInt16(strHostPort), Bstr(strGuestIp).raw(), "
-                                              "RTStrToUInt16(strGuestPort))", 1920, MODIFYVM_FILE))
-    nic["rules"].append({"name": name, "proto": proto.lower(), "hostip": hostip, "hostport": hostport,
-                         "guestip": guestip, "guestport": guestport})
+        raise errors.com_error(
+            "A NAT rule of this name already exists",
+            "E_INVALIDARG",
+            "NATEngineWrap",
+            "INATEngine",
+            (
+                (
+                    "AddRedirect(Bstr(strName).raw(), proto,"
+                    " Bstr(strHostIp).raw(), RTStrToUInt16(strHostPort),"
+                    " Bstr(strGuestIp).raw(), RTStrToUInt16(strGuestPort))"
+                ),
+                1920,
+                MODIFYVM_FILE,
+            ),
+        )
+    nic["rules"].append({
+        "name": name,
+        "proto": proto.lower(),
+        "hostip": hostip,
+        "hostport": hostport,
+        "guestip": guestip,
+        "guestport": guestport,
+    })
 
 
 def _uart_slot(vm, change):
     slot = change.slot if change.slot is not None else 0
     if not 0 <= slot < 4:
-        raise errors.VBoxError(errors.error_lines("Invalid UART number %d" % (slot + 1)))
+        raise errors.VBoxError(
+            errors.error_lines("Invalid UART number %d" % (slot + 1))
+        )
     return vm["uarts"][slot]
 
 
@@ -325,6 +478,7 @@ def _uart_type(ctx, vm, change):
 def _vrde_field(field, flag=False):
     def handler(ctx, vm, change):
         vm["vrde"][field] = change.flag() if flag else change.value
+
     return handler
 
 
@@ -335,12 +489,15 @@ def _vrde_property(name):
             props[name] = change.value
         else:
             props.pop(name, None)
+
     return handler
 
 
 def _vrde_generic_property(ctx, vm, change):
     name, _, value = change.value.partition("=")
-    _vrde_property(name)(ctx, vm, Change(change.option, change.key, None, [value]))
+    _vrde_property(name)(
+        ctx, vm, Change(change.option, change.key, None, [value])
+    )
 
 
 def _vrde_auth(ctx, vm, change):
@@ -359,13 +516,19 @@ def _audio(ctx, vm, change):
 
 def _audio_field(field, flag=False, lower=True):
     def handler(ctx, vm, change):
-        vm["audio"][field] = change.flag() if flag else (change.value.lower() if lower else change.value)
+        vm["audio"][field] = (
+            change.flag()
+            if flag
+            else (change.value.lower() if lower else change.value)
+        )
+
     return handler
 
 
 def _usb(field):
     def handler(ctx, vm, change):
         vm["usb"][field] = change.flag()
+
     return handler
 
 
@@ -380,62 +543,131 @@ def _description(ctx, vm, change):
 
 
 def _store_other(ctx, vm, change):
-    key = change.key if change.slot is None else "%s%d" % (change.key, change.slot + 1)
-    vm["other_settings"][key] = change.values if len(change.values) != 1 else change.value
+    key = (
+        change.key
+        if change.slot is None
+        else "%s%d" % (change.key, change.slot + 1)
+    )
+    vm["other_settings"][key] = (
+        change.values if len(change.values) != 1 else change.value
+    )
 
 
 CLIP_MODES = ("disabled", "hosttoguest", "guesttohost", "bidirectional")
 
 HANDLERS = {
-    "name": _rename, "groups": _groups, "description": _description, "ostype": _ostype,
-    "memory": _set("memory", int), "vram": _set("vram", int), "cpus": _set("cpus", int),
-    "cpuexecutioncap": _set("cpuexecutioncap", int), "hardwareuuid": _set("hardwareuuid", lambda v: v.strip("{}")),
-    "firmware": _firmware, "acpi": _set_flag("acpi"), "ioapic": _set_flag("ioapic"),
-    "rtcuseutc": _set_flag("rtcuseutc"), "boot": _boot,
-    "graphicscontroller": _choice("graphicscontroller", ("none", "vboxvga", "vmsvga", "vboxsvga", "qemuramfb")),
-    "hwvirtex": _set_flag("hwvirtex"), "nestedpaging": _set_flag("nestedpaging"),
-    "largepages": _set_flag("largepages"), "x86pae": _set_flag("pae"), "x86longmode": _set_flag("longmode"),
-    "x86hpet": _set_flag("hpet"), "x86x2apic": _set_flag("x2apic"), "apic": _set_flag("apic"),
-    "x86vtxvpid": _set_flag("vtxvpid"), "x86vtxux": _set_flag("vtxux"), "nestedhwvirt": _set_flag("nested_hw_virt"),
-    "virtvmsavevmload": _set_flag("virtvmsavevmload"), "triplefaultreset": _set_flag("triplefaultreset"),
-    "pagefusion": _set_flag("pagefusion"), "accelerate3d": _set_flag("accelerate3d"),
+    "name": _rename,
+    "groups": _groups,
+    "description": _description,
+    "ostype": _ostype,
+    "memory": _set("memory", int),
+    "vram": _set("vram", int),
+    "cpus": _set("cpus", int),
+    "cpuexecutioncap": _set("cpuexecutioncap", int),
+    "hardwareuuid": _set("hardwareuuid", lambda v: v.strip("{}")),
+    "firmware": _firmware,
+    "acpi": _set_flag("acpi"),
+    "ioapic": _set_flag("ioapic"),
+    "rtcuseutc": _set_flag("rtcuseutc"),
+    "boot": _boot,
+    "graphicscontroller": _choice(
+        "graphicscontroller",
+        ("none", "vboxvga", "vmsvga", "vboxsvga", "qemuramfb"),
+    ),
+    "hwvirtex": _set_flag("hwvirtex"),
+    "nestedpaging": _set_flag("nestedpaging"),
+    "largepages": _set_flag("largepages"),
+    "x86pae": _set_flag("pae"),
+    "x86longmode": _set_flag("longmode"),
+    "x86hpet": _set_flag("hpet"),
+    "x86x2apic": _set_flag("x2apic"),
+    "apic": _set_flag("apic"),
+    "x86vtxvpid": _set_flag("vtxvpid"),
+    "x86vtxux": _set_flag("vtxux"),
+    "nestedhwvirt": _set_flag("nested_hw_virt"),
+    "virtvmsavevmload": _set_flag("virtvmsavevmload"),
+    "triplefaultreset": _set_flag("triplefaultreset"),
+    "pagefusion": _set_flag("pagefusion"),
+    "accelerate3d": _set_flag("accelerate3d"),
     "monitorcount": _set("monitorcount", int),
-    "paravirtprovider": _choice("paravirtprovider", ("none", "default", "legacy", "minimal", "hyperv", "kvm")),
-    "chipset": _choice("chipset", ("piix3", "ich9")), "iommu": _choice("iommu", ("none", "automatic", "amd", "intel")),
-    "firmwarebootmenu": _choice("bootmenu", ("disabled", "menuonly", "messageandmenu")),
+    "paravirtprovider": _choice(
+        "paravirtprovider",
+        ("none", "default", "legacy", "minimal", "hyperv", "kvm"),
+    ),
+    "chipset": _choice("chipset", ("piix3", "ich9")),
+    "iommu": _choice("iommu", ("none", "automatic", "amd", "intel")),
+    "firmwarebootmenu": _choice(
+        "bootmenu", ("disabled", "menuonly", "messageandmenu")
+    ),
     "firmwaresystemtimeoffset": _set("biossystemtimeoffset", int),
-    "defaultfrontend": _set("defaultfrontend", lambda v: "" if v == "default" else v),
-    "vmprocesspriority": _choice("vmprocpriority", ("default", "flat", "low", "normal", "high")),
-    "autostartenabled": _set_flag("autostart_enabled"), "autostartdelay": _set("autostart_delay", int),
-    "nic": _nic, "nictype": _nic_type, "cableconnected": _nic_field("cable", lambda v: on_off(v, "--cableconnected")),
-    "macaddress": _mac, "bridgeadapter": _host_interface("bridge", _bridgeable),
-    "hostonlyadapter": _host_interface("hostonly", _host_only_interfaces), "intnet": _nic_field("intnet"),
-    "natnetwork": _nic_field("natnetwork"), "hostonlynet": _nic_field("hostonlynet"),
-    "nicgenericdrv": _nic_field("generic"), "natnet": _nic_field("natnet", lambda v: "" if v == "default" else v),
-    "nicspeed": _nic_field("speed", int), "nicbootprio": _nic_field("bootprio", int),
-    "nicpromisc": _nic_field("promisc"), "nictrace": _nic_field("trace", lambda v: on_off(v, "--nictrace")),
+    "defaultfrontend": _set(
+        "defaultfrontend", lambda v: "" if v == "default" else v
+    ),
+    "vmprocesspriority": _choice(
+        "vmprocpriority", ("default", "flat", "low", "normal", "high")
+    ),
+    "autostartenabled": _set_flag("autostart_enabled"),
+    "autostartdelay": _set("autostart_delay", int),
+    "nic": _nic,
+    "nictype": _nic_type,
+    "cableconnected": _nic_field(
+        "cable", lambda v: on_off(v, "--cableconnected")
+    ),
+    "macaddress": _mac,
+    "bridgeadapter": _host_interface("bridge", _bridgeable),
+    "hostonlyadapter": _host_interface("hostonly", _host_only_interfaces),
+    "intnet": _nic_field("intnet"),
+    "natnetwork": _nic_field("natnetwork"),
+    "hostonlynet": _nic_field("hostonlynet"),
+    "nicgenericdrv": _nic_field("generic"),
+    "natnet": _nic_field("natnet", lambda v: "" if v == "default" else v),
+    "nicspeed": _nic_field("speed", int),
+    "nicbootprio": _nic_field("bootprio", int),
+    "nicpromisc": _nic_field("promisc"),
+    "nictrace": _nic_field("trace", lambda v: on_off(v, "--nictrace")),
     "nictracefile": _nic_field("tracefile"),
-    "nicbandwidthgroup": _nic_field("bwgroup", lambda v: "" if v == "none" else v),
-    "natpf": _natpf, "uart": _uart, "uartmode": _uart_mode, "uarttype": _uart_type,
-    "vrde": _vrde_field("enabled", flag=True), "vrdeport": _vrde_property("TCP/Ports"),
-    "vrdeaddress": _vrde_property("TCP/Address"), "vrdeauthtype": _vrde_auth,
-    "vrdeproperty": _vrde_generic_property, "vrdemulticon": _vrde_field("multicon", flag=True),
-    "vrdereusecon": _vrde_field("reusecon", flag=True), "vrdevideochannel": _vrde_field("videochannel", flag=True),
+    "nicbandwidthgroup": _nic_field(
+        "bwgroup", lambda v: "" if v == "none" else v
+    ),
+    "natpf": _natpf,
+    "uart": _uart,
+    "uartmode": _uart_mode,
+    "uarttype": _uart_type,
+    "vrde": _vrde_field("enabled", flag=True),
+    "vrdeport": _vrde_property("TCP/Ports"),
+    "vrdeaddress": _vrde_property("TCP/Address"),
+    "vrdeauthtype": _vrde_auth,
+    "vrdeproperty": _vrde_generic_property,
+    "vrdemulticon": _vrde_field("multicon", flag=True),
+    "vrdereusecon": _vrde_field("reusecon", flag=True),
+    "vrdevideochannel": _vrde_field("videochannel", flag=True),
     "vrdeextpack": _vrde_field("extpack"),
-    "audio": _audio, "audiodriver": _audio_field("driver"), "audioenabled": _audio_field("enabled", flag=True),
-    "audioin": _audio_field("in", flag=True), "audioout": _audio_field("out", flag=True),
-    "audiocontroller": _audio_field("controller"), "audiocodec": _audio_field("codec", lower=False),
-    "usbohci": _usb("ohci"), "usbehci": _usb("ehci"), "usbxhci": _usb("xhci"),
-    "mouse": _choice("mouse", MOUSE), "keyboard": _choice("keyboard", KEYBOARD),
+    "audio": _audio,
+    "audiodriver": _audio_field("driver"),
+    "audioenabled": _audio_field("enabled", flag=True),
+    "audioin": _audio_field("in", flag=True),
+    "audioout": _audio_field("out", flag=True),
+    "audiocontroller": _audio_field("controller"),
+    "audiocodec": _audio_field("codec", lower=False),
+    "usbohci": _usb("ohci"),
+    "usbehci": _usb("ehci"),
+    "usbxhci": _usb("xhci"),
+    "mouse": _choice("mouse", MOUSE),
+    "keyboard": _choice("keyboard", KEYBOARD),
     "clipboardmode": _choice("clipboard", CLIP_MODES),
-    "clipboardfiletransfers": _set("clipboard_file_transfers", lambda v: on_off(v, "--clipboard-file-transfers")),
+    "clipboardfiletransfers": _set(
+        "clipboard_file_transfers",
+        lambda v: on_off(v, "--clipboard-file-transfers"),
+    ),
     "draganddrop": _choice("draganddrop", CLIP_MODES),
 }
 
 
 def modifyvm(ctx, argv):
     if not argv:
-        raise errors.syntax_error("Not enough parameters", usage_text("modifyvm"))
+        raise errors.syntax_error(
+            "Not enough parameters", usage_text("modifyvm")
+        )
     with ctx.store.transaction() as registry:
         vm = common.find_vm(registry, argv[0], "modifyvm")
         common.require_unlocked(vm)

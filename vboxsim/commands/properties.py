@@ -1,13 +1,27 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """setextradata, getextradata, guestproperty, setproperty, bandwidthctl."""
 
 import fnmatch
 import os
 
+from vboxsim.args import Args
+from vboxsim.commands import common
 from vboxsim import errors
 from vboxsim import render
 from vboxsim import state as statelib
-from vboxsim.args import Args
-from vboxsim.commands import common
 
 GUESTPROP_FILE = "VBoxManageGuestProp.cpp"
 
@@ -36,7 +50,12 @@ def getextradata(ctx, argv):
     with ctx.store.transaction() as registry:
         extradata = _extradata_owner(registry, argv[0], "getextradata")
         if argv[1] == "enumerate":
-            ctx.out("".join("Key: %s, Value: %s\n" % item for item in sorted(extradata.items())))
+            ctx.out(
+                "".join(
+                    "Key: %s, Value: %s\n" % item
+                    for item in sorted(extradata.items())
+                )
+            )
         elif argv[1] in extradata:
             ctx.out("Value: %s\n" % extradata[argv[1]])
         else:
@@ -53,7 +72,10 @@ def _guestprop_get(ctx, vm, args):
         return
     ctx.out("Value: %s\n" % prop["value"])
     if verbose:
-        ctx.out("Timestamp: %d\nFlags: %s\n" % (prop["timestamp_ns"], prop["flags"]))
+        ctx.out(
+            "Timestamp: %d\nFlags: %s\n"
+            % (prop["timestamp_ns"], prop["flags"])
+        )
 
 
 def _guestprop_set(ctx, vm, args):
@@ -71,8 +93,13 @@ def _guestprop_set(ctx, vm, args):
     if value is None:
         vm["guestprops"].pop(name, None)
     else:
-        vm["guestprops"][name] = {"value": value, "timestamp_ns": statelib.now_ns(),
-                                  "flags": ", ".join(f.strip().upper() for f in flags.split(",") if f.strip())}
+        vm["guestprops"][name] = {
+            "value": value,
+            "timestamp_ns": statelib.now_ns(),
+            "flags": ", ".join(
+                f.strip().upper() for f in flags.split(",") if f.strip()
+            ),
+        }
 
 
 def _guestprop_enumerate(ctx, vm, args):
@@ -88,21 +115,31 @@ def _guestprop_enumerate(ctx, vm, args):
             patterns += args.value(opt).split("|")
         else:
             patterns += opt.split("|")
-    props = sorted((name, prop) for name, prop in vm["guestprops"].items()
-                   if not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns))
+    props = sorted(
+        (name, prop)
+        for name, prop in vm["guestprops"].items()
+        if not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    )
     if not props:
         ctx.out("No properties found.\n")
         return
     if old_format:
         for name, prop in props:
-            ctx.out("Name: %s, value: %s, timestamp: %d, flags: %s\n" % (
-                name, prop["value"], prop["timestamp_ns"], prop["flags"]))
+            ctx.out(
+                "Name: %s, value: %s, timestamp: %d, flags: %s\n"
+                % (name, prop["value"], prop["timestamp_ns"], prop["flags"])
+            )
         return
     name_width = max(len(name) for name, _ in props)
     value_width = max(len(prop["value"]) + 2 for _, prop in props)
     for name, prop in props:
-        line = "%-*s = %-*s @ %s" % (name_width, name, value_width, "'%s'" % prop["value"],
-                                     statelib.format_prop_time(prop["timestamp_ns"]))
+        line = "%-*s = %-*s @ %s" % (
+            name_width,
+            name,
+            value_width,
+            "'%s'" % prop["value"],
+            statelib.format_prop_time(prop["timestamp_ns"]),
+        )
         ctx.out(line + (" " + prop["flags"] if prop["flags"] else "") + "\n")
 
 
@@ -123,8 +160,13 @@ def guestproperty(ctx, argv):
             _guestprop_enumerate(ctx, vm, args)
         elif action == "wait":
             pattern = args.value(action)
-            if not any(fnmatch.fnmatchcase(n, pattern) for n in vm["guestprops"]):
-                ctx.out("Time out or interruption while waiting for a notification.\n")
+            if not any(
+                fnmatch.fnmatchcase(n, pattern) for n in vm["guestprops"]
+            ):
+                ctx.out(
+                    "Time out or interruption while waiting for a"
+                    " notification.\n"
+                )
                 return 1
         else:
             raise errors.syntax_error("Invalid parameter '%s'" % action)
@@ -138,20 +180,24 @@ def setproperty(ctx, argv):
     with ctx.store.transaction() as registry:
         system = registry.data["system"]
         if key == "machinefolder":
-            system["machinefolder"] = None if value == "default" else os.path.abspath(value)
+            system["machinefolder"] = (
+                None if value == "default" else os.path.abspath(value)
+            )
         else:
             system.setdefault("other", {})[key] = value
     return 0
 
 
-# ---------------------------------------------------------------- bandwidth groups
+# ---------------------------------------------------------------- bandwidth
+# groups
 BW_FILE = "VBoxManageBandwidthControl.cpp"
-DISK_UNITS = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
-NETWORK_UNITS = {"k": 1000, "m": 1000 ** 2, "g": 1000 ** 3}  # bits per second
+DISK_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
+NETWORK_UNITS = {"k": 1000, "m": 1000**2, "g": 1000**3}  # bits per second
 
 
 def parse_limit(text, group_type):
-    """--limit N[k|m|g]: bytes/s (binary units) for disk, bits/s (decimal) for network; default m."""
+    """--limit N[k|m|g]: bytes/s (binary units) for disk, bits/s (decimal) for
+    network; default m."""
     text = text.strip()
     units = DISK_UNITS if group_type == "disk" else NETWORK_UNITS
     factor = units["m"]
@@ -166,14 +212,21 @@ def _find_group(vm, name):
     for group in vm["bandwidth_groups"]:
         if group["name"] == name:
             return group
-    raise errors.com_error("Could not find a bandwidth group named '%s'" % name, "VBOX_E_OBJECT_NOT_FOUND",
-                           "BandwidthControlWrap", "IBandwidthControl",
-                           ("GetBandwidthGroup(name.raw(), bwGroup.asOutParam())", 252, BW_FILE))
+    raise errors.com_error(
+        "Could not find a bandwidth group named '%s'" % name,
+        "VBOX_E_OBJECT_NOT_FOUND",
+        "BandwidthControlWrap",
+        "IBandwidthControl",
+        ("GetBandwidthGroup(name.raw(), bwGroup.asOutParam())", 252, BW_FILE),
+    )
 
 
 def _group_in_use(vm, name):
-    return any(att.get("bwgroup") == name for ctl in vm["storage"] for att in ctl["attachments"]) or \
-        any(nic.get("bwgroup") == name for nic in vm["nics"])
+    return any(
+        att.get("bwgroup") == name
+        for ctl in vm["storage"]
+        for att in ctl["attachments"]
+    ) or any(nic.get("bwgroup") == name for nic in vm["nics"])
 
 
 def _list_groups(ctx, vm, args):
@@ -182,9 +235,19 @@ def _list_groups(ctx, vm, args):
     elif not vm["bandwidth_groups"]:
         ctx.out("<none>\n")
     else:
-        ctx.out("\n" + "".join("#%d: Name: '%s', Type: %s, Limit: %s\n" % (
-            index, group["name"], group["type"].capitalize(), render.limit_text(group))
-            for index, group in enumerate(vm["bandwidth_groups"])))
+        ctx.out(
+            "\n"
+            + "".join(
+                "#%d: Name: '%s', Type: %s, Limit: %s\n"
+                % (
+                    index,
+                    group["name"],
+                    group["type"].capitalize(),
+                    render.limit_text(group),
+                )
+                for index, group in enumerate(vm["bandwidth_groups"])
+            )
+        )
 
 
 def bandwidthctl(ctx, argv):
@@ -209,14 +272,29 @@ def bandwidthctl(ctx, argv):
                 raise errors.syntax_error("Invalid parameter '%s'" % opt)
         if action == "add":
             if group_type not in ("disk", "network") or limit is None:
-                raise errors.syntax_error("Invalid type or limit for bandwidth group '%s'" % name)
+                raise errors.syntax_error(
+                    "Invalid type or limit for bandwidth group '%s'" % name
+                )
             if any(group["name"] == name for group in vm["bandwidth_groups"]):
-                raise errors.com_error("Bandwidth group named '%s' already exists" % name, "VBOX_E_OBJECT_IN_USE",
-                                       "BandwidthControlWrap", "IBandwidthControl",
-                                       ("CreateBandwidthGroup(name.raw(), enmType, (PRInt64)cMaxBytesPerSec)",
-                                        188, BW_FILE))
-            vm["bandwidth_groups"].append({"name": name, "type": group_type,
-                                           "limit": parse_limit(limit, group_type)})
+                raise errors.com_error(
+                    "Bandwidth group named '%s' already exists" % name,
+                    "VBOX_E_OBJECT_IN_USE",
+                    "BandwidthControlWrap",
+                    "IBandwidthControl",
+                    (
+                        (
+                            "CreateBandwidthGroup(name.raw(), enmType,"
+                            " (PRInt64)cMaxBytesPerSec)"
+                        ),
+                        188,
+                        BW_FILE,
+                    ),
+                )
+            vm["bandwidth_groups"].append({
+                "name": name,
+                "type": group_type,
+                "limit": parse_limit(limit, group_type),
+            })
         elif action == "set":
             group = _find_group(vm, name)
             if limit is not None:
@@ -224,9 +302,13 @@ def bandwidthctl(ctx, argv):
         elif action == "remove":
             group = _find_group(vm, name)
             if _group_in_use(vm, name):
-                raise errors.com_error("The bandwidth group '%s' is still in use" % name, "VBOX_E_OBJECT_IN_USE",
-                                       "BandwidthControlWrap", "IBandwidthControl",
-                                       ("DeleteBandwidthGroup(name.raw())", 273, BW_FILE))
+                raise errors.com_error(
+                    "The bandwidth group '%s' is still in use" % name,
+                    "VBOX_E_OBJECT_IN_USE",
+                    "BandwidthControlWrap",
+                    "IBandwidthControl",
+                    ("DeleteBandwidthGroup(name.raw())", 273, BW_FILE),
+                )
             vm["bandwidth_groups"].remove(group)
         else:
             raise errors.syntax_error("Invalid parameter '%s'" % action)

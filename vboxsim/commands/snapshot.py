@@ -1,67 +1,124 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """snapshot VM take|list|delete|restore|restorecurrent|showvminfo|edit."""
 
 import copy
 import os
 import uuid as uuidlib
 
+from vboxsim.args import Args
+from vboxsim.commands import common
 from vboxsim import errors
 from vboxsim import media as medialib
 from vboxsim import model
 from vboxsim import render
 from vboxsim import state as statelib
 from vboxsim import vdi
-from vboxsim.args import Args
-from vboxsim.commands import common
 
 SNAP_FILE = "VBoxManageSnapshot.cpp"
 NO_SNAPSHOTS = "This machine does not have any snapshots\n"
-MACHINE_STATE_NAMES = {"poweroff": "PoweredOff", "running": "Running", "paused": "Paused", "saved": "Saved",
-                       "aborted": "Aborted", "aborted-saved": "AbortedSaved"}
+MACHINE_STATE_NAMES = {
+    "poweroff": "PoweredOff",
+    "running": "Running",
+    "paused": "Paused",
+    "saved": "Saved",
+    "aborted": "Aborted",
+    "aborted-saved": "AbortedSaved",
+}
 
 
 def _snapshot_not_found(name, line=537):
-    return errors.com_error("Could not find a snapshot named '%s'" % name, "VBOX_E_OBJECT_NOT_FOUND",
-                            "SessionMachine", "IMachine",
-                            ("FindSnapshot(Bstr(a->argv[2]).raw(), pSnapshot.asOutParam())", line, SNAP_FILE))
+    return errors.com_error(
+        "Could not find a snapshot named '%s'" % name,
+        "VBOX_E_OBJECT_NOT_FOUND",
+        "SessionMachine",
+        "IMachine",
+        (
+            "FindSnapshot(Bstr(a->argv[2]).raw(), pSnapshot.asOutParam())",
+            line,
+            SNAP_FILE,
+        ),
+    )
 
 
 def _fork_disks(registry, vm, machine):
-    """Attach a fresh differencing image on top of each normal hard disk of ``machine``."""
+    """Attach a fresh differencing image on top of each normal hard disk of
+    ``machine``."""
     folder = model.snapshot_folder(vm)
     for ctl in machine["storage"]:
         for att in ctl["attachments"]:
-            medium = registry.medium_by_uuid(att.get("medium")) if att.get("medium") else None
-            if medium is None or medium["device"] != "hdd" or medium["type"] not in ("normal",) \
-                    or medium["format"] == "iSCSI":
+            medium = (
+                registry.medium_by_uuid(att.get("medium"))
+                if att.get("medium")
+                else None
+            )
+            if (
+                medium is None
+                or medium["device"] != "hdd"
+                or medium["type"] not in ("normal",)
+                or medium["format"] == "iSCSI"
+            ):
                 continue
             os.makedirs(folder, exist_ok=True)
             diff_uuid = str(uuidlib.uuid4())
-            diff = medialib.create_diff(registry, medium, os.path.join(folder, "{%s}.vdi" % diff_uuid), "VDI",
-                                        diff_uuid)
+            diff = medialib.create_diff(
+                registry,
+                medium,
+                os.path.join(folder, "{%s}.vdi" % diff_uuid),
+                "VDI",
+                diff_uuid,
+            )
             diff["registry"] = medium.get("registry") or vm["uuid"]
             att["medium"] = diff["uuid"]
 
 
 def _referenced(registry, medium_uuid):
-    return any(att.get("medium") == medium_uuid for vm in registry.vms for _s, _c, att in model.all_attachments(vm))
+    return any(
+        att.get("medium") == medium_uuid
+        for vm in registry.vms
+        for _s, _c, att in model.all_attachments(vm)
+    )
 
 
 def _drop_unreferenced_diffs(registry, candidates):
     for medium_uuid in candidates:
         medium = registry.medium_by_uuid(medium_uuid)
-        if medium and medium.get("parent") and not _referenced(registry, medium_uuid) \
-                and not registry.children_of(medium):
+        if (
+            medium
+            and medium.get("parent")
+            and not _referenced(registry, medium_uuid)
+            and not registry.children_of(medium)
+        ):
             medialib.delete_storage(medium)
             registry.remove_medium(medium)
 
 
 def _current_disks(vm):
-    return [att["medium"] for ctl in vm["storage"] for att in ctl["attachments"] if att.get("medium")]
+    return [
+        att["medium"]
+        for ctl in vm["storage"]
+        for att in ctl["attachments"]
+        if att.get("medium")
+    ]
 
 
 def _unique_name(vm, name):
     """--uniquename Number: append the first free number (s1 -> s12)."""
-    taken = {snap["name"] for snap in model.iter_snapshots(vm.get("snapshot_root"))}
+    taken = {
+        snap["name"] for snap in model.iter_snapshots(vm.get("snapshot_root"))
+    }
     if name not in taken:
         return name
     number = 2
@@ -86,10 +143,20 @@ def take(ctx, registry, vm, args):
             pass
         else:
             raise errors.syntax_error("Invalid parameter '%s'" % opt)
-    snap = {"uuid": str(uuidlib.uuid4()), "name": name, "description": description,
-            "timestamp_ns": statelib.now_ns(), "online": vm["state"] in common.RUNNING_STATES,
-            "machine": model.hardware_copy(vm), "children": []}
-    parent = model.find_snapshot(vm, vm["current_snapshot"]) if vm.get("current_snapshot") else None
+    snap = {
+        "uuid": str(uuidlib.uuid4()),
+        "name": name,
+        "description": description,
+        "timestamp_ns": statelib.now_ns(),
+        "online": vm["state"] in common.RUNNING_STATES,
+        "machine": model.hardware_copy(vm),
+        "children": [],
+    }
+    parent = (
+        model.find_snapshot(vm, vm["current_snapshot"])
+        if vm.get("current_snapshot")
+        else None
+    )
     if parent:
         parent["children"].append(snap)
     elif vm.get("snapshot_root"):
@@ -104,12 +171,32 @@ def take(ctx, registry, vm, args):
 
 def restore(ctx, registry, vm, snap):
     if vm["state"] in common.RUNNING_STATES:
-        raise errors.com_error("Cannot delete the current state of the running machine (machine state: %s)"
-                               % MACHINE_STATE_NAMES[vm["state"]], "VBOX_E_INVALID_VM_STATE", "SessionMachine",
-                               "IMachine", ("RestoreSnapshot(pSnapshot, pProgress.asOutParam())", 600, SNAP_FILE))
+        raise errors.com_error(
+            "Cannot delete the current state of the running machine (machine"
+            " state: %s)"
+            % MACHINE_STATE_NAMES[vm["state"]],
+            "VBOX_E_INVALID_VM_STATE",
+            "SessionMachine",
+            "IMachine",
+            (
+                "RestoreSnapshot(pSnapshot, pProgress.asOutParam())",
+                600,
+                SNAP_FILE,
+            ),
+        )
     ctx.out("Restoring snapshot '%s' (%s)\n" % (snap["name"], snap["uuid"]))
     old_disks = _current_disks(vm)
-    keep = {k: vm[k] for k in ("uuid", "name", "cfgfile", "snapshot_root", "extradata", "groups")}
+    keep = {
+        k: vm[k]
+        for k in (
+            "uuid",
+            "name",
+            "cfgfile",
+            "snapshot_root",
+            "extradata",
+            "groups",
+        )
+    }
     vm.update(copy.deepcopy(snap["machine"]))
     vm.update(keep)
     vm["current_snapshot"] = snap["uuid"]
@@ -121,7 +208,8 @@ def restore(ctx, registry, vm, snap):
 
 
 def _merge_away(registry, medium_uuid):
-    """Delete a snapshot's disk state: merge its single child into it, or drop it if unused."""
+    """Delete a snapshot's disk state: merge its single child into it, or drop
+    it if unused."""
     medium = registry.medium_by_uuid(medium_uuid)
     if medium is None or _referenced(registry, medium_uuid):
         return
@@ -153,9 +241,19 @@ def delete(ctx, registry, vm, snap):
         index = parent["children"].index(snap)
         parent["children"][index:index + 1] = snap["children"]
     elif len(snap["children"]) > 1:
-        raise errors.com_error("Snapshot '%s' of the machine '%s' has more than one child snapshot (%d)" % (
-            snap["name"], vm["name"], len(snap["children"])), "VBOX_E_INVALID_OBJECT_STATE", "SessionMachine",
-            "IMachine", ("DeleteSnapshot(bstrSnapGuid.raw(), pProgress.asOutParam())", 577, SNAP_FILE))
+        raise errors.com_error(
+            "Snapshot '%s' of the machine '%s' has more than one child"
+            " snapshot (%d)"
+            % (snap["name"], vm["name"], len(snap["children"])),
+            "VBOX_E_INVALID_OBJECT_STATE",
+            "SessionMachine",
+            "IMachine",
+            (
+                "DeleteSnapshot(bstrSnapGuid.raw(), pProgress.asOutParam())",
+                577,
+                SNAP_FILE,
+            ),
+        )
     else:
         vm["snapshot_root"] = snap["children"][0] if snap["children"] else None
     if vm.get("current_snapshot") == snap["uuid"]:
@@ -178,8 +276,11 @@ def list_snapshots(ctx, vm, args):
 
 def edit(vm, args):
     target = args.value("edit") if args else None
-    snap = model.find_snapshot(vm, vm.get("current_snapshot") or "") if target == "--current" \
+    snap = (
+        model.find_snapshot(vm, vm.get("current_snapshot") or "")
+        if target == "--current"
         else model.find_snapshot(vm, target or "")
+    )
     if snap is None:
         raise _snapshot_not_found(target or "")
     while args:
@@ -217,7 +318,9 @@ def snapshot(ctx, argv):
             elif action == "restore":
                 restore(ctx, registry, vm, snap)
             else:
-                ctx.out(render.showvminfo_human(vm, registry, snapshot_view=snap))
+                ctx.out(
+                    render.showvminfo_human(vm, registry, snapshot_view=snap)
+                )
         elif action == "restorecurrent":
             snap = model.find_snapshot(vm, vm.get("current_snapshot") or "")
             if snap is None:

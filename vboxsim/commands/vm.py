@@ -1,3 +1,17 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """createvm, registervm, unregistervm, showvminfo, clonevm."""
 
 import copy
@@ -5,32 +19,46 @@ import os
 import shutil
 import uuid as uuidlib
 
+from vboxsim.args import Args
+from vboxsim.cli import usage_text
+from vboxsim.commands import common
 from vboxsim import errors
 from vboxsim import media as medialib
 from vboxsim import model
 from vboxsim import render
 from vboxsim import settings_file
 from vboxsim import state as statelib
-from vboxsim.args import Args
-from vboxsim.cli import usage_text
-from vboxsim.commands import common
 
 
 def _apply_defaults(vm):
-    """createvm --default: what IMachine::applyDefaults sets for the OS type."""
-    vm["graphicscontroller"] = "vmsvga" if model.os_family(vm["ostype"]) == "linux" else "vboxsvga"
+    """createvm --default: what IMachine::applyDefaults sets for the OS."""
+    vm["graphicscontroller"] = (
+        "vmsvga" if model.os_family(vm["ostype"]) == "linux" else "vboxsvga"
+    )
     vm["vram"] = 16
     vm["mouse"] = "usbtablet"
     vm["usb"]["ohci"] = True
-    vm["storage"] = [new_controller("IDE", "ide", []), new_controller("SATA", "sata", [])]
+    vm["storage"] = [
+        new_controller("IDE", "ide", []),
+        new_controller("SATA", "sata", []),
+    ]
     vm["storage"][1]["portcount"] = 1
 
 
 def new_controller(name, bus, existing):
     ctl_type, ports, max_ports, devices = model.STORAGE_BUSES[bus]
-    return {"name": name, "bus": bus, "type": ctl_type, "portcount": ports, "maxports": max_ports,
-            "devices": devices, "bootable": True, "hostiocache": bus == "ide",
-            "instance": str(sum(1 for c in existing if c["bus"] == bus)), "attachments": []}
+    return {
+        "name": name,
+        "bus": bus,
+        "type": ctl_type,
+        "portcount": ports,
+        "maxports": max_ports,
+        "devices": devices,
+        "bootable": True,
+        "hostiocache": bus == "ide",
+        "instance": str(sum(1 for c in existing if c["bus"] == bus)),
+        "attachments": [],
+    }
 
 
 def createvm(ctx, argv):
@@ -55,7 +83,13 @@ def createvm(ctx, argv):
             register = True
         elif opt == "--default":
             default = True
-        elif opt in ("--platform-architecture", "--platform-arch", "--cipher", "--password-id", "--password"):
+        elif opt in (
+            "--platform-architecture",
+            "--platform-arch",
+            "--cipher",
+            "--password-id",
+            "--password",
+        ):
             args.value(opt)
         else:
             raise errors.syntax_error("Invalid parameter '%s'" % opt)
@@ -63,25 +97,38 @@ def createvm(ctx, argv):
         raise errors.syntax_error("Parameter --name is required")
     resolved_ostype = model.canonical_ostype(ostype or "Other")
     if resolved_ostype is None:
-        raise errors.VBoxError(errors.error_lines("Unknown or invalid guest OS type given."))
+        raise errors.VBoxError(
+            errors.error_lines("Unknown or invalid guest OS type given.")
+        )
     with ctx.store.transaction() as registry:
-        cfgfile = common.compose_settings_path(registry, name, basefolder, groups)
+        cfgfile = common.compose_settings_path(
+            registry, name, basefolder, groups
+        )
         if os.path.exists(cfgfile):
             raise common.settings_exists_error(cfgfile)
         vm_uuid = vm_uuid or str(uuidlib.uuid4())
         existing = registry.find_vm(vm_uuid)
         if register and existing:
-            raise errors.com_error("Registered machine with UUID {%s} ('%s') already exists" % (
-                vm_uuid, existing["cfgfile"]), "NS_ERROR_INVALID_ARG", "VirtualBoxWrap", "IVirtualBox",
-                ("RegisterMachine(machine)", 450, "VBoxManageMisc.cpp"))
-        vm = model.new_vm(name, vm_uuid, resolved_ostype, cfgfile, groups, statelib.now_ns())
+            raise errors.com_error(
+                "Registered machine with UUID {%s} ('%s') already exists"
+                % (vm_uuid, existing["cfgfile"]),
+                "NS_ERROR_INVALID_ARG",
+                "VirtualBoxWrap",
+                "IVirtualBox",
+                ("RegisterMachine(machine)", 450, "VBoxManageMisc.cpp"),
+            )
+        vm = model.new_vm(
+            name, vm_uuid, resolved_ostype, cfgfile, groups, statelib.now_ns()
+        )
         if default:
             _apply_defaults(vm)
         settings_file.write(vm, registry.data)
         if register:
             registry.add_vm(vm)
-    ctx.out("Virtual machine '%s' is created%s.\nUUID: %s\nSettings file: '%s'\n" % (
-        name, " and registered" if register else "", vm_uuid, cfgfile))
+    ctx.out(
+        "Virtual machine '%s' is created%s.\nUUID: %s\nSettings file: '%s'\n"
+        % (name, " and registered" if register else "", vm_uuid, cfgfile)
+    )
     return 0
 
 
@@ -100,27 +147,62 @@ def registervm(ctx, argv):
         raise errors.syntax_error("Incorrect number of parameters")
     full = os.path.abspath(path)
     if not os.path.isfile(full):
-        raise errors.com_error("Could not find file '%s' (VERR_FILE_NOT_FOUND)" % full, "VBOX_E_FILE_ERROR",
-                               "MachineWrap", "IMachine",
-                               ("OpenMachine(Bstr(a->argv[0]).raw(), Bstr(strPassword).raw(), "
-                                "machine.asOutParam())", 168, "VBoxManageMisc.cpp"))
+        raise errors.com_error(
+            "Could not find file '%s' (VERR_FILE_NOT_FOUND)" % full,
+            "VBOX_E_FILE_ERROR",
+            "MachineWrap",
+            "IMachine",
+            (
+                (
+                    "OpenMachine(Bstr(a->argv[0]).raw(),"
+                    " Bstr(strPassword).raw(), machine.asOutParam())"
+                ),
+                168,
+                "VBoxManageMisc.cpp",
+            ),
+        )
     with ctx.store.transaction() as registry:
-        vm = settings_file.read(full, lambda n, u, o, c: model.new_vm(n, u, o, c, now_ns=statelib.now_ns()))
+        vm = settings_file.read(
+            full,
+            lambda n, u, o, c: model.new_vm(
+                n, u, o, c, now_ns=statelib.now_ns()
+            ),
+        )
         if registry.find_vm(vm["uuid"]):
-            raise errors.com_error("Trying to open a VM config '%s' which has the same UUID as an existing "
-                                   "virtual machine" % full, "VBOX_E_OBJECT_IN_USE", "VirtualBoxWrap",
-                                   "IVirtualBox",
-                                   ("OpenMachine(Bstr(a->argv[0]).raw(), Bstr(strPassword).raw(), "
-                                    "machine.asOutParam())", 168, "VBoxManageMisc.cpp"))
+            raise errors.com_error(
+                "Trying to open a VM config '%s' which has the same UUID as an"
+                " existing virtual machine" % full,
+                "VBOX_E_OBJECT_IN_USE",
+                "VirtualBoxWrap",
+                "IVirtualBox",
+                (
+                    (
+                        "OpenMachine(Bstr(a->argv[0]).raw(),"
+                        " Bstr(strPassword).raw(), machine.asOutParam())"
+                    ),
+                    168,
+                    "VBoxManageMisc.cpp",
+                ),
+            )
         vm.update(state="poweroff", session=None, acpi_deadline_ns=None)
         registry.add_vm(vm)
         for record in settings_file.read_media_registry(full):
             if registry.medium_by_uuid(record["uuid"]) is None:
-                medium = medialib.make_record(record["location"], record["format"], 0,
-                                              medium_uuid=record["uuid"], parent=record["parent"])
+                medium = medialib.make_record(
+                    record["location"],
+                    record["format"],
+                    0,
+                    medium_uuid=record["uuid"],
+                    parent=record["parent"],
+                )
                 medium["registry"] = vm["uuid"]
                 if os.path.exists(record["location"]):
-                    medium.update(zip(("format", "capacity"), medialib.probe(record["location"])[:2]))
+                    medium.update(
+                        zip(
+                            ("format", "capacity"),
+                            medialib.probe(record["location"])[:2],
+                        )
+                    )
                 else:
                     medium["state"] = "inaccessible"
                 registry.media.append(medium)
@@ -129,11 +211,18 @@ def registervm(ctx, argv):
 
 def _delete_vm_files(vm):
     folder = model.machine_dir(vm)
-    for path in (vm["cfgfile"], vm["cfgfile"] + "-prev", os.path.join(folder, vm["name"] + ".nvram")):
+    for path in (
+        vm["cfgfile"],
+        vm["cfgfile"] + "-prev",
+        os.path.join(folder, vm["name"] + ".nvram"),
+    ):
         if os.path.exists(path):
             os.unlink(path)
     shutil.rmtree(os.path.join(folder, "Logs"), ignore_errors=True)
-    for leftover in (os.path.join(folder, "Snapshots"), folder):  # only when nothing else is left
+    for leftover in (
+        os.path.join(folder, "Snapshots"),
+        folder,
+    ):  # only when nothing else is left
         try:
             os.rmdir(leftover)
         except OSError:
@@ -141,22 +230,36 @@ def _delete_vm_files(vm):
 
 
 def _media_to_delete(registry, vm, with_removable):
-    """Media the VM attaches (current state and snapshots) that no other VM uses, deepest first."""
+    """Media the VM attaches (current state and snapshots) that no other VM
+    uses, deepest first."""
     found = []
     for _snap, _ctl, att in model.all_attachments(vm):
-        medium = registry.medium_by_uuid(att.get("medium")) if att.get("medium") else None
-        if medium and medium not in found and (medium["device"] == "hdd" or with_removable):
+        medium = (
+            registry.medium_by_uuid(att.get("medium"))
+            if att.get("medium")
+            else None
+        )
+        if (
+            medium
+            and medium not in found
+            and (medium["device"] == "hdd" or with_removable)
+        ):
             found.append(medium)
     others = [v for v in registry.vms if v["uuid"] != vm["uuid"]]
 
     def used_by_others(medium):
-        return any(att.get("medium") == medium["uuid"] for other in others
-                   for _s, _c, att in model.all_attachments(other))
+        return any(
+            att.get("medium") == medium["uuid"]
+            for other in others
+            for _s, _c, att in model.all_attachments(other)
+        )
 
     def depth(medium):
         return len(medialib.chain(registry, medium))
 
-    return sorted((m for m in found if not used_by_others(m)), key=depth, reverse=True)
+    return sorted(
+        (m for m in found if not used_by_others(m)), key=depth, reverse=True
+    )
 
 
 def unregistervm(ctx, argv):
@@ -178,38 +281,82 @@ def unregistervm(ctx, argv):
     with ctx.store.transaction(save_on_error=True) as registry:
         vm = common.find_vm(registry, name, "unregistervm")
         if vm["state"] in common.RUNNING_STATES:
-            raise errors.com_error("Cannot unregister the machine '%s' while it is locked" % vm["name"],
-                                   "VBOX_E_INVALID_OBJECT_STATE", "MachineWrap", "IMachine",
-                                   ("Unregister(CleanupMode_DetachAllReturnHardDisksOnly, "
-                                    "ComSafeArrayAsOutParam(aMedia))", 233, "VBoxManageMisc.cpp"))
+            raise errors.com_error(
+                "Cannot unregister the machine '%s' while it is locked"
+                % vm["name"],
+                "VBOX_E_INVALID_OBJECT_STATE",
+                "MachineWrap",
+                "IMachine",
+                (
+                    (
+                        "Unregister(CleanupMode_DetachAllReturnHardDisksOnly, "
+                        "ComSafeArrayAsOutParam(aMedia))"
+                    ),
+                    233,
+                    "VBoxManageMisc.cpp",
+                ),
+            )
         doomed = _media_to_delete(registry, vm, delete_all) if delete else []
         registry.remove_vm(vm)
         if not delete:
             medialib.forget_orphans(registry)
             return 0
-        for medium in sorted(doomed, key=lambda m: len(medialib.chain(registry, m))):
-            if medium["format"] != "iSCSI" and not os.path.exists(medium["location"]):
-                for owned in registry.media:  # nothing was deleted: the media stay registered
+        for medium in sorted(
+            doomed, key=lambda m: len(medialib.chain(registry, m))
+        ):
+            if medium["format"] != "iSCSI" and not os.path.exists(
+                medium["location"]
+            ):
+                for (
+                    owned
+                ) in (
+                    registry.media
+                ):  # nothing was deleted: the media stay registered
                     if owned.get("registry") == vm["uuid"]:
                         owned["registry"] = None
                 raise errors.com_error(
-                    ["Machine delete failed", "Could not open the medium '%s'." % medium["location"],
-                     "VD: error VERR_FILE_NOT_FOUND opening image file '%s' (VERR_FILE_NOT_FOUND)"
-                     % medium["location"]], "NS_ERROR_FAILURE", "MediumWrap", "IMedium",
-                    ("RTEXITCODE handleUnregisterVM(HandlerArg*)", 243, "VBoxManageMisc.cpp"),
-                    callee=False, progress_prefix="0%...NS_ERROR_FAILURE\n")
+                    [
+                        "Machine delete failed",
+                        "Could not open the medium '%s'." % medium["location"],
+                        "VD: error VERR_FILE_NOT_FOUND opening image file '%s'"
+                        " (VERR_FILE_NOT_FOUND)"
+                        % medium["location"],
+                    ],
+                    "NS_ERROR_FAILURE",
+                    "MediumWrap",
+                    "IMedium",
+                    (
+                        "RTEXITCODE handleUnregisterVM(HandlerArg*)",
+                        243,
+                        "VBoxManageMisc.cpp",
+                    ),
+                    callee=False,
+                    progress_prefix="0%...NS_ERROR_FAILURE\n",
+                )
         for medium in doomed:
             children = registry.children_of(medium)
             if children:
-                # Like VirtualBox 7.2, the image file is already gone when closing fails.
+                # Like VirtualBox 7.2, the image file is already gone when
+                # closing fails.
                 medialib.delete_storage(medium)
                 medialib.forget_orphans(registry)
                 raise errors.com_error(
-                    ["Machine delete failed",
-                     "Cannot close medium '%s' because it has %d child media" % (medium["location"], len(children))],
-                    "VBOX_E_OBJECT_IN_USE", "MediumWrap", "IMedium",
-                    ("RTEXITCODE handleUnregisterVM(HandlerArg*)", 243, "VBoxManageMisc.cpp"),
-                    callee=False, progress_prefix="0%...10%...20%...VBOX_E_OBJECT_IN_USE\n")
+                    [
+                        "Machine delete failed",
+                        "Cannot close medium '%s' because it has %d child"
+                        " media" % (medium["location"], len(children)),
+                    ],
+                    "VBOX_E_OBJECT_IN_USE",
+                    "MediumWrap",
+                    "IMedium",
+                    (
+                        "RTEXITCODE handleUnregisterVM(HandlerArg*)",
+                        243,
+                        "VBoxManageMisc.cpp",
+                    ),
+                    callee=False,
+                    progress_prefix="0%...10%...20%...VBOX_E_OBJECT_IN_USE\n",
+                )
             medialib.delete_storage(medium)
             registry.remove_medium(medium)
         _delete_vm_files(vm)
@@ -246,19 +393,28 @@ def showvminfo(ctx, argv):
 
 
 def _clone_disks(registry, source_machine, clone, link):
-    """Give the clone its own disks: diffs on the source media (linked) or full copies."""
+    """Give the clone its own disks: diffs on the source media (linked) or full
+    copies."""
     folder = model.machine_dir(clone)
     disk_index = 0
     for ctl in clone["storage"]:
         for att in ctl["attachments"]:
-            medium = registry.medium_by_uuid(att.get("medium")) if att.get("medium") else None
+            medium = (
+                registry.medium_by_uuid(att.get("medium"))
+                if att.get("medium")
+                else None
+            )
             if medium is None or medium["device"] != "hdd":
                 continue
             if link:
                 os.makedirs(model.snapshot_folder(clone), exist_ok=True)
                 diff_uuid = str(uuidlib.uuid4())
-                path = os.path.join(model.snapshot_folder(clone), "{%s}.vdi" % diff_uuid)
-                diff = medialib.create_diff(registry, medium, path, "VDI", diff_uuid)
+                path = os.path.join(
+                    model.snapshot_folder(clone), "{%s}.vdi" % diff_uuid
+                )
+                diff = medialib.create_diff(
+                    registry, medium, path, "VDI", diff_uuid
+                )
                 att["medium"] = diff["uuid"]
                 continue
             os.makedirs(folder, exist_ok=True)
@@ -267,7 +423,9 @@ def _clone_disks(registry, source_machine, clone, link):
             path = os.path.join(folder, "%s%s.vdi" % (clone["name"], suffix))
             new_uuid = str(uuidlib.uuid4())
             medialib.copy_contents(registry, medium, path, "VDI", new_uuid)
-            record = medialib.make_record(path, "VDI", medium["capacity"], medium_uuid=new_uuid)
+            record = medialib.make_record(
+                path, "VDI", medium["capacity"], medium_uuid=new_uuid
+            )
             record.update(registry=clone["uuid"], ever_attached=True)
             registry.media.append(record)
             att["medium"] = new_uuid
@@ -311,24 +469,57 @@ def clonevm(ctx, argv):
         if snapshot_name:
             snap = model.find_snapshot(vm, snapshot_name)
             if snap is None:
-                raise errors.com_error("Could not find a snapshot named '%s'" % snapshot_name,
-                                       "VBOX_E_OBJECT_NOT_FOUND", "MachineWrap", "IMachine",
-                                       ("FindSnapshot(Bstr(pszSnapshotName).raw(), srcSnapshot.asOutParam())",
-                                        716, "VBoxManageMisc.cpp"))
+                raise errors.com_error(
+                    "Could not find a snapshot named '%s'" % snapshot_name,
+                    "VBOX_E_OBJECT_NOT_FOUND",
+                    "MachineWrap",
+                    "IMachine",
+                    (
+                        (
+                            "FindSnapshot(Bstr(pszSnapshotName).raw(),"
+                            " srcSnapshot.asOutParam())"
+                        ),
+                        716,
+                        "VBoxManageMisc.cpp",
+                    ),
+                )
             machine = snap["machine"]
         elif link:
-            raise errors.com_error("Linked clone can only be created from a snapshot", "E_INVALIDARG",
-                                   "MachineWrap", "IMachine",
-                                   ("CloneTo(trgMachine, mode, ComSafeArrayAsInParam(options), "
-                                    "progress.asOutParam())", 680, "VBoxManageMisc.cpp"))
-        cfgfile = common.compose_settings_path(registry, name, basefolder, groups or vm["groups"])
+            raise errors.com_error(
+                "Linked clone can only be created from a snapshot",
+                "E_INVALIDARG",
+                "MachineWrap",
+                "IMachine",
+                (
+                    (
+                        "CloneTo(trgMachine, mode,"
+                        " ComSafeArrayAsInParam(options),"
+                        " progress.asOutParam())"
+                    ),
+                    680,
+                    "VBoxManageMisc.cpp",
+                ),
+            )
+        cfgfile = common.compose_settings_path(
+            registry, name, basefolder, groups or vm["groups"]
+        )
         if os.path.exists(cfgfile):
             raise common.settings_exists_error(cfgfile)
         clone = copy.deepcopy(model.hardware_copy(machine))
-        clone.update(uuid=clone_uuid or str(uuidlib.uuid4()), name=name, cfgfile=cfgfile,
-                     groups=groups or vm["groups"], state="poweroff", state_change_ns=statelib.now_ns(),
-                     session=None, acpi_deadline_ns=None, state_file=None, snapshot_root=None,
-                     current_snapshot=None, extradata=copy.deepcopy(vm["extradata"]))
+        clone.update(
+            uuid=clone_uuid or str(uuidlib.uuid4()),
+            name=name,
+            cfgfile=cfgfile,
+            groups=groups or vm["groups"],
+            state="poweroff",
+            state_change_ns=statelib.now_ns(),
+            session=None,
+            acpi_deadline_ns=None,
+            state_file=None,
+            snapshot_root=None,
+            current_snapshot=None,
+            extradata=copy.deepcopy(vm["extradata"]),
+        )
         if "keephwuuids" not in options:
             clone["hardwareuuid"] = clone["uuid"]
         if "keepallmacs" not in options:

@@ -1,4 +1,19 @@
-"""Disk images are real files: VDI layout, qemu-img compatibility, snapshots and clones."""
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Disk images are real files: VDI layout, qemu-img compatibility, snapshots
+and clones."""
 
 import json
 import os
@@ -6,15 +21,20 @@ import shutil
 import subprocess
 import unittest
 
-from vboxsim import vdi
 from vboxsim.tests import base
+from vboxsim import vdi
 
 QEMU_IMG = shutil.which("qemu-img")
 MB = 1024 * 1024
 
 
 def qemu_info(path):
-    out = subprocess.run([QEMU_IMG, "info", "--output=json", path], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [QEMU_IMG, "info", "--output=json", path],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -22,29 +42,57 @@ class VdiFileTest(base.SimTestCase):
 
     def test_new_dynamic_vdi_is_small_and_has_the_printed_uuid(self):
         path = self.path("a.vdi")
-        out = self.ok("createmedium", "disk", "--filename", path, "--size", "64")
+        out = self.ok(
+            "createmedium", "disk", "--filename", path, "--size", "64"
+        )
         medium_uuid = out.split("UUID: ")[1].strip()
         header = vdi.read_header(path)
-        self.assertEqual((vdi.TYPE_DYNAMIC, 64 * MB, medium_uuid, 0),
-                         (header["type"], header["capacity"], header["uuid"], header["allocated"]))
+        self.assertEqual(
+            (vdi.TYPE_DYNAMIC, 64 * MB, medium_uuid, 0),
+            (
+                header["type"],
+                header["capacity"],
+                header["uuid"],
+                header["allocated"],
+            ),
+        )
         self.assertEqual(2 * MB, os.path.getsize(path))
         with open(path, "rb") as handle:
-            self.assertTrue(handle.read(64).startswith(b"<<< Oracle VM VirtualBox Disk Image >>>"))
+            self.assertTrue(
+                handle.read(64).startswith(
+                    b"<<< Oracle VM VirtualBox Disk Image >>>"
+                )
+            )
 
     def test_fixed_variant(self):
         path = self.path("f.vdi")
-        self.ok("createmedium", "disk", "--filename", path, "--size", "8", "--variant", "Fixed")
+        self.ok(
+            "createmedium",
+            "disk",
+            "--filename",
+            path,
+            "--size",
+            "8",
+            "--variant",
+            "Fixed",
+        )
         self.assertEqual(vdi.TYPE_FIXED, vdi.read_header(path)["type"])
         self.assertEqual(10 * MB, os.path.getsize(path))
-        self.assertIn("Format variant: fixed default", self.ok("showmediuminfo", path))
+        self.assertIn(
+            "Format variant: fixed default", self.ok("showmediuminfo", path)
+        )
 
     def test_diff_image_points_at_parent(self):
         parent, child = self.path("p.vdi"), self.path("c.vdi")
         self.ok("createmedium", "disk", "--filename", parent, "--size", "16")
-        self.ok("createmedium", "disk", "--filename", child, "--diffparent", parent)
+        self.ok(
+            "createmedium", "disk", "--filename", child, "--diffparent", parent
+        )
         header = vdi.read_header(child)
         self.assertEqual(vdi.TYPE_DIFF, header["type"])
-        self.assertEqual(vdi.read_header(parent)["uuid"], header["parent_uuid"])
+        self.assertEqual(
+            vdi.read_header(parent)["uuid"], header["parent_uuid"]
+        )
         info = self.ok("showmediuminfo", child)
         self.assertIn("Type:           normal (differencing)", info)
         self.assertIn("Parent UUID:    %s" % header["parent_uuid"], info)
@@ -65,7 +113,9 @@ class VdiFileTest(base.SimTestCase):
         self.ok("modifymedium", "disk", path, "--compact")
         self.assertEqual(64 * MB, vdi.read_header(path)["capacity"])
         self.assertTrue(dict(vdi.read_blocks(path))[1].startswith(b"keep"))
-        self.assertIn("Capacity:       64 MBytes", self.ok("showmediuminfo", path))
+        self.assertIn(
+            "Capacity:       64 MBytes", self.ok("showmediuminfo", path)
+        )
 
     def test_closemedium_delete_removes_file(self):
         path = self.path("x.vdi")
@@ -82,22 +132,40 @@ class QemuCompatibilityTest(base.SimTestCase):
         path = self.path("q.vdi")
         self.ok("createmedium", "disk", "--filename", path, "--size", "64")
         info = qemu_info(path)
-        self.assertEqual(("vdi", 64 * MB), (info["format"], info["virtual-size"]))
-        subprocess.run([QEMU_IMG, "check", path], check=True, capture_output=True)
+        self.assertEqual(
+            ("vdi", 64 * MB), (info["format"], info["virtual-size"])
+        )
+        subprocess.run(
+            [QEMU_IMG, "check", path], check=True, capture_output=True
+        )
 
     def test_vdi_written_by_qemu_is_registered_with_its_header_values(self):
         raw, path = self.path("img.raw"), self.path("from-qemu.vdi")
         with open(raw, "wb") as handle:
             handle.truncate(48 * MB)
-        subprocess.run([QEMU_IMG, "convert", "-O", "vdi", raw, path], check=True)
+        subprocess.run(
+            [QEMU_IMG, "convert", "-O", "vdi", raw, path], check=True
+        )
         header = vdi.read_header(path)
         info = self.ok("showmediuminfo", "disk", path)
         self.assertIn("UUID:           %s" % header["uuid"], info)
         self.assertIn("Capacity:       48 MBytes", info)
         self.ok("createvm", "--name", "vm", "--register")
         self.ok("storagectl", "vm", "--name", "SATA", "--add", "sata")
-        self.ok("storageattach", "vm", "--storagectl", "SATA", "--port", "0", "--device", "0", "--type", "hdd",
-                "--medium", path)
+        self.ok(
+            "storageattach",
+            "vm",
+            "--storagectl",
+            "SATA",
+            "--port",
+            "0",
+            "--device",
+            "0",
+            "--type",
+            "hdd",
+            "--medium",
+            path,
+        )
         self.assertEqual(header["uuid"], self.mr("vm")["SATA-ImageUUID-0-0"])
 
     def test_vmdk_clone_is_a_real_vmdk(self):
@@ -105,7 +173,10 @@ class QemuCompatibilityTest(base.SimTestCase):
         self.ok("createmedium", "disk", "--filename", src, "--size", "16")
         out = self.ok("clonemedium", "disk", src, dst, "--format", "VMDK")
         self.assertIn("Clone medium created in format 'VMDK'.", out)
-        self.assertEqual(("vmdk", 16 * MB), (qemu_info(dst)["format"], qemu_info(dst)["virtual-size"]))
+        self.assertEqual(
+            ("vmdk", 16 * MB),
+            (qemu_info(dst)["format"], qemu_info(dst)["virtual-size"]),
+        )
 
 
 class SnapshotDiskTest(base.SimTestCase):
@@ -114,19 +185,52 @@ class SnapshotDiskTest(base.SimTestCase):
         super().setUp()
         self.disk = self.path("root.vdi")
         self.ok("createvm", "--name", "vm", "--register")
-        self.ok("storagectl", "vm", "--name", "SATA", "--add", "sata", "--portcount", "2")
-        self.ok("createmedium", "disk", "--filename", self.disk, "--size", "16")
-        self.ok("storageattach", "vm", "--storagectl", "SATA", "--port", "0", "--device", "0", "--type", "hdd",
-                "--medium", self.disk)
+        self.ok(
+            "storagectl",
+            "vm",
+            "--name",
+            "SATA",
+            "--add",
+            "sata",
+            "--portcount",
+            "2",
+        )
+        self.ok(
+            "createmedium", "disk", "--filename", self.disk, "--size", "16"
+        )
+        self.ok(
+            "storageattach",
+            "vm",
+            "--storagectl",
+            "SATA",
+            "--port",
+            "0",
+            "--device",
+            "0",
+            "--type",
+            "hdd",
+            "--medium",
+            self.disk,
+        )
 
     def test_take_creates_diff_in_snapshots_folder_and_repoints(self):
         self.ok("snapshot", "vm", "take", "s1")
         attached = self.mr("vm")["SATA-0-0"]
-        self.assertEqual(os.path.join(os.path.dirname(self.mr("vm")["CfgFile"]), "Snapshots"),
-                         os.path.dirname(attached))
-        self.assertEqual(vdi.read_header(self.disk)["uuid"], vdi.read_header(attached)["parent_uuid"])
-        self.assertIn("In use by VMs:  vm (UUID: %s) [s1 (UUID: " % self.mr("vm")["UUID"],
-                      self.ok("showmediuminfo", self.disk))
+        self.assertEqual(
+            os.path.join(
+                os.path.dirname(self.mr("vm")["CfgFile"]), "Snapshots"
+            ),
+            os.path.dirname(attached),
+        )
+        self.assertEqual(
+            vdi.read_header(self.disk)["uuid"],
+            vdi.read_header(attached)["parent_uuid"],
+        )
+        self.assertIn(
+            "In use by VMs:  vm (UUID: %s) [s1 (UUID: "
+            % self.mr("vm")["UUID"],
+            self.ok("showmediuminfo", self.disk),
+        )
 
     def test_delete_merges_data_back(self):
         self.ok("snapshot", "vm", "take", "s1")
@@ -135,7 +239,9 @@ class SnapshotDiskTest(base.SimTestCase):
         self.ok("snapshot", "vm", "delete", "s1")
         self.assertEqual(self.disk, self.mr("vm")["SATA-0-0"])
         self.assertFalse(os.path.exists(diff))
-        self.assertTrue(dict(vdi.read_blocks(self.disk))[2].startswith(b"written after"))
+        self.assertTrue(
+            dict(vdi.read_blocks(self.disk))[2].startswith(b"written after")
+        )
 
     def test_restore_discards_current_state(self):
         self.ok("snapshot", "vm", "take", "s1")
@@ -147,10 +253,25 @@ class SnapshotDiskTest(base.SimTestCase):
 
     def test_linked_clone_shares_base(self):
         self.ok("snapshot", "vm", "take", "s1")
-        self.ok("clonevm", "vm", "--snapshot", "s1", "--options", "link", "--name", "lc", "--register")
+        self.ok(
+            "clonevm",
+            "vm",
+            "--snapshot",
+            "s1",
+            "--options",
+            "link",
+            "--name",
+            "lc",
+            "--register",
+        )
         linked = self.mr("lc")["SATA-0-0"]
-        self.assertEqual(vdi.read_header(self.disk)["uuid"], vdi.read_header(linked)["parent_uuid"])
-        self.assertNotEqual(self.mr("vm")["macaddress1"], self.mr("lc")["macaddress1"])
+        self.assertEqual(
+            vdi.read_header(self.disk)["uuid"],
+            vdi.read_header(linked)["parent_uuid"],
+        )
+        self.assertNotEqual(
+            self.mr("vm")["macaddress1"], self.mr("lc")["macaddress1"]
+        )
 
     def test_full_clone_copies_disk(self):
         self.ok("clonevm", "vm", "--name", "fc", "--register")
@@ -167,11 +288,49 @@ class SnapshotDiskTest(base.SimTestCase):
     def test_multiattach_gets_per_vm_diff(self):
         base_disk = self.path("base.vdi")
         self.ok("createmedium", "disk", "--filename", base_disk, "--size", "8")
-        self.ok("storageattach", "vm", "--storagectl", "SATA", "--port", "1", "--device", "0", "--type", "hdd",
-                "--medium", base_disk)
-        self.ok("storageattach", "vm", "--storagectl", "SATA", "--port", "1", "--device", "0", "--medium", "none")
+        self.ok(
+            "storageattach",
+            "vm",
+            "--storagectl",
+            "SATA",
+            "--port",
+            "1",
+            "--device",
+            "0",
+            "--type",
+            "hdd",
+            "--medium",
+            base_disk,
+        )
+        self.ok(
+            "storageattach",
+            "vm",
+            "--storagectl",
+            "SATA",
+            "--port",
+            "1",
+            "--device",
+            "0",
+            "--medium",
+            "none",
+        )
         self.ok("modifymedium", "disk", base_disk, "--type", "multiattach")
-        self.ok("storageattach", "vm", "--storagectl", "SATA", "--port", "1", "--device", "0", "--type", "hdd",
-                "--medium", base_disk)
+        self.ok(
+            "storageattach",
+            "vm",
+            "--storagectl",
+            "SATA",
+            "--port",
+            "1",
+            "--device",
+            "0",
+            "--type",
+            "hdd",
+            "--medium",
+            base_disk,
+        )
         attached = self.mr("vm")
-        self.assertEqual("{%s}.vdi" % attached["SATA-ImageUUID-1-0"], os.path.basename(attached["SATA-1-0"]))
+        self.assertEqual(
+            "{%s}.vdi" % attached["SATA-ImageUUID-1-0"],
+            os.path.basename(attached["SATA-1-0"]),
+        )

@@ -1,3 +1,17 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """Concurrency (file lock), fault injection and latency."""
 
 import contextlib
@@ -20,27 +34,49 @@ class ConcurrencyTest(base.SimTestCase):
 
     def _spawn(self, *argv):
         env = dict(os.environ, PYTHONPATH=base.REPO_ROOT)
-        return subprocess.Popen([sys.executable, "-m", "vboxsim"] + list(argv), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env)
+        return subprocess.Popen(
+            [sys.executable, "-m", "vboxsim"] + list(argv),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
 
     def test_twenty_processes_create_vms_at_once(self):
-        procs = [self._spawn("createvm", "--name", "vm%02d" % i, "--register") for i in range(20)]
+        procs = [
+            self._spawn("createvm", "--name", "vm%02d" % i, "--register")
+            for i in range(20)
+        ]
         results = [(p.wait(), p.stderr.read()) for p in procs]
         for proc in procs:
             proc.stdout.close()
             proc.stderr.close()
         self.assertEqual([(0, "")] * 20, results)
         listed = self.ok("list", "vms").splitlines()
-        self.assertEqual(sorted('"vm%02d"' % i for i in range(20)), sorted(line.split()[0] for line in listed))
+        self.assertEqual(
+            sorted('"vm%02d"' % i for i in range(20)),
+            sorted(line.split()[0] for line in listed),
+        )
         with open(os.path.join(self.sim_home, "registry.json")) as handle:
             self.assertEqual(20, len(json.load(handle)["vms"]))
         for i in range(20):
-            self.assertTrue(os.path.isfile(os.path.join(self.home, "VirtualBox VMs", "vm%02d" % i,
-                                                        "vm%02d.vbox" % i)))
+            self.assertTrue(
+                os.path.isfile(
+                    os.path.join(
+                        self.home,
+                        "VirtualBox VMs",
+                        "vm%02d" % i,
+                        "vm%02d.vbox" % i,
+                    )
+                )
+            )
 
     def test_parallel_modifications_of_one_vm_are_not_lost(self):
         self.ok("createvm", "--name", "vm", "--register")
-        procs = [self._spawn("setextradata", "vm", "key%d" % i, "value%d" % i) for i in range(12)]
+        procs = [
+            self._spawn("setextradata", "vm", "key%d" % i, "value%d" % i)
+            for i in range(12)
+        ]
         for proc in procs:
             proc.communicate()
         out = self.ok("getextradata", "vm", "enumerate")
@@ -61,8 +97,11 @@ class FaultTest(base.SimTestCase):
         self.write_faults({"modifyvm": {"transient": 1.0}})
         code, out, err = self.vbox("modifyvm", "vm", "--memory", "256")
         self.assertEqual((1, ""), (code, out))
-        self.assertIn("VBoxManage: error: The machine 'vm' is already locked for a session (or being unlocked)\n",
-                      err)
+        self.assertIn(
+            "VBoxManage: error: The machine 'vm' is already locked for a"
+            " session (or being unlocked)\n",
+            err,
+        )
         self.assertIn("VBOX_E_INVALID_OBJECT_STATE (0x80bb0007)", err)
         os.unlink(os.path.join(self.sim_home, "faults.json"))
         self.assertNotEqual("256", self.mr("vm")["memory"])
@@ -95,24 +134,37 @@ class FaultTest(base.SimTestCase):
             counter = os.path.join(self.sim_home, "faults-counter")
             if os.path.exists(counter):
                 os.unlink(counter)
-            return [self.vbox("getextradata", "vm", "enumerate")[0] for _ in range(20)]
+            return [
+                self.vbox("getextradata", "vm", "enumerate")[0]
+                for _ in range(20)
+            ]
+
         first = run_series()
         self.assertEqual(first, run_series())
         self.assertIn(0, first)
         self.assertIn(1, first)
 
     def test_no_fault_file_means_no_faults(self):
-        self.assertIsNone(faults.check(self.sim_home, "modifyvm", ["modifyvm", "vm"]))
+        self.assertIsNone(
+            faults.check(self.sim_home, "modifyvm", ["modifyvm", "vm"])
+        )
 
 
 class LatencyTest(base.SimTestCase):
 
     def test_real_latency_model(self):
         os.environ["VBOXSIM_LATENCY"] = "real"
-        self.assertAlmostEqual(0.1, latency.seconds_for("showvminfo", ["showvminfo", "x"], 0))
-        self.assertAlmostEqual(0.025 + 0.0016 * 50, latency.seconds_for("list", ["list", "vms"], 50))
+        self.assertAlmostEqual(
+            0.1, latency.seconds_for("showvminfo", ["showvminfo", "x"], 0)
+        )
+        self.assertAlmostEqual(
+            0.025 + 0.0016 * 50,
+            latency.seconds_for("list", ["list", "vms"], 50),
+        )
         os.environ["VBOXSIM_LATENCY_SCALE"] = "2"
-        self.assertAlmostEqual(0.2, latency.seconds_for("showvminfo", ["showvminfo", "x"], 0))
+        self.assertAlmostEqual(
+            0.2, latency.seconds_for("showvminfo", ["showvminfo", "x"], 0)
+        )
 
     def test_fixed_and_zero_latency(self):
         os.environ["VBOXSIM_LATENCY"] = "0.5"
@@ -122,11 +174,14 @@ class LatencyTest(base.SimTestCase):
 
     def test_cli_sleeps_when_latency_is_on(self):
         started = time.monotonic()
-        self.assertEqual(0, self.cli("--version", env={"VBOXSIM_LATENCY": "0.4"}).returncode)
+        self.assertEqual(
+            0, self.cli("--version", env={"VBOXSIM_LATENCY": "0.4"}).returncode
+        )
         self.assertGreaterEqual(time.monotonic() - started, 0.4)
 
     def test_latency_is_slept_outside_the_registry_lock(self):
-        """So parallel callers overlap their modelled latency instead of queueing behind it."""
+        """So parallel callers overlap their modelled latency instead of
+        queueing behind it."""
         lock_free_during_sleep = []
 
         def fake_sleep(seconds):
@@ -138,8 +193,9 @@ class LatencyTest(base.SimTestCase):
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
         os.environ["VBOXSIM_LATENCY"] = "0.7"
-        with mock.patch.object(latency.time, "sleep", fake_sleep), \
-                contextlib.redirect_stdout(io.StringIO()):
+        with mock.patch.object(
+            latency.time, "sleep", fake_sleep
+        ), contextlib.redirect_stdout(io.StringIO()):
             self.assertEqual(0, cli.main(["list", "vms"]))
         self.assertEqual(1, len(lock_free_during_sleep))
         self.assertGreater(lock_free_during_sleep[0], 0)
