@@ -1,0 +1,142 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Snapshot, resize (same host) and rescue through Nova's REST API onto
+VBoxDriver on the simulator."""
+
+import time
+
+from nova import context as nova_context
+from nova.tests.functional.virtualbox import test_servers
+from nova.virt.virtualbox import snapshotops
+
+
+class VBoxServersSnapshotResizeRescueTestCase(
+        test_servers.VBoxServersTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(allow_resize_to_same_host=True)
+        self.small = self._create_flavor(memory_mb=512, vcpu=1, disk=1,
+                                         ephemeral=0)
+        self.big = self._create_flavor(memory_mb=1024, vcpu=2, disk=2,
+                                       ephemeral=0)
+
+    def _vm(self, server):
+        return self.vbox.show_vm_info(server['id'])
+
+    def _root(self, server):
+        return snapshotops.root_attachment(self._vm(server))
+
+    def _disk(self, server):
+        """(VDI UUID, capacity MB) of the root disk."""
+        info = self.vbox.show_medium_info(self._root(server)[1])
+        return info['UUID'], info['capacity_mb']
+
+    def _snapshots(self, server):
+        return [v for k, v in self._vm(server).items()
+                if str(k).startswith('SnapshotName')]
+
+    def _wait_for_image(self, image_id):
+        ctxt = nova_context.get_admin_context()
+        for _attempt in range(100):
+            image = self.glance.show(ctxt, image_id)
+            if image['status'] == 'active':
+                return image
+            time.sleep(0.1)
+        self.fail('image %s never became active' % image_id)
+
+    def test_snapshot_then_boot_from_it(self):
+        server = self._boot(flavor_id=self.small)
+        body = self.api.post_server_action(
+            server['id'], {'createImage': {'name': 'snap'}})
+        image = self._wait_for_image(body['image_id'])
+        self._wait_for_server_parameter(server, {'OS-EXT-STS:task_state':
+                                                 None})
+        self.assertEqual('vdi', image['disk_format'])
+        self.assertEqual('running', self._vm_state(server))
+        self.assertEqual([], self._snapshots(server))
+        clone = self._boot(image_uuid=image['id'], flavor_id=self.small)
+        self.assertEqual('running', self._vm_state(clone))
+        self._delete_server(clone)
+        self._delete_server(server)
+        self._assert_nothing_left()
+
+    def test_snapshot_of_a_stopped_server(self):
+        server = self._boot(flavor_id=self.small)
+        self._stop_server(server)
+        body = self.api.post_server_action(
+            server['id'], {'createImage': {'name': 'snap'}})
+        self._wait_for_image(body['image_id'])
+        self.assertEqual('poweroff', self._vm_state(server))
+        self._delete_server(server)
+
+    def test_resize_up_then_confirm(self):
+        server = self._boot(flavor_id=self.small)
+        server = self._resize_server(server, self.big)
+        vm = self._vm(server)
+        self.assertEqual((1024, 2, 'running'),
+                         (vm['memory'], vm['cpus'], vm['VMState']))
+        self.assertEqual(2048, self._disk(server)[1])
+        self._confirm_resize(server)
+        self.assertEqual([], self._snapshots(server))
+        self.assertEqual(2048, self._disk(server)[1])
+        self.assertTrue(self._root(server)[1].endswith('/root.vdi'))
+        self._delete_server(server)
+        self._assert_nothing_left()
+
+    def test_resize_then_revert_gives_the_original_vm_back(self):
+        server = self._boot(flavor_id=self.small)
+        before = self._vm(server)
+        disk_before = self._disk(server)
+        server = self._resize_server(server, self.big)
+        self.assertNotEqual(disk_before, self._disk(server))
+        self._revert_resize(server)
+        after = self._vm(server)
+        self.assertEqual((before['memory'], before['cpus']),
+                         (after['memory'], after['cpus']))
+        self.assertEqual(disk_before, self._disk(server))
+        self.assertEqual(self._root(server)[1], before['SATA-0-0'])
+        self.assertEqual('running', after['VMState'])
+        self.assertEqual([], self._snapshots(server))
+        self._delete_server(server)
+        self._assert_nothing_left()
+
+    def test_resize_down_is_refused(self):
+        server = self._boot(flavor_id=self.big)
+        self.api.post_server_action(server['id'],
+                                    {'resize': {'flavorRef': self.small}})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self._wait_for_migration_status(server, ['error'])
+        self.assertEqual(2048, self._disk(server)[1])
+        self.assertEqual('running', self._vm_state(server))
+        self._delete_server(server)
+
+    def test_rescue_then_unrescue(self):
+        server = self._boot(flavor_id=self.small)
+        before = self._vm(server)
+        server = self._rescue_server(server)
+        vm = self._vm(server)
+        self.assertTrue(vm['SATA-0-0'].endswith('/rescue.vdi'))
+        attached = [v for k, v in vm.items() if str(k).startswith('SATA-')]
+        self.assertIn(before['SATA-0-0'], attached)
+        self.assertEqual('running', vm['VMState'])
+        server = self._unrescue_server(server)
+        after = self._vm(server)
+        for key, value in before.items():
+            if str(key).startswith('SATA') or key.startswith('boot'):
+                self.assertEqual(value, after.get(key), key)
+        self.assertEqual('running', after['VMState'])
+        self._delete_server(server)
+        self._assert_nothing_left()
