@@ -27,7 +27,10 @@ from nova.virt.virtualbox import consoleops
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import hostops
 from nova.virt.virtualbox import imagecache
+from nova.virt.virtualbox import migrationops
 from nova.virt.virtualbox import pathutils
+from nova.virt.virtualbox import rescueops
+from nova.virt.virtualbox import snapshotops
 from nova.virt.virtualbox import vboxmanage
 from nova.virt.virtualbox import vmops
 
@@ -44,7 +47,7 @@ class VBoxDriver(driver.ComputeDriver):
     capabilities = dict(
         driver.ComputeDriver.capabilities,
         has_imagecache=True,
-        supports_migrate_to_same_host=False,
+        supports_migrate_to_same_host=True,
         supports_attach_interface=False,
         supports_extend_volume=False,
         supports_multiattach=False,
@@ -64,6 +67,14 @@ class VBoxDriver(driver.ComputeDriver):
         self._consoleops = consoleops.ConsoleOps(self._vbox,
                                                  self._pathutils)
         self._vmops = vmops.VMOps(self._vbox, self._pathutils)
+        self._snapshotops = snapshotops.SnapshotOps(self._vbox,
+                                                    self._pathutils)
+        self._migrationops = migrationops.MigrationOps(
+            self._vbox, self._vmops, self._pathutils, self._snapshotops)
+        self._rescueops = rescueops.RescueOps(
+            self._vbox, self._vmops,
+            imagecache.ImageCache(self._vbox, self._pathutils),
+            self._pathutils)
         self._imagecache = imagecache.ImageCache(self._vbox,
                                                  self._pathutils)
 
@@ -178,6 +189,47 @@ class VBoxDriver(driver.ComputeDriver):
         return self._imagecache.cache_image(context, image_id)
 
     # -- snapshots, resize, rescue (snapshotops, migrationops) ----------------
+
+    def snapshot(self, context, instance, image_id, update_task_state):
+        self._snapshotops.snapshot(context, instance, image_id,
+                                   update_task_state)
+
+    def migrate_disk_and_power_off(self, context, instance, dest,
+                                   flavor, network_info,
+                                   block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        return self._migrationops.migrate_disk_and_power_off(
+            context, instance, dest, flavor, network_info,
+            block_device_info, timeout, retry_interval)
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None,
+                         power_on=True, share_info=None):
+        self._migrationops.finish_migration(
+            context, migration, instance, disk_info, network_info,
+            image_meta, resize_instance, block_device_info, power_on)
+
+    def confirm_migration(self, context, migration, instance,
+                          network_info):
+        self._migrationops.confirm_migration(context, migration,
+                                             instance, network_info)
+
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True, share_info=None):
+        self._migrationops.finish_revert_migration(
+            context, instance, network_info, migration,
+            block_device_info, power_on)
+
+    def rescue(self, context, instance, network_info, image_meta,
+               rescue_password, block_device_info, share_info):
+        self._rescueops.rescue(context, instance, network_info,
+                               image_meta, rescue_password,
+                               block_device_info, share_info)
+
+    def unrescue(self, context, instance):
+        self._rescueops.unrescue(context, instance)
 
     # -- consoles (consoleops) ------------------------------------------------
 
