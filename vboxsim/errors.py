@@ -178,6 +178,25 @@ def machine_locked(
     )
 
 
+def launch_locked(name):
+    """startvm while another session holds the VM."""
+    return com_error(
+        "The machine '%s' is already locked by a session (or being locked or"
+        " unlocked)" % name,
+        "VBOX_E_INVALID_OBJECT_STATE",
+        "MachineWrap",
+        "IMachine",
+        (
+            (
+                "LaunchVMProcess(a->session, sessionType.raw(),"
+                " ComSafeArrayAsInParam(aBstrEnv), progress.asOutParam())"
+            ),
+            920,
+            "VBoxManageMisc.cpp",
+        ),
+    )
+
+
 def object_not_ready(
     call="COMGETTER(State)(&machineState)",
     line=1013,

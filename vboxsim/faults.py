@@ -103,14 +103,55 @@ def check(home, command, argv):
     return None
 
 
-def build_error(kind, command, argv):
-    target = (
-        argv[1] if len(argv) > 1 and not argv[1].startswith("-") else "default"
+MEDIUM_COMMANDS = {
+    "createmedium",
+    "clonemedium",
+    "modifymedium",
+    "closemedium",
+    "createhd",
+    "clonehd",
+    "modifyhd",
+}
+NO_VM_COMMANDS = {"setproperty", "registervm", "createvm", "import"}
+
+
+def _target(command, argv):
+    """The VM (or medium) name an invocation is about, for the error text."""
+    operands = [a for a in argv[1:] if not a.startswith("-")]
+    if command == "guestproperty":
+        operands = operands[1:]
+    if command in MEDIUM_COMMANDS and operands[:1] in (["disk"], ["dvd"]):
+        operands = operands[1:]
+    return operands[0] if operands else ""
+
+
+def _transient(command, target):
+    if command in READ_ONLY or command in NO_VM_COMMANDS or not target:
+        return errors.object_not_ready()
+    if command in MEDIUM_COMMANDS:
+        return errors.com_error(
+            "Medium '%s' is locked for writing by another task" % target,
+            "VBOX_E_INVALID_OBJECT_STATE",
+            "MediumWrap",
+            "IMedium",
+            (
+                "RTEXITCODE handle%s(HandlerArg*)" % command.capitalize(),
+                1,
+                errors.SOURCE_FILES.get(command, "VBoxManageDisk.cpp"),
+            ),
+            callee=False,
+        )
+    if command == "startvm":
+        return errors.launch_locked(target)
+    return errors.machine_locked(
+        target, errors.SOURCE_FILES.get(command, "VBoxManageMisc.cpp")
     )
+
+
+def build_error(kind, command, argv):
+    target = _target(command, argv)
     if kind == "transient":
-        if command in READ_ONLY:
-            return errors.object_not_ready()
-        return errors.machine_locked(target)
+        return _transient(command, target)
     if command == "startvm":
         error = errors.com_error(
             "The virtual machine '%s' has terminated unexpectedly during"

@@ -195,6 +195,7 @@ def new_vm(name, uuid, ostype, cfgfile, groups=None, now_ns=0):
         "state_change_ns": now_ns,
         "session": None,
         "acpi_deadline_ns": None,
+        "crash_deadline_ns": None,
         "state_file": None,
         "storage": [],
         "nics": [new_nic(slot) for slot in range(8)],

@@ -209,18 +209,27 @@ class Store:
 
 
 def advance_guests(registry, now=None):
-    """Lazily complete ACPI shutdowns whose deadline has passed."""
+    """Lazily complete guest events whose deadline has passed: an ACPI
+    shutdown (-> poweroff) or a simulated VM process crash (-> aborted)."""
     now = now or now_ns()
     for vm in registry.vms:
-        deadline = vm.get("acpi_deadline_ns")
-        if (
-            deadline is not None
-            and now >= deadline
-            and vm["state"] == "running"
-        ):
-            set_vm_state(vm, "poweroff", deadline)
-            vm["session"] = None
-            vm["acpi_deadline_ns"] = None
+        if vm["state"] not in ("running", "paused"):
+            continue
+        events = [
+            (vm.get("acpi_deadline_ns"), "poweroff"),
+            (vm.get("crash_deadline_ns"), "aborted"),
+        ]
+        due = sorted(
+            (when, state)
+            for when, state in events
+            if when is not None and now >= when
+        )
+        if due and (due[0][1] == "aborted" or vm["state"] == "running"):
+            when, new_state = due[0]
+            set_vm_state(vm, new_state, when)
+            vm.update(
+                session=None, acpi_deadline_ns=None, crash_deadline_ns=None
+            )
 
 
 def set_vm_state(vm, state, when_ns=None):

@@ -380,6 +380,7 @@ def _create_imported(registry, vm, name, cfgfile, ova_path):
         state_change_ns=statelib.now_ns(),
         session=None,
         acpi_deadline_ns=None,
+        crash_deadline_ns=None,
         state_file=None,
         snapshot_root=None,
         current_snapshot=None,

@@ -99,35 +99,29 @@ def startvm(ctx, argv):
         with ctx.store.transaction() as registry:
             vm = common.find_vm(registry, name, "startvm")
             if vm["state"] in common.RUNNING_STATES:
-                raise errors.com_error(
-                    "The machine '%s' is already locked by a session (or being"
-                    " locked or unlocked)"
-                    % vm["name"],
-                    "VBOX_E_INVALID_OBJECT_STATE",
-                    "MachineWrap",
-                    "IMachine",
-                    (
-                        (
-                            "LaunchVMProcess(a->session, sessionType.raw(),"
-                            " ComSafeArrayAsInParam(aBstrEnv),"
-                            " progress.asOutParam())"
-                        ),
-                        920,
-                        MISC_FILE,
-                    ),
-                )
+                raise errors.launch_locked(vm["name"])
             if session_type == "gui" and not os.environ.get("DISPLAY"):
                 raise _launch_failed_gui(vm)
             _remove_state_file(vm)
             statelib.set_vm_state(vm, "running")
             vm.update(
-                session=SESSION_NAMES[session_type], acpi_deadline_ns=None
+                session=SESSION_NAMES[session_type],
+                acpi_deadline_ns=None,
+                crash_deadline_ns=_crash_deadline(),
             )
         ctx.out(
             'Waiting for VM "%s" to power on...\nVM "%s" has been successfully'
             " started.\n" % (name, name)
         )
     return 0
+
+
+def _crash_deadline():
+    """VBOXSIM_CRASH_AFTER=S: the VM process dies S seconds after start."""
+    crash_after = os.environ.get("VBOXSIM_CRASH_AFTER")
+    if not crash_after:
+        return None
+    return statelib.now_ns() + int(float(crash_after) * 1e9)
 
 
 def _remove_state_file(vm):
@@ -149,7 +143,7 @@ def _invalid_state(vm, call, line):
 
 def _power_off(vm):
     statelib.set_vm_state(vm, "poweroff")
-    vm.update(session=None, acpi_deadline_ns=None)
+    vm.update(session=None, acpi_deadline_ns=None, crash_deadline_ns=None)
 
 
 def _save_state(vm):
@@ -163,7 +157,12 @@ def _save_state(vm):
             b"\x7fVirtualBox SavedState V2.0\n\0" + vm["uuid"].encode()
         )
     statelib.set_vm_state(vm, "saved", now)
-    vm.update(session=None, acpi_deadline_ns=None, state_file=path)
+    vm.update(
+        session=None,
+        acpi_deadline_ns=None,
+        crash_deadline_ns=None,
+        state_file=path,
+    )
 
 
 def _press_power_button(vm):

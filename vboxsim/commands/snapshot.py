@@ -202,7 +202,7 @@ def restore(ctx, registry, vm, snap):
     vm["current_snapshot"] = snap["uuid"]
     _fork_disks(registry, vm, vm)
     statelib.set_vm_state(vm, "saved" if snap.get("online") else "poweroff")
-    vm.update(session=None, acpi_deadline_ns=None)
+    vm.update(session=None, acpi_deadline_ns=None, crash_deadline_ns=None)
     _drop_unreferenced_diffs(registry, old_disks)
     ctx.progress()
 

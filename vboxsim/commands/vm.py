@@ -184,7 +184,12 @@ def registervm(ctx, argv):
                     "VBoxManageMisc.cpp",
                 ),
             )
-        vm.update(state="poweroff", session=None, acpi_deadline_ns=None)
+        vm.update(
+            state="poweroff",
+            session=None,
+            acpi_deadline_ns=None,
+            crash_deadline_ns=None,
+        )
         registry.add_vm(vm)
         for record in settings_file.read_media_registry(full):
             if registry.medium_by_uuid(record["uuid"]) is None:
@@ -515,6 +520,7 @@ def clonevm(ctx, argv):
             state_change_ns=statelib.now_ns(),
             session=None,
             acpi_deadline_ns=None,
+            crash_deadline_ns=None,
             state_file=None,
             snapshot_root=None,
             current_snapshot=None,

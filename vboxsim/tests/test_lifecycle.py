@@ -85,10 +85,7 @@ class LifecycleTest(base.SimTestCase):
         self.assertEqual("running", self.mr("vm1")["VMState"])
         code, out, err = self.vbox("controlvm", "vm1", "poweroff")
         self.assertEqual((0, ""), (code, out))
-        self.assertEqual(
-            cli.PROGRESS,
-            err,
-        )
+        self.assertEqual(cli.PROGRESS, err)
         self.assertEqual("poweroff", self.mr("vm1")["VMState"])
         self.assertEqual("", self.ok("list", "runningvms"))
 
@@ -175,4 +172,21 @@ class AcpiTest(base.SimTestCase):
         self.ok("startvm", "vm1", "--type", "headless")
         self.ok("controlvm", "vm1", "acpipowerbutton")
         time.sleep(0.35)
+        self.assertEqual("running", self.mr("vm1")["VMState"])
+
+
+class CrashTest(base.SimTestCase):
+    extra_env = {"VBOXSIM_CRASH_AFTER": "0.2"}
+
+    def test_vm_process_crash_leaves_vm_aborted(self):
+        self.ok("createvm", "--name", "vm1", "--register")
+        self.ok("startvm", "vm1", "--type", "headless")
+        time.sleep(0.25)
+        self.assertEqual("aborted", self.mr("vm1")["VMState"])
+        self.assertEqual(
+            (1, "", "VBoxManage: error: Machine 'vm1' is not currently "
+             "running.\n"),
+            self.vbox("controlvm", "vm1", "poweroff"))
+        os.environ.pop("VBOXSIM_CRASH_AFTER")
+        self.ok("startvm", "vm1", "--type", "headless")
         self.assertEqual("running", self.mr("vm1")["VMState"])

@@ -144,6 +144,17 @@ class FaultTest(base.SimTestCase):
         self.assertIn(0, first)
         self.assertIn(1, first)
 
+    def test_transient_fault_texts_per_command_kind(self):
+        self.write_faults({"*": {"transient": 1.0}})
+        _, _, err = self.vbox("startvm", "vm", "--type", "headless")
+        self.assertIn("The machine 'vm' is already locked by a session", err)
+        _, _, err = self.vbox("setextradata", "vm", "k", "v")
+        self.assertIn("The machine 'vm' is already locked for a session", err)
+        _, _, err = self.vbox("closemedium", "disk", "/x.vdi")
+        self.assertIn("Medium '/x.vdi' is locked for writing", err)
+        _, _, err = self.vbox("list", "vms")
+        self.assertIn("The object is not ready", err)
+
     def test_no_fault_file_means_no_faults(self):
         self.assertIsNone(
             faults.check(self.sim_home, "modifyvm", ["modifyvm", "vm"])
