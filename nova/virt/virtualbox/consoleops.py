@@ -45,6 +45,7 @@ Serial console. The first serial port (COM1) writes to
 """
 
 import os
+import re
 import secrets
 import string
 
@@ -64,7 +65,10 @@ LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 
 VRDE_MODULE_VNC = 'VNC'
-VRDE_MODULE_RDP = 'Oracle VM VirtualBox Extension Pack'
+# Oracle's pack: its name before VirtualBox 7.1 and since. Either setting
+# of vrde_module means whichever of them is installed.
+ORACLE_PACK_NAMES = ('Oracle VM VirtualBox Extension Pack',
+                     'Oracle VirtualBox Extension Pack')
 
 # The first serial port: COM1's I/O base and IRQ.
 SERIAL_IO_BASE = '0x3F8'
@@ -83,6 +87,20 @@ class VRDEPortsExhausted(exception.ConsolePortRangeExhausted):
                 "(%(ports)s, %(count)d ports) is held by an instance on this "
                 "host. Widen vrde_port, or turn vrde_unique_port off to let "
                 "VirtualBox share the range.")
+
+
+def parse_extpacks(text):
+    """``VBoxManage list extpacks`` -> {pack name: usable}."""
+    packs = {}
+    name = None
+    for line in text.splitlines():
+        match = re.match(r'^Pack no\.\s*\d+:\s*(.*?)\s*$', line)
+        if match:
+            name = match.group(1)
+            packs[name] = True
+        elif name is not None and line.startswith('Usable:'):
+            packs[name] = line.partition(':')[2].strip().lower() == 'true'
+    return packs
 
 
 def _read_port(path):
@@ -120,12 +138,46 @@ class ConsoleOps(object):
     def __init__(self, vbox, path_utils=None):
         self._vbox = vbox
         self._pathutils = path_utils or pathutils.PathUtils()
+        self._module = None
 
     # -- configuration --------------------------------------------------------
 
     @staticmethod
     def _is_vnc():
         return CONF.virtualbox.vrde_module == VRDE_MODULE_VNC
+
+    def check_host(self):
+        """Find the installed extension pack that serves [virtualbox]
+        vrde_module (one ``list extpacks`` call). init_host should call it,
+        so that a missing pack stops nova-compute with a clear message;
+        otherwise the first :meth:`vrde_args` does.
+
+        :returns: the pack's name, None when remote_display is off.
+        :raises VBoxConfigError: the pack is not installed or not usable.
+        """
+        if not CONF.virtualbox.remote_display:
+            return None
+        wanted = CONF.virtualbox.vrde_module
+        candidates = [wanted]
+        if wanted in ORACLE_PACK_NAMES:
+            candidates += [n for n in ORACLE_PACK_NAMES if n != wanted]
+        packs = parse_extpacks(self._vbox.run('list', 'extpacks').stdout)
+        for name in candidates:
+            if name not in packs:
+                continue
+            if not packs[name]:
+                raise vbox_exc.VBoxConfigError(
+                    reason='the VRDE extension pack %r is installed but '
+                           'not usable (VBoxManage list extpacks tells '
+                           'why)' % name)
+            self._module = name
+            return name
+        raise vbox_exc.VBoxConfigError(
+            reason='[virtualbox] vrde_module %r is not an installed '
+                   'VirtualBox extension pack (installed: %s). Install it '
+                   '(VBoxManage extpack install), set vrde_module to an '
+                   'installed VRDE pack or turn remote_display off.'
+                   % (wanted, ', '.join(sorted(packs)) or 'none'))
 
     @staticmethod
     def _ports():
@@ -242,6 +294,14 @@ class ConsoleOps(object):
         _write_private(path, password)
         return password
 
+    def _protect_vm_dir(self, instance):
+        """VirtualBox keeps VNCPassword in clear in the VM's settings
+        file: let only the owner (nova-compute's and VirtualBox's user) into
+        the VM folder."""
+        folder = self._pathutils.ensure_dir(
+            self._pathutils.instance_dir(instance))
+        os.chmod(folder, 0o700)
+
     @staticmethod
     def _has_password():
         vbox = CONF.virtualbox
@@ -303,14 +363,17 @@ class ConsoleOps(object):
         else:
             self._ports()
             port = vbox.vrde_port.replace(' ', '')
+        if self._module is None:
+            self.check_host()
         args = ['--vrde', 'on',
-                '--vrde-extpack', vbox.vrde_module,
+                '--vrde-extpack', self._module,
                 '--vrde-port', port,
                 '--vrde-address', vbox.vrde_address,
                 '--vrde-auth-type', 'null']
         if self._is_vnc():
             password = self._password(instance)
             if password:
+                self._protect_vm_dir(instance)
                 args += ['--vrde-property',
                          vboxmanage.Secret('VNCPassword=%s' % password)]
         else:

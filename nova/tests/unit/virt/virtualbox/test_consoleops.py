@@ -37,6 +37,35 @@ from nova.virt.virtualbox import vboxmanage
 
 UUID = '4fd89640-4231-4c44-a7b5-a3c7ca859849'
 
+# `VBoxManage list extpacks` of the real VirtualBox 7.2 with the VNC pack
+# (some lines end in blanks).
+EXTPACKS_VNC = '\n'.join([
+    'Extension Packs: 1',
+    'Pack no. 0:   VNC',
+    'Version:        7.2.22',
+    'Revision:       175245',
+    'Edition:        ',
+    'Description:    VNC plugin module',
+    'VRDE Module:    VBoxVNC',
+    'Crypto Module:  ',
+    'Usable:         true',
+    'Why unusable:   ',
+    ''])
+# The same layout with Oracle's pack added (made up from the above).
+EXTPACKS_BOTH = EXTPACKS_VNC.replace('Packs: 1', 'Packs: 2') + '\n'.join([
+    '',
+    'Pack no. 1:   Oracle VM VirtualBox Extension Pack',
+    'Version:        7.0.20',
+    'Revision:       163906',
+    'Edition:        ',
+    'Description:    Oracle Cloud Infrastructure integration, Host Webcam, '
+    'VirtualBox RDP, PXE ROM, Disk Encryption, NVMe, full VM encryption.',
+    'VRDE Module:    VBoxVRDP',
+    'Crypto Module:  VBoxPuelCrypto',
+    'Usable:         true',
+    'Why unusable:   ',
+    ''])
+
 
 def instance(number):
     return test_base.FakeInstance(
@@ -53,6 +82,7 @@ class _Base(test_base.VBoxTestCase):
         self.pathutils = pathutils.PathUtils()
         self.ops = consoleops.ConsoleOps(self.vbox, self.pathutils)
         self.inst = test_base.FakeInstance()
+        self.vbox.run.return_value = vboxmanage.Result(EXTPACKS_BOTH, '')
 
     def vm_dir(self, inst):
         path = self.pathutils.instance_dir(inst)
@@ -107,11 +137,65 @@ class VRDEArgsTestCase(_Base):
         self.assertRaises(vbox_exc.VBoxConfigError, self.ops.vrde_args,
                           self.inst)
 
+    def test_extpack_checked_once(self):
+        self.vrde(vrde_module='VNC')
+        self.ops.vrde_args(self.inst)
+        self.ops.vrde_args(instance(2))
+        self.vbox.run.assert_called_once_with('list', 'extpacks')
+
     def test_serial_args(self):
         self.assertEqual(
             ['--uart1', '0x3F8', '4', '--uart-mode1', 'file',
              os.path.join(self.vms_path(), self.inst.name, 'console.log')],
             self.ops.serial_args(self.inst))
+
+
+class ExtPackTestCase(_Base):
+
+    def test_parse(self):
+        self.assertEqual({'VNC': True},
+                         consoleops.parse_extpacks(EXTPACKS_VNC))
+        self.assertEqual({'VNC': True,
+                          'Oracle VM VirtualBox Extension Pack': True},
+                         consoleops.parse_extpacks(EXTPACKS_BOTH))
+        self.assertEqual({}, consoleops.parse_extpacks(
+            'Extension Packs: 0\n'))
+        self.assertEqual({'VNC': False}, consoleops.parse_extpacks(
+            EXTPACKS_VNC.replace('Usable:         true',
+                                 'Usable:         false')))
+
+    def test_remote_display_off(self):
+        self.assertIsNone(self.ops.check_host())
+        self.vbox.run.assert_not_called()
+
+    def test_vnc(self):
+        self.vrde(vrde_module='VNC')
+        self.vbox.run.return_value = vboxmanage.Result(EXTPACKS_VNC, '')
+        self.assertEqual('VNC', self.ops.check_host())
+
+    def test_oracle_pack_either_name(self):
+        self.vrde(vrde_module='Oracle VirtualBox Extension Pack')
+        args = self.ops.vrde_args(self.inst)
+        self.assertEqual('Oracle VM VirtualBox Extension Pack',
+                         args[args.index('--vrde-extpack') + 1])
+
+    def test_missing(self):
+        self.vrde()
+        self.vbox.run.return_value = vboxmanage.Result(EXTPACKS_VNC, '')
+        err = self.assertRaises(vbox_exc.VBoxConfigError,
+                                self.ops.vrde_args, self.inst)
+        self.assertIn("'Oracle VM VirtualBox Extension Pack' is not an "
+                      "installed", str(err))
+        self.assertIn('installed: VNC', str(err))
+
+    def test_unusable(self):
+        self.vrde(vrde_module='VNC')
+        self.vbox.run.return_value = vboxmanage.Result(
+            EXTPACKS_VNC.replace('Usable:         true',
+                                 'Usable:         false'), '')
+        err = self.assertRaises(vbox_exc.VBoxConfigError,
+                                self.ops.check_host)
+        self.assertIn('not usable', str(err))
 
 
 class PortTestCase(_Base):
@@ -281,6 +365,9 @@ class PasswordTestCase(_Base):
         self.assertTrue(password.isalnum())
         path = self.pathutils.vrde_password_path(self.inst)
         self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+        # The settings file keeps VNCPassword in clear: a private folder.
+        self.assertEqual(0o700, stat.S_IMODE(os.stat(
+            self.pathutils.instance_dir(self.inst)).st_mode))
         with open(path) as f:
             self.assertEqual(password, f.read())
         # The same password again (hard reboot), another for another VM.
