@@ -267,6 +267,50 @@ def _media_to_delete(registry, vm, with_removable):
     )
 
 
+def _machine_delete_failed(messages, code, progress):
+    """IMachine::deleteConfig failed half-way (the VM stays unregistered)."""
+    return errors.com_error(
+        ["Machine delete failed"] + messages,
+        code,
+        "MediumWrap",
+        "IMedium",
+        ("RTEXITCODE handleUnregisterVM(HandlerArg*)", 243,
+         "VBoxManageMisc.cpp"),
+        callee=False,
+        progress_prefix="%s%s\n" % (progress, code),
+    )
+
+
+def _delete_machine_media(registry, vm, doomed):
+    """Delete the VM's disks, deepest first, failing like VirtualBox 7.2."""
+    by_depth = sorted(doomed, key=lambda m: len(medialib.chain(registry, m)))
+    for medium in by_depth:
+        location = medium["location"]
+        if medium["format"] != "iSCSI" and not os.path.exists(location):
+            # Nothing was deleted: the media stay registered.
+            for owned in registry.media:
+                if owned.get("registry") == vm["uuid"]:
+                    owned["registry"] = None
+            raise _machine_delete_failed(
+                ["Could not open the medium '%s'." % location,
+                 "VD: error VERR_FILE_NOT_FOUND opening image file '%s'"
+                 " (VERR_FILE_NOT_FOUND)" % location],
+                "NS_ERROR_FAILURE", "0%...")
+    for medium in doomed:
+        children = registry.children_of(medium)
+        if children:
+            # Like VirtualBox 7.2, the image file is already gone when closing
+            # the medium fails; its progress stops at 20%.
+            medialib.delete_storage(medium)
+            medialib.forget_orphans(registry)
+            raise _machine_delete_failed(
+                ["Cannot close medium '%s' because it has %d child media"
+                 % (medium["location"], len(children))],
+                "VBOX_E_OBJECT_IN_USE", "0%...10%...20%...")
+        medialib.delete_storage(medium)
+        registry.remove_medium(medium)
+
+
 def unregistervm(ctx, argv):
     args = Args(argv)
     name = None
@@ -306,64 +350,7 @@ def unregistervm(ctx, argv):
         if not delete:
             medialib.forget_orphans(registry)
             return 0
-        for medium in sorted(
-            doomed, key=lambda m: len(medialib.chain(registry, m))
-        ):
-            if medium["format"] != "iSCSI" and not os.path.exists(
-                medium["location"]
-            ):
-                for (
-                    owned
-                ) in (
-                    registry.media
-                ):  # nothing was deleted: the media stay registered
-                    if owned.get("registry") == vm["uuid"]:
-                        owned["registry"] = None
-                raise errors.com_error(
-                    [
-                        "Machine delete failed",
-                        "Could not open the medium '%s'." % medium["location"],
-                        "VD: error VERR_FILE_NOT_FOUND opening image file '%s'"
-                        " (VERR_FILE_NOT_FOUND)"
-                        % medium["location"],
-                    ],
-                    "NS_ERROR_FAILURE",
-                    "MediumWrap",
-                    "IMedium",
-                    (
-                        "RTEXITCODE handleUnregisterVM(HandlerArg*)",
-                        243,
-                        "VBoxManageMisc.cpp",
-                    ),
-                    callee=False,
-                    progress_prefix="0%...NS_ERROR_FAILURE\n",
-                )
-        for medium in doomed:
-            children = registry.children_of(medium)
-            if children:
-                # Like VirtualBox 7.2, the image file is already gone when
-                # closing fails.
-                medialib.delete_storage(medium)
-                medialib.forget_orphans(registry)
-                raise errors.com_error(
-                    [
-                        "Machine delete failed",
-                        "Cannot close medium '%s' because it has %d child"
-                        " media" % (medium["location"], len(children)),
-                    ],
-                    "VBOX_E_OBJECT_IN_USE",
-                    "MediumWrap",
-                    "IMedium",
-                    (
-                        "RTEXITCODE handleUnregisterVM(HandlerArg*)",
-                        243,
-                        "VBoxManageMisc.cpp",
-                    ),
-                    callee=False,
-                    progress_prefix="0%...10%...20%...VBOX_E_OBJECT_IN_USE\n",
-                )
-            medialib.delete_storage(medium)
-            registry.remove_medium(medium)
+        _delete_machine_media(registry, vm, doomed)
         _delete_vm_files(vm)
         medialib.forget_orphans(registry)
     ctx.progress()
