@@ -65,8 +65,6 @@ def _strip_global_options(argv):
 
 def run(argv, store=None):
     """Run one VBoxManage invocation; returns (exit code, stdout, stderr)."""
-    from vboxsim.commands import COMMANDS
-
     store = store or statelib.Store()
     argv = _strip_global_options(list(argv))
     ctx = Context(store)
@@ -79,6 +77,9 @@ def run(argv, store=None):
             (VERSION if command != "--dump-build-type" else "release") + "\n",
             "",
         )
+    # Imported here: the command modules import this one (usage texts).
+    from vboxsim.commands import COMMANDS
+
     handler = COMMANDS.get(command.lower())
     if handler is None:
         text = (
