@@ -52,14 +52,19 @@ def real_seconds(command, argv, vm_count):
     return REAL_SECONDS.get(command, DEFAULT_SECONDS)
 
 
+def _float_env(name, default):
+    try:
+        return float(os.environ[name])
+    except (KeyError, ValueError):
+        return default
+
+
 def seconds_for(command, argv, vm_count):
-    setting = os.environ.get("VBOXSIM_LATENCY", "real").strip().lower()
-    scale = float(os.environ.get("VBOXSIM_LATENCY_SCALE", "1") or 1)
-    if setting in ("", "real"):
+    """The modelled latency; unparsable settings fall back to ``real``."""
+    base = _float_env("VBOXSIM_LATENCY", None)
+    if base is None:
         base = real_seconds(command, argv, vm_count)
-    else:
-        base = float(setting)
-    return max(0.0, base * scale)
+    return max(0.0, base * _float_env("VBOXSIM_LATENCY_SCALE", 1.0))
 
 
 def wait(command, argv, vm_count, elapsed):
