@@ -162,7 +162,7 @@ class _ConsoleTests(object):
                                 self.ops.check_host)
         self.assertIn('No Such Pack', str(err))
 
-    # -- config drive ------------------------------------------------------------
+    # -- config drive ---------------------------------------------------------
 
     def test_config_drive_as_dvd(self):
         if not shutil.which(CONF.mkisofs_cmd):
