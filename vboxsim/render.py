@@ -487,6 +487,11 @@ def showvminfo_machinereadable(vm, registry):
         out.append(mr_str("description", vm["description"]))
     out += snapshot_tree_mr(vm)
     out.append(mr_num("GuestMemoryBalloon", 0))
+    if running:  # what a guest without Guest Additions reports
+        out += [
+            mr_str("GuestOSType", vm["ostype"]),
+            mr_num("GuestAdditionsRunLevel", 0),
+        ]
     return "".join(out)
 
 
@@ -799,8 +804,14 @@ def showvminfo_human(vm, registry, snapshot_view=None):
             )
     else:
         out.append(human("Bandwidth groups:", "<none>"))
+    online = not snapshot_view and vm["state"] in ("running", "paused")
+    out.append(human("Shared folders:", "<none>"))
+    if online:
+        out += [
+            human("VRDE Connection:", "not active"),
+            human("Clients so far:", 0),
+        ]
     out += [
-        human("Shared folders:", "<none>"),
         human("Recording status:", "stopped"),
         human("Recording enabled:", "no"),
         human("Recording screens:", 1),
@@ -824,7 +835,13 @@ def showvminfo_human(vm, registry, snapshot_view=None):
     if vm.get("snapshot_root"):
         out.append("* Snapshots:\n")
         out += snapshot_tree_human(vm)
-    out += ["* Guest:\n", human("Configured memory balloon:", "0MB"), "\n"]
+    out += ["* Guest:\n", human("Configured memory balloon:", "0MB")]
+    if online:  # no Guest Additions in the simulated guest
+        out += [
+            human("OS type:", vm["ostype"]),
+            human("Additions run level:", 0),
+        ]
+    out.append("\n")
     return "".join(out)
 
 
