@@ -284,15 +284,15 @@ def write_config(settings):
             'filesystem_store_datadir': '%s/glance/tasks' % state},
         'database': {'connection': settings['glance_db']},
         'paste_deploy': {
-            'flavor': '',
-            'config_file': os.path.join(settings['venv'], 'etc', 'glance',
-                                        'glance-api-paste.ini')},
+            'flavor': 'keystone',
+            'config_file': '%s/glance/glance-api-paste.ini' % etc},
     }
     # One folder per service: a --config-dir reads every file in it.
     files = {'nova/nova.conf': ini(nova),
              'nova/api-paste.ini': nova_paste(settings['venv']),
              'placement/placement.conf': ini(placement),
-             'glance/glance-api.conf': ini(glance)}
+             'glance/glance-api.conf': ini(glance),
+             'glance/glance-api-paste.ini': glance_paste(settings['venv'])}
     for name, text in files.items():
         with open(os.path.join(etc, name), 'w') as f:
             f.write('# Written by tools/allinone/aio.py at every start: '
@@ -303,17 +303,28 @@ def write_config(settings):
     write_clouds_yaml(settings)
 
 
-def nova_paste(venv):
-    """Nova's own api-paste.ini with noauth.NoAuth in place of authtoken."""
-    with open(os.path.join(venv, 'etc', 'nova', 'api-paste.ini')) as f:
+def _noauth_paste(path, context_filter):
+    """A service's own paste ini with noauth.NoAuth in place of
+    keystonemiddleware's authtoken: the service's keystone context filter
+    then reads the headers NoAuth set, as it would read authtoken's."""
+    with open(path) as f:
         text = f.read()
-    if ' authtoken keystonecontext ' not in text:
-        raise Failed("Nova's api-paste.ini has no 'authtoken keystonecontext'"
-                     " pipeline to replace")
-    text = text.replace(' authtoken keystonecontext ',
-                        ' aio_noauth keystonecontext ')
+    old = ' authtoken %s ' % context_filter
+    if old not in text:
+        raise Failed("%s has no '%s' pipeline to replace" % (path, old))
+    text = text.replace(old, ' aio_noauth %s ' % context_filter)
     return text + ('\n[filter:aio_noauth]\n'
                    'paste.filter_factory = noauth:filter_factory\n')
+
+
+def nova_paste(venv):
+    return _noauth_paste(os.path.join(venv, 'etc', 'nova', 'api-paste.ini'),
+                         'keystonecontext')
+
+
+def glance_paste(venv):
+    return _noauth_paste(os.path.join(venv, 'etc', 'glance',
+                                      'glance-api-paste.ini'), 'context')
 
 
 def endpoints(settings):
@@ -389,6 +400,9 @@ def running(state):
 def port_free(port):
     import socket
     with socket.socket() as s:
+        # As the servers do: connections of a previous run in TIME_WAIT
+        # do not make the port busy.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(('127.0.0.1', port))
         except OSError:
@@ -406,6 +420,9 @@ def launch(settings, detach):
         env.setdefault('VBOXSIM_HOME', os.path.join(state, 'vboxsim'))
     children = {}
     for name in SERVICES:
+        log = os.path.join(state, 'logs', name + '.log')
+        if os.path.exists(log):
+            os.replace(log, log + '.1')  # this run's log starts empty
         try:
             os.unlink(os.path.join(state, 'run', name + '.status'))
         except FileNotFoundError:
@@ -439,7 +456,7 @@ def wait_ready(settings, children, timeout):
             for line in lines[shown[name]:]:
                 say('  [%s] %s' % (name, line))
             shown[name] = len(lines)
-            if lines and lines[-1].startswith('failed'):
+            if any(line.startswith('failed') for line in lines):
                 raise Failed('%s failed to start: see %s' % (
                     name, os.path.join(state, 'logs', name + '.out')))
             if proc.poll() is not None:

@@ -12,7 +12,8 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""No-authentication filter for the Nova API of the all-in-one cloud.
+"""No-authentication filter for the Nova and Glance APIs of the all-in-one
+cloud.
 
 Nova 34 dropped its own ``noauth2`` strategy: its paste pipeline always has
 ``authtoken keystonecontext``. The all-in-one pipeline (written by aio.py

@@ -245,7 +245,8 @@ def main(argv):
     try:
         (run_nova if argv[1] == 'nova' else run_glance)(node)
     except BaseException as e:
-        node.step('failed: %s: %s' % (type(e).__name__, e))
+        node.step('failed: %s: %s' % (
+            type(e).__name__, ' | '.join(str(e).splitlines())[:2000]))
         raise
     return 0
 

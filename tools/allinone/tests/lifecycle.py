@@ -1,0 +1,254 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The all-in-one cloud driven as a user would, with the openstack CLI.
+
+    python3.11 tools/allinone/tests/lifecycle.py
+
+Starts the cloud (tools/allinone/aio.py, installing the venv the first time)
+with a fresh state folder, on ports 28774.. (offset 20000) and on the
+VirtualBox simulator with no latency, then runs the steps below with
+`openstack ...` commands, stops the cloud, starts it again on the same state
+and checks it kept the image, and stops it. Prints one line per step and
+ends with "N passed, N failed, N skipped"; exits 1 when a step failed.
+
+A step the driver does not support yet is EXPECTED_MISSING below: it still
+runs, and is reported as skipped (with the reason) when it fails, and as a
+failure when it passes (so the list is kept true).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+AIO = os.path.join(os.path.dirname(HERE), 'aio.py')
+OFFSET = int(os.environ.get('AIO_TEST_PORT_OFFSET', '20000'))
+
+# step name -> why it is expected to fail today.
+EXPECTED_MISSING = {
+}
+
+
+class StepFailed(Exception):
+    pass
+
+
+class Run:
+
+    def __init__(self):
+        self.state = tempfile.mkdtemp(prefix='aio-test-')
+        self.results = []
+        self.env = dict(os.environ, VBOXSIM_LATENCY='0',
+                        VBOXSIM_ACPI_DELAY='0.2',
+                        VBOXSIM_HOME=os.path.join(self.state, 'vboxsim'))
+        self.venv = None
+
+    def aio(self, *args, check=True, timeout=900):
+        command = [sys.executable, AIO, '--state-dir', self.state,
+                   '--port-offset', str(OFFSET)] + list(args)
+        result = subprocess.run(command, env=self.env, timeout=timeout,
+                                capture_output=True, text=True)
+        if check and result.returncode:
+            raise StepFailed('aio.py %s: exit %d\n%s%s' % (
+                ' '.join(args), result.returncode, result.stdout[-3000:],
+                result.stderr[-3000:]))
+        return result.stdout
+
+    def os(self, *args, timeout=120):
+        """Run `openstack ARGS`; JSON-decoded output when -f json."""
+        command = [os.path.join(self.venv, 'bin', 'openstack')] + list(args)
+        env = dict(self.env, OS_CLIENT_CONFIG_FILE=os.path.join(
+            self.state, 'clouds.yaml'), OS_CLOUD='allinone')
+        result = subprocess.run(command, env=env, timeout=timeout,
+                                capture_output=True, text=True)
+        if result.returncode:
+            raise StepFailed('openstack %s: %s' % (
+                ' '.join(args), (result.stderr or result.stdout).strip()))
+        if '-f' in args and 'json' in args:
+            return json.loads(result.stdout or 'null')
+        return result.stdout
+
+    def wait_status(self, server, wanted, timeout=120):
+        deadline = time.monotonic() + timeout
+        status = None
+        while time.monotonic() < deadline:
+            info = self.os('server', 'show', server, '-f', 'json')
+            status = info['status']
+            if status == wanted:
+                return info
+            if status == 'ERROR':
+                raise StepFailed('server %s went to ERROR: %s' % (
+                    server, info.get('fault')))
+            time.sleep(1)
+        raise StepFailed('server %s is %s after %d s, not %s' % (
+            server, status, timeout, wanted))
+
+    def step(self, name, func):
+        started = time.monotonic()
+        try:
+            func()
+        except (StepFailed, subprocess.TimeoutExpired, KeyError,
+                ValueError) as e:
+            outcome, detail = 'FAIL', str(e)
+            if name in EXPECTED_MISSING:
+                outcome, detail = 'SKIP', 'expected missing: %s (%s)' % (
+                    EXPECTED_MISSING[name], str(e).splitlines()[0][:200])
+        else:
+            outcome, detail = 'PASS', ''
+            if name in EXPECTED_MISSING:
+                outcome, detail = 'FAIL', ('passes but is listed in '
+                                           'EXPECTED_MISSING: remove it')
+        took = time.monotonic() - started
+        print('%-4s %-28s %5.1f s  %s' % (outcome, name, took, detail),
+              flush=True)
+        self.results.append(outcome)
+        return outcome == 'PASS'
+
+    def vbox_vms(self):
+        sim = os.path.join(self.venv, 'bin', 'vboxmanage-sim')
+        out = subprocess.run([sim, 'list', 'vms'], env=self.env,
+                             capture_output=True, text=True, check=True,
+                             timeout=60).stdout
+        return [line for line in out.splitlines() if line.strip()]
+
+
+def main():
+    run = Run()
+    print('state: %s' % run.state, flush=True)
+    image = os.path.join(run.state, 'hello.raw')
+    sys.path.insert(0, os.path.dirname(HERE))
+    import image as image_module
+    image_module.write(image)
+    ids = {}
+
+    def start():
+        out = run.aio('start', '--detach', '--simulator')
+        settings = json.load(open(os.path.join(run.state, 'aio.json')))
+        run.venv = settings['venv']
+        if 'SIMULATOR' not in out:
+            raise StepFailed('the start did not announce the simulator')
+
+    def hypervisor():
+        hvs = run.os('hypervisor', 'list', '--long', '-f', 'json')
+        if len(hvs) != 1 or hvs[0]['Hypervisor Type'] != 'vbox' or \
+                hvs[0]['State'] != 'up':
+            raise StepFailed('hypervisors: %s' % hvs)
+        info = run.os('resource', 'provider', 'list', '-f', 'json',
+                      '--os-placement-api-version', '1.14')
+        if len(info) != 1:
+            raise StepFailed('resource providers: %s' % info)
+
+    def upload():
+        img = run.os('image', 'create', '--disk-format', 'raw',
+                     '--container-format', 'bare', '--file', image,
+                     'hello', '-f', 'json')
+        if img['status'] != 'active':
+            raise StepFailed('image is %s' % img['status'])
+        ids['image'] = img['id']
+        # Disk 0: the root disk keeps the image's size.
+        run.os('flavor', 'create', '--vcpus', '1', '--ram', '128',
+               '--disk', '0', 'aio.test', '-f', 'json')
+
+    def boot():
+        srv = run.os('server', 'create', '--flavor', 'aio.test', '--image',
+                     'hello', '--nic', 'none', 'vm1', '-f', 'json')
+        ids['vm1'] = srv['id']
+        run.wait_status(srv['id'], 'ACTIVE')
+        if not run.vbox_vms():
+            raise StepFailed('ACTIVE but VirtualBox lists no VM')
+
+    def action(verb, wanted):
+        def do():
+            run.os('server', verb, ids['vm1'])
+            run.wait_status(ids['vm1'], wanted)
+        return do
+
+    def snapshot():
+        img = run.os('server', 'image', 'create', '--name', 'vm1-snap',
+                     '--wait', ids['vm1'], '-f', 'json', timeout=300)
+        ids['snap'] = img['id']
+        info = run.os('image', 'show', img['id'], '-f', 'json')
+        if info['status'] != 'active':
+            raise StepFailed('snapshot image is %s' % info['status'])
+
+    def boot_snapshot():
+        srv = run.os('server', 'create', '--flavor', 'aio.test', '--image',
+                     ids['snap'], '--nic', 'none', 'vm2', '-f', 'json')
+        ids['vm2'] = srv['id']
+        run.wait_status(srv['id'], 'ACTIVE')
+
+    def delete():
+        servers = [ids[k] for k in ('vm1', 'vm2') if k in ids]
+        if servers:
+            run.os('server', 'delete', '--wait', *servers, timeout=180)
+        left = run.os('server', 'list', '-f', 'json')
+        if left:
+            raise StepFailed('servers left: %s' % left)
+
+    def vbox_empty():
+        vms = run.vbox_vms()
+        if vms:
+            raise StepFailed('VirtualBox still holds %s' % vms)
+
+    def restart():
+        run.aio('stop')
+        run.aio('start', '--detach', '--simulator')
+        names = [i['Name'] for i in run.os('image', 'list', '-f', 'json')]
+        if 'hello' not in names:
+            raise StepFailed('images after a restart: %s' % names)
+        flavors = [f['Name'] for f in run.os('flavor', 'list', '-f',
+                                                'json')]
+        if 'aio.test' not in flavors:
+            raise StepFailed('flavors after a restart: %s' % flavors)
+
+    started = time.monotonic()
+    try:
+        if run.step('start', start):
+            run.step('hypervisor and placement', hypervisor)
+            if run.step('image upload', upload) and \
+                    run.step('server create (ACTIVE)', boot):
+                for name, verb, wanted in (
+                        ('stop', 'stop', 'SHUTOFF'),
+                        ('start', 'start', 'ACTIVE'),
+                        ('reboot', 'reboot', 'ACTIVE'),
+                        ('pause', 'pause', 'PAUSED'),
+                        ('unpause', 'unpause', 'ACTIVE'),
+                        ('suspend', 'suspend', 'SUSPENDED'),
+                        ('resume', 'resume', 'ACTIVE')):
+                    run.step('server ' + name, action(verb, wanted))
+                if run.step('snapshot', snapshot):
+                    run.step('boot from snapshot', boot_snapshot)
+            run.step('delete servers', delete)
+            run.step('VirtualBox holds nothing', vbox_empty)
+            run.step('restart keeps state', restart)
+    finally:
+        run.aio('stop', check=False)
+        if os.environ.get('AIO_TEST_KEEP'):
+            print('kept %s' % run.state)
+        else:
+            shutil.rmtree(run.state, ignore_errors=True)
+    counts = {k: run.results.count(k) for k in ('PASS', 'FAIL', 'SKIP')}
+    print('all-in-one lifecycle took %.0f s' % (time.monotonic() - started))
+    print('%d passed, %d failed, %d skipped' % (
+        counts['PASS'], counts['FAIL'], counts['SKIP']))
+    return 1 if counts['FAIL'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
