@@ -15,6 +15,7 @@
 """createmedium, clonemedium, modifymedium, closemedium, showmediuminfo."""
 
 import os
+import shutil
 import subprocess
 import uuid as uuidlib
 
@@ -263,8 +264,10 @@ def modifymedium(ctx, argv):
             changes.append(("autoreset", args.value(opt).lower() == "on"))
         elif opt == "--description":
             changes.append(("description", args.value(opt)))
-        elif opt in ("--property", "--move", "--setlocation"):
-            changes.append((opt, args.value(opt)))
+        elif opt == "--property":
+            changes.append(("property", args.value(opt)))
+        elif opt in ("--move", "--setlocation"):
+            changes.append(("move", args.value(opt)))
         elif name is None:
             name = opt
         else:
@@ -272,6 +275,7 @@ def modifymedium(ctx, argv):
     if name is None:
         raise errors.syntax_error("Medium name or UUID required")
     progress = False
+    moved = False
     with ctx.store.transaction() as registry:
         medium = medialib.open_medium(registry, name, device)
         for what, value in changes:
@@ -301,12 +305,40 @@ def modifymedium(ctx, argv):
                 medium["auto_reset"] = value
             elif what == "description":
                 medium["description"] = value
-            elif what == "--property":
+            elif what == "property":
                 key, _, prop_value = value.partition("=")
                 medium["properties"][key] = prop_value
+            elif what == "move":
+                _move(medium, value)
+                moved = progress = True
     if progress:
         ctx.progress()
+    if moved:
+        ctx.out("Move medium with UUID %s finished\n" % medium["uuid"])
     return 0
+
+
+def _move(medium, destination):
+    """IMedium::MoveTo: a directory keeps the file name."""
+    target = os.path.abspath(destination)
+    if os.path.isdir(target) or destination.endswith("/"):
+        target = os.path.join(target, os.path.basename(medium["location"]))
+    if os.path.exists(target):
+        raise errors.com_error(
+            "Cannot move medium '%s' to '%s': the file already exists"
+            % (medium["location"], target),
+            "VBOX_E_FILE_ERROR",
+            "MediumWrap",
+            "IMedium",
+            (
+                "MoveTo(Bstr(pszNewLocation).raw(), pProgress.asOutParam())",
+                1007,
+                "VBoxManageDisk.cpp",
+            ),
+        )
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    shutil.move(medium["location"], target)
+    medium["location"] = target
 
 
 def _in_use_error(medium, count):

@@ -15,6 +15,7 @@
 """storagectl and storageattach."""
 
 import os
+import sys
 import uuid as uuidlib
 
 from vboxsim.args import Args, on_off
@@ -202,6 +203,19 @@ FLAG_OPTIONS = {
 }
 
 
+def _read_password(path):
+    """--passwordfile: the first line of the file ("-" = stdin)."""
+    if path == "-":
+        return sys.stdin.readline().rstrip("\n")
+    try:
+        with open(path) as handle:
+            return handle.readline().rstrip("\n")
+    except OSError:
+        raise errors.VBoxError(
+            errors.error_lines("Failed to read password from file '%s'" % path)
+        )
+
+
 def _parse_attach(argv):
     args = Args(argv)
     req = AttachRequest()
@@ -228,12 +242,9 @@ def _parse_attach(argv):
         elif opt == "--bandwidthgroup":
             value = args.value(opt)
             req.flags["bwgroup"] = "" if value == "none" else value
-        elif opt in (
-            "--setuuid",
-            "--setparentuuid",
-            "--passwordfile",
-            "--intnet",
-        ):
+        elif opt == "--passwordfile":
+            req.iscsi["InitiatorSecret"] = _read_password(args.value(opt))
+        elif opt in ("--setuuid", "--setparentuuid", "--intnet"):
             args.value(opt)
         elif opt in ("--forceunmount", "--readonly"):
             pass

@@ -356,6 +356,51 @@ class MiscCommandTest(base.SimTestCase):
             "10.0.0.5:3260|iqn.x:vol|1", self.mr("vm")["SATA-0-0"]
         )
 
+    def test_modifymedium_move(self):
+        disk, folder = self.path("m.vdi"), self.path("moved")
+        os.makedirs(folder)
+        self.ok("createmedium", "disk", "--filename", disk, "--size", "4")
+        out = self.ok("modifymedium", "disk", disk, "--move", folder)
+        self.assertTrue(out.startswith("Move medium with UUID "))
+        self.assertTrue(os.path.isfile(os.path.join(folder, "m.vdi")))
+        self.assertIn(
+            "Location:       %s" % os.path.join(folder, "m.vdi"),
+            self.ok("list", "hdds"),
+        )
+
+    def test_iscsi_password_file(self):
+        secret = self.path("chap")
+        with open(secret, "w") as handle:
+            handle.write("s3cret\n")
+        self.ok("createvm", "--name", "vm", "--register")
+        self.ok("storagectl", "vm", "--name", "SATA", "--add", "sata")
+        self.ok(
+            "storageattach",
+            "vm",
+            "--storagectl",
+            "SATA",
+            "--port",
+            "0",
+            "--device",
+            "0",
+            "--type",
+            "hdd",
+            "--medium",
+            "iscsi",
+            "--server",
+            "10.0.0.5",
+            "--target",
+            "iqn.x:v",
+            "--username",
+            "u",
+            "--passwordfile",
+            secret,
+        )
+        info = self.ok(
+            "showmediuminfo", "disk", self.mr("vm")["SATA-ImageUUID-0-0"]
+        )
+        self.assertIn("InitiatorSecret=s3cret", info)
+
     def test_dvd_attach_and_list_dvds(self):
         iso = self.path("cd.iso")
         with open(iso, "wb") as handle:
