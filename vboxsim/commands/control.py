@@ -217,35 +217,33 @@ CONTROL_TO_MODIFY = {
 }
 
 
+# controlvm nicN <kind> <target>: the modifyvm option naming the target
+NIC_TARGET_OPTIONS = {
+    "bridged": "--bridgeadapter",
+    "hostonly": "--hostonlyadapter",
+    "hostonlynet": "--host-only-net",
+    "intnet": "--intnet",
+    "natnetwork": "--nat-network",
+    "generic": "--nic-generic-drv",
+}
+
+
 def _apply_setting(ctx, vm, action, values):
+    """Apply a runtime setting (setlinkstateN, nicN, natpfN, vrde...)
+    through the matching modifyvm handler."""
     match = re.match(r"^([a-z]+?)(\d*)$", action)
     base, slot = match.group(1), match.group(2)
     option = CONTROL_TO_MODIFY.get(base)
     if option is None:
         return False
-    argv = [option + slot] + values
-    if base == "nic" and len(values) > 1:  # nicN bridged eth0
-        argv = [
-            option + slot,
-            values[0],
-            "--%sadapter%s"
-            % (
-                {"bridged": "bridge", "hostonly": "hostonly"}.get(
-                    values[0], values[0]
-                ),
-                slot,
-            ),
-        ] + values[1:]
-        if values[0] in ("intnet", "natnetwork", "generic"):
-            argv[2] = {
-                "intnet": "--intnet",
-                "natnetwork": "--nat-network",
-                "generic": "--nic-generic-drv",
-            }[values[0]] + slot
+    argv = [option + slot] + values[:1]
+    if base == "nic" and len(values) > 1 and values[0] in NIC_TARGET_OPTIONS:
+        argv += [NIC_TARGET_OPTIONS[values[0]] + slot, values[1]]
+    else:
+        argv = [option + slot] + values
     for change in modifyvm._read_changes(Args(argv)):
-        modifyvm.HANDLERS.get(change.key, modifyvm._store_other)(
-            ctx, vm, change
-        )
+        handler = modifyvm.HANDLERS.get(change.key, modifyvm._store_other)
+        handler(ctx, vm, change)
     return True
 
 

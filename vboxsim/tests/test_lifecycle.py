@@ -89,6 +89,25 @@ class LifecycleTest(base.SimTestCase):
         self.assertEqual("poweroff", self.mr("vm1")["VMState"])
         self.assertEqual("", self.ok("list", "runningvms"))
 
+    def test_runtime_nic_changes(self):
+        self.start()
+        self.ok("controlvm", "vm1", "setlinkstate1", "off")
+        self.ok("controlvm", "vm1", "nic2", "natnetwork", "natnet0")
+        self.ok("controlvm", "vm1", "nic3", "bridged", "eth0")
+        info = self.mr("vm1")
+        self.assertEqual(
+            ("off", "natnetwork", "natnet0", "bridged", "eth0"),
+            (
+                info["cableconnected1"],
+                info["nic2"],
+                info["nat-network2"],
+                info["nic3"],
+                info["bridgeadapter3"],
+            ),
+        )
+        self.ok("controlvm", "vm1", "nic2", "null")
+        self.assertEqual("null", self.mr("vm1")["nic2"])
+
     def test_controlvm_not_running(self):
         for action in (
             "poweroff",
@@ -184,9 +203,13 @@ class CrashTest(base.SimTestCase):
         time.sleep(0.25)
         self.assertEqual("aborted", self.mr("vm1")["VMState"])
         self.assertEqual(
-            (1, "", "VBoxManage: error: Machine 'vm1' is not currently "
-             "running.\n"),
-            self.vbox("controlvm", "vm1", "poweroff"))
+            (
+                1,
+                "",
+                "VBoxManage: error: Machine 'vm1' is not currently running.\n",
+            ),
+            self.vbox("controlvm", "vm1", "poweroff"),
+        )
         os.environ.pop("VBOXSIM_CRASH_AFTER")
         self.ok("startvm", "vm1", "--type", "headless")
         self.assertEqual("running", self.mr("vm1")["VMState"])
