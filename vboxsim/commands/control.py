@@ -150,7 +150,8 @@ def _save_state(vm):
     now = statelib.now_ns()
     folder = model.snapshot_folder(vm)
     os.makedirs(folder, exist_ok=True)
-    stamp = statelib.format_state_time(now).replace(":", "-")
+    # Machine::i_composeSavedStateFilename: 2026-11-24T14-43-01-791000000Z.sav
+    stamp = statelib.format_state_time(now).replace(":", "-").replace(".", "-")
     path = os.path.join(folder, "%sZ.sav" % stamp)
     with open(path, "wb") as handle:
         handle.write(

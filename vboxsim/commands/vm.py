@@ -220,8 +220,9 @@ def _delete_vm_files(vm):
         vm["cfgfile"],
         vm["cfgfile"] + "-prev",
         os.path.join(folder, vm["name"] + ".nvram"),
+        vm.get("state_file") or "",
     ):
-        if os.path.exists(path):
+        if path and os.path.exists(path):
             os.unlink(path)
     shutil.rmtree(os.path.join(folder, "Logs"), ignore_errors=True)
     for leftover in (
