@@ -96,7 +96,12 @@ def run(argv, store=None):
             fault = faults.check(store.home, command.lower(), argv)
         if fault is not None:
             raise fault
-        code = handler(ctx, argv[1:])
+        try:
+            code = handler(ctx, argv[1:])
+        except ValueError:
+            # A non-numeric value for a numeric option: RTGetOpt's failure
+            # prints the banner and an empty error message (seen in 7.2.22).
+            raise errors.VBoxError(errors.BANNER + errors.PREFIX)
     except errors.VBoxError as failure:
         ctx.out(failure.stdout)
         ctx.err(failure.stderr)

@@ -47,6 +47,14 @@ class EntryPointTest(base.SimTestCase):
             self.vbox("-q", "--nologo", "--version"),
         )
 
+    def test_non_numeric_value_for_numeric_option(self):
+        self.ok("createvm", "--name", "vm", "--register")
+        self.ok("storagectl", "vm", "--name", "SATA", "--add", "sata")
+        code, out, err = self.vbox("storageattach", "vm", "--storagectl",
+                                   "SATA", "--port", "x", "--medium", "none")
+        self.assertEqual((1, ""), (code, out))
+        self.assertTrue(err.endswith("VBoxManage: error: "))
+
     def test_equals_form_options(self):
         out = self.ok(
             "createvm", "--name=eq", "--ostype=Linux_64", "--register"
