@@ -28,6 +28,18 @@ processes on one host can hand out the same port twice. Without
 vrde_unique_port VirtualBox picks the first free port of the range when the
 VM starts, and ``showvminfo`` tells which.
 
+Extension packs. The VRDE server comes from an extension pack:
+:meth:`ConsoleOps.check_host` (one ``list extpacks`` call) checks that the
+configured one is installed and usable, taking either name of Oracle's
+pack ("Oracle VM VirtualBox Extension Pack" before 7.1, "Oracle VirtualBox
+Extension Pack" since); VirtualBox itself refuses ``--vrde-extpack`` naming
+a pack it lacks.
+
+Transport security (RDP only). [rdp] encrypted_rdp or a security_method
+other than RDP sets the ``Security/*`` VRDE properties to the configured
+certificate, key and CA. Otherwise VirtualBox's default stays: 7.x turns
+TLS on with a certificate it generates into the VM folder.
+
 Passwords (VNC only). The VNC extension pack's ``VNCPassword`` property is
 the instance UUID (vrde_require_instance_uuid_as_password) or a random
 password of vrde_password_length characters, kept in
@@ -36,9 +48,12 @@ VBoxManage as a :class:`vboxmanage.Secret`, so it is never logged, and it is
 never part of a console URL. Nova's noVNC proxy speaks only the "None" and
 VeNCrypt security types to the compute host, not VNC password
 authentication, so an instance with a VNC password has no Nova VNC console:
-its users connect with a VNC client to the host and port instead. The
-Oracle RDP server takes no per-VM password (it authenticates against host
-accounts through VBoxAuth), so the password options do not apply to RDP.
+its users connect with a VNC client to the host and port instead.
+VirtualBox keeps the password in clear in the VM's settings file, so the VM
+folder is made private (0700); VNC authentication only uses the first 8
+characters of a password. The Oracle RDP server takes no per-VM password
+(it authenticates against host accounts through VBoxAuth), so the password
+options do not apply to RDP.
 
 Serial console. The first serial port (COM1) writes to
 ``<vm folder>/console.log``; get_console_output returns its end.
