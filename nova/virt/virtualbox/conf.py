@@ -168,7 +168,48 @@ virtualbox_opts = [
     # --- Images (imagecache) ---
     # --- Consoles (consoleops) ---
     # --- Networking (vif) ---
+    cfg.ListOpt('physical_network_mappings',
+                default=[],
+                help='Which VirtualBox network each Neutron network\'s '
+                     'NICs are attached to: a comma-separated list of '
+                     'NETWORK:MODE[:TARGET], where NETWORK is the Neutron '
+                     'physical network (provider:physical_network), else '
+                     'the network name, else its id, and MODE[:TARGET] is '
+                     'bridged:<host interface> (VBoxManage list '
+                     'bridgedifs), hostonly:<host-only interface> '
+                     '(list hostonlyifs), hostonlynet:<host-only network> '
+                     '(list hostonlynets, VirtualBox 7 on macOS), '
+                     'intnet[:<internal network>] (default name: the '
+                     'Neutron network name), natnetwork:<NAT network> '
+                     '(list natnets) or nat (the VM\'s own NAT). Example: '
+                     '"physnet1:bridged:eth0,private:intnet:nova-net". '
+                     'Names that do not exist on the host stop '
+                     'nova-compute at start.'),
+    cfg.StrOpt('default_network_attachment',
+               default='nat',
+               help='MODE[:TARGET] for NICs on networks that '
+                    'physical_network_mappings does not name (same '
+                    'syntax). The default "nat" gives each guest '
+                    'VirtualBox\'s own NAT with DHCP, so it reaches the '
+                    'outside world without any host setup; the addresses '
+                    'Neutron assigned are not used on it.'),
+    cfg.BoolOpt('wait_for_vif_plugged_events',
+                default=False,
+                help='Wait up to [DEFAULT] vif_plugging_timeout seconds for '
+                     'Neutron\'s network-vif-plugged event of each port '
+                     'before starting a new instance (failing it when '
+                     '[DEFAULT] vif_plugging_is_fatal). Off by default: no '
+                     'Neutron agent sees VirtualBox NICs, so the event '
+                     'usually never comes. Turn it on only with a Neutron '
+                     'mechanism driver that reports these ports up.'),
     # --- Volumes (volumeops) ---
+    cfg.StrOpt('iscsi_initiator_name',
+               help='iSCSI initiator name (IQN) that VirtualBox\'s built-in '
+                    'initiator uses and that Cinder is told to allow. '
+                    'Unset means the InitiatorName of '
+                    '/etc/iscsi/initiatorname.iscsi when that file exists, '
+                    'else a name generated once and kept in the instances '
+                    'path (virtualbox-initiatorname).'),
 ]
 
 rdp_opts = [

@@ -32,7 +32,9 @@ from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import rescueops
 from nova.virt.virtualbox import snapshotops
 from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import vif
 from nova.virt.virtualbox import vmops
+from nova.virt.virtualbox import volumeops
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -48,7 +50,7 @@ class VBoxDriver(driver.ComputeDriver):
         driver.ComputeDriver.capabilities,
         has_imagecache=True,
         supports_migrate_to_same_host=True,
-        supports_attach_interface=False,
+        supports_attach_interface=True,
         supports_extend_volume=False,
         supports_multiattach=False,
         supports_image_type_iso=False,
@@ -77,6 +79,8 @@ class VBoxDriver(driver.ComputeDriver):
             self._pathutils)
         self._imagecache = imagecache.ImageCache(self._vbox,
                                                  self._pathutils)
+        self._vifops = vif.VIFOps(self._vbox)
+        self._volumeops = volumeops.VolumeOps(self._vbox, self._pathutils)
 
     # -- host -----------------------------------------------------------------
 
@@ -85,6 +89,7 @@ class VBoxDriver(driver.ComputeDriver):
         if problems:
             raise vbox_exc.VBoxConfigError(reason='; '.join(problems))
         numbers, text = self._vbox.check_version()
+        self._vifops.validate()
         self._pathutils.ensure_dir(self._pathutils.instances_dir())
         LOG.info('VirtualBox %(version)s found; instances in %(path)s',
                  {'version': text, 'path': self._pathutils.instances_dir()})
@@ -244,4 +249,33 @@ class VBoxDriver(driver.ComputeDriver):
 
     # -- networking (vif) -----------------------------------------------------
 
+    def plug_vifs(self, instance, network_info):
+        self._vifops.plug_vifs(instance, network_info)
+
+    def unplug_vifs(self, instance, network_info):
+        self._vifops.unplug_vifs(instance, network_info)
+
+    def attach_interface(self, context, instance, image_meta, vif):
+        self._vifops.attach_interface(instance, image_meta, vif)
+
+    def detach_interface(self, context, instance, vif):
+        self._vifops.detach_interface(instance, vif)
+
     # -- volumes (volumeops) --------------------------------------------------
+
+    def get_volume_connector(self, instance):
+        return self._volumeops.get_volume_connector(instance)
+
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        self._volumeops.attach_volume(connection_info, instance, mountpoint,
+                                      disk_bus, encryption)
+
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        self._volumeops.detach_volume(connection_info, instance, mountpoint)
+
+    def extend_volume(self, context, connection_info, instance,
+                      requested_size):
+        self._volumeops.extend_volume(connection_info, instance,
+                                      requested_size)

@@ -1,0 +1,503 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Neutron ports as VirtualBox network adapters.
+
+Every VIF of an instance's network_info becomes one VirtualBox NIC (NIC 1
+for the first VIF) with the port's MAC address and the image's NIC model.
+Which VirtualBox network the NIC is attached to comes from configuration,
+not from Neutron: ``[virtualbox] physical_network_mappings`` maps a Neutron
+physical network (or network name, or id) to a VirtualBox attachment::
+
+    physnet1:bridged:eth0        bridged to host interface eth0
+    physnet2:hostonly:vboxnet0   host-only interface vboxnet0
+    lab:hostonlynet:labnet       host-only network (macOS/arm builds)
+    private:intnet:nova-net      internal network nova-net
+    nat1:natnetwork:NatNetwork   NAT network NatNetwork
+    public:nat                   the VM's own NAT (no target)
+
+and ``default_network_attachment`` (default ``nat``) serves unmapped
+networks, so a guest always has a working network on a laptop.
+
+Nothing has to be plugged on the host: VirtualBox connects the NIC when
+the VM starts. No Neutron agent sees these NICs either, so Neutron never
+sends network-vif-plugged for them; the driver waits for that event only
+when ``[virtualbox] wait_for_vif_plugged_events`` says so (see
+:meth:`VIFOps.wait_for_vif_plugged`).
+"""
+
+import contextlib
+
+from oslo_log import log as logging
+
+import nova.conf
+from nova import exception
+from nova.i18n import _
+from nova.virt.virtualbox import constants
+from nova.virt.virtualbox import exception as vbox_exc
+from nova.virt.virtualbox import vboxmanage
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+
+# Attachment modes: name -> (modifyvm --nicN value, option naming the
+# target or None, whether a target is required).
+MODE_BRIDGED = 'bridged'
+MODE_HOSTONLY = 'hostonly'
+MODE_HOSTONLYNET = 'hostonlynet'
+MODE_INTNET = 'intnet'
+MODE_NAT = 'nat'
+MODE_NATNETWORK = 'natnetwork'
+MODES = {
+    MODE_BRIDGED: ('bridged', '--bridge-adapter', True),
+    MODE_HOSTONLY: ('hostonly', '--host-only-adapter', True),
+    MODE_HOSTONLYNET: ('hostonlynet', '--host-only-net', True),
+    MODE_INTNET: ('intnet', '--intnet', False),
+    MODE_NAT: ('nat', None, False),
+    MODE_NATNETWORK: ('natnetwork', '--nat-network', True),
+}
+# showvminfo --machinereadable key holding each mode's target (N appended).
+TARGET_KEYS = {
+    MODE_BRIDGED: 'bridgeadapter',
+    MODE_HOSTONLY: 'hostonlyadapter',
+    MODE_HOSTONLYNET: 'hostonly-network',
+    MODE_INTNET: 'intnet',
+    MODE_NATNETWORK: 'nat-network',
+}
+# Slots that hold no NIC a guest can use: free for a new interface. "null"
+# is what a NIC detached from a running VM is left as.
+NIC_NONE = 'none'
+NIC_NULL = 'null'
+FREE_NIC_VALUES = (NIC_NONE, NIC_NULL)
+
+
+class TooManyNICs(exception.Invalid):
+    msg_fmt = _("Instance %(instance_uuid)s needs %(count)d network "
+                "interfaces but a VirtualBox VM has at most %(maximum)d "
+                "network adapters (piix3 chipset). Detach a port first.")
+
+
+class NICHotplugNotSupported(exception.InterfaceAttachFailed):
+    msg_fmt = _("VirtualBox cannot add a network adapter to instance "
+                "%(instance_uuid)s while it runs (state %(state)s). Stop "
+                "the instance, attach the interface, then start it again.")
+
+
+class NICNotFound(exception.InterfaceDetachFailed):
+    msg_fmt = _("Instance %(instance_uuid)s has no network adapter with "
+                "MAC address %(mac)s.")
+
+
+class Attachment(object):
+    """Where one NIC is connected: a mode and its target (or None)."""
+
+    def __init__(self, mode, target=None):
+        self.mode = mode
+        self.target = target
+
+    def __eq__(self, other):
+        return (isinstance(other, Attachment) and
+                (self.mode, self.target) == (other.mode, other.target))
+
+    def __repr__(self):
+        return 'Attachment(%r, %r)' % (self.mode, self.target)
+
+    def args(self, number, key):
+        """modifyvm arguments for NIC ``number``; ``key`` names an intnet
+        without a target."""
+        nic_value, option, _required = MODES[self.mode]
+        args = ['--nic%d' % number, nic_value]
+        if option:
+            args += ['%s%d' % (option, number), self.target or key]
+        return args
+
+    def controlvm_args(self, number, key):
+        """controlvm arguments connecting running NIC ``number`` here."""
+        nic_value = MODES[self.mode][0]
+        args = ['nic%d' % number, nic_value]
+        if MODES[self.mode][1]:
+            args.append(self.target or key)
+        return args
+
+
+def parse_attachment(text, where):
+    """"MODE[:TARGET]" -> Attachment; ValueError saying what is wrong."""
+    mode, sep, target = text.strip().partition(':')
+    mode = mode.strip().lower()
+    target = target.strip() or None
+    if mode not in MODES:
+        raise ValueError('%s: unknown attachment %r in %r; use one of %s'
+                         % (where, mode, text, ', '.join(sorted(MODES))))
+    if MODES[mode][1] is None and target:
+        raise ValueError('%s: %r takes no target (%r)' % (where, mode, text))
+    if MODES[mode][2] and not target:
+        raise ValueError('%s: %r needs a target, e.g. "%s:%s"'
+                         % (where, mode, mode, _EXAMPLES[mode]))
+    return Attachment(mode, target)
+
+
+_EXAMPLES = {MODE_BRIDGED: 'eth0', MODE_HOSTONLY: 'vboxnet0',
+             MODE_HOSTONLYNET: 'HostNetwork', MODE_NATNETWORK: 'NatNetwork'}
+
+
+def parse_mappings(entries):
+    """[physical_network_mappings entries] -> {key: Attachment}.
+
+    An entry is ``KEY:MODE[:TARGET]``; KEY is a Neutron physical network,
+    network name or network id.
+
+    :raises ValueError: naming the bad entry.
+    """
+    mappings = {}
+    for entry in entries or ():
+        entry = entry.strip()
+        if not entry:
+            continue
+        key, sep, rest = entry.partition(':')
+        key = key.strip()
+        if not key or not sep or not rest.strip():
+            raise ValueError('[virtualbox] physical_network_mappings: %r is '
+                             'not NETWORK:MODE[:TARGET], e.g. '
+                             '"physnet1:bridged:eth0"' % entry)
+        if key in mappings:
+            raise ValueError('[virtualbox] physical_network_mappings: %r is '
+                             'mapped twice' % key)
+        mappings[key] = parse_attachment(
+            rest, '[virtualbox] physical_network_mappings')
+    return mappings
+
+
+def mac_arg(address):
+    """Neutron's fa:16:3e:12:34:56 -> VirtualBox's fa163e123456."""
+    digits = (address or '').replace(':', '').replace('-', '').lower()
+    if len(digits) != 12 or any(c not in '0123456789abcdef' for c in digits):
+        raise exception.InvalidInput(
+            reason=_('%r is not a MAC address') % address)
+    return digits
+
+
+def _vif_get(vif, key, default=None):
+    try:
+        value = vif.get(key, default)
+    except AttributeError:
+        value = getattr(vif, key, default)
+    return default if value is None else value
+
+
+class VIFOps(object):
+    """Turns network_info into NIC settings and changes NICs of a VM."""
+
+    def __init__(self, vboxmanage):
+        self._vbox = vboxmanage
+
+    # -- configuration --------------------------------------------------------
+
+    def _mappings(self):
+        try:
+            return parse_mappings(CONF.virtualbox.physical_network_mappings)
+        except ValueError as err:
+            raise vbox_exc.VBoxConfigError(reason=str(err))
+
+    def _default(self):
+        try:
+            return parse_attachment(
+                CONF.virtualbox.default_network_attachment,
+                '[virtualbox] default_network_attachment')
+        except ValueError as err:
+            raise vbox_exc.VBoxConfigError(reason=str(err))
+
+    def validate(self):
+        """Check the mappings against the host (init_host).
+
+        One ``list`` call per kind of host network the configuration names
+        (none for the default ``nat``).
+
+        :raises VBoxConfigError: naming the option and what exists.
+        """
+        attachments = list(self._mappings().items())
+        attachments.append(('(default_network_attachment)', self._default()))
+        wanted = {}
+        for key, att in attachments:
+            if att.mode in _HOST_LISTS and att.target:
+                wanted.setdefault(att.mode, []).append((key, att.target))
+        problems = []
+        for mode, names in sorted(wanted.items()):
+            available = self._host_networks(mode)
+            for key, target in names:
+                if target not in available:
+                    problems.append(
+                        '%s maps %r to %s %r, which does not exist on this '
+                        'host (%s: %s)' % (
+                            '[virtualbox] physical_network_mappings'
+                            if not key.startswith('(') else
+                            '[virtualbox] default_network_attachment',
+                            key, mode, target, _HOST_LISTS[mode][1],
+                            ', '.join(sorted(available)) or 'none'))
+        if problems:
+            raise vbox_exc.VBoxConfigError(reason='; '.join(problems))
+
+    def _host_networks(self, mode):
+        subcommand, what = _HOST_LISTS[mode]
+        try:
+            out = self._vbox.run('list', subcommand).stdout
+        except vbox_exc.VBoxSyntaxError:
+            raise vbox_exc.VBoxConfigError(
+                reason='this VirtualBox has no %s ("VBoxManage list %s" '
+                       'is unknown); choose another attachment than %r'
+                       % (what, subcommand, mode))
+        names = set()
+        for block in vboxmanage.parse_colon_blocks(out):
+            name = block.get('Name') or block.get('NetworkName')
+            if name:
+                names.add(name)
+        return names
+
+    def attachment_for(self, vif):
+        """The Attachment of a VIF: by the network's physical network, then
+        its name, then its id; else the default."""
+        mappings = self._mappings()
+        network = _vif_get(vif, 'network', {}) or {}
+        meta = _vif_get(network, 'meta', {}) or {}
+        for key in (meta.get('physical_network'),
+                    _vif_get(network, 'label'), _vif_get(network, 'id')):
+            if key and key in mappings:
+                return mappings[key]
+        return self._default()
+
+    @staticmethod
+    def nic_type(image_meta):
+        """VirtualBox --nic-type from the image's hw_vif_model, else
+        [virtualbox] nic_type.
+
+        :raises UnsupportedHardware: a model VirtualBox has no NIC for.
+        """
+        model = None
+        props = getattr(image_meta, 'properties', None)
+        if props is not None and props.obj_attr_is_set('hw_vif_model'):
+            model = props.hw_vif_model
+        if not model:
+            return CONF.virtualbox.nic_type
+        if model in constants.NIC_MODELS:
+            return constants.NIC_MODELS[model]
+        raise exception.UnsupportedHardware(model=model,
+                                            virt=constants.HYPERVISOR_TYPE)
+
+    @staticmethod
+    def _network_key(vif):
+        network = _vif_get(vif, 'network', {}) or {}
+        return (_vif_get(network, 'label') or _vif_get(network, 'id') or
+                'nova-net')
+
+    def nic_settings(self, number, vif, nic_type):
+        """modifyvm arguments giving NIC ``number`` this VIF."""
+        att = self.attachment_for(vif)
+        return (att.args(number, self._network_key(vif)) +
+                ['--nic-type%d' % number, nic_type,
+                 '--mac-address%d' % number,
+                 mac_arg(_vif_get(vif, 'address')),
+                 '--cable-connected%d' % number, 'on'])
+
+    def nic_args(self, instance, network_info, image_meta):
+        """Every NIC of a new VM, for vmops' single modifyvm: NIC 1 for the
+        first VIF; the remaining of the 8 slots are set to none.
+
+        :raises TooManyNICs: more VIFs than VirtualBox has adapters.
+        """
+        vifs = list(network_info or [])
+        if len(vifs) > constants.MAX_NICS:
+            raise TooManyNICs(instance_uuid=instance.uuid, count=len(vifs),
+                              maximum=constants.MAX_NICS)
+        nic_type = self.nic_type(image_meta) if vifs else None
+        args = []
+        for index, vif in enumerate(vifs):
+            args += self.nic_settings(index + 1, vif, nic_type)
+        for number in range(len(vifs) + 1, constants.MAX_NICS + 1):
+            args += ['--nic%d' % number, 'none']
+        return args
+
+    # -- Neutron events -------------------------------------------------------
+
+    @staticmethod
+    def neutron_events(network_info):
+        """The network-vif-plugged events worth waiting for: none unless
+        [virtualbox] wait_for_vif_plugged_events is on and
+        [DEFAULT] vif_plugging_timeout is set; then those of the VIFs Neutron
+        reports down (as the libvirt driver does)."""
+        if not (CONF.virtualbox.wait_for_vif_plugged_events and
+                CONF.vif_plugging_timeout):
+            return []
+        return [('network-vif-plugged', vif['id'])
+                for vif in network_info or []
+                if vif.get('active', True) is False]
+
+    @contextlib.contextmanager
+    def wait_for_vif_plugged(self, virtapi, instance, network_info):
+        """Wrap the VM start of spawn: waits for the events above, honouring
+        vif_plugging_timeout and vif_plugging_is_fatal. With no events (the
+        default) it yields at once, so spawn never hangs on a laptop where
+        no Neutron agent reports VirtualBox NICs."""
+        events = self.neutron_events(network_info)
+        if not events:
+            yield
+            return
+
+        def failed(event_name, instance):
+            LOG.error('Neutron reported failure on event %s',
+                      event_name, instance=instance)
+            if CONF.vif_plugging_is_fatal:
+                raise exception.VirtualInterfaceCreateException()
+
+        try:
+            with virtapi.wait_for_instance_event(
+                    instance, events, timeout=CONF.vif_plugging_timeout,
+                    error_callback=failed):
+                yield
+        except exception.InstanceEventTimeout:
+            LOG.warning('Timeout waiting for %s for instance with vm_state '
+                        '%s and task_state %s.', events,
+                        getattr(instance, 'vm_state', None),
+                        getattr(instance, 'task_state', None),
+                        instance=instance)
+            if CONF.vif_plugging_is_fatal:
+                raise exception.VirtualInterfaceCreateException()
+
+    # -- plug, unplug, attach, detach -----------------------------------------
+
+    def plug_vifs(self, instance, network_info):
+        """Nothing to do on the host: a NIC's attachment is part of the VM
+        and VirtualBox connects it when the VM starts."""
+        LOG.debug('plug_vifs: VirtualBox connects NICs itself',
+                  instance=instance)
+
+    def unplug_vifs(self, instance, network_info):
+        """Nothing to do on the host (the NICs go with the VM)."""
+        LOG.debug('unplug_vifs: VirtualBox disconnects NICs itself',
+                  instance=instance)
+
+    def _nics(self, instance):
+        """(VMState, {nic number: (nic value, MAC lower case)}) from one
+        showvminfo call."""
+        try:
+            info = self._vbox.show_vm_info(instance.uuid)
+        except vbox_exc.VBoxObjectNotFound:
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        nics = {}
+        for number in range(1, constants.MAX_NICS + 1):
+            value = info.get('nic%d' % number)
+            if value is None:
+                continue
+            mac = str(info.get('macaddress%d' % number, '')).lower()
+            nics[number] = (value, mac)
+        return info.get('VMState', constants.STATE_UNKNOWN), nics
+
+    def attach_interface(self, instance, image_meta, vif):
+        """Give a stopped VM a NIC for ``vif`` in its first free slot (one
+        showvminfo, one modifyvm). A running VM cannot get a new adapter.
+
+        :raises NICHotplugNotSupported: the VM runs.
+        :raises TooManyNICs: all 8 slots are used.
+        """
+        state, nics = self._nics(instance)
+        mac = mac_arg(_vif_get(vif, 'address'))
+        for number, (value, nic_mac) in sorted(nics.items()):
+            if value not in FREE_NIC_VALUES and nic_mac == mac:
+                LOG.info('Port %s is NIC %d already', _vif_get(vif, 'id'),
+                         number, instance=instance)
+                return number
+        if state in constants.ACTIVE_STATES:
+            # The one thing a running VM allows: reconnect the adapter a
+            # detach left behind, when it carries this port's MAC.
+            for number, (value, nic_mac) in sorted(nics.items()):
+                if value == NIC_NULL and nic_mac == mac:
+                    att = self.attachment_for(vif)
+                    self._vbox.run('controlvm', instance.uuid,
+                                   *att.controlvm_args(
+                                       number, self._network_key(vif)))
+                    self._vbox.run('controlvm', instance.uuid,
+                                   'setlinkstate%d' % number, 'on')
+                    LOG.info('Reconnected NIC %(nic)d of the running VM to '
+                             'port %(port)s',
+                             {'nic': number, 'port': _vif_get(vif, 'id')},
+                             instance=instance)
+                    return number
+            raise NICHotplugNotSupported(instance_uuid=instance.uuid,
+                                         state=state)
+        free = [n for n in range(1, constants.MAX_NICS + 1)
+                if nics.get(n, (NIC_NONE, ''))[0] in FREE_NIC_VALUES]
+        if not free:
+            raise TooManyNICs(instance_uuid=instance.uuid,
+                              count=constants.MAX_NICS + 1,
+                              maximum=constants.MAX_NICS)
+        number = free[0]
+        self._vbox.run('modifyvm', instance.uuid,
+                       *self.nic_settings(number, vif,
+                                          self.nic_type(image_meta)))
+        LOG.info('Attached port %(port)s as NIC %(nic)d',
+                 {'port': _vif_get(vif, 'id'), 'nic': number},
+                 instance=instance)
+        return number
+
+    def detach_interface(self, instance, vif):
+        """Remove the NIC with the VIF's MAC address: ``modifyvm --nicN
+        none`` on a stopped VM. On a running VM the adapter cannot go away
+        until it stops, so its cable is pulled and it is attached to
+        nothing (``controlvm setlinkstateN off``, ``controlvm nicN null``):
+        the guest loses the link at once; the adapter stays visible to the
+        guest until the VM is stopped and its slot reused (a "null" slot
+        counts as free), and re-attaching the same port reconnects it.
+
+        A MAC that no NIC has is not an error (detach is repeated by Nova
+        after failures): it is logged and ignored.
+        """
+        try:
+            state, nics = self._nics(instance)
+        except exception.InstanceNotFound:
+            LOG.info('VM gone; nothing to detach', instance=instance)
+            return None
+        mac = mac_arg(_vif_get(vif, 'address'))
+        numbers = [n for n, (value, nic_mac) in sorted(nics.items())
+                   if value != NIC_NONE and nic_mac == mac]
+        if not numbers:
+            LOG.warning('No NIC has MAC address %s; nothing to detach', mac,
+                        instance=instance)
+            return None
+        number = numbers[0]
+        running = state in constants.ACTIVE_STATES
+        if running and nics[number][0] == NIC_NULL:
+            LOG.info('NIC %d is disconnected already', number,
+                     instance=instance)
+        elif running:
+            self._vbox.run('controlvm', instance.uuid,
+                           'setlinkstate%d' % number, 'off')
+            self._vbox.run('controlvm', instance.uuid, 'nic%d' % number,
+                           'null')
+            LOG.info('Disconnected NIC %d of the running VM (port %s); the '
+                     'adapter stays until the VM is stopped', number,
+                     _vif_get(vif, 'id'), instance=instance)
+        else:
+            self._vbox.run('modifyvm', instance.uuid, '--nic%d' % number,
+                           NIC_NONE)
+            LOG.info('Removed NIC %d (port %s)', number, _vif_get(vif, 'id'),
+                     instance=instance)
+        return number
+
+
+# Attachment modes whose targets must exist on the host, and how to list
+# them: mode -> (VBoxManage list subcommand, what it lists).
+_HOST_LISTS = {
+    MODE_BRIDGED: ('bridgedifs', 'host interfaces for bridging'),
+    MODE_HOSTONLY: ('hostonlyifs', 'host-only interfaces'),
+    MODE_HOSTONLYNET: ('hostonlynets', 'host-only networks'),
+    MODE_NATNETWORK: ('natnets', 'NAT networks'),
+}
