@@ -220,18 +220,10 @@ def _read_changes(args):
 
 
 # ---------------------------------------------------------------- handlers
-def _bad_number():
-    """RTGetOpt rejects a non-numeric value for an integer option with an empty
-    message."""
-    return errors.VBoxError(errors.BANNER + errors.PREFIX)
-
-
 def _set(field, convert=str):
     def handler(ctx, vm, change):
-        try:
-            vm[field] = convert(change.value)
-        except ValueError:
-            raise _bad_number() if convert is int else _invalid(change)
+        # a ValueError (non-numeric value) is reported by cli.run
+        vm[field] = convert(change.value)
 
     return handler
 
@@ -330,10 +322,7 @@ def _nic_slot(vm, change):
 def _nic_field(field, convert=str, attachment=None):
     def handler(ctx, vm, change):
         nic = _nic_slot(vm, change)
-        try:
-            nic[field] = convert(change.value)
-        except ValueError:
-            raise _bad_number() if convert is int else _invalid(change)
+        nic[field] = convert(change.value)
         if attachment:
             nic["attachment"] = attachment
 
