@@ -319,8 +319,8 @@ class SpawnHardFaultTestCase(_ReliabilityBase):
                                '16M'), 'qcow2')
         original = self.glance.download
         self.glance.download = lambda *a, **k: (_ for _ in ()).throw(
-            exception.ImageDownloadModuleError(
-                reason='connection reset', module='glance'))
+            exception.GlanceConnectionFailed(
+                server='glance:9292', reason='connection reset'))
         err = self.assertRaises(exception.NovaException, self.spawn,
                                 self.instance(image_ref=image_id),
                                 image_id=image_id)
@@ -398,12 +398,26 @@ class BadInputTestCase(_ReliabilityBase):
         path = os.path.join(self.top, 'nova.conf')
         with open(path, 'w') as f:
             f.write(text)
+        # The Opt objects are shared with CONF, and this setUp's overrides
+        # would win over the file.
+        for line in text.splitlines():
+            name = line.partition('=')[0].strip()
+            if '=' in line and name in CONF.virtualbox:
+                CONF.clear_override(name, group='virtualbox')
         conf = cfg.ConfigOpts()
         vbox_conf.register_opts(conf)
         conf([], project='nova', default_config_files=[path])
         self.useFixture(fixtures.MockPatchObject(vbox_driver, 'CONF', conf))
+        try:
+            driver = vbox_driver.VBoxDriver(fake_virt.FakeVirtAPI())
+        except Exception as err:
+            # nova.virt.driver.load_compute_driver turns a ValueError here
+            # (oslo.config's ConfigFileValueError is one) into "Compute
+            # driver ... is not of type ComputeDriver" and exits.
+            self.fail('VBoxDriver() must not read the options before '
+                      'init_host validates them; it raised %r' % err)
         return self.assertRaises(vbox_exc.VBoxConfigError,
-                                 self._new_driver().init_host, 'laptop')
+                                 driver.init_host, 'laptop')
 
     def test_nonsense_config(self):
         err = self._init_with_config('[virtualbox]\nretry_count = many\n'
