@@ -894,17 +894,34 @@ def medium_type_text(medium):
     return medium["type"]
 
 
+def medium_access_error(medium):
+    """None, or why the medium is inaccessible (iSCSI is never reachable)."""
+    if medium["format"] == "iSCSI":
+        return "VERR_NET_CONNECTION_REFUSED"
+    if not os.path.exists(medium["location"]):
+        return "VERR_FILE_NOT_FOUND"
+    return None
+
+
 def medium_info(medium, registry, long_form):
     out = ["UUID:           %s\n" % medium["uuid"]]
     if medium["device"] == "hdd":
         out.append("Parent UUID:    %s\n" % (medium.get("parent") or "base"))
-    out.append("State:          %s\n" % medium.get("state", "created"))
-    if long_form and medium.get("state") == "inaccessible":
+    access_error = medium_access_error(medium)
+    out.append(
+        "State:          %s\n"
+        % ("inaccessible" if access_error else "created")
+    )
+    if long_form and access_error:
         out.append(
-            "Access Error:   Could not open the medium '%s'.\nVD: error"
-            " VERR_NET_CONNECTION_REFUSED opening image file '%s'"
-            " (VERR_NET_CONNECTION_REFUSED)\n"
-            % (medium["location"], medium["location"])
+            "Access Error:   Could not open the medium '%s'.\nVD: error %s"
+            " opening image file '%s' (%s)\n"
+            % (
+                medium["location"],
+                access_error,
+                medium["location"],
+                access_error,
+            )
         )
     if long_form and medium.get("description"):
         out.append("Description:    %s\n" % medium["description"])
@@ -918,9 +935,8 @@ def medium_info(medium, registry, long_form):
             medium["variant"], "dynamic"
         )
         out.append("Format variant: %s default\n" % variant)
-    out.append(
-        "Capacity:       %d MBytes\n" % (medium["capacity"] // (1024 * 1024))
-    )
+    capacity = 0 if access_error else medium["capacity"]
+    out.append("Capacity:       %d MBytes\n" % (capacity // (1024 * 1024)))
     if long_form:
         out.append(
             "Size on disk:   %d MBytes\n"

@@ -266,7 +266,6 @@ def _iscsi_medium(registry, iscsi):
     medium = registry.find_medium(location, "hdd")
     if medium is None:
         medium = medialib.make_record(location, "iSCSI", 0)
-        medium["state"] = "inaccessible"
         registry.media.append(medium)
         created = True
     else:

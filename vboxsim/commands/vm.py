@@ -202,14 +202,8 @@ def registervm(ctx, argv):
                 )
                 medium["registry"] = vm["uuid"]
                 if os.path.exists(record["location"]):
-                    medium.update(
-                        zip(
-                            ("format", "capacity"),
-                            medialib.probe(record["location"])[:2],
-                        )
-                    )
-                else:
-                    medium["state"] = "inaccessible"
+                    probed = medialib.probe(record["location"])
+                    medium.update(format=probed[0], capacity=probed[1])
                 registry.media.append(medium)
     return 0
 
@@ -275,8 +269,11 @@ def _machine_delete_failed(messages, code, progress):
         code,
         "MediumWrap",
         "IMedium",
-        ("RTEXITCODE handleUnregisterVM(HandlerArg*)", 243,
-         "VBoxManageMisc.cpp"),
+        (
+            "RTEXITCODE handleUnregisterVM(HandlerArg*)",
+            243,
+            "VBoxManageMisc.cpp",
+        ),
         callee=False,
         progress_prefix="%s%s\n" % (progress, code),
     )
@@ -293,10 +290,14 @@ def _delete_machine_media(registry, vm, doomed):
                 if owned.get("registry") == vm["uuid"]:
                     owned["registry"] = None
             raise _machine_delete_failed(
-                ["Could not open the medium '%s'." % location,
-                 "VD: error VERR_FILE_NOT_FOUND opening image file '%s'"
-                 " (VERR_FILE_NOT_FOUND)" % location],
-                "NS_ERROR_FAILURE", "0%...")
+                [
+                    "Could not open the medium '%s'." % location,
+                    "VD: error VERR_FILE_NOT_FOUND opening image file '%s'"
+                    " (VERR_FILE_NOT_FOUND)" % location,
+                ],
+                "NS_ERROR_FAILURE",
+                "0%...",
+            )
     for medium in doomed:
         children = registry.children_of(medium)
         if children:
@@ -305,9 +306,13 @@ def _delete_machine_media(registry, vm, doomed):
             medialib.delete_storage(medium)
             medialib.forget_orphans(registry)
             raise _machine_delete_failed(
-                ["Cannot close medium '%s' because it has %d child media"
-                 % (medium["location"], len(children))],
-                "VBOX_E_OBJECT_IN_USE", "0%...10%...20%...")
+                [
+                    "Cannot close medium '%s' because it has %d child media"
+                    % (medium["location"], len(children))
+                ],
+                "VBOX_E_OBJECT_IN_USE",
+                "0%...10%...20%...",
+            )
         medialib.delete_storage(medium)
         registry.remove_medium(medium)
 

@@ -117,6 +117,18 @@ class VdiFileTest(base.SimTestCase):
             "Capacity:       64 MBytes", self.ok("showmediuminfo", path)
         )
 
+    def test_medium_whose_file_vanished_is_inaccessible(self):
+        path = self.path("gone.vdi")
+        self.ok("createmedium", "disk", "--filename", path, "--size", "4")
+        os.unlink(path)
+        listed = self.ok("list", "hdds")
+        self.assertIn("State:          inaccessible\n", listed)
+        self.assertIn("Capacity:       0 MBytes\n", listed)
+        self.assertIn(
+            "VD: error VERR_FILE_NOT_FOUND opening image file '%s'" % path,
+            self.ok("showmediuminfo", "disk", path),
+        )
+
     def test_closemedium_delete_removes_file(self):
         path = self.path("x.vdi")
         self.ok("createmedium", "disk", "--filename", path, "--size", "4")
