@@ -65,6 +65,9 @@ _TRANSIENT_PATTERNS = (
     'NS_ERROR_CALL_FAILED',
     'Failed to create a session object',
     'is being unlocked',
+    # Another task (a clone, a resize, another VBoxManage) holds a medium.
+    'is locked for writing by another task',
+    'is locked for reading by another task',
 )
 _TRANSIENT_CODES = frozenset([
     'VBOX_E_INVALID_SESSION_STATE',
