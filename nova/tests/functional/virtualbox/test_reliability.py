@@ -39,6 +39,7 @@ import traceback
 
 import fixtures
 from oslo_config import cfg
+import testtools
 
 from nova.compute import power_state
 from nova import context as nova_context
@@ -238,7 +239,7 @@ class FaultSoakTestCase(_ReliabilityBase):
         self.faults(None)
         summary = ', '.join('%s %d ok/%d failed' % (op, c[0], c[1])
                             for op, c in sorted(tally.items()))
-        self.addDetail('soak', fixtures.content.text_content(
+        self.addDetail('soak', testtools.content.text_content(
             '%d operations in %.1f s (%d VBoxManage calls): %s' % (
                 SOAK_OPS, elapsed, self.driver._vbox.call_count, summary)))
         self.assertEqual([], foreign, 'operations failed with non-Nova '
