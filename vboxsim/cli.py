@@ -121,11 +121,13 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     started = time.monotonic()
     store = statelib.Store()
-    code, out, err = run(argv, store)
     stripped = _strip_global_options(argv)
     command = stripped[0].lower() if stripped else ""
+    cold = latency.service_is_cold(store.home, command)
+    code, out, err = run(argv, store)
     vm_count = _vm_count(store) if command == "list" else 0
-    latency.wait(command, stripped, vm_count, time.monotonic() - started)
+    latency.wait(command, stripped, vm_count, time.monotonic() - started, cold)
+    latency.mark_service_used(store.home, command)
     sys.stdout.write(out)
     sys.stdout.flush()
     sys.stderr.write(err)

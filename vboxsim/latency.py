@@ -17,6 +17,9 @@
 ``VBOXSIM_LATENCY``: ``real`` (default), a number of seconds for every call, or
 ``0``.
 ``VBOXSIM_LATENCY_SCALE``: multiplier (default 1).
+
+With ``real`` latency a call that finds VBoxSVC "cold" (no call during the last
+5 s, after which the real VBoxSVC exits) pays the service start-up time too.
 """
 
 import os
@@ -39,6 +42,10 @@ REAL_SECONDS = {
     "clonevm": 0.030,
 }
 DEFAULT_SECONDS = 0.025
+NO_SERVICE_COMMANDS = ("", "--version", "-v", "-V", "--dump-build-type")
+SERVICE_IDLE_EXIT = 5.0  # VBoxSVC exits this long after its last client
+SERVICE_START = 0.038  # cold minus warm `list vms` (TIMING.md)
+SERVICE_MARK = "vboxsvc.alive"
 LIST_VMS_BASE = 0.025
 LIST_VMS_PER_VM = 0.0016
 LIST_RUNNING = 0.025
@@ -52,6 +59,28 @@ def real_seconds(command, argv, vm_count):
     return REAL_SECONDS.get(command, DEFAULT_SECONDS)
 
 
+def service_is_cold(home, command):
+    """True when the simulated VBoxSVC would have to be started."""
+    if command in NO_SERVICE_COMMANDS:
+        return False
+    try:
+        idle = time.time() - os.path.getmtime(os.path.join(home, SERVICE_MARK))
+    except OSError:
+        return True
+    return idle > SERVICE_IDLE_EXIT
+
+
+def mark_service_used(home, command):
+    if command in NO_SERVICE_COMMANDS:
+        return
+    mark = os.path.join(home, SERVICE_MARK)
+    try:
+        with open(mark, "a"):
+            os.utime(mark)
+    except OSError:
+        pass
+
+
 def _float_env(name, default):
     try:
         return float(os.environ[name])
@@ -59,17 +88,18 @@ def _float_env(name, default):
         return default
 
 
-def seconds_for(command, argv, vm_count):
+def seconds_for(command, argv, vm_count, cold=False):
     """The modelled latency; unparsable settings fall back to ``real``."""
     base = _float_env("VBOXSIM_LATENCY", None)
     if base is None:
         base = real_seconds(command, argv, vm_count)
+        base += SERVICE_START if cold else 0.0
     return max(0.0, base * _float_env("VBOXSIM_LATENCY_SCALE", 1.0))
 
 
-def wait(command, argv, vm_count, elapsed):
+def wait(command, argv, vm_count, elapsed, cold=False):
     """Sleep what is left of the modelled latency after ``elapsed`` seconds of
     work."""
-    remaining = seconds_for(command, argv, vm_count) - elapsed
+    remaining = seconds_for(command, argv, vm_count, cold) - elapsed
     if remaining > 0:
         time.sleep(remaining)

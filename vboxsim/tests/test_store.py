@@ -177,6 +177,18 @@ class LatencyTest(base.SimTestCase):
             0.2, latency.seconds_for("showvminfo", ["showvminfo", "x"], 0)
         )
 
+    def test_cold_service_costs_more(self):
+        os.environ["VBOXSIM_LATENCY"] = "real"
+        argv = ["list", "vms"]
+        warm = latency.seconds_for("list", argv, 1)
+        self.assertAlmostEqual(warm + latency.SERVICE_START,
+                               latency.seconds_for("list", argv, 1, cold=True))
+        self.assertTrue(latency.service_is_cold(self.sim_home, "list"))
+        os.makedirs(self.sim_home, exist_ok=True)
+        latency.mark_service_used(self.sim_home, "list")
+        self.assertFalse(latency.service_is_cold(self.sim_home, "list"))
+        self.assertFalse(latency.service_is_cold(self.sim_home, "--version"))
+
     def test_fixed_and_zero_latency(self):
         os.environ["VBOXSIM_LATENCY"] = "0.5"
         self.assertEqual(0.5, latency.seconds_for("modifyvm", ["modifyvm"], 0))
