@@ -340,7 +340,12 @@ def write_clouds_yaml(settings):
     points = endpoints(settings)
     cloud = {'auth_type': 'admin_token',
              'auth': {'endpoint': points['compute'], 'token': TOKEN},
-             'region_name': 'RegionOne'}
+             'region_name': 'RegionOne',
+             # No Keystone: the Neutron stand-in shows a v3 version document
+             # so the CLI's (unused) identity client can be made.
+             'identity_api_version': '3',
+             'identity_endpoint_override':
+                 points['network'] + '/identity/v3'}
     for service, url in points.items():
         cloud['%s_endpoint_override' % service] = url
     path = clouds_yaml_path(settings['state'])

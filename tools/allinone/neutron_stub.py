@@ -28,6 +28,11 @@ app answers those reads truthfully for a cloud without networking:
 - anything else (creating a port, showing one, ...): 404 or 501 with a
   Neutron-style error that says networking is not part of this cloud.
 
+It also answers ``GET /identity/v3``, Keystone's version document, and
+nothing else of Keystone: the openstack CLI builds a v3 identity client for
+some commands (``server list``, ``flavor create``) even when it never calls
+it, and needs to see a v3 endpoint (clouds.yaml points identity here).
+
 Every request is logged, so what Nova asked for can be read in the log.
 It runs inside the all-in-one Nova process (see node.py); no state.
 """
@@ -69,6 +74,14 @@ def application(environ, start_response):
         if path == '/':
             return _body(start_response, '200 OK', {'versions': [version]})
         return _body(start_response, '200 OK', {'resources': []})
+    if method == 'GET' and path.rstrip('/') == '/identity/v3':
+        return _body(start_response, '200 OK', {'version': {
+            'id': 'v3.14', 'status': 'stable',
+            'updated': '2020-04-07T00:00:00Z',
+            'links': [{'rel': 'self', 'href': base + '/identity/v3/'}],
+            'media-types': [{
+                'base': 'application/json',
+                'type': 'application/vnd.openstack.identity-v3+json'}]}})
     if method == 'GET':
         match = _QUOTA.match(path)
         if match:

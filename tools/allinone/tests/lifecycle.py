@@ -149,10 +149,23 @@ def main():
         if len(hvs) != 1 or hvs[0]['Hypervisor Type'] != 'vbox' or \
                 hvs[0]['State'] != 'up':
             raise StepFailed('hypervisors: %s' % hvs)
-        info = run.os('resource', 'provider', 'list', '-f', 'json',
-                      '--os-placement-api-version', '1.14')
-        if len(info) != 1:
-            raise StepFailed('resource providers: %s' % info)
+        # Placement, directly (the CLI needs the osc-placement plugin).
+        import urllib.request
+        request = urllib.request.Request(
+            'http://127.0.0.1:%d/resource_providers' % (8778 + OFFSET),
+            headers={'X-Auth-Token': 'admin:admin'})
+        rps = json.load(urllib.request.urlopen(request, timeout=30))
+        rps = rps['resource_providers']
+        if len(rps) != 1 or rps[0]['name'] != 'allinone':
+            raise StepFailed('resource providers: %s' % rps)
+        request = urllib.request.Request(
+            'http://127.0.0.1:%d/resource_providers/%s/inventories' % (
+                8778 + OFFSET, rps[0]['uuid']),
+            headers={'X-Auth-Token': 'admin:admin'})
+        inventory = json.load(urllib.request.urlopen(request, timeout=30))
+        if not {'VCPU', 'MEMORY_MB', 'DISK_GB'} <= set(
+                inventory['inventories']):
+            raise StepFailed('inventory: %s' % inventory)
 
     def upload():
         img = run.os('image', 'create', '--disk-format', 'raw',
