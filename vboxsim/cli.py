@@ -36,7 +36,6 @@ class Context:
         self.store = store
         self.stdout = []
         self.stderr = []
-        self.vm_count = 0
 
     def out(self, text):
         self.stdout.append(text)

@@ -130,21 +130,23 @@ def _ioctl_addr(name, request):
 
 
 def _ipv6(name):
+    """(address, prefix length): a global address, else the link-local one."""
+    found = []
     try:
         with open("/proc/net/if_inet6") as handle:
             for line in handle:
                 fields = line.split()
-                if fields[5] == name and not fields[0].startswith("fe80"):
-                    address = ":".join(
-                        fields[0][i:i + 4] for i in range(0, 32, 4)
-                    )
-                    return socket.inet_ntop(
-                        socket.AF_INET6,
-                        socket.inet_pton(socket.AF_INET6, address),
-                    ), int(fields[2], 16)
+                if len(fields) == 6 and fields[5] == name:
+                    packed = bytes.fromhex(fields[0])
+                    address = socket.inet_ntop(socket.AF_INET6, packed)
+                    found.append((fields[0].startswith("fe80"), address,
+                                  int(fields[2], 16)))
     except OSError:
         pass
-    return "", 0
+    if not found:
+        return "", 0
+    _link_local, address, prefix = sorted(found, key=lambda f: f[0])[0]
+    return address, prefix
 
 
 def _read(path, default=""):
