@@ -136,7 +136,7 @@ class VMOps(object):
     def _lock(instance):
         return lockutils.lock(lock_name(instance))
 
-    # -- listing: one `list vms` call, whatever the number of VMs -----------
+    # -- listing: one `list vms` call, whatever the number of VMs -------------
 
     def _nova_vms(self):
         """[(name, uuid)] of the registered VMs that are Nova's."""
@@ -210,7 +210,7 @@ class VMOps(object):
         except vbox_exc.VBoxObjectNotFound:
             raise exception.InstanceNotFound(instance_id=instance.uuid)
 
-    # -- spawn ------------------------------------------------------------------
+    # -- spawn ----------------------------------------------------------------
 
     def spawn(self, context, instance, image_meta, injected_files=None,
               admin_password=None, network_info=None,
@@ -384,7 +384,7 @@ class VMOps(object):
             self._hard_power_off(instance)
             self._vbox.run(*args)
 
-    # -- destroy ------------------------------------------------------------------
+    # -- destroy --------------------------------------------------------------
 
     def destroy(self, instance, destroy_disks=True):
         """Power off, unregister (deleting the disks), remove the folder:
@@ -416,7 +416,7 @@ class VMOps(object):
         if destroy_disks:
             self._pathutils.remove_tree(self._pathutils.instance_dir(instance))
 
-    # -- power -------------------------------------------------------------------
+    # -- power ----------------------------------------------------------------
 
     def power_off(self, instance, timeout=0, retry_interval=0):
         """Stop the VM: with a timeout, the ACPI power button first (pressed
@@ -519,7 +519,7 @@ class VMOps(object):
         return _('; the end of %(path)s: %(lines)s') % {
             'path': path, 'lines': ' | '.join(lines)}
 
-    # -- reboot ------------------------------------------------------------------
+    # -- reboot ---------------------------------------------------------------
 
     def reboot(self, instance, reboot_type):
         """SOFT: ACPI shutdown (up to [virtualbox] wait_soft_reboot_seconds)
@@ -557,7 +557,7 @@ class VMOps(object):
             self._start(instance)
         LOG.info('Instance rebooted hard', instance=instance)
 
-    # -- pause, suspend, soft delete ----------------------------------------------
+    # -- pause, suspend, soft delete ------------------------------------------
 
     def _control(self, instance, action, method, failure=None, **kwargs):
         """controlvm ACTION; a VM in the wrong state is Nova's
@@ -610,7 +610,7 @@ class VMOps(object):
         with self._lock(instance):
             self._power_on(instance, exception.InstancePowerOnFailure)
 
-    # -- diagnostics ------------------------------------------------------------------
+    # -- diagnostics ----------------------------------------------------------
 
     def get_diagnostics(self, instance):
         """What one ``showvminfo`` tells: state, memory, CPUs, uptime,
