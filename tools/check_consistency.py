@@ -28,7 +28,8 @@ Compares, for the driver's instances path and image cache:
 * the VRDE ports held in the VM folders (``vrde.port``, see consoleops)
   against the expected VMs: no port held twice, none held by a folder of no
   instance, and with ``[virtualbox] vrde_unique_port`` one per instance;
-* leftovers in the image cache: temporary files of a fetch or conversion.
+* leftovers in the image cache: temporary files of a fetch or conversion;
+* VirtualBox snapshots of Nova's VMs other than a pending resize's.
 
 Usable from tests::
 
@@ -55,6 +56,9 @@ import sys
 # One "<controller>-<port>-<device>" attachment key of showvminfo
 # --machinereadable ("SATA-0-0"); its "-ImageUUID-" twin holds the UUID.
 _ATTACHMENT_KEY = re.compile(r'^.+-\d+-\d+$')
+# The snapshot of a same-host resize lives until confirm or revert
+# (migrationops.RESIZE_SNAPSHOT); any other is a leftover.
+RESIZE_SNAPSHOTS = ('nova-resize',)
 
 
 def _pairs(expected):
@@ -93,6 +97,7 @@ class Report(object):
         self.folders = []    # VM folder names
         self.media = []      # locations of our registered media
         self.ports = {}      # port -> [folder names]
+        self.snapshots = []  # (instance name, snapshot name)
 
     def problem(self, text, *args):
         self.problems.append(text % args if args else text)
@@ -107,7 +112,8 @@ class Report(object):
                                  len(self.problems)))
 
 
-def inspect(vbox, path_utils, expected=None, conf=None):
+def inspect(vbox, path_utils, expected=None, conf=None,
+            allowed_snapshots=RESIZE_SNAPSHOTS):
     """Compare VirtualBox and the disk with ``expected``.
 
     :param vbox: a nova.virt.virtualbox.vboxmanage.VBoxManage.
@@ -116,6 +122,8 @@ def inspect(vbox, path_utils, expected=None, conf=None):
         None: every registered VM of the instances path.
     :param conf: oslo.config CONF with the [virtualbox] options (for the
         VRDE settings); None: nova.conf.CONF.
+    :param allowed_snapshots: VirtualBox snapshot names a Nova VM may have
+        (default: the one of a same-host resize waiting for its confirm).
     :returns: a :class:`Report`.
     """
     from nova.virt.virtualbox import exception as vbox_exc
@@ -159,6 +167,17 @@ def inspect(vbox, path_utils, expected=None, conf=None):
         if report.vms[uuid] != name:
             report.problem('VM %s is named %r, not %r', uuid,
                            report.vms[uuid], name)
+
+    # -- VirtualBox snapshots of Nova's VMs --------------------------------
+    for uuid in sorted(want):
+        for key, value in sorted(infos.get(uuid, {}).items()):
+            if not (isinstance(key, str) and key.startswith('SnapshotName')):
+                continue
+            report.snapshots.append((want[uuid], value))
+            if value not in allowed_snapshots:
+                report.problem('VM of instance %s has a VirtualBox snapshot '
+                               '%r that no operation in progress explains',
+                               want[uuid], value)
 
     # -- VM folders --------------------------------------------------------
     names = set(want.values())
@@ -266,9 +285,11 @@ def inspect(vbox, path_utils, expected=None, conf=None):
     return report
 
 
-def check(vbox, path_utils, expected=None, conf=None):
+def check(vbox, path_utils, expected=None, conf=None,
+          allowed_snapshots=RESIZE_SNAPSHOTS):
     """The problems :func:`inspect` finds (empty: consistent)."""
-    return inspect(vbox, path_utils, expected, conf).problems
+    return inspect(vbox, path_utils, expected, conf,
+                   allowed_snapshots).problems
 
 
 def main(argv=None):

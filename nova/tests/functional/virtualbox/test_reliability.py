@@ -26,7 +26,8 @@
   nonsense configuration, hostile images.
 
 VBOX_SOAK_OPS sets the number of soak operations (default 300),
-VBOX_SOAK_SEED the fault and operation seed.
+VBOX_SOAK_SEED the fault and operation seed, VBOX_SOAK_REPORT a file the
+soak appends its figures to.
 """
 
 import json
@@ -36,6 +37,7 @@ import shutil
 import stat
 import time
 import traceback
+import uuid as uuidlib
 
 import fixtures
 from oslo_config import cfg
@@ -239,9 +241,12 @@ class FaultSoakTestCase(_ReliabilityBase):
         self.faults(None)
         summary = ', '.join('%s %d ok/%d failed' % (op, c[0], c[1])
                             for op, c in sorted(tally.items()))
-        self.addDetail('soak', testtools.content.text_content(
-            '%d operations in %.1f s (%d VBoxManage calls): %s' % (
-                SOAK_OPS, elapsed, self.driver._vbox.call_count, summary)))
+        text = '%d operations in %.1f s (%d VBoxManage calls): %s' % (
+            SOAK_OPS, elapsed, self.driver._vbox.call_count, summary)
+        self.addDetail('soak', testtools.content.text_content(text))
+        if os.environ.get('VBOX_SOAK_REPORT'):
+            with open(os.environ['VBOX_SOAK_REPORT'], 'a') as f:
+                f.write(text + '\n')
         self.assertEqual([], foreign, 'operations failed with non-Nova '
                          'errors')
         self.assertGreaterEqual(sum(c[0] for c in tally.values()),
@@ -336,11 +341,156 @@ class SpawnHardFaultTestCase(_ReliabilityBase):
 
 
 class SnapshotResizeHardFaultTestCase(_ReliabilityBase):
+    """Each VBoxManage step of snapshot and of a same-host resize failing
+    once, hard: a Nova error, nothing left, and the operation works on the
+    next try."""
 
-    def test_resize_steps(self):
-        self.skipTest('resize hard faults not written yet: migrationops '
-                      'landed while this suite was being written (see the '
-                      'issue 7 report)')
+    def setUp(self):
+        super().setUp()
+        self.server = self.instance(display_name='server')
+        self.spawn(self.server)
+        self.driver._snapshotops._image_api = self.glance
+        self.uploads = []
+        self.glance.update = self._upload
+
+    def _upload(self, context, image_id, meta, data=None, **kwargs):
+        if getattr(self, 'upload_error', None):
+            raise self.upload_error
+        self.uploads.append((image_id, len(data.read())))
+
+    def _snapshot(self):
+        image_id = str(uuidlib.uuid4())
+        self.driver.snapshot(self.ctx, self.server, image_id,
+                             lambda **kwargs: None)
+        return image_id
+
+    def _snapshot_fails(self, subcommand=None):
+        if subcommand:
+            self.faults({subcommand: {'hard': 1.0, 'count': 1}})
+        err = self.assertRaises(exception.NovaException, self._snapshot)
+        self.assert_nova_error(err)
+        self.faults(None)
+        self.assert_consistent([self.server])
+        snapshots = os.path.join(self.instances, '_snapshots')
+        self.assertEqual([], os.listdir(snapshots)
+                         if os.path.isdir(snapshots) else [])
+        self.assertEqual('running',
+                         self.vbox.show_vm_info(self.server.uuid)['VMState'])
+        image_id = self._snapshot()
+        self.assertEqual(image_id, self.uploads[-1][0])
+        self.assert_consistent([self.server])
+
+    def test_snapshot_take(self):
+        self._snapshot_fails('snapshot')
+
+    def test_snapshot_clone(self):
+        self._snapshot_fails('clonemedium')
+
+    def test_snapshot_upload(self):
+        self.upload_error = exception.GlanceConnectionFailed(
+            server='glance:9292', reason='connection reset')
+        err = self.assertRaises(exception.NovaException, self._snapshot)
+        self.assert_nova_error(err)
+        self.upload_error = None
+        self.assert_consistent([self.server])
+        self._snapshot()
+
+    def test_snapshot_cleanup(self):
+        # The upload went through; only forgetting the flat copy fails.
+        self.faults({'closemedium': {'hard': 1.0, 'count': 1}})
+        try:
+            self._snapshot()
+        except exception.NovaException as err:
+            self.assert_nova_error(err)
+        self.faults(None)
+        self.assert_consistent([self.server])
+
+    def _new_flavor(self):
+        return objects.Flavor(memory_mb=512, vcpus=2, root_gb=0,
+                              ephemeral_gb=0, swap=0, extra_specs={},
+                              flavorid='2', name='bigger')
+
+    def _migrate(self):
+        return self.driver.migrate_disk_and_power_off(
+            self.ctx, self.server, CONF.host, self._new_flavor(), [])
+
+    def _finish(self, disk_info):
+        old = self.server.flavor
+        self.server.flavor = self._new_flavor()
+        migration = objects.Migration(source_compute=CONF.host,
+                                      dest_compute=CONF.host)
+        try:
+            self.driver.finish_migration(
+                self.ctx, migration, self.server, disk_info, [],
+                self.glance.image_meta(self.image_id), True, {})
+        except Exception:
+            self.server.flavor = old
+            raise
+
+    def _revert(self):
+        migration = objects.Migration(source_compute=CONF.host,
+                                      dest_compute=CONF.host)
+        self.driver.finish_revert_migration(self.ctx, self.server, [],
+                                            migration)
+
+    def test_resize_snapshot_take(self):
+        self.faults({'snapshot': {'hard': 1.0, 'count': 1}})
+        err = self.assertRaises(exception.NovaException, self._migrate)
+        self.assert_nova_error(err)
+        self.faults(None)
+        # Nova reverts: the VM is as it was, without a resize snapshot.
+        self._revert()
+        self.assertEqual([], self.checker.check(
+            self.vbox, self.driver._pathutils, [self.server],
+            allowed_snapshots=()))
+        self.assertEqual(256, self.vbox.show_vm_info(
+            self.server.uuid)['memory'])
+
+    def test_resize_modifyvm(self):
+        disk_info = self._migrate()
+        self.faults({'modifyvm': {'hard': 1.0, 'count': 1}})
+        err = self.assertRaises(exception.NovaException, self._finish,
+                                disk_info)
+        self.assert_nova_error(err)
+        self.faults(None)
+        self.assert_consistent([self.server])
+        self._revert()
+        self.assertEqual([], self.checker.check(
+            self.vbox, self.driver._pathutils, [self.server],
+            allowed_snapshots=()))
+        info = self.vbox.show_vm_info(self.server.uuid)
+        self.assertEqual(256, info['memory'])
+        self.assertEqual('running', info['VMState'])
+
+    def test_resize_startvm(self):
+        disk_info = self._migrate()
+        self.faults({'startvm': {'hard': 1.0, 'count': 1}})
+        err = self.assertRaises(exception.NovaException, self._finish,
+                                disk_info)
+        self.assert_nova_error(err)
+        self.faults(None)
+        self._revert()
+        self.assertEqual([], self.checker.check(
+            self.vbox, self.driver._pathutils, [self.server],
+            allowed_snapshots=()))
+
+    def test_resize_confirm_snapshot_delete(self):
+        disk_info = self._migrate()
+        self._finish(disk_info)
+        migration = objects.Migration(source_compute=CONF.host,
+                                      dest_compute=CONF.host)
+        self.faults({'snapshot': {'hard': 1.0, 'count': 1}})
+        err = self.assertRaises(exception.NovaException,
+                                self.driver.confirm_migration, self.ctx,
+                                migration, self.server, [])
+        self.assert_nova_error(err)
+        self.faults(None)
+        self.driver.confirm_migration(self.ctx, migration, self.server, [])
+        self.assertEqual([], self.checker.check(
+            self.vbox, self.driver._pathutils, [self.server],
+            allowed_snapshots=()))
+        self.assertEqual(512, self.vbox.show_vm_info(
+            self.server.uuid)['memory'])
 
 
 class BadInputTestCase(_ReliabilityBase):
