@@ -107,8 +107,11 @@ class VBoxDriverTestCase(test_base.VBoxTestCase):
         self.assertEqual('10.1.2.3', self.driver.get_host_ip_addr())
 
     def test_missing_features_raise_not_implemented(self):
-        self.assertRaises(NotImplementedError, self.driver.get_vnc_console,
+        # Live migration and MKS consoles are not VirtualBox features.
+        self.assertRaises(NotImplementedError, self.driver.get_mks_console,
                           None, None)
+        self.assertRaises(NotImplementedError,
+                          self.driver.live_migration_abort, None)
 
 
 # Runs in a fresh interpreter exactly as nova-compute starts in Nova 34:
