@@ -1,0 +1,267 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""NICs and volumes of a VM on the simulator and on the real VBoxManage.
+
+The real VBoxManage cannot start a VM on these machines, so the running-VM
+cases run on the simulator only.
+"""
+
+import os
+import uuid
+
+import fixtures
+
+from nova import exception
+from nova.network import model as network_model
+from nova import objects
+from nova import test
+from nova.tests.functional.virtualbox import vbox_fixtures
+from nova.virt.virtualbox import conf as vbox_conf
+from nova.virt.virtualbox import exception as vbox_exc
+from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import vif as vbox_vif
+from nova.virt.virtualbox import volumeops
+
+import nova.conf
+
+CONF = nova.conf.CONF
+vbox_conf.register_opts(CONF)
+
+IQN = 'iqn.2010-10.org.openstack:volume-0b5e'
+SECRET = 'ChapSecret-7'
+
+
+class FakeInstance(object):
+    def __init__(self):
+        self.uuid = str(uuid.uuid4())
+        self.name = 'instance-%08x' % (uuid.UUID(self.uuid).int % 2 ** 32)
+
+
+def make_vif(number, physnet=None, label='private'):
+    network = network_model.Network(id='net-%d' % number, label=label,
+                                    bridge='br-int',
+                                    physical_network=physnet)
+    return network_model.VIF(id='port-%d' % number,
+                             address='fa:16:3e:00:01:%02x' % number,
+                             network=network, type='ovs', active=True)
+
+
+def iscsi_info(chap=True):
+    data = {'target_portal': '127.0.0.1:3260', 'target_iqn': IQN,
+            'target_lun': 1, 'volume_id': 'vol-1'}
+    if chap:
+        data.update(auth_method='CHAP', auth_username='nova',
+                    auth_password=SECRET)
+    return {'driver_volume_type': 'iscsi', 'data': data}
+
+
+class _NetworkVolumeTests(object):
+
+    backend = None
+
+    def setUp(self):
+        super().setUp()
+        self.vbm = self.useFixture(self.backend())
+        folder = getattr(self.vbm, 'workdir', None)
+        self.instances = self.useFixture(fixtures.TempDir(
+            rootdir=folder)).path
+        self.flags(instances_path=self.instances, host='laptop')
+        self.flags(vboxmanage_cmd=self.vbm.command,
+                   iscsi_initiator_name='iqn.1994-05.com.example:laptop',
+                   group='virtualbox')
+        self.vbox = vboxmanage.VBoxManage.from_conf(CONF)
+        self.vifops = vbox_vif.VIFOps(self.vbox)
+        self.volops = volumeops.VolumeOps(self.vbox)
+        self.instance = FakeInstance()
+        self._vbm('createvm', '--name', self.instance.name, '--uuid',
+                  self.instance.uuid, '--ostype', 'Linux_64',
+                  '--basefolder', self.instances, '--register')
+        self.addCleanup(self._cleanup)
+        self._vbm('storagectl', self.instance.uuid, '--name', 'SATA',
+                  '--add', 'sata', '--controller', 'IntelAhci',
+                  '--portcount', '4')
+
+    def _vbm(self, *args):
+        result = self.vbm.run(*args)
+        self.assertEqual(0, result.returncode, result.stderr)
+        return result.stdout
+
+    def _cleanup(self):
+        self.vbm.run('controlvm', self.instance.uuid, 'poweroff')
+        self.vbm.run('unregistervm', self.instance.uuid, '--delete')
+
+    def _info(self):
+        return self.vbox.show_vm_info(self.instance.uuid)
+
+    def _bridged_name(self):
+        blocks = vboxmanage.parse_colon_blocks(
+            self._vbm('list', 'bridgedifs'))
+        self.assertTrue(blocks)
+        return blocks[0]['Name']
+
+    # -- NICs ------------------------------------------------------------
+
+    def test_nic_args_give_each_nic_its_mac_and_attachment(self):
+        bridge = self._bridged_name()
+        self.flags(physical_network_mappings=[
+            'physnet1:bridged:%s' % bridge, 'private:intnet:nova-net'],
+            group='virtualbox')
+        self.vifops.validate()
+        vifs = [make_vif(1, physnet='physnet1'), make_vif(2),
+                make_vif(3, label='x')]
+        args = self.vifops.nic_args(
+            self.instance, vifs, objects.ImageMeta.from_dict(
+                {'properties': {'hw_vif_model': 'virtio'}}))
+        self.vbox.run('modifyvm', self.instance.uuid, *args)
+        info = self._info()
+        self.assertEqual('bridged', info['nic1'])
+        self.assertEqual(bridge, info['bridgeadapter1'])
+        self.assertEqual('FA163E000101', info['macaddress1'])
+        self.assertEqual('virtio', info['nictype1'])
+        self.assertEqual('on', info['cableconnected1'])
+        self.assertEqual('intnet', info['nic2'])
+        self.assertEqual('nova-net', info['intnet2'])
+        self.assertEqual('FA163E000102', info['macaddress2'])
+        self.assertEqual('nat', info['nic3'])
+        self.assertEqual('FA163E000103', info['macaddress3'])
+        for number in range(4, 9):
+            self.assertEqual('none', info['nic%d' % number])
+
+    def test_missing_host_interface_is_a_clear_error(self):
+        self.flags(physical_network_mappings=['physnet1:bridged:nosuch0'],
+                   group='virtualbox')
+        err = self.assertRaises(vbox_exc.VBoxConfigError,
+                                self.vifops.validate)
+        self.assertIn("'nosuch0'", str(err))
+        self.assertIn(self._bridged_name(), str(err))
+
+    def test_attach_and_detach_interface_on_stopped_vm(self):
+        meta = objects.ImageMeta.from_dict({})
+        self.vbox.run('modifyvm', self.instance.uuid, *self.vifops.nic_args(
+            self.instance, [make_vif(1)], meta))
+        self.assertEqual(2, self.vifops.attach_interface(
+            self.instance, meta, make_vif(2)))
+        info = self._info()
+        self.assertEqual('nat', info['nic2'])
+        self.assertEqual('FA163E000102', info['macaddress2'])
+        self.assertEqual(2, self.vifops.detach_interface(self.instance,
+                                                         make_vif(2)))
+        self.assertEqual('none', self._info()['nic2'])
+
+    # -- volumes -----------------------------------------------------------
+
+    def _slot(self, port):
+        info = self._info()
+        return (info.get('SATA-%d-0' % port),
+                info.get('SATA-ImageUUID-%d-0' % port),
+                info.get('SATA-hot-pluggable-%d-0' % port))
+
+    def _registered(self, text):
+        return text in self._vbm('list', 'hdds')
+
+    def test_iscsi_volume_on_stopped_vm(self):
+        logger = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
+        self.volops.attach_volume(iscsi_info(), self.instance, '/dev/sdb')
+        location, medium, hot = self._slot(1)
+        self.assertIn(IQN, location)
+        self.assertEqual('on', hot)
+        # The secret went through the password file.
+        self.assertIn('InitiatorSecret=%s' % SECRET,
+                      self._vbm('showmediuminfo', 'disk', medium))
+        self.assertNotIn(SECRET, logger.output)
+        self.volops.detach_volume(iscsi_info(), self.instance, '/dev/sdb')
+        self.assertIn(self._slot(1)[0], (None, 'none'))
+        self.assertFalse(self._registered(IQN))
+
+    def _raw_volume(self):
+        path = os.path.join(self.useFixture(fixtures.TempDir(
+            rootdir=getattr(self.vbm, 'workdir', None))).path, 'volume-2')
+        with open(path, 'wb') as f:
+            f.truncate(4 * 1024 * 1024)
+        return {'driver_volume_type': 'local',
+                'data': {'device_path': path, 'volume_id': 'vol-2'}}
+
+    def test_file_volume_on_stopped_vm(self):
+        info = self._raw_volume()
+        self.volops.attach_volume(info, self.instance, '/dev/sdc')
+        location, medium, hot = self._slot(2)
+        self.assertEqual(self.volops.descriptor_path(self.instance, info),
+                         location)
+        self.volops.detach_volume(info, self.instance, '/dev/sdc')
+        self.assertIn(self._slot(2)[0], (None, 'none'))
+        self.assertFalse(os.path.exists(location))
+        self.assertTrue(os.path.exists(info['data']['device_path']))
+
+    def test_destroy_keeps_volume_files(self):
+        info = self._raw_volume()
+        bdi = {'block_device_mapping': [
+            {'connection_info': info, 'mount_device': '/dev/sdb',
+             'boot_index': None}]}
+        self.volops.attach_volumes_for_spawn(self.instance, bdi)
+        self.assertIn('volume-vol-2.vmdk', self._slot(1)[0])
+        self.volops.detach_volumes_for_destroy(self.instance, bdi)
+        self._vbm('unregistervm', self.instance.uuid, '--delete')
+        self.assertTrue(os.path.exists(info['data']['device_path']))
+
+
+class SimulatorNetworkVolumesTestCase(_NetworkVolumeTests, test.NoDBTestCase):
+    backend = vbox_fixtures.SimulatorFixture
+
+    def _start(self):
+        self._vbm('startvm', self.instance.uuid, '--type', 'headless')
+        self.assertEqual('running', self._info()['VMState'])
+
+    def test_interfaces_on_running_vm(self):
+        meta = objects.ImageMeta.from_dict({})
+        self.vbox.run('modifyvm', self.instance.uuid, *self.vifops.nic_args(
+            self.instance, [make_vif(1), make_vif(2)], meta))
+        self._start()
+        self.assertRaises(vbox_vif.NICHotplugNotSupported,
+                          self.vifops.attach_interface, self.instance, meta,
+                          make_vif(3))
+        self.assertEqual(2, self.vifops.detach_interface(self.instance,
+                                                         make_vif(2)))
+        info = self._info()
+        self.assertEqual('null', info['nic2'])
+        self.assertEqual('off', info['cableconnected2'])
+        # Re-attaching the same port reconnects the adapter left behind.
+        self.assertEqual(2, self.vifops.attach_interface(
+            self.instance, meta, make_vif(2)))
+        info = self._info()
+        self.assertEqual('nat', info['nic2'])
+        self.assertEqual('on', info['cableconnected2'])
+
+    def test_volumes_on_running_vm(self):
+        stopped_time = iscsi_info(chap=False)
+        self.volops.attach_volume(stopped_time, self.instance, '/dev/sdb')
+        self._start()
+        # Attached hot-pluggable while stopped: leaves the running VM.
+        self.volops.detach_volume(stopped_time, self.instance, '/dev/sdb')
+        self.assertIn(self._slot(1)[0], (None, 'none'))
+        try:
+            self.volops.attach_volume(self._raw_volume(), self.instance,
+                                      '/dev/sdc')
+        except exception.VolumeAttachFailed as err:
+            if 'locked' in str(err):
+                self.skipTest('the simulator does not hot-plug disks into '
+                              'a running VM yet (real storageattach takes '
+                              'a shared lock): %s' % err)
+            raise
+        self.assertIn('volume-vol-2.vmdk', self._slot(2)[0])
+
+
+class RealVBoxNetworkVolumesTestCase(_NetworkVolumeTests,
+                                     test.NoDBTestCase):
+    backend = vbox_fixtures.RealVBoxFixture
