@@ -23,27 +23,43 @@ inspector and checked against what Glance declared, and converted with
 backing files, external data files and VMDK extents outside the file are
 refused. ISO images are cached as they came, ``<cache>/<image id>.iso``.
 
-Root disks are differencing VDIs on the cached base (linked clones) or full
-copies. Linked clones need a guard: real VirtualBox 7.2's
-``unregistervm --delete`` also deletes the PARENT of the VM's disk when that
-disk was the parent's only child (seen in tools/real-vbox, see
-test_imagecache's RealVBox tests), so destroying the last instance of an
-image would delete the cached base. Each base used for linked clones
-therefore has a second child of its own, ``<image id>.pin.vdi``, created
-once and kept registered in VirtualBox's global media registry; the base is
-registered too (VirtualBox registers a parent implicitly).
+Root disks are differencing VDIs on a cached base (linked clones) or full
+copies. A linked clone is never grown: real VirtualBox 7.2 can
+``modifymedium --resize`` a differencing VDI, but then cannot
+``clonemedium`` it any more (VERR_INVALID_PARAMETER, also with
+``--existing``), so such an instance could not be snapshotted or
+cold-migrated. When the flavor's disk is larger than the image, the parent
+is instead a **per-size base** ``<image id>-<root_gb>g.vdi``: a full copy
+of the base, grown once (``clonemedium`` + ``modifymedium --resize`` of the
+copy, which is not differencing) under the image's lock and kept like the
+base. A root disk from a cached size is then one ``createmedium
+--diffparent``. When root_gb is 0 or the image's size, the parent is the
+base itself. Full copies are ``clonemedium`` + ``--resize`` of the copy.
+
+Linked clones need a guard: real VirtualBox 7.2's ``unregistervm --delete``
+also deletes the PARENT of the VM's disk when that disk was the parent's
+only child (seen in tools/real-vbox, see test_imagecache's RealVBox tests),
+so destroying the last instance of an image would delete the cached base.
+Each base used for linked clones (plain or per-size) therefore has a second
+child of its own, ``<base name>.pin.vdi``, created once and kept registered
+in VirtualBox's global media registry; the base is registered too
+(VirtualBox registers a parent implicitly).
 
 Aging: a base's age is the time since its file's mtime. The driver sets
 the mtime to now when it caches the image, when it makes a root disk from
 it and at each manage_image_cache pass where an instance uses it. Bases
 unused for [image_cache] remove_unused_original_minimum_age_seconds are
-removed when [image_cache] remove_unused_base_images is on, never while an
-instance of this host (or of another host sharing the storage) has the
-image as its image_ref or VirtualBox lists a differencing child of it.
+removed (with their pins) when [image_cache] remove_unused_base_images is
+on, never while VirtualBox lists a differencing child of it (other than
+its pin) or an instance of this host (or of another host sharing the
+storage) uses it: for the plain base, any instance with the image as its
+image_ref; for a per-size base, an instance with that image_ref and that
+root_gb.
 """
 
 import math
 import os
+import re
 import tempfile
 import time
 
@@ -80,6 +96,9 @@ ACCEPTED_FORMATS = tuple(sorted(QEMU_FORMATS)) + (ISO,)
 
 LOCK_PREFIX = 'vbox-image-'
 TEMP_SUFFIX = '.part'
+PIN_SUFFIX = '.pin.vdi'
+# <image id>-<root_gb>g.vdi: a base grown to the flavor's disk size.
+SIZED_RE = re.compile(r'^(?P<id>.+)-(?P<gb>[0-9]+)g\.vdi$')
 
 
 def _fail(image_id, reason):
@@ -282,14 +301,18 @@ class ImageCache(imagecache.ImageCacheManager):
 
     def create_root_disk(self, context, instance, image_meta, root_gb):
         """Make the instance's root disk ``<vm folder>/root.vdi`` from the
-        cached image and return its path: a differencing VDI on the base
-        (linked clone) or a full copy, grown to ``root_gb`` (0: the image's
-        size). For an ISO image, a blank disk of ``root_gb`` (None when 0;
-        the ISO itself, ``get_cached_image``, is attached as a DVD).
+        cached image and return its path: a differencing VDI (linked
+        clone) on the base, or on the per-size base of ``root_gb`` when
+        that is larger than the image, never grown itself; or a full copy
+        grown to ``root_gb`` (0: the image's size). For an ISO image, a
+        blank disk of ``root_gb`` (None when 0; the ISO itself,
+        ``get_cached_image``, is attached as a DVD).
 
-        VBoxManage calls from a cached image: 1 (createmedium or
-        clonemedium), +1 to grow it, +1 the first time a base is used for
-        linked clones (its pin).
+        VBoxManage calls from a cached image: linked clone 1
+        (createmedium), +1 the first time a base is a parent (its pin), +2
+        the first time a size of an image is used (clonemedium and
+        modifymedium --resize of the per-size base); full copy 1
+        (clonemedium), +1 to grow it.
 
         :raises FlavorDiskSmallerThanImage: root_gb is smaller than the
             image; nothing is created.
@@ -304,6 +327,8 @@ class ImageCache(imagecache.ImageCacheManager):
             if root_gb and image_bytes > root_gb * GiB:
                 raise exception.FlavorDiskSmallerThanImage(
                     flavor_size=root_gb * GiB, image_size=image_bytes)
+            image_mb = int(math.ceil(float(image_bytes) / MiB))
+            grow = bool(root_gb) and root_gb * 1024 > image_mb
             with self._lock(image_id):
                 # Under the image's lock manage_image_cache cannot remove
                 # the base between the check above and its new child.
@@ -312,28 +337,65 @@ class ImageCache(imagecache.ImageCacheManager):
                 self._touch(base)
                 self._pathutils.ensure_dir(os.path.dirname(root))
                 if self._linked():
-                    self._ensure_pin(image_id, base)
+                    parent, pin = base, self._pathutils.cached_pin_path(
+                        image_id)
+                    if grow:
+                        parent = self._ensure_sized_base(image_id, base,
+                                                         root_gb)
+                        pin = self._pathutils.cached_pin_path(image_id,
+                                                              root_gb)
+                    self._ensure_pin(pin, parent)
                     self._make_disk(root, 'createmedium', 'disk',
-                                    '--filename', root, '--diffparent', base,
-                                    '--format', 'VDI')
-                else:
-                    self._make_disk(root, 'clonemedium', 'disk', base, root,
-                                    '--format', 'VDI',
-                                    timeout=vboxmanage.TIMEOUT_LONG)
+                                    '--filename', root, '--diffparent',
+                                    parent, '--format', 'VDI')
+                    return root
+                self._make_disk(root, 'clonemedium', 'disk', base, root,
+                                '--format', 'VDI',
+                                timeout=vboxmanage.TIMEOUT_LONG)
                 break
         else:
             raise _fail(image_id, _('its cached copy vanished twice while '
                                     'the root disk was being made'))
-        image_mb = int(math.ceil(float(image_bytes) / MiB))
-        if root_gb and root_gb * 1024 > image_mb:
-            try:
-                self._vbox.run('modifymedium', 'disk', root, '--resize',
-                               str(root_gb * 1024),
-                               timeout=vboxmanage.TIMEOUT_LONG)
-            except Exception:
-                with excutils.save_and_reraise_exception():
-                    self._remove_disk(root)
+        if grow:
+            self._grow(root, root_gb)
         return root
+
+    def _grow(self, path, root_gb):
+        """modifymedium --resize of a disk that is NOT differencing (a
+        grown differencing VDI cannot be cloned by real VirtualBox); on
+        failure the disk is removed."""
+        try:
+            self._vbox.run('modifymedium', 'disk', path, '--resize',
+                           str(root_gb * 1024),
+                           timeout=vboxmanage.TIMEOUT_LONG)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._remove_disk(path)
+
+    def _ensure_sized_base(self, image_id, base, root_gb):
+        """The per-size base of ``root_gb`` GB (called under the image's
+        lock): a full copy of ``base`` grown to the flavor's size, made
+        once. A copy of the wrong size (a nova-compute that died between
+        the clone and the resize) is made again."""
+        sized = self._pathutils.cached_sized_image_path(image_id, root_gb)
+        if os.path.exists(sized):
+            try:
+                size = self.virtual_size(sized)
+            except Exception:
+                size = None
+            if size == root_gb * GiB:
+                self._touch(sized)
+                return sized
+            LOG.warning('Replacing %(path)s: %(size)s bytes instead of '
+                        '%(gb)d GB, left by a copy that did not finish',
+                        {'path': sized, 'size': size, 'gb': root_gb})
+            self._remove_disk(sized)
+        LOG.info('Caching image %(id)s grown to %(gb)d GB as %(path)s',
+                 {'id': image_id, 'gb': root_gb, 'path': sized})
+        self._make_disk(sized, 'clonemedium', 'disk', base, sized,
+                        '--format', 'VDI', timeout=vboxmanage.TIMEOUT_LONG)
+        self._grow(sized, root_gb)
+        return sized
 
     def _blank_root_disk(self, root, root_gb):
         if not root_gb:
@@ -372,8 +434,7 @@ class ImageCache(imagecache.ImageCacheManager):
         self._pathutils.remove_file(path)
         return True
 
-    def _ensure_pin(self, image_id, base):
-        pin = self._pathutils.cached_pin_path(image_id)
+    def _ensure_pin(self, pin, base):
         if os.path.exists(pin):
             return pin
         LOG.debug('Pinning base %s with a child of its own', base)
@@ -387,8 +448,9 @@ class ImageCache(imagecache.ImageCacheManager):
         return self._pathutils.image_cache_dir()
 
     def _scan(self):
-        """{image id: path} of the cached images, and the stale temp
-        files of fetches that died."""
+        """{path: (image id, root_gb)} of the cached images (root_gb None
+        for the image as it came, the GB of a per-size base), and the
+        stale temp files of fetches that died."""
         bases, temps = {}, []
         try:
             names = os.listdir(self._get_base())
@@ -396,13 +458,33 @@ class ImageCache(imagecache.ImageCacheManager):
             return bases, temps
         for name in names:
             path = os.path.join(self._get_base(), name)
+            sized = SIZED_RE.match(name)
             if name.startswith('.') and name.endswith(TEMP_SUFFIX):
                 temps.append(path)
-            elif name.endswith('.pin.vdi'):
+            elif name.endswith(PIN_SUFFIX):
                 continue
+            elif sized:
+                bases[path] = (sized.group('id'), int(sized.group('gb')))
             elif name.endswith('.vdi') or name.endswith('.' + ISO):
-                bases[name.rsplit('.', 1)[0]] = path
+                bases[path] = (name.rsplit('.', 1)[0], None)
         return bases, temps
+
+    @staticmethod
+    def _instance_root_gb(instance):
+        """The instance's root_gb without a database call: Nova gives
+        manage_image_cache instances without their flavor, but with the
+        root_gb column (kept equal to the flavor's by Nova). None when
+        unknown."""
+        if hasattr(instance, 'obj_attr_is_set'):
+            for field in ('root_gb', 'flavor'):
+                if instance.obj_attr_is_set(field):
+                    value = getattr(instance, field)
+                    return value if field == 'root_gb' else value.root_gb
+            return None
+        value = getattr(instance, 'root_gb', None)
+        if value is None and getattr(instance, 'flavor', None) is not None:
+            value = instance.flavor.root_gb
+        return value
 
     @staticmethod
     def _age(path, now):
@@ -425,16 +507,26 @@ class ImageCache(imagecache.ImageCacheManager):
         now = time.time()
         max_age = CONF.image_cache.remove_unused_original_minimum_age_seconds
         # Every instance given counts, this host's and those of hosts
-        # sharing this storage.
-        used = {inst.image_ref for inst in all_instances if inst.image_ref}
+        # sharing this storage. A per-size base is used by the instances
+        # of its image and size (any size when the size is unknown).
+        used, sizes = set(), set()
+        for inst in all_instances:
+            if inst.image_ref:
+                used.add(inst.image_ref)
+                sizes.add((inst.image_ref, self._instance_root_gb(inst)))
         candidates = {}
-        for image_id, path in bases.items():
-            if image_id in used:
+        for path, (image_id, root_gb) in bases.items():
+            if root_gb is None:
+                in_use = image_id in used
+            else:
+                in_use = ((image_id, root_gb) in sizes or
+                          (image_id, None) in sizes)
+            if in_use:
                 self._touch(path)
             else:
                 age = self._age(path, now)
                 if age is not None and age >= max_age:
-                    candidates[image_id] = path
+                    candidates[path] = (image_id, root_gb)
         for path in temps:
             age = self._age(path, now)
             if age is not None and age >= max(max_age, 3600):
@@ -444,7 +536,7 @@ class ImageCache(imagecache.ImageCacheManager):
         if not candidates:
             return
         media = self._media_by_location()
-        for image_id, path in sorted(candidates.items()):
+        for path, (image_id, root_gb) in sorted(candidates.items()):
             with self._lock(image_id):
                 age = self._age(path, time.time())
                 if age is None or age < max_age:
@@ -452,7 +544,9 @@ class ImageCache(imagecache.ImageCacheManager):
                 if self.is_iso(path):
                     self._remove_iso(path)
                 else:
-                    self._remove_base(image_id, path, media)
+                    self._remove_base(
+                        image_id, path, media,
+                        self._pathutils.cached_pin_path(image_id, root_gb))
 
     def _media_by_location(self):
         """{location: (uuid, [child location])} of VirtualBox's disks, in
@@ -470,8 +564,7 @@ class ImageCache(imagecache.ImageCacheManager):
                     block.get('Location'))
         return result
 
-    def _remove_base(self, image_id, path, media):
-        pin = self._pathutils.cached_pin_path(image_id)
+    def _remove_base(self, image_id, path, media, pin):
         uuid, children = media.get(path, (None, []))
         children = [c for c in children if c != pin]
         if children:
@@ -503,5 +596,4 @@ class ImageCache(imagecache.ImageCacheManager):
 
     def get_disk_usage(self):
         bases, _temps = self._scan()
-        return sum(os.path.getsize(p) for p in bases.values()
-                   if os.path.exists(p))
+        return sum(os.path.getsize(p) for p in bases if os.path.exists(p))

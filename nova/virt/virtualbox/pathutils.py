@@ -19,12 +19,17 @@ Layout under the instances path (<vms> is <instances>/<vm_group>, e.g.
 
     <vms>/<vm name>/<vm name>.vbox           VirtualBox's VM folder
     <vms>/<vm name>/root.vdi                 root disk (differencing or copy)
+    <vms>/<vm name>/root.resized.<uuid>.vdi  a resize's grown copy until
+                                             confirmed (then root.vdi)
     <vms>/<vm name>/console.log              first serial port
     <vms>/<vm name>/configdrive.iso
     <vms>/<vm name>/vrde.port                the VRDE port it holds
     <vms>/<vm name>/vrde.password            its VRDE (VNC) password, 0600
     <image cache>/<image id>.vdi             converted base images
     <image cache>/<image id>.pin.vdi         their pin children
+    <image cache>/<image id>-<gb>g.vdi       a base grown to <gb> GB (a full
+                                             copy) for linked clones
+    <image cache>/<image id>-<gb>g.pin.vdi   its pin child
     <image cache>/<image id>.iso             ISO images, as they came
 """
 
@@ -36,6 +41,9 @@ import nova.conf
 CONF = nova.conf.CONF
 
 ROOT_DISK_NAME = 'root.vdi'
+# A resize's grown, flattened copy of the root disk until it is confirmed
+# (see migrationops): root.resized.<uuid of the disk it replaces>.vdi
+RESIZED_ROOT_PREFIX = 'root.resized.'
 EPHEMERAL_DISK_NAME = 'ephemeral.vdi'
 CONSOLE_LOG_NAME = 'console.log'
 CONFIG_DRIVE_NAME = 'configdrive.iso'
@@ -90,6 +98,21 @@ class PathUtils(object):
     def root_disk_path(self, instance):
         return os.path.join(self.instance_dir(instance), ROOT_DISK_NAME)
 
+    def resized_root_disk_path(self, instance, replaced_uuid):
+        """Where a same-host resize puts the grown copy of the root disk
+        while the original is kept for a revert; the name records the
+        UUID of the disk it replaces."""
+        return os.path.join(self.instance_dir(instance), '%s%s.vdi' % (
+            RESIZED_ROOT_PREFIX, replaced_uuid))
+
+    @staticmethod
+    def replaced_by_resize(path):
+        """The UUID in a resized_root_disk_path, else None."""
+        name = os.path.basename(path or '')
+        if name.startswith(RESIZED_ROOT_PREFIX) and name.endswith('.vdi'):
+            return name[len(RESIZED_ROOT_PREFIX):-len('.vdi')] or None
+        return None
+
     def ephemeral_disk_path(self, instance):
         return os.path.join(self.instance_dir(instance), EPHEMERAL_DISK_NAME)
 
@@ -112,10 +135,21 @@ class PathUtils(object):
         """An ISO image is cached as it is, to boot as a CD."""
         return os.path.join(self.image_cache_dir(), '%s.iso' % image_id)
 
-    def cached_pin_path(self, image_id):
+    def cached_sized_image_path(self, image_id, root_gb):
+        """The cached base grown to ``root_gb`` GB: the parent of linked
+        clones of flavors whose disk is larger than the image (real
+        VirtualBox cannot clone a grown differencing disk; see
+        imagecache)."""
+        return os.path.join(self.image_cache_dir(),
+                            '%s-%dg.vdi' % (image_id, root_gb))
+
+    def cached_pin_path(self, image_id, root_gb=None):
         """The differencing child that keeps VirtualBox from deleting a
-        cached base with the last instance using it (see imagecache)."""
-        return os.path.join(self.image_cache_dir(), '%s.pin.vdi' % image_id)
+        cached base (of ``root_gb`` GB: the grown one) with the last
+        instance using it (see imagecache)."""
+        name = image_id if root_gb is None else '%s-%dg' % (image_id,
+                                                             root_gb)
+        return os.path.join(self.image_cache_dir(), '%s.pin.vdi' % name)
 
     @staticmethod
     def ensure_dir(path):

@@ -362,8 +362,15 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
         self.root = self.paths.root_disk_path(self.instance())
 
         def run(*args, **kwargs):
+            # What VirtualBox leaves on disk, as far as the cache reads it
+            # (a VDI header's virtual size).
             if args[0] == 'createmedium':
                 open(args[args.index('--filename') + 1], 'wb').close()
+            elif args[0] == 'clonemedium':
+                shutil.copyfile(args[2], args[3])
+            elif args[0] == 'modifymedium' and '--resize' in args:
+                subprocess.run([QEMU_IMG, 'create', '-q', '-f', 'vdi',
+                                args[2], args[-1] + 'M'], check=True)
             return vboxmanage.Result('', '')
 
         self.vbox.run.side_effect = run
@@ -371,15 +378,33 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
     def calls(self):
         return [c for c in self.vbox.run.call_args_list]
 
-    def diff_call(self, root=None):
+    def diff_call(self, root=None, parent=None):
         return mock.call('createmedium', 'disk', '--filename',
-                         root or self.root, '--diffparent', self.base,
-                         '--format', 'VDI', timeout='default', retry=False)
-
-    def pin_call(self):
-        return mock.call('createmedium', 'disk', '--filename', self.pin,
-                         '--diffparent', self.base, '--format', 'VDI',
+                         root or self.root, '--diffparent',
+                         parent or self.base, '--format', 'VDI',
                          timeout='default', retry=False)
+
+    def pin_call(self, pin=None, parent=None):
+        return mock.call('createmedium', 'disk', '--filename',
+                         pin or self.pin, '--diffparent',
+                         parent or self.base, '--format', 'VDI',
+                         timeout='default', retry=False)
+
+    def sized(self, root_gb):
+        return (os.path.join(self.cache_dir, '%s-%dg.vdi' % (IMAGE_ID,
+                                                            root_gb)),
+                os.path.join(self.cache_dir, '%s-%dg.pin.vdi' % (IMAGE_ID,
+                                                                root_gb)))
+
+    def sized_calls(self, root_gb):
+        sized, pin = self.sized(root_gb)
+        return [mock.call('clonemedium', 'disk', self.base, sized,
+                          '--format', 'VDI', timeout=vboxmanage.TIMEOUT_LONG,
+                          retry=False),
+                mock.call('modifymedium', 'disk', sized, '--resize',
+                          str(root_gb * 1024),
+                          timeout=vboxmanage.TIMEOUT_LONG),
+                self.pin_call(pin, sized)]
 
     def test_linked_clone_first_use_pins_the_base(self):
         root = self.cache.create_root_disk(self.context, self.instance(),
@@ -396,15 +421,69 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
         self.assertEqual([self.diff_call(root)], self.calls())
         self.assertEqual(1, self.fetch.call_count)
 
-    def test_grown_to_the_flavor(self):
+    def test_larger_flavor_gets_a_grown_base_made_once(self):
+        # The differencing disk is never grown (real VirtualBox could not
+        # clone it any more): its parent is a copy of the base grown to
+        # the flavor's size, pinned like the base.
+        sized, pin = self.sized(5)
+        root = self.cache.create_root_disk(self.context, self.instance(5),
+                                           self.meta, 5)
+        self.assertEqual(self.sized_calls(5) +
+                         [self.diff_call(root, sized)], self.calls())
+        self.assertNotIn('--resize', [a for c in self.calls()
+                                      if self.root in c[0] for a in c[0]])
+        self.assertEqual([IMAGE_ID + '-5g.pin.vdi', IMAGE_ID + '-5g.vdi',
+                          IMAGE_ID + '.vdi'], self.cache_listing())
+        # The next spawn of that size: one call.
+        self.vbox.run.reset_mock()
+        other = self.instance(5, name='instance-0000002b')
+        root = self.cache.create_root_disk(self.context, other, self.meta, 5)
+        self.assertEqual([self.diff_call(root, sized)], self.calls())
+        # Another size: its own grown base; the plain base is not pinned.
+        self.vbox.run.reset_mock()
+        third = self.instance(3, name='instance-0000002c')
+        root = self.cache.create_root_disk(self.context, third, self.meta, 3)
+        self.assertEqual(self.sized_calls(3) +
+                         [self.diff_call(root, self.sized(3)[0])],
+                         self.calls())
+        self.assertFalse(os.path.exists(self.pin))
+
+    def test_unfinished_grown_base_is_made_again(self):
+        sized, pin = self.sized(2)
         self.cache.get_cached_image(self.context, self.instance(), self.meta)
-        open(self.pin, 'wb').close()
-        self.cache.create_root_disk(self.context, self.instance(5),
-                                    self.meta, 5)
+        # A copy of the 1 GB base that was not grown yet.
+        subprocess.run([QEMU_IMG, 'create', '-q', '-f', 'vdi', sized, '1G'],
+                       check=True)
+        self.cache.create_root_disk(self.context, self.instance(2),
+                                    self.meta, 2)
         self.assertEqual(
-            [self.diff_call(),
-             mock.call('modifymedium', 'disk', self.root, '--resize', '5120',
-                       timeout=vboxmanage.TIMEOUT_LONG)], self.calls())
+            [mock.call('closemedium', 'disk', sized, '--delete')] +
+            self.sized_calls(2) + [self.diff_call(None, sized)],
+            self.calls())
+
+    def test_grown_base_of_the_right_size_is_reused(self):
+        self.cache.get_cached_image(self.context, self.instance(), self.meta)
+        sized, pin = self.sized(2)
+        subprocess.run([QEMU_IMG, 'create', '-q', '-f', 'vdi', sized, '2G'],
+                       check=True)
+        open(pin, 'wb').close()
+        os.utime(sized, (1, 1))
+        self.cache.create_root_disk(self.context, self.instance(2),
+                                    self.meta, 2)
+        self.assertEqual([self.diff_call(None, sized)], self.calls())
+        self.assertGreater(os.stat(sized).st_mtime, time.time() - 60)
+
+    def test_failed_grow_of_the_base_removes_the_copy(self):
+        sized, pin = self.sized(3)
+        self._fail_on('modifymedium', vbox_exc.VBoxManageError(
+            command='modifymedium', exit_code=1, messages=['boom']))
+        self.assertRaises(vbox_exc.VBoxManageError,
+                          self.cache.create_root_disk, self.context,
+                          self.instance(3), self.meta, 3)
+        self.assertEqual(mock.call('closemedium', 'disk', sized, '--delete'),
+                         self.calls()[-1])
+        self.assertEqual([IMAGE_ID + '.vdi'], self.cache_listing())
+        self.assertFalse(os.path.exists(self.root))
 
     def test_root_gb_zero_means_image_size(self):
         self.cache.get_cached_image(self.context, self.instance(), self.meta)
@@ -412,6 +491,8 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
         self.cache.create_root_disk(self.context, self.instance(0),
                                     self.meta, 0)
         self.assertEqual([self.diff_call()], self.calls())
+        self.assertEqual([IMAGE_ID + '.pin.vdi', IMAGE_ID + '.vdi'],
+                         self.cache_listing())
 
     def test_shrinking_is_refused_before_any_call(self):
         meta = self.image(self.qemu_img('big.qcow2', 'qcow2', '3G'), 'qcow2',
@@ -477,6 +558,7 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
         self.assertTrue(os.path.exists(self.root))
 
     def test_failed_resize_removes_the_root_disk(self):
+        self.flags(use_linked_clones=False, group='virtualbox')
         self._fail_on('modifymedium', vbox_exc.VBoxManageTimeout(
             command='modifymedium', timeout=1800))
         self.assertRaises(vbox_exc.VBoxManageTimeout,
@@ -487,6 +569,7 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
         self.assertFalse(os.path.exists(self.root))
 
     def test_cleanup_tolerates_an_unknown_medium(self):
+        self.flags(use_cow_images=False)
         self._fail_on('modifymedium', vbox_exc.VBoxManageError(
             command='modifymedium', exit_code=1, messages=['boom']))
         run = self.vbox.run.side_effect
@@ -551,6 +634,24 @@ Type:           normal (differencing)
 Location:       /var/lib/nova/instances/instance-00000001/root.vdi
 Storage format: VDI
 Capacity:       1024 MBytes
+Encryption:     disabled
+'''
+SIZED = '''UUID:           %(uuid)s
+Parent UUID:    base
+State:          created
+Type:           normal (base)
+Location:       %(path)s
+Storage format: VDI
+Capacity:       2048 MBytes
+Encryption:     disabled
+
+UUID:           %(pin_uuid)s
+Parent UUID:    %(uuid)s
+State:          created
+Type:           normal (differencing)
+Location:       %(pin)s
+Storage format: VDI
+Capacity:       2048 MBytes
 Encryption:     disabled
 '''
 BASE_UUID = '60a57ac8-939c-4dda-9f11-ddb8a478a2d7'
@@ -653,6 +754,73 @@ class ManageImageCacheTestCase(ImageCacheTestCase):
             command='closemedium')
         self.cache.manage_image_cache(self.context, [])
         self.assertEqual([], self.cache_listing())
+
+    # -- per-size bases -----------------------------------------------------
+
+    def sized_base(self, root_gb=2, child=False, age=7200):
+        """A grown base of root_gb with its pin, registered in VirtualBox
+        (and a child of it, an instance's root disk, with ``child``)."""
+        path = self._file('%s-%dg.vdi' % (IMAGE_ID, root_gb), age=age)
+        pin = self._file('%s-%dg.pin.vdi' % (IMAGE_ID, root_gb), age=age)
+        uuid = '5a1e0000-0000-4000-8000-%012d' % root_gb
+        text = SIZED % {'uuid': uuid, 'path': path, 'pin': pin,
+                        'pin_uuid': uuid[:-1] + 'f'}
+        if child:
+            text += '\n' + CHILD % {'base_uuid': uuid}
+        self.vbox.list_hdds.return_value = (
+            self.vbox.list_hdds.return_value +
+            vboxmanage.parse_colon_blocks(text))
+        return path, pin, uuid
+
+    def test_old_unused_sized_base_is_removed_with_its_pin(self):
+        path, pin, uuid = self.sized_base(2)
+        user = self.instance(root_gb=1)
+        self.cache.manage_image_cache(self.context, [user])
+        self.vbox.list_hdds.assert_called_once_with()
+        self.assertEqual(
+            [mock.call('closemedium', 'disk', uuid[:-1] + 'f', '--delete'),
+             mock.call('closemedium', 'disk', uuid, '--delete')],
+            self.vbox.run.call_args_list)
+        # The image is in use (another size): its base stays.
+        self.assertEqual([IMAGE_ID + '.pin.vdi', IMAGE_ID + '.vdi'],
+                         self.cache_listing())
+
+    def test_sized_base_of_an_instance_of_that_size_is_kept(self):
+        path, pin, uuid = self.sized_base(2)
+        self.cache.manage_image_cache(self.context,
+                                      [self.instance(root_gb=2)])
+        self.vbox.list_hdds.assert_not_called()
+        self.vbox.run.assert_not_called()
+        self.assertGreater(os.stat(path).st_mtime, time.time() - 60)
+
+    def test_sized_base_of_a_nova_instance_without_flavor(self):
+        # Nova's periodic task gives instances without their flavor: the
+        # root_gb column is read, no lazy load.
+        path, pin, uuid = self.sized_base(2)
+        instance = objects.Instance(image_ref=IMAGE_ID, root_gb=2)
+        self.cache.manage_image_cache(self.context, [instance])
+        self.vbox.run.assert_not_called()
+        self.assertFalse(instance.obj_attr_is_set('flavor'))
+        # Size unknown: every size of the image is kept.
+        instance = objects.Instance(image_ref=IMAGE_ID)
+        self.cache.manage_image_cache(self.context, [instance])
+        self.vbox.run.assert_not_called()
+        self.assertIn(os.path.basename(path), self.cache_listing())
+
+    def test_sized_base_with_a_child_in_virtualbox_is_kept(self):
+        path, pin, uuid = self.sized_base(2, child=True)
+        self.cache.manage_image_cache(self.context, [])
+        # The plain base goes, the grown one with a disk on it stays.
+        self.assertEqual(
+            [mock.call('closemedium', 'disk', PIN_UUID, '--delete'),
+             mock.call('closemedium', 'disk', BASE_UUID, '--delete')],
+            self.vbox.run.call_args_list)
+        self.assertEqual([os.path.basename(pin), os.path.basename(path)],
+                         self.cache_listing())
+
+    def test_disk_usage_counts_sized_bases(self):
+        self.sized_base(2)
+        self.assertEqual(2, self.cache.get_disk_usage())
 
     def test_disabled_does_nothing(self):
         self.flags(remove_unused_base_images=False, group='image_cache')
