@@ -483,7 +483,13 @@ def _vrde_property(name):
 
 
 def _vrde_generic_property(ctx, vm, change):
-    name, _, value = change.value.partition("=")
+    name, equals, value = change.value.partition("=")
+    if not equals:  # the message names the old option spelling (7.2.22)
+        raise errors.VBoxError(
+            errors.error_lines(
+                "Invalid --vrdeproperty argument '%s'" % change.value
+            )
+        )
     _vrde_property(name)(
         ctx, vm, Change(change.option, change.key, None, [value])
     )

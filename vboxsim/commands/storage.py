@@ -263,17 +263,31 @@ def _iscsi_medium(registry, iscsi):
     location = "%s|%s" % (server, iscsi.get("TargetName", ""))
     if lun and lun not in ("0", "enc0"):
         location += "|" + lun
-    medium = registry.find_medium(location, "hdd")
-    if medium is None:
-        medium = medialib.make_record(location, "iSCSI", 0)
-        registry.media.append(medium)
-        created = True
-    else:
-        created = False
+    medium = medialib.make_record(location, "iSCSI", 0)
+    existing = registry.find_medium(location, "hdd")
+    if existing is not None:  # CreateMedium always makes a new one
+        raise errors.com_error(
+            "Cannot register the hard disk '%s' {%s} because a hard disk '%s'"
+            " with UUID {%s} already exists"
+            % (location, medium["uuid"], location, existing["uuid"]),
+            "NS_ERROR_INVALID_ARG",
+            "VirtualBoxWrap",
+            "IVirtualBox",
+            (
+                (
+                    'CreateMedium(Bstr("iSCSI").raw(), bstrISCSIMedium.raw(),'
+                    " AccessMode_ReadWrite, DeviceType_HardDisk,"
+                    " pMedium2Mount.asOutParam())"
+                ),
+                624,
+                CTL_FILE,
+            ),
+        )
+    registry.media.append(medium)
     medium["properties"] = {k: v for k, v in iscsi.items() if k != "port"}
     if iscsi.get("port"):
         medium["properties"]["TargetAddress"] = server
-    return medium, created
+    return medium
 
 
 def _implicit_diff(registry, vm, base):
@@ -425,8 +439,20 @@ def storageattach(ctx, argv):
             existing.update(req.flags)
             return 0
         if req.medium.lower() == "none":
-            if existing is not None:
-                _detach(registry, vm, ctl, existing)
+            if existing is None:
+                raise errors.com_error(
+                    "No storage device attached to device slot %d on port %d"
+                    " of controller '%s'" % (device, port, ctl["name"]),
+                    "VBOX_E_OBJECT_NOT_FOUND",
+                    "SessionMachine",
+                    "IMachine",
+                    (
+                        "DetachDevice(Bstr(pszCtl).raw(), port, device)",
+                        413,
+                        CTL_FILE,
+                    ),
+                )
+            _detach(registry, vm, ctl, existing)
             return 0
         dev_type = DEVICE_TYPES.get(
             req.type or (existing or {}).get("type") or "hdd", "hdd"
@@ -438,9 +464,8 @@ def storageattach(ctx, argv):
                     "Invalid medium for a hard disk: emptydrive"
                 )
         elif req.medium.lower() == "iscsi":
-            medium, created = _iscsi_medium(registry, req.iscsi)
-            if created:
-                ctx.out("iSCSI disk created. UUID: %s\n" % medium["uuid"])
+            medium = _iscsi_medium(registry, req.iscsi)
+            ctx.out("iSCSI disk created. UUID: %s\n" % medium["uuid"])
         else:
             try:
                 medium = medialib.open_medium(

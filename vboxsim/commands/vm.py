@@ -108,7 +108,14 @@ def createvm(ctx, argv):
             raise common.settings_exists_error(cfgfile)
         vm_uuid = vm_uuid or str(uuidlib.uuid4())
         existing = registry.find_vm(vm_uuid)
+        vm = model.new_vm(
+            name, vm_uuid, resolved_ostype, cfgfile, groups, statelib.now_ns()
+        )
+        if default:
+            _apply_defaults(vm)
+        settings_file.write(vm, registry.data)
         if register and existing:
+            # the new settings file stays on disk, unregistered
             raise errors.com_error(
                 "Registered machine with UUID {%s} ('%s') already exists"
                 % (vm_uuid, existing["cfgfile"]),
@@ -117,12 +124,6 @@ def createvm(ctx, argv):
                 "IVirtualBox",
                 ("RegisterMachine(machine)", 450, "VBoxManageMisc.cpp"),
             )
-        vm = model.new_vm(
-            name, vm_uuid, resolved_ostype, cfgfile, groups, statelib.now_ns()
-        )
-        if default:
-            _apply_defaults(vm)
-        settings_file.write(vm, registry.data)
         if register:
             registry.add_vm(vm)
     ctx.out(
@@ -257,9 +258,31 @@ def _media_to_delete(registry, vm, with_removable):
     def depth(medium):
         return len(medialib.chain(registry, medium))
 
-    return sorted(
-        (m for m in found if not used_by_others(m)), key=depth, reverse=True
-    )
+    doomed = [m for m in found if not used_by_others(m)]
+    doomed += _orphaned_ancestors(registry, doomed)
+    return sorted(doomed, key=depth, reverse=True)
+
+
+def _orphaned_ancestors(registry, doomed):
+    """Ancestors left in the media registry of an unregistered VM (e.g. the
+    base of a linked clone whose parent VM is gone): VirtualBox deletes them
+    with their last child."""
+    registered = {v["uuid"] for v in registry.vms}
+    extra = []
+    for medium in doomed:
+        parent = registry.medium_by_uuid(medium.get("parent") or "")
+        while parent is not None and parent not in doomed + extra:
+            owner = parent.get("registry")
+            children = registry.children_of(parent)
+            if (
+                owner is None
+                or owner in registered
+                or any(child not in doomed + extra for child in children)
+            ):
+                break
+            extra.append(parent)
+            parent = registry.medium_by_uuid(parent.get("parent") or "")
+    return extra
 
 
 def _machine_delete_failed(messages, code, progress):
@@ -301,9 +324,7 @@ def _delete_machine_media(registry, vm, doomed):
     for medium in doomed:
         children = registry.children_of(medium)
         if children:
-            # Like VirtualBox 7.2, the image file is already gone when closing
-            # the medium fails; its progress stops at 20%.
-            medialib.delete_storage(medium)
+            # The real progress stops at 20% here.
             medialib.forget_orphans(registry)
             raise _machine_delete_failed(
                 [
@@ -344,10 +365,12 @@ def unregistervm(ctx, argv):
                 "IMachine",
                 (
                     (
-                        "Unregister(CleanupMode_DetachAllReturnHardDisksOnly, "
-                        "ComSafeArrayAsOutParam(aMedia))"
+                        "Unregister(fDeleteAll ?"
+                        " CleanupMode_DetachAllReturnHardDisksAndVMRemovable"
+                        " :CleanupMode_DetachAllReturnHardDisksOnly,"
+                        " ComSafeArrayAsOutParam(aMedia))"
                     ),
-                    233,
+                    232,
                     "VBoxManageMisc.cpp",
                 ),
             )

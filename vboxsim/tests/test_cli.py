@@ -50,8 +50,16 @@ class EntryPointTest(base.SimTestCase):
     def test_non_numeric_value_for_numeric_option(self):
         self.ok("createvm", "--name", "vm", "--register")
         self.ok("storagectl", "vm", "--name", "SATA", "--add", "sata")
-        code, out, err = self.vbox("storageattach", "vm", "--storagectl",
-                                   "SATA", "--port", "x", "--medium", "none")
+        code, out, err = self.vbox(
+            "storageattach",
+            "vm",
+            "--storagectl",
+            "SATA",
+            "--port",
+            "x",
+            "--medium",
+            "none",
+        )
         self.assertEqual((1, ""), (code, out))
         self.assertTrue(err.endswith("VBoxManage: error: "))
 
@@ -280,6 +288,19 @@ class ModifyVmTest(base.SimTestCase):
             "ssh,tcp", self.ok("showvminfo", "vm", "--machinereadable")
         )
 
+    def test_vrde_property_needs_a_value(self):
+        self.assertEqual(
+            (
+                1,
+                "",
+                (
+                    "VBoxManage: error: Invalid --vrdeproperty argument "
+                    "'VNCPassword'\n"
+                ),
+            ),
+            self.vbox("modifyvm", "vm", "--vrde-property", "VNCPassword"),
+        )
+
     def test_unmodelled_documented_option_is_accepted(self):
         self.ok("modifyvm", "vm", "--tpm-type", "2.0", "--large-pages", "on")
         self.assertEqual("on", self.mr("vm")["largepages"])
@@ -307,6 +328,42 @@ class MiscCommandTest(base.SimTestCase):
         self.assertIn('"u" {', self.ok("list", "vms"))
         self.ok("unregistervm", "u")
         self.assertTrue(os.path.isfile(cfg))
+
+    def test_duplicate_uuid_leaves_settings_file(self):
+        out = self.ok("createvm", "--name", "a", "--register")
+        vm_uuid = out.split("UUID: ")[1].split()[0]
+        code, _, err = self.vbox(
+            "createvm", "--name", "b", "--uuid", vm_uuid, "--register"
+        )
+        self.assertEqual(1, code)
+        self.assertIn("Registered machine with UUID {%s}" % vm_uuid, err)
+        self.assertTrue(
+            os.path.isfile(
+                os.path.join(self.home, "VirtualBox VMs", "b", "b.vbox")
+            )
+        )
+
+    def test_detach_empty_slot_fails(self):
+        self.ok("createvm", "--name", "vm", "--register")
+        self.ok("storagectl", "vm", "--name", "SATA", "--add", "sata")
+        code, _, err = self.vbox(
+            "storageattach",
+            "vm",
+            "--storagectl",
+            "SATA",
+            "--port",
+            "3",
+            "--device",
+            "0",
+            "--medium",
+            "none",
+        )
+        self.assertEqual(1, code)
+        self.assertIn(
+            "No storage device attached to device slot 0 on port 3"
+            " of controller 'SATA'",
+            err,
+        )
 
     def test_setproperty_machinefolder(self):
         self.ok("setproperty", "machinefolder", self.path("mf"))
@@ -487,6 +544,11 @@ class MiscCommandTest(base.SimTestCase):
         self.assertEqual(1, code)
         self.assertIn("because it has 1 child media", err)
         self.assertNotIn('"p"', self.ok("list", "vms"))
+        # the clone still works on the base; deleting it takes the base along
+        self.assertTrue(os.path.exists(disk))
+        self.ok("unregistervm", "c", "--delete")
+        self.assertFalse(os.path.exists(disk))
+        self.assertEqual("", self.ok("list", "hdds"))
 
 
 class ApplianceTest(base.SimTestCase):
