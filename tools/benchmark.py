@@ -298,10 +298,12 @@ class Bench(object):
                       '"list vms"; VBoxDriver.get_info ignores use_cache, '
                       'each is one "showvminfo" (vmops.get_info). '
                       '"list runningvms" (1 call for all VMs) tells only '
-                      'running-or-not: paused and saved VMs are in it too '
-                      'and need showvminfo, so a cache could serve the '
-                      'others and drop the cycle to ~2 calls + 1 per '
-                      'paused/saved VM.')
+                      'whether a VM process exists: running and paused '
+                      'look alike, so do poweroff and saved, and Nova '
+                      'maps them to different power states. A cache fed '
+                      'by one "list runningvms" per cycle and invalidated '
+                      'by the driver\'s own operations could cut it to '
+                      '~2 calls + 1 per VM whose process state changed.')
         else:
             reason = ('%.2f calls per instance: get_info answers from a '
                       'cache' % per_instance)
