@@ -93,7 +93,9 @@ def run(argv, store=None):
     try:
         with store.locked():
             fault = faults.check(store.home, command.lower(), argv)
-        if fault is not None:
+        if isinstance(fault, faults.Stall):
+            time.sleep(fault.seconds)  # outside the lock, then run normally
+        elif fault is not None:
             raise fault
         try:
             code = handler(ctx, argv[1:])

@@ -57,8 +57,19 @@ def _save(path, config):
     os.replace(tmp, path)
 
 
+class Stall:
+    """A fault that delays the call (like VBoxSVC's occasional 10 s
+    housekeeping stall) and then lets it run normally."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+
+DEFAULT_STALL_SECONDS = 10.0
+
+
 def _decide(rule, key, rng):
-    for kind in ("transient", "hard"):
+    for kind in ("transient", "hard", "stall"):
         probability = float(rule.get(kind, 0) or 0)
         if probability > 0 and rng.random() < probability:
             return kind
@@ -66,7 +77,8 @@ def _decide(rule, key, rng):
 
 
 def check(home, command, argv):
-    """Return a VBoxError to report instead of running the command, or None.
+    """Return a VBoxError to report instead of running the command, a Stall,
+    or None.
 
     Must be called with the registry lock held.
     """
@@ -99,6 +111,8 @@ def check(home, command, argv):
         if "count" in rule and key in file_config:
             file_config[key]["count"] = int(rule["count"]) - 1
             _save(path, file_config)
+        if kind == "stall":
+            return Stall(float(rule.get("seconds", DEFAULT_STALL_SECONDS)))
         return build_error(kind, command, argv)
     return None
 

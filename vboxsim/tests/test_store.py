@@ -155,6 +155,15 @@ class FaultTest(base.SimTestCase):
         _, _, err = self.vbox("list", "vms")
         self.assertIn("The object is not ready", err)
 
+    def test_stall_delays_then_runs(self):
+        self.write_faults({"list": {"stall": 1.0, "seconds": 1.0, "count": 1}})
+        started = time.monotonic()
+        self.assertEqual('"vm"', self.ok("list", "vms").split()[0])
+        self.assertGreaterEqual(time.monotonic() - started, 1.0)
+        started = time.monotonic()
+        self.ok("list", "vms")  # the single stall is used up
+        self.assertLess(time.monotonic() - started, 1.0)
+
     def test_no_fault_file_means_no_faults(self):
         self.assertIsNone(
             faults.check(self.sim_home, "modifyvm", ["modifyvm", "vm"])
@@ -181,8 +190,10 @@ class LatencyTest(base.SimTestCase):
         os.environ["VBOXSIM_LATENCY"] = "real"
         argv = ["list", "vms"]
         warm = latency.seconds_for("list", argv, 1)
-        self.assertAlmostEqual(warm + latency.SERVICE_START,
-                               latency.seconds_for("list", argv, 1, cold=True))
+        self.assertAlmostEqual(
+            warm + latency.SERVICE_START,
+            latency.seconds_for("list", argv, 1, cold=True),
+        )
         self.assertTrue(latency.service_is_cold(self.sim_home, "list"))
         os.makedirs(self.sim_home, exist_ok=True)
         latency.mark_service_used(self.sim_home, "list")
