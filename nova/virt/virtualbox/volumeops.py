@@ -65,6 +65,8 @@ INITIATOR_PREFIX = 'iqn.2010-10.org.openstack:nova-virtualbox.'
 HOTPLUG_CONTROLLER_TYPES = ('IntelAhci',)
 _DEVICE_RE = re.compile(r'^(?:/dev/)?(?:s|h|v|xv)d([a-z]+)$')
 _ISCSI_CREATED_RE = re.compile(r'UUID: ([0-9a-fA-F-]{36})')
+_STALE_MEDIUM_RE = re.compile(
+    r'with UUID \{([0-9a-fA-F-]{36})\} already exists')
 
 
 class VolumeConnectionNotSupported(exception.VolumeDriverNotFound):
@@ -400,7 +402,19 @@ class VolumeOps(object):
                 with os.fdopen(fd, 'w', encoding='utf-8') as handle:
                     handle.write(secret)
                 args += ['--passwordfile', password_file]
-            out = self._vbox.run(*args, retry=False).stdout
+            try:
+                out = self._vbox.run(*args, retry=False).stdout
+            except vbox_exc.VBoxAlreadyExists as err:
+                # An iSCSI medium of this target left registered (a detach
+                # that could not close it): VirtualBox refuses a second one
+                # naming the same location. Close the old one, try again.
+                stale = _STALE_MEDIUM_RE.search(str(err))
+                if driver_type != ISCSI or not stale:
+                    raise
+                LOG.info('Closing medium %s left from an earlier attach',
+                         stale.group(1), instance=instance)
+                self._vbox.run('closemedium', 'disk', stale.group(1))
+                out = self._vbox.run(*args, retry=False).stdout
         finally:
             if password_file:
                 os.unlink(password_file)

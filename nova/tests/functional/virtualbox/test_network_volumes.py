@@ -19,6 +19,10 @@ cases run on the simulator only.
 """
 
 import os
+import random
+import socket
+import subprocess
+import time
 import uuid
 
 import fixtures
@@ -65,6 +69,69 @@ def iscsi_info(chap=True):
         data.update(auth_method='CHAP', auth_username='nova',
                     auth_password=SECRET)
     return {'driver_volume_type': 'iscsi', 'data': data}
+
+
+TGTD = '/usr/sbin/tgtd'
+TGTADM = '/usr/sbin/tgtadm'
+
+
+class TgtFixture(fixtures.Fixture):
+    """A real iSCSI target: Debian's tgtd on 127.0.0.1 with one 16 MiB LUN
+    behind CHAP (user nova, password SECRET). Skips without tgt (apt-get
+    install tgt) or without root."""
+
+    target = 'iqn.2010-10.org.openstack:volume-tgt'
+
+    def _setUp(self):
+        if not os.access(TGTD, os.X_OK) or os.geteuid() != 0:
+            raise test.TestCase.skipException(
+                'no tgtd (apt-get install tgt) or not root')
+        folder = self.useFixture(fixtures.TempDir()).path
+        lun = os.path.join(folder, 'lun.img')
+        with open(lun, 'wb') as f:
+            f.truncate(16 * 1024 * 1024)
+        with socket.socket() as probe:
+            probe.bind(('127.0.0.1', 0))
+            self.port = probe.getsockname()[1]
+        self.control = str(random.randint(100, 30000))
+        self.proc = subprocess.Popen(
+            [TGTD, '-f', '-C', self.control, '--iscsi',
+             'portal=127.0.0.1:%d' % self.port],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(self._stop)
+        deadline = time.monotonic() + 10
+        while self._adm('--op', 'show', '--mode', 'target').returncode:
+            if time.monotonic() > deadline:
+                raise AssertionError('tgtd did not start')
+            time.sleep(0.1)
+        for args in (
+                ('--op', 'new', '--mode', 'target', '--tid', '1', '-T',
+                 self.target),
+                ('--op', 'new', '--mode', 'logicalunit', '--tid', '1',
+                 '--lun', '1', '-b', lun),
+                ('--op', 'bind', '--mode', 'target', '--tid', '1', '-I',
+                 'ALL'),
+                ('--op', 'new', '--mode', 'account', '--user', 'nova',
+                 '--password', SECRET),
+                ('--op', 'bind', '--mode', 'account', '--tid', '1',
+                 '--user', 'nova')):
+            result = self._adm(*args)
+            if result.returncode:
+                raise AssertionError('tgtadm %s: %s' % (args, result.stderr))
+
+    def _adm(self, *args):
+        return subprocess.run([TGTADM, '-C', self.control, '--lld', 'iscsi']
+                              + list(args), capture_output=True, text=True)
+
+    def _stop(self):
+        self._adm('--op', 'delete', '--mode', 'target', '--tid', '1',
+                  '--force')
+        self._adm('--op', 'delete', '--mode', 'system')
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 class _NetworkVolumeTests(object):
@@ -265,3 +332,21 @@ class SimulatorNetworkVolumesTestCase(_NetworkVolumeTests, test.NoDBTestCase):
 class RealVBoxNetworkVolumesTestCase(_NetworkVolumeTests,
                                      test.NoDBTestCase):
     backend = vbox_fixtures.RealVBoxFixture
+
+    def test_iscsi_volume_from_a_real_target_with_chap(self):
+        tgt = self.useFixture(TgtFixture())
+        info = {'driver_volume_type': 'iscsi',
+                'data': {'target_portal': '127.0.0.1:%d' % tgt.port,
+                         'target_iqn': tgt.target, 'target_lun': 1,
+                         'auth_method': 'CHAP', 'auth_username': 'nova',
+                         'auth_password': SECRET, 'volume_id': 'vol-t'}}
+        self.volops.attach_volume(info, self.instance, '/dev/sdb')
+        location, medium, hot = self._slot(1)
+        # showmediuminfo opens the medium: VirtualBox's initiator logs in
+        # with the CHAP secret from the password file and reads the size.
+        shown = vboxmanage.parse_medium_info(
+            self._vbm('showmediuminfo', 'disk', medium))
+        self.assertEqual('created', shown['State'])
+        self.assertEqual(16, shown['capacity_mb'])
+        self.volops.detach_volume(info, self.instance, '/dev/sdb')
+        self.assertFalse(self._registered(tgt.target))

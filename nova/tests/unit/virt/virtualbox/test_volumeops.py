@@ -223,6 +223,21 @@ class AttachTestCase(VolumeTestBase):
         self.assertEqual('3', args[args.index('--port') + 1])
         self.assertEqual('3261', args[args.index('--tport') + 1])
 
+    def test_stale_iscsi_medium_is_closed_and_attach_retried(self):
+        self.vbox.show_vm_info.return_value = vm_info()
+        stale = ("Cannot register the hard disk '192.0.2.10|%s|1' {%s} "
+                 "because a hard disk '192.0.2.10|%s|1' with UUID {%s} "
+                 "already exists" % (IQN, UUID, IQN, MEDIUM))
+        self.vbox.run.side_effect = [
+            vbox_exc.VBoxAlreadyExists(command='storageattach', exit_code=1,
+                                       messages=[stale]),
+            vboxmanage.Result('', ''), vboxmanage.Result('', '')]
+        self.ops.attach_volume(iscsi_info(chap=False), self.instance,
+                               '/dev/sdb')
+        calls = self.vbox.run.call_args_list
+        self.assertEqual(('closemedium', 'disk', MEDIUM), calls[1][0])
+        self.assertEqual(calls[0], calls[2])
+
     def test_attach_to_running_vm_hotplugs_on_sata(self):
         self.vbox.show_vm_info.return_value = vm_info(state='running')
         self.ops.attach_volume(iscsi_info(chap=False), self.instance,
