@@ -42,6 +42,8 @@ OFFSET = int(os.environ.get('AIO_TEST_PORT_OFFSET', '20000'))
 
 # step name -> why it is expected to fail today.
 EXPECTED_MISSING = {
+    'snapshot': 'VBoxDriver.snapshot is not written yet (issue 5)',
+    'boot from snapshot': 'needs a snapshot (issue 5)',
 }
 
 
@@ -84,11 +86,21 @@ class Run:
             return json.loads(result.stdout or 'null')
         return result.stdout
 
+    def nova_get(self, path):
+        """GET from the Nova API directly: each `openstack` run takes
+        seconds to start, too slow to poll with."""
+        import urllib.request
+        request = urllib.request.Request(
+            'http://127.0.0.1:%d/v2.1%s' % (8774 + OFFSET, path),
+            headers={'X-Auth-Token': 'admin:admin',
+                     'OpenStack-API-Version': 'compute 2.100'})
+        return json.load(urllib.request.urlopen(request, timeout=30))
+
     def wait_status(self, server, wanted, timeout=120):
         deadline = time.monotonic() + timeout
         status = None
         while time.monotonic() < deadline:
-            info = self.os('server', 'show', server, '-f', 'json')
+            info = self.nova_get('/servers/%s' % server)['server']
             status = info['status']
             if status == wanted:
                 return info
@@ -119,6 +131,10 @@ class Run:
               flush=True)
         self.results.append(outcome)
         return outcome == 'PASS'
+
+    def skip(self, name, why):
+        print('%-4s %-28s %5.1f s  %s' % ('SKIP', name, 0, why), flush=True)
+        self.results.append('SKIP')
 
     def vbox_vms(self):
         sim = os.path.join(self.venv, 'bin', 'vboxmanage-sim')
@@ -245,7 +261,9 @@ def main():
                         ('suspend', 'suspend', 'SUSPENDED'),
                         ('resume', 'resume', 'ACTIVE')):
                     run.step('server ' + name, action(verb, wanted))
-                if run.step('snapshot', snapshot):
+                if not run.step('snapshot', snapshot):
+                    run.skip('boot from snapshot', 'the snapshot failed')
+                else:
                     run.step('boot from snapshot', boot_snapshot)
             run.step('delete servers', delete)
             run.step('VirtualBox holds nothing', vbox_empty)
