@@ -66,21 +66,25 @@ class VBoxDriver(driver.ComputeDriver):
         self._vbox = vbox or vboxmanage.VBoxManage.from_conf(CONF)
         self._pathutils = pathutils.PathUtils()
         self._hostops = hostops.HostOps(self._vbox, self._pathutils)
-        self._consoleops = consoleops.ConsoleOps(self._vbox,
-                                                 self._pathutils)
-        self._vmops = vmops.VMOps(self._vbox, self._pathutils)
+        self._imagecache = imagecache.ImageCache(self._vbox, self._pathutils)
+        self._consoleops = consoleops.ConsoleOps(self._vbox, self._pathutils)
+        self._vifops = vif.VIFOps(self._vbox)
+        self._volumeops = volumeops.VolumeOps(self._vbox, self._pathutils)
+        self._vmops = self._make_vmops(self._imagecache)
         self._snapshotops = snapshotops.SnapshotOps(self._vbox,
                                                     self._pathutils)
         self._migrationops = migrationops.MigrationOps(
-            self._vbox, self._vmops, self._pathutils, self._snapshotops)
+            self._vbox, self._vmops, self._pathutils, self._snapshotops,
+            vm_ops_factory=self._make_vmops)
         self._rescueops = rescueops.RescueOps(
-            self._vbox, self._vmops,
-            imagecache.ImageCache(self._vbox, self._pathutils),
-            self._pathutils)
-        self._imagecache = imagecache.ImageCache(self._vbox,
-                                                 self._pathutils)
-        self._vifops = vif.VIFOps(self._vbox)
-        self._volumeops = volumeops.VolumeOps(self._vbox, self._pathutils)
+            self._vbox, self._vmops, self._imagecache, self._pathutils)
+
+    def _make_vmops(self, image_cache):
+        """A VMOps with every settings builder wired in; migrations build
+        VMs at their destination through one of these."""
+        return vmops.VMOps(self._vbox, self._pathutils,
+                           image_cache=image_cache, vif_ops=self._vifops,
+                           console_ops=self._consoleops)
 
     # -- host -----------------------------------------------------------------
 
@@ -90,6 +94,7 @@ class VBoxDriver(driver.ComputeDriver):
             raise vbox_exc.VBoxConfigError(reason='; '.join(problems))
         numbers, text = self._vbox.check_version()
         self._vifops.validate()
+        self._consoleops.check_host()
         self._pathutils.ensure_dir(self._pathutils.instances_dir())
         LOG.info('VirtualBox %(version)s found; instances in %(path)s',
                  {'version': text, 'path': self._pathutils.instances_dir()})
@@ -137,6 +142,10 @@ class VBoxDriver(driver.ComputeDriver):
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
+        # Reverting a resize on this host: the VM is the original, which
+        # finish_revert_migration restores; it must not be destroyed.
+        if self._migrationops.keeps_vm_on_revert(instance):
+            return
         self._vmops.destroy(instance, destroy_disks)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,

@@ -409,12 +409,26 @@ class VMOps(object):
             else:
                 LOG.debug('VM powered off', instance=instance)
             self._unregister(instance, delete=destroy_disks)
+            if destroy_disks:
+                self._forget_config_drive(instance)
         else:
             LOG.warning('No VM of this instance in %s; nothing to unregister',
                         self._pathutils.instance_dir(instance),
                         instance=instance)
         if destroy_disks:
             self._pathutils.remove_tree(self._pathutils.instance_dir(instance))
+
+    def _forget_config_drive(self, instance):
+        """unregistervm --delete deletes hard disks only: the config drive
+        ISO stays in VirtualBox's media registry (and on disk) until closed.
+        --delete-all would also delete any other ISO the VM had attached."""
+        iso = self._pathutils.config_drive_path(instance)
+        if not os.path.exists(iso):
+            return
+        try:
+            self._vbox.run('closemedium', 'dvd', iso)
+        except vbox_exc.VBoxObjectNotFound:
+            pass
 
     # -- power ----------------------------------------------------------------
 

@@ -496,6 +496,17 @@ class DestroyTestCase(VMOpsTestBase):
                          self.commands())
         self.assertFalse(os.path.exists(self.vm_dir))
 
+    def test_destroy_closes_the_config_drive(self):
+        self.make_vm_files()
+        iso = self.vmops._pathutils.config_drive_path(self.instance)
+        open(iso, 'w').close()
+        self.vmops.destroy(self.instance)
+        self.assertEqual([('controlvm', UUID, 'poweroff'),
+                          ('unregistervm', UUID, '--delete'),
+                          ('closemedium', 'dvd', iso)],
+                         self.commands())
+        self.assertFalse(os.path.exists(self.vm_dir))
+
     def test_destroy_stopped_vm(self):
         self.make_vm_files()
         self.fail_on('controlvm poweroff', not_running())
