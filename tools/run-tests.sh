@@ -24,14 +24,22 @@ say() { printf '== %s\n' "$*"; }
 
 is_root() { [ "$(id -u)" = 0 ]; }
 
-if ! command -v qemu-img >/dev/null; then
+# System tools the tests use: qemu-img converts images, genisoimage builds
+# config drives (Nova's ConfigDriveBuilder), tgt is a real iSCSI target for
+# the volume tests on real VirtualBox.
+missing=""
+command -v qemu-img >/dev/null || missing="$missing qemu-utils"
+command -v genisoimage >/dev/null || missing="$missing genisoimage"
+command -v tgtd >/dev/null || missing="$missing tgt"
+if [ -n "$missing" ]; then
     if is_root && command -v apt-get >/dev/null; then
-        say "installing qemu-utils (qemu-img converts images)"
+        say "installing$missing"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-utils \
-            >/dev/null
+        # tgt's maintainer scripts try to start a service: not here.
+        DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq \
+            --no-install-recommends $missing >/dev/null
     else
-        say "qemu-img missing and cannot apt-get it: image tests will skip"
+        say "missing$missing and cannot apt-get them: those tests will skip"
     fi
 fi
 
