@@ -18,12 +18,25 @@ Same host (the VM's UUID is the instance's, so there is one VM): the VM is
 powered off and an offline VirtualBox snapshot ``nova-resize`` records it
 whole - settings and root disk, which VirtualBox freezes; the guest writes
 to a differencing image from then on. finish_migration sets the new memory
-and vCPUs (one ``modifyvm``) and grows the current disk. A revert is
-``snapshot restore`` + ``snapshot delete``: the original settings and the
-original root disk (same VDI UUID, same capacity) come back untouched. A
-confirm is ``snapshot delete``, which merges the resized state into one
-disk; real VirtualBox merges the frozen disk into its child (the root disk
-then lives in ``Snapshots/``), so it is moved back to ``root.vdi``.
+and vCPUs (one ``modifyvm``) and grows the root disk. That disk is then a
+differencing image (the snapshot's), and real VirtualBox 7.2 cannot
+``clonemedium`` a grown differencing disk (VERR_INVALID_PARAMETER): the
+instance could never be snapshotted or migrated again. So it is not grown
+in place but replaced: ``clonemedium`` flattens it (same size: that works)
+into ``root.resized.<uuid of the frozen disk>.vdi``, ``modifymedium
+--resize`` grows the copy, ``storageattach`` puts it in the old one's
+place and the old differencing image is closed and deleted. The frozen
+disk keeps no child; the snapshot still holds it.
+
+A revert is ``snapshot restore`` + ``snapshot delete``: the original
+settings and the original root disk content and capacity come back; the
+grown copy is closed and deleted. A confirm is ``snapshot delete``: real
+VirtualBox deletes a frozen differencing disk that has no child any more
+and keeps a frozen base (a full copy), which the driver then deletes. In
+both, real VirtualBox may leave the root disk in ``Snapshots/`` (it merges
+a frozen differencing disk INTO its child) or under the grown copy's name,
+so the disk is found by its attachment (``snapshotops.root_attachment``)
+and moved back to ``root.vdi``.
 
 Nova's revert calls ``destroy`` at the destination before
 finish_revert_migration at the source; on the same host both are this VM,
@@ -41,10 +54,12 @@ Shrinking a root disk is refused before anything changes
 (InstanceFaultRollback wrapping ResizeError, as libvirt does).
 
 VBoxManage calls, same host: migrate 2 + power off (showvminfo, snapshot
-take); finish 2-4 (showvminfo, modifyvm, [showmediuminfo, modifymedium
---resize]) + start; confirm 2-3 (showvminfo, snapshot delete, [showvminfo,
-modifymedium --move]); revert 3 (showvminfo, snapshot restore, snapshot
-delete) + start.
+take); finish 2-7 (showvminfo, modifyvm, [showmediuminfo, clonemedium,
+modifymedium --resize, storageattach, closemedium]) + start; confirm 2-6
+(showvminfo, snapshot delete, [list hdds, closemedium of a frozen base],
+showvminfo, [modifymedium --move]); revert 3-6 (showvminfo, snapshot
+restore, snapshot delete, [closemedium of the grown copy], showvminfo,
+[modifymedium --move]) + start.
 """
 
 import os
@@ -58,6 +73,7 @@ from nova.compute import task_states
 from nova import exception
 from nova.i18n import _
 from nova.virt.libvirt.volume import remotefs
+from nova.virt.virtualbox import constants
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import snapshotops
@@ -239,12 +255,16 @@ class MigrationOps(object):
                            '--cpus', str(flavor.vcpus))
             root = snapshotops.root_attachment(info)
             if resize_instance and flavor.root_gb and root is not None:
-                capacity = self._vbox.show_medium_info(root[1])[
-                    'capacity_mb']
+                medium = self._vbox.show_medium_info(root[1])
+                capacity = medium['capacity_mb']
                 if capacity and flavor.root_gb * 1024 > capacity:
-                    self._vbox.run('modifymedium', 'disk', root[1],
-                                   '--resize', str(flavor.root_gb * 1024),
-                                   timeout=vboxmanage.TIMEOUT_LONG)
+                    if medium.get('parent_uuid'):
+                        self._replace_by_grown_copy(instance, root, medium,
+                                                    flavor.root_gb)
+                    else:
+                        self._vbox.run('modifymedium', 'disk', root[1],
+                                       '--resize', str(flavor.root_gb * 1024),
+                                       timeout=vboxmanage.TIMEOUT_LONG)
         except Exception:
             with excutils.save_and_reraise_exception():
                 LOG.error('Resize failed; putting the VM back as it was '
@@ -257,6 +277,52 @@ class MigrationOps(object):
                 except vbox_exc.VBoxError:
                     LOG.exception('Could not restore the %s snapshot',
                                   RESIZE_SNAPSHOT, instance=instance)
+                else:
+                    self._remove_grown_copies(instance, keep=None)
+
+    def _replace_by_grown_copy(self, instance, root, medium, root_gb):
+        """Put a flattened copy of the differencing root disk, grown to
+        ``root_gb``, in its place (a grown differencing disk could not be
+        cloned by real VirtualBox any more) and delete the old one."""
+        controller, path, _uuid = root
+        grown = self._pathutils.resized_root_disk_path(
+            instance, medium['parent_uuid'])
+        if os.path.exists(grown):
+            LOG.warning('Replacing %s, left by a resize that did not '
+                        'finish', grown, instance=instance)
+            self._snapshotops.remove_clone(grown, keep_folder=True)
+        self._snapshotops.clone_flat(path, grown)
+        try:
+            self._vbox.run('modifymedium', 'disk', grown, '--resize',
+                           str(root_gb * 1024),
+                           timeout=vboxmanage.TIMEOUT_LONG)
+            self._vbox.run('storageattach', instance.uuid, '--storagectl',
+                           controller, '--port', '0', '--device', '0',
+                           '--type', constants.DEVICE_HDD, '--medium', grown)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._snapshotops.remove_clone(grown, keep_folder=True)
+        # The guest's differencing image since the snapshot, now
+        # detached: nothing else uses it.
+        try:
+            self._vbox.run('closemedium', 'disk', path, '--delete')
+        except vbox_exc.VBoxError as err:
+            LOG.warning('Could not delete the replaced root disk %(path)s: '
+                        '%(err)s', {'path': path, 'err': err},
+                        instance=instance)
+
+    def _remove_grown_copies(self, instance, keep):
+        """Close and delete the grown copies a resize left in the VM
+        folder, except the disk at ``keep``."""
+        folder = self._pathutils.instance_dir(instance)
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            return
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            if path != keep and self._pathutils.replaced_by_resize(path):
+                self._snapshotops.remove_clone(path, keep_folder=True)
 
     # -- confirm ------------------------------------------------------------
 
@@ -272,11 +338,29 @@ class MigrationOps(object):
                          RESIZE_SNAPSHOT, instance=instance)
                 return
             self._snapshotops.delete_snapshot(instance, RESIZE_SNAPSHOT)
+            root = snapshotops.root_attachment(info)
+            frozen = self._pathutils.replaced_by_resize(
+                root[1] if root else None)
+            if frozen:
+                self._remove_frozen_base(instance, frozen)
             self._keep_root_disk_name(instance)
 
+    def _remove_frozen_base(self, instance, frozen_uuid):
+        """After the confirm's snapshot delete: the disk the grown copy
+        replaced. VirtualBox deleted it if it was differencing (it had no
+        child); a base (full copy) stays registered, unused."""
+        for block in self._vbox.list_hdds():
+            if block.get('UUID') == frozen_uuid:
+                LOG.info('Deleting the root disk from before the resize, '
+                         '%s', block.get('Location'), instance=instance)
+                self._vbox.run('closemedium', 'disk',
+                               block.get('Location') or frozen_uuid,
+                               '--delete')
+                return
+
     def _keep_root_disk_name(self, instance):
-        """Put the merged root disk back at root.vdi when VirtualBox kept
-        the merge's result in Snapshots/."""
+        """Put the root disk back at root.vdi when VirtualBox kept the
+        merge's result in Snapshots/ or it is a resize's grown copy."""
         root = snapshotops.root_attachment(self._vm_info(instance))
         wanted = self._pathutils.root_disk_path(instance)
         if root is None or root[1] == wanted or os.path.exists(wanted):
@@ -308,6 +392,11 @@ class MigrationOps(object):
                                RESIZE_SNAPSHOT,
                                timeout=vboxmanage.TIMEOUT_LONG)
                 self._snapshotops.delete_snapshot(instance, RESIZE_SNAPSHOT)
+                root = snapshotops.root_attachment(info)
+                if root and self._pathutils.replaced_by_resize(root[1]):
+                    # The grown copy, detached by the restore.
+                    self._snapshotops.remove_clone(root[1], keep_folder=True)
+                self._keep_root_disk_name(instance)
         if power_on:
             self._vmops.power_on(instance)
         LOG.info('Resize reverted', instance=instance)

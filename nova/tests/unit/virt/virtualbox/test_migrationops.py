@@ -181,6 +181,66 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
         ], self.vbox.run.call_args_list)
         self.vmops.power_on.assert_called_once_with(self.instance)
 
+    def _grown_copy_setup(self):
+        # After the nova-resize snapshot the root disk is the differencing
+        # image VirtualBox made in Snapshots/, child of the frozen disk.
+        vm_dir = self.pathutils.instance_dir(self.instance)
+        self.current = os.path.join(vm_dir, 'Snapshots', '{d1}.vdi')
+        self.info.update({'SATA-0-0': self.current,
+                          'SATA-ImageUUID-0-0': 'd1'})
+        self.vbox.show_medium_info.return_value = {
+            'capacity_mb': 1024, 'parent_uuid': 'frozen-uuid'}
+        self.grown = os.path.join(vm_dir, 'root.resized.frozen-uuid.vdi')
+        os.makedirs(os.path.dirname(self.current))
+        open(self.current, 'w').close()
+        return test_snapshotops.FakeVBox(self.vbox)
+
+    def test_finish_replaces_a_differencing_disk_by_a_grown_copy(self):
+        # Real VirtualBox cannot clone a grown differencing disk: the
+        # disk is flattened, the copy grown and attached in its place.
+        self._grown_copy_setup()
+        self._finish()
+        self.vbox.show_medium_info.assert_called_once_with(self.current)
+        self.assertEqual([
+            mock.call('modifyvm', self.uuid, '--memory', '1024',
+                      '--cpus', '2'),
+            mock.call('clonemedium', 'disk', self.current, self.grown,
+                      '--format', 'VDI', timeout=LONG, retry=False),
+            mock.call('modifymedium', 'disk', self.grown, '--resize',
+                      '2048', timeout=LONG),
+            mock.call('storageattach', self.uuid, '--storagectl', 'SATA',
+                      '--port', '0', '--device', '0', '--type', 'hdd',
+                      '--medium', self.grown),
+            mock.call('closemedium', 'disk', self.current, '--delete'),
+        ], self.vbox.run.call_args_list)
+        self.assertTrue(os.path.exists(self.grown))
+        self.assertFalse(os.path.exists(self.current))
+        self.vmops.power_on.assert_called_once_with(self.instance)
+
+    def test_finish_grown_copy_failure_restores_and_leaves_no_copy(self):
+        fake = self._grown_copy_setup()
+        fake.fail['storageattach'] = failure()
+        self.assertRaises(vbox_exc.VBoxManageError, self._finish)
+        calls = self.vbox.run.call_args_list
+        self.assertEqual(
+            [mock.call('closemedium', 'disk', self.grown, '--delete'),
+             mock.call('snapshot', self.uuid, 'restore', 'nova-resize',
+                       timeout=LONG)], calls[-2:])
+        self.assertNotIn(mock.call('closemedium', 'disk', self.current,
+                                   '--delete'), calls)
+        self.assertFalse(os.path.exists(self.grown))
+        self.vmops.power_on.assert_not_called()
+
+    def test_finish_replaces_a_stale_grown_copy(self):
+        self._grown_copy_setup()
+        open(self.grown, 'w').close()
+        self._finish()
+        self.assertEqual(
+            [mock.call('closemedium', 'disk', self.grown, '--delete'),
+             mock.call('clonemedium', 'disk', self.current, self.grown,
+                       '--format', 'VDI', timeout=LONG, retry=False)],
+            self.vbox.run.call_args_list[1:3])
+
     def test_finish_same_disk_size_does_not_resize(self):
         self.vbox.show_medium_info.return_value = {'capacity_mb': 2048}
         self._finish(power_on=False)
@@ -250,6 +310,40 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
                                    self.root, timeout=LONG),
                          self.vbox.run.call_args)
 
+    def test_confirm_of_a_grown_copy_deletes_a_frozen_base(self):
+        # The frozen disk was a full copy (a base): VirtualBox keeps it
+        # at the snapshot delete. The copy then moves to root.vdi.
+        vm_dir = self.pathutils.instance_dir(self.instance)
+        grown = os.path.join(vm_dir, 'root.resized.frozen-uuid.vdi')
+        self.with_resize_snapshot()
+        self.info.update({'SATA-0-0': grown, 'SATA-ImageUUID-0-0': 'g'})
+        self.vbox.list_hdds.return_value = [
+            {'UUID': 'frozen-uuid', 'Location': self.root},
+            {'UUID': 'g', 'Location': grown}]
+        test_snapshotops.FakeVBox(self.vbox)
+        os.makedirs(vm_dir)
+        open(self.root, 'w').close()
+        self.ops.confirm_migration('ctx', Migration(), self.instance, None)
+        self.assertEqual([
+            mock.call('snapshot', self.uuid, 'delete', 'nova-resize',
+                      timeout=LONG),
+            mock.call('closemedium', 'disk', self.root, '--delete'),
+            mock.call('modifymedium', 'disk', 'g', '--move', self.root,
+                      timeout=LONG),
+        ], self.vbox.run.call_args_list)
+
+    def test_confirm_of_a_grown_copy_whose_frozen_disk_is_gone(self):
+        # A differencing frozen disk: VirtualBox deleted it (no child).
+        vm_dir = self.pathutils.instance_dir(self.instance)
+        grown = os.path.join(vm_dir, 'root.resized.frozen-uuid.vdi')
+        self.with_resize_snapshot()
+        self.info.update({'SATA-0-0': grown, 'SATA-ImageUUID-0-0': 'g'})
+        self.vbox.list_hdds.return_value = [{'UUID': 'g',
+                                             'Location': grown}]
+        self.ops.confirm_migration('ctx', Migration(), self.instance, None)
+        self.assertEqual(['snapshot', 'modifymedium'],
+                         [c.args[0] for c in self.vbox.run.call_args_list])
+
     def test_confirm_without_snapshot_does_nothing(self):
         self.ops.confirm_migration('ctx', Migration(), self.instance, None)
         self.vbox.run.assert_not_called()
@@ -274,6 +368,42 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
                       timeout=LONG),
         ], self.vbox.run.call_args_list)
         self.vmops.power_on.assert_called_once_with(self.instance)
+
+    def test_revert_of_a_grown_copy_deletes_it(self):
+        vm_dir = self.pathutils.instance_dir(self.instance)
+        grown = os.path.join(vm_dir, 'root.resized.frozen-uuid.vdi')
+        resized = test_snapshotops.vm_info('poweroff', root=grown,
+                                           SnapshotName='nova-resize')
+        restored = test_snapshotops.vm_info('poweroff', root=self.root)
+        self.vbox.show_vm_info.side_effect = [resized, restored]
+        test_snapshotops.FakeVBox(self.vbox)
+        os.makedirs(vm_dir)
+        open(grown, 'w').close()
+        self.ops.finish_revert_migration('ctx', self.instance, None,
+                                         Migration())
+        self.assertEqual([
+            mock.call('snapshot', self.uuid, 'restore', 'nova-resize',
+                      timeout=LONG),
+            mock.call('snapshot', self.uuid, 'delete', 'nova-resize',
+                      timeout=LONG),
+            mock.call('closemedium', 'disk', grown, '--delete'),
+        ], self.vbox.run.call_args_list)
+        self.assertFalse(os.path.exists(grown))
+
+    def test_revert_moves_a_merged_disk_back_to_root_vdi(self):
+        # Real VirtualBox may merge the frozen disk into the child the
+        # restore made, in Snapshots/.
+        merged = os.path.join(self.pathutils.instance_dir(self.instance),
+                              'Snapshots', '{c}.vdi')
+        self.with_resize_snapshot()
+        self.vbox.show_vm_info.side_effect = [
+            self.info, test_snapshotops.vm_info(
+                'poweroff', root=merged, **{'SATA-ImageUUID-0-0': 'c'})]
+        self.ops.finish_revert_migration('ctx', self.instance, None,
+                                         Migration(), power_on=False)
+        self.assertEqual(mock.call('modifymedium', 'disk', 'c', '--move',
+                                   self.root, timeout=LONG),
+                         self.vbox.run.call_args)
 
     def test_revert_of_a_stopped_instance_stays_off(self):
         self.with_resize_snapshot()
