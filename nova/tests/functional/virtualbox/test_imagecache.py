@@ -13,8 +13,9 @@
 #    under the License.
 
 """The image cache against the simulator and the real VBoxManage: a real
-qcow2 converted into the cache, linked and full root disks, destroying
-VMs on a shared base, aging."""
+qcow2 converted into the cache, linked and full root disks (a linked one
+larger than the image sits on a grown per-size base and can be cloned:
+the snapshot path), destroying VMs on shared bases, aging."""
 
 import os
 import shutil
@@ -56,11 +57,6 @@ class FakeInstance(object):
 class _ImageCacheTests(object):
 
     backend = None
-    # Whether the backend can grow a differencing VDI (real VirtualBox can;
-    # the simulator runs `qemu-img resize`, which refuses VDIs with a
-    # parent: reported to its owners). Without, linked clones keep the
-    # image's size (root_gb 0) here.
-    resizes_diffs = True
 
     def setUp(self):
         super().setUp()
@@ -90,7 +86,7 @@ class _ImageCacheTests(object):
         self.meta = objects.ImageMeta.from_dict(
             {'id': IMAGE_ID, 'disk_format': 'qcow2'})
         self.addCleanup(self._forget_everything, top)
-        self.grow = 1 if self.resizes_diffs else 0
+        self.top = top
 
     def _forget_everything(self, top):
         """Leave nothing of ours registered in VirtualBox."""
@@ -128,22 +124,37 @@ class _ImageCacheTests(object):
         self.assertEqual(self.paths.cached_image_path(IMAGE_ID), base)
         base_info = self.vbox.show_medium_info(base)
         self.assertEqual(64, base_info['capacity_mb'])
+        sized = self.paths.cached_sized_image_path(IMAGE_ID, 1)
 
         calls = self.vbox.call_count
         linked = self.cache.create_root_disk(self.context, self.instance(1),
-                                             self.meta, self.grow)
-        # First use: the pin, the diff, the resize.
-        self.assertEqual(2 + self.grow, self.vbox.call_count - calls)
+                                             self.meta, 1)
+        # First use of the size: clonemedium + --resize of the per-size
+        # base, its pin, the diff.
+        self.assertEqual(4, self.vbox.call_count - calls)
+        sized_info = self.vbox.show_medium_info(sized)
+        self.assertIsNone(sized_info['parent_uuid'])
+        self.assertEqual(1024, sized_info['capacity_mb'])
         info = self.vbox.show_medium_info(linked)
-        self.assertEqual(base_info['UUID'], info['parent_uuid'])
-        self.assertEqual(1024 if self.grow else 64, info['capacity_mb'])
+        self.assertEqual(sized_info['UUID'], info['parent_uuid'])
+        self.assertEqual(1024, info['capacity_mb'])
 
+        # A cached size: one call.
+        calls = self.vbox.call_count
+        again = self.cache.create_root_disk(self.context, self.instance(4),
+                                            self.meta, 1)
+        self.assertEqual(1, self.vbox.call_count - calls)
+        self.assertEqual(sized_info['UUID'], self.vbox.show_medium_info(
+            again)['parent_uuid'])
+
+        # The image's size: on the base itself (first use: its pin).
         calls = self.vbox.call_count
         second = self.cache.create_root_disk(self.context, self.instance(2),
                                              self.meta, 0)
-        self.assertEqual(1, self.vbox.call_count - calls)
-        self.assertEqual(64, self.vbox.show_medium_info(second)[
-            'capacity_mb'])
+        self.assertEqual(2, self.vbox.call_count - calls)
+        info = self.vbox.show_medium_info(second)
+        self.assertEqual(base_info['UUID'], info['parent_uuid'])
+        self.assertEqual(64, info['capacity_mb'])
 
         self.flags(use_linked_clones=False, group='virtualbox')
         calls = self.vbox.call_count
@@ -156,34 +167,56 @@ class _ImageCacheTests(object):
 
         media = self.our_media()
         self.assertEqual(
-            {base, self.paths.cached_pin_path(IMAGE_ID), linked, second,
+            {base, self.paths.cached_pin_path(IMAGE_ID), sized,
+             self.paths.cached_pin_path(IMAGE_ID, 1), linked, again, second,
              full}, set(media))
 
-    def test_destroying_vms_keeps_the_base(self):
-        first, second = self.instance(1), self.instance(2)
+    def test_grown_linked_root_disk_can_be_cloned(self):
+        # What a snapshot (and a cold migration) does with the root disk:
+        # real VirtualBox cannot clone a grown differencing disk, so the
+        # linked clone must not be one.
+        root = self.cache.create_root_disk(self.context, self.instance(1),
+                                           self.meta, 1)
+        self.assertEqual(1024, self.vbox.show_medium_info(root)[
+            'capacity_mb'])
+        flat = os.path.join(self.top, 'snapshot.vdi')
+        self.vbox.run('clonemedium', 'disk', root, flat, '--format', 'VDI',
+                      timeout=vboxmanage.TIMEOUT_LONG, retry=False)
+        info = self.vbox.show_medium_info(flat)
+        self.assertIsNone(info['parent_uuid'])
+        self.assertEqual(1024, info['capacity_mb'])
+        self.vbox.run('closemedium', 'disk', flat, '--delete')
+
+    def test_destroying_vms_keeps_the_bases(self):
+        first, second, third = (self.instance(1), self.instance(2),
+                                self.instance(3))
         roots = [self.cache.create_root_disk(self.context, inst, self.meta,
-                                             self.grow)
-                 for inst in (first, second)]
-        for inst, root in zip((first, second), roots):
+                                             gb)
+                 for inst, gb in ((first, 1), (second, 1), (third, 0))]
+        for inst, root in zip((first, second, third), roots):
             self.make_vm(inst, root)
         base = self.paths.cached_image_path(IMAGE_ID)
+        sized = self.paths.cached_sized_image_path(IMAGE_ID, 1)
         # vmops' destroy: unregistervm --delete.
         self.vbox.run('unregistervm', first.uuid, '--delete')
         self.assertFalse(os.path.exists(roots[0]))
         self.assertTrue(os.path.exists(roots[1]))
-        self.assertTrue(os.path.exists(base))
-        # The last VM on the base: without the pin, real VirtualBox would
-        # delete the base with it.
+        self.assertTrue(os.path.exists(sized))
+        # The last VMs on each base: without the pins, real VirtualBox
+        # would delete the bases with them.
         self.vbox.run('unregistervm', second.uuid, '--delete')
+        self.vbox.run('unregistervm', third.uuid, '--delete')
         self.assertFalse(os.path.exists(roots[1]))
-        self.assertTrue(os.path.exists(base))
-        self.assertIn(base, self.our_media())
-        # And the cache still serves the next spawn from it.
+        self.assertFalse(os.path.exists(roots[2]))
+        for path in (base, sized):
+            self.assertTrue(os.path.exists(path), path)
+            self.assertIn(path, self.our_media())
+        # And the cache still serves the next spawns from them.
         calls = self.vbox.call_count
-        root = self.cache.create_root_disk(self.context, self.instance(3),
-                                           self.meta, self.grow)
-        self.assertEqual(1 + self.grow, self.vbox.call_count - calls)
-        self.assertEqual(self.vbox.show_medium_info(base)['UUID'],
+        root = self.cache.create_root_disk(self.context, self.instance(4),
+                                           self.meta, 1)
+        self.assertEqual(1, self.vbox.call_count - calls)
+        self.assertEqual(self.vbox.show_medium_info(sized)['UUID'],
                          self.vbox.show_medium_info(root)['parent_uuid'])
 
     def test_manage_image_cache_removes_only_unused_old_bases(self):
@@ -193,22 +226,24 @@ class _ImageCacheTests(object):
         cache = imagecache.ImageCache(self.vbox, self.paths)
         other_meta = objects.ImageMeta.from_dict(
             {'id': OTHER_ID, 'disk_format': 'qcow2'})
-        used = self.instance(1)
-        root = cache.create_root_disk(self.context, used, self.meta,
-                                      self.grow)
+        used = self.instance(1, root_gb=1)
+        root = cache.create_root_disk(self.context, used, self.meta, 1)
         self.make_vm(used, root)
         old_root = cache.create_root_disk(
             self.context, self.instance(2, image_ref=OTHER_ID), other_meta,
-            self.grow)
+            0)
         # The instance of the other image is gone, its disk closed.
         self.vbox.run('closemedium', 'disk', old_root, '--delete')
         then = time.time() - 3600
-        for image_id in (IMAGE_ID, OTHER_ID):
-            os.utime(self.paths.cached_image_path(image_id), (then, then))
+        cached = [self.paths.cached_image_path(IMAGE_ID),
+                  self.paths.cached_sized_image_path(IMAGE_ID, 1),
+                  self.paths.cached_image_path(OTHER_ID)]
+        for path in cached:
+            os.utime(path, (then, then))
 
         calls = self.vbox.call_count
         cache.manage_image_cache(self.context, [used])
-        # list hdds, closemedium of the pin, of the base.
+        # list hdds, closemedium of the other image's pin, of its base.
         self.assertEqual(3, self.vbox.call_count - calls)
         self.assertFalse(os.path.exists(self.paths.cached_image_path(
             OTHER_ID)))
@@ -216,26 +251,29 @@ class _ImageCacheTests(object):
             OTHER_ID)))
         media = self.our_media()
         self.assertNotIn(self.paths.cached_image_path(OTHER_ID), media)
-        self.assertIn(self.paths.cached_image_path(IMAGE_ID), media)
+        for path in cached[:2]:
+            self.assertIn(path, media)
 
         # An instance gone from Nova's list whose VM (and disk) VirtualBox
-        # still has: its base stays.
-        os.utime(self.paths.cached_image_path(IMAGE_ID), (then, then))
+        # still has: the per-size base stays; the plain base (no child
+        # but its pin) goes.
+        for path in cached[:2]:
+            os.utime(path, (then, then))
         cache.manage_image_cache(self.context, [])
-        self.assertTrue(os.path.exists(self.paths.cached_image_path(
-            IMAGE_ID)))
+        self.assertTrue(os.path.exists(cached[1]))
+        self.assertFalse(os.path.exists(cached[0]))
 
-        # Once the VM is deleted, the base goes too.
+        # Once the VM is deleted, the per-size base goes too.
         self.vbox.run('unregistervm', used.uuid, '--delete')
         cache.manage_image_cache(self.context, [])
-        self.assertFalse(os.path.exists(self.paths.cached_image_path(
-            IMAGE_ID)))
+        self.assertFalse(os.path.exists(cached[1]))
+        self.assertFalse(os.path.exists(self.paths.cached_pin_path(
+            IMAGE_ID, 1)))
         self.assertEqual({}, self.our_media())
 
 
 class ImageCacheSimulatorTestCase(_ImageCacheTests, test.NoDBTestCase):
     backend = vbox_fixtures.SimulatorFixture
-    resizes_diffs = False
 
 
 class ImageCacheRealVBoxTestCase(_ImageCacheTests, test.NoDBTestCase):
