@@ -225,7 +225,8 @@ def settings_for(args):
 def write_config(settings):
     state = settings['state']
     etc = os.path.join(state, 'etc')
-    for sub in ('etc/nova', 'etc/glance', 'etc/placement', 'run', 'logs', 'nova/instances', 'nova/locks',
+    for sub in ('etc/nova', 'etc/glance', 'etc/placement', 'run', 'logs',
+                'nova/instances', 'nova/locks',
                 'placement', 'glance/images', 'glance/staging',
                 'glance/tasks', 'vboxsim'):
         os.makedirs(os.path.join(state, sub), exist_ok=True)

@@ -17,8 +17,8 @@
     python3 tools/allinone/image.py hello.raw [SIZE_MIB]
 
 The first sector is real x86 machine code (below, hand-assembled), with the
-0x55AA signature and one partition in its table, so a PC BIOS (VirtualBox's too) boots it and shows
-"nova-virtualbox: booted" on the console. The rest of the disk is zeros. A
+0x55AA signature and one partition in its table, so a PC BIOS (VirtualBox's
+too) boots it and shows "nova-virtualbox: booted" on the console. The rest of the disk is zeros. A
 raw image of 1 MiB by default: upload it with --disk-format raw.
 """
 
