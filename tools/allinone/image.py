@@ -18,8 +18,9 @@
 
 The first sector is real x86 machine code (below, hand-assembled), with the
 0x55AA signature and one partition in its table, so a PC BIOS (VirtualBox's
-too) boots it and shows "nova-virtualbox: booted" on the console. The rest of the disk is zeros. A
-raw image of 1 MiB by default: upload it with --disk-format raw.
+too) boots it and shows "nova-virtualbox: booted" on the console. The rest
+of the disk is zeros. A raw image of 1 MiB by default: upload it with
+--disk-format raw.
 """
 
 import sys

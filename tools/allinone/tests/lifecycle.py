@@ -247,8 +247,8 @@ def main():
         names = [i['Name'] for i in run.os('image', 'list', '-f', 'json')]
         if 'hello' not in names:
             raise StepFailed('images after a restart: %s' % names)
-        flavors = [f['Name'] for f in run.os('flavor', 'list', '-f',
-                                                'json')]
+        flavors = [f['Name']
+                   for f in run.os('flavor', 'list', '-f', 'json')]
         if 'aio.test' not in flavors:
             raise StepFailed('flavors after a restart: %s' % flavors)
 
