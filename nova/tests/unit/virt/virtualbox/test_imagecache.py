@@ -391,10 +391,9 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
                          timeout='default', retry=False)
 
     def sized(self, root_gb):
-        return (os.path.join(self.cache_dir, '%s-%dg.vdi' % (IMAGE_ID,
-                                                            root_gb)),
-                os.path.join(self.cache_dir, '%s-%dg.pin.vdi' % (IMAGE_ID,
-                                                                root_gb)))
+        name = '%s-%dg' % (IMAGE_ID, root_gb)
+        return (os.path.join(self.cache_dir, name + '.vdi'),
+                os.path.join(self.cache_dir, name + '.pin.vdi'))
 
     def sized_calls(self, root_gb):
         sized, pin = self.sized(root_gb)
