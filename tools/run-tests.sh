@@ -7,7 +7,10 @@
 #                                 simulator's suite and contract tests, Nova
 #                                 functional tests on the simulator and on
 #                                 real VirtualBox 7.2 (chroot)
+#                                 then the all-in-one OpenStack's lifecycle
+#                                 test with the openstack CLI
 #   TOX_ENVS=py311 tools/run-tests.sh      other tox environments
+#   SKIP_ALLINONE=1 tools/run-tests.sh     without the all-in-one test
 #
 # As root on Debian/Ubuntu it apt-installs qemu-utils and provisions the real
 # VirtualBox chroot (tools/real-vbox/provision.sh, about a minute the first
@@ -69,4 +72,11 @@ fi
 say "tox -e $envs"
 started=$(date +%s)
 "$VENV/bin/tox" -e "$envs" -- "$@"
+
+# The main job, as a user drives it: the all-in-one OpenStack on the
+# simulator, exercised with the real openstack CLI (about 4 minutes).
+if [ "${SKIP_ALLINONE:-0}" != 1 ]; then
+    say "all-in-one OpenStack lifecycle test (tools/allinone/tests/lifecycle.py)"
+    "$PYTHON" tools/allinone/tests/lifecycle.py
+fi
 say "all tiers passed in $(( $(date +%s) - started )) s"
