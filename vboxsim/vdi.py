@@ -243,6 +243,45 @@ def rewrite(path, capacity=None, fixed=None):
     os.replace(tmp, path)
 
 
+def grow(path, capacity):
+    """Grow any VDI image (also a differencing one) in place, like
+    VirtualBox's VDI backend: the header keeps its UUIDs (and parent UUIDs),
+    the block map gets free entries; data blocks move only when the larger
+    map no longer fits before them."""
+    hdr = read_header(path)
+    if capacity <= hdr["capacity"]:
+        return hdr
+    blocks = (capacity + hdr["block_size"] - 1) // hdr["block_size"]
+    need_data = _align(hdr["off_blocks"] + 4 * blocks)
+    with open(path, "r+b") as handle:
+        old_map = _block_map(handle, hdr)
+        if need_data > hdr["off_data"]:
+            # Move the allocated data behind the larger block map.
+            handle.seek(hdr["off_data"])
+            data = handle.read(hdr["allocated"] * hdr["block_size"])
+            handle.seek(need_data)
+            handle.write(data)
+            handle.truncate(need_data + len(data))
+            hdr["off_data"] = need_data
+        fill = BLOCK_FREE if hdr["type"] != TYPE_FIXED else None
+        if fill is None:
+            # A fixed image allocates the new blocks at once.
+            new_map = old_map + list(range(hdr["allocated"],
+                                           hdr["allocated"] + blocks
+                                           - hdr["blocks"]))
+            hdr["allocated"] += blocks - hdr["blocks"]
+            handle.truncate(hdr["off_data"]
+                            + hdr["allocated"] * hdr["block_size"])
+        else:
+            new_map = old_map + [fill] * (blocks - hdr["blocks"])
+        handle.seek(hdr["off_blocks"])
+        handle.write(struct.pack("<%dI" % blocks, *new_map))
+        hdr["capacity"] = capacity
+        hdr["blocks"] = blocks
+        _write_header(handle, hdr)
+    return hdr
+
+
 def merge_into_parent(child_path, parent_path):
     """Copy a differencing image's blocks into its parent (snapshot delete)."""
     for index, data in read_blocks(child_path):

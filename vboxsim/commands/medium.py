@@ -229,8 +229,9 @@ def _resize(medium, new_bytes):
             callee=False,
             progress_prefix="0%...VBOX_E_NOT_SUPPORTED\n",
         )
-    if vdi.is_vdi(medium["location"]) and not medium.get("parent"):
-        vdi.rewrite(medium["location"], new_bytes)
+    if vdi.is_vdi(medium["location"]):
+        # In place, also for a differencing image (qemu-img refuses those).
+        vdi.grow(medium["location"], new_bytes)
     elif medialib.qemu_img():
         subprocess.run(
             [
