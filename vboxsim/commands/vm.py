@@ -264,23 +264,31 @@ def _media_to_delete(registry, vm, with_removable):
 
 
 def _orphaned_ancestors(registry, doomed):
-    """Ancestors left in the media registry of an unregistered VM (e.g. the
-    base of a linked clone whose parent VM is gone): VirtualBox deletes them
-    with their last child."""
-    registered = {v["uuid"] for v in registry.vms}
+    """Parents VirtualBox 7.2 deletes with their last child.
+
+    Observed on the real 7.2.22 (tools/real-vbox/FINDINGS.md): when an
+    attached differencing disk is its parent's only child, `unregistervm
+    --delete` deletes the parent too, and so on up the chain, whichever
+    media registry the parent was in (a base made by `createmedium` and
+    never attached, or one attached to another VM before).  A parent stays
+    when it has another child (even one attached to the same VM or not
+    attached at all, like the image cache's pin), when it is not of type
+    normal (immutable, multiattach, ...) or when a VM still attaches it.
+    Plain `unregistervm` forgets the same parents.
+    """
     extra = []
     for medium in doomed:
         parent = registry.medium_by_uuid(medium.get("parent") or "")
+        child = medium
         while parent is not None and parent not in doomed + extra:
-            owner = parent.get("registry")
-            children = registry.children_of(parent)
             if (
-                owner is None
-                or owner in registered
-                or any(child not in doomed + extra for child in children)
+                parent.get("type", "normal") != "normal"
+                or registry.children_of(parent) != [child]
+                or medialib.users(registry, parent)
             ):
                 break
             extra.append(parent)
+            child = parent
             parent = registry.medium_by_uuid(parent.get("parent") or "")
     return extra
 
@@ -374,7 +382,16 @@ def unregistervm(ctx, argv):
                     "VBoxManageMisc.cpp",
                 ),
             )
-        doomed = _media_to_delete(registry, vm, delete_all) if delete else []
+        if delete:
+            doomed = _media_to_delete(registry, vm, delete_all)
+        else:
+            # The parents that --delete would delete leave the registry.
+            # (ancestors of the attached disks: not attached themselves).
+            for medium in _media_to_delete(registry, vm, False):
+                if medium.get("registry") is None and not medialib.users(
+                    registry, medium
+                ):
+                    medium["registry"] = vm["uuid"]
         registry.remove_vm(vm)
         if not delete:
             medialib.forget_orphans(registry)
