@@ -256,11 +256,14 @@ def _parse_attach(argv):
 
 
 def _iscsi_medium(registry, iscsi):
+    # Real 7.2.22: "<server>|<target>", plus "|<lun>" for a LUN other than
+    # 0; --tport goes into the TargetAddress property, not the location.
     server = iscsi.get("TargetAddress", "")
     if iscsi.get("port"):
         server = "%s:%s" % (server, iscsi["port"])
     lun = iscsi.get("LUN", "")
-    location = "%s|%s" % (server, iscsi.get("TargetName", ""))
+    location = "%s|%s" % (iscsi.get("TargetAddress", ""),
+                          iscsi.get("TargetName", ""))
     if lun and lun not in ("0", "enc0"):
         location += "|" + lun
     medium = medialib.make_record(location, "iSCSI", 0)

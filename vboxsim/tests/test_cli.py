@@ -418,7 +418,7 @@ class MiscCommandTest(base.SimTestCase):
         )
         self.assertTrue(out.startswith("iSCSI disk created. UUID: "))
         self.assertEqual(
-            "10.0.0.5:3260|iqn.x:vol|1", self.mr("vm")["SATA-0-0"]
+            "10.0.0.5|iqn.x:vol|1", self.mr("vm")["SATA-0-0"]
         )
 
     def test_modifymedium_move(self):
