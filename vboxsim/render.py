@@ -198,31 +198,39 @@ def _mr_storage(vm, registry):
                     )
                 )
                 if att["type"] == "dvddrive":
+                    # 7.2.22 order for a DVD with an image: tempeject,
+                    # IsEjected, then the three flags every medium has.
+                    out.append(
+                        mr_str(
+                            "%s-tempeject-%s" % (name, slot),
+                            onoff(att.get("tempeject", False)),
+                            True,
+                        )
+                    )
                     out.append(
                         mr_str("%s-IsEjected-%s" % (name, slot), "off", True)
                     )
-                else:
-                    out.append(
-                        mr_str(
-                            "%s-hot-pluggable-%s" % (name, slot),
-                            onoff(att["hotpluggable"]),
-                            True,
-                        )
+                out.append(
+                    mr_str(
+                        "%s-hot-pluggable-%s" % (name, slot),
+                        onoff(att.get("hotpluggable", False)),
+                        True,
                     )
-                    out.append(
-                        mr_str(
-                            "%s-nonrotational-%s" % (name, slot),
-                            onoff(att["nonrotational"]),
-                            True,
-                        )
+                )
+                out.append(
+                    mr_str(
+                        "%s-nonrotational-%s" % (name, slot),
+                        onoff(att.get("nonrotational", False)),
+                        True,
                     )
-                    out.append(
-                        mr_str(
-                            "%s-discard-%s" % (name, slot),
-                            onoff(att["discard"]),
-                            True,
-                        )
+                )
+                out.append(
+                    mr_str(
+                        "%s-discard-%s" % (name, slot),
+                        onoff(att.get("discard", False)),
+                        True,
                     )
+                )
     return out
 
 
@@ -885,6 +893,8 @@ MEDIUM_TYPE_TEXT = {
 
 
 def medium_type_text(medium):
+    if medium["type"] == "normal" and medium.get("device") == "dvd":
+        return "readonly"           # DVD images are read-only media
     if medium["type"] == "normal":
         return (
             "normal (differencing)"

@@ -26,7 +26,7 @@ import re
 import shutil
 
 from vboxsim.args import Args, on_off
-from vboxsim.cli import usage_text
+from vboxsim.cli import DATA_DIR, usage_text
 from vboxsim.commands import common
 from vboxsim import errors
 from vboxsim import hostinfo
@@ -471,6 +471,27 @@ def _vrde_field(field, flag=False):
     return handler
 
 
+def _installed_extpacks():
+    """Names of the extension packs `list extpacks` shows."""
+    with open(os.path.join(DATA_DIR, "extpacks.txt"), encoding="utf-8") as f:
+        return re.findall(r"^Pack no\. \d+:\s+(.*)$", f.read(), re.M)
+
+
+def _vrde_extpack(ctx, vm, change):
+    """IVRDEServer::COMSETTER(VRDEExtPack) checks that the pack is
+    installed (an empty value resets to the default)."""
+    if change.value and change.value not in _installed_extpacks():
+        raise errors.com_error(
+            "No extension pack by the name '%s' was found" % change.value,
+            "VBOX_E_OBJECT_NOT_FOUND",
+            "ExtPackManagerWrap",
+            "IExtPackManager",
+            ("COMSETTER(VRDEExtPack)(bstr.raw())", 2954,
+             "VBoxManageModifyVM.cpp"),
+        )
+    vm["vrde"]["extpack"] = change.value
+
+
 def _vrde_property(name):
     def handler(ctx, vm, change):
         props = vm["vrde"]["properties"]
@@ -636,7 +657,7 @@ HANDLERS = {
     "vrdemulticon": _vrde_field("multicon", flag=True),
     "vrdereusecon": _vrde_field("reusecon", flag=True),
     "vrdevideochannel": _vrde_field("videochannel", flag=True),
-    "vrdeextpack": _vrde_field("extpack"),
+    "vrdeextpack": _vrde_extpack,
     "audio": _audio,
     "audiodriver": _audio_field("driver"),
     "audioenabled": _audio_field("enabled", flag=True),
@@ -666,6 +687,73 @@ def modifyvm(ctx, argv):
     with ctx.store.transaction() as registry:
         vm = common.find_vm(registry, argv[0], "modifyvm")
         common.require_unlocked(vm)
+        old_dir = model.machine_dir(vm)
+        old_groups = list(vm.get("groups") or ["/"])
         for change in _read_changes(Args(argv[1:])):
             HANDLERS.get(change.key, _store_other)(ctx, vm, change)
+        if model.machine_dir(vm) != old_dir:        # renamed (--name)
+            _relocate_media(registry, vm, old_dir, model.machine_dir(vm))
+        if list(vm.get("groups") or ["/"])[:1] != old_groups[:1]:
+            _move_to_group(registry, vm, old_groups[0])
     return 0
+
+
+def _group_path(group):
+    return group.strip("/")
+
+
+def _move_to_group(registry, vm, old_group):
+    """Machine::i_prepareSaveSettings: a VM whose folder is
+    ``<base>/<old group>/<name>`` moves to ``<base>/<new group>/<name>``
+    when its primary group changes (real 7.2.22: CfgFile, SnapFldr and
+    LogFldr follow, media inside the folder keep their place in it)."""
+    old_dir = model.machine_dir(vm)
+    if os.path.basename(old_dir) != vm["name"]:
+        return
+    parent = os.path.dirname(old_dir)
+    old_sub = _group_path(old_group)
+    if old_sub:
+        if not parent.endswith(os.sep + old_sub):
+            return
+        base = parent[: -len(old_sub) - 1]
+    else:
+        base = parent
+    new_sub = _group_path((vm.get("groups") or ["/"])[0])
+    new_dir = os.path.join(base, new_sub, vm["name"]) if new_sub else (
+        os.path.join(base, vm["name"]))
+    if new_dir == old_dir:
+        return
+    if os.path.exists(new_dir):
+        raise errors.com_error(
+            "Could not rename the directory '%s' to '%s' to save the"
+            " settings file (VERR_ALREADY_EXISTS)" % (old_dir, new_dir),
+            "VBOX_E_FILE_ERROR",
+            "SessionMachine",
+            "IMachine",
+            ("SaveSettings()", 3486, MODIFYVM_FILE),
+        )
+    if os.path.isdir(old_dir):
+        os.makedirs(os.path.dirname(new_dir), exist_ok=True)
+        shutil.move(old_dir, new_dir)
+    vm["cfgfile"] = os.path.join(new_dir, os.path.basename(vm["cfgfile"]))
+    _relocate_media(registry, vm, old_dir, new_dir)
+    if old_sub:
+        try:                       # the old group folder, if now empty
+            os.rmdir(os.path.dirname(old_dir))
+        except OSError:
+            pass
+
+
+def _relocate_media(registry, vm, old_dir, new_dir):
+    """Paths inside the moved machine folder follow it."""
+    prefix = old_dir.rstrip(os.sep) + os.sep
+
+    def moved(path):
+        if path and path.startswith(prefix):
+            return os.path.join(new_dir, path[len(prefix):])
+        return path
+
+    for medium in registry.media:
+        medium["location"] = moved(medium["location"])
+    if vm.get("state_file"):
+        vm["state_file"] = moved(vm["state_file"])

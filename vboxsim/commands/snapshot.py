@@ -132,6 +132,7 @@ def take(ctx, registry, vm, args):
     if not name:
         raise errors.syntax_error("Missing snapshot name")
     description = ""
+    live = False
     while args:
         opt = args.next()
         if opt in ("--description", "-d"):
@@ -139,10 +140,26 @@ def take(ctx, registry, vm, args):
         elif opt == "--uniquename":
             args.value(opt)
             name = _unique_name(vm, name)
-        elif opt in ("--live", "--pause"):
+        elif opt == "--live":
+            live = True
+        elif opt == "--pause":
             pass
         else:
             raise errors.syntax_error("Invalid parameter '%s'" % opt)
+    if live and vm["state"] not in common.RUNNING_STATES:
+        raise errors.com_error(
+            "Cannot take a live snapshot of a virtual machine unless it is"
+            " running.",
+            "VBOX_E_INVALID_VM_STATE",
+            "SessionMachine",
+            "IMachine",
+            (
+                "TakeSnapshot(name.raw(), desc.raw(), fPause,"
+                " snapId.asOutParam(), progress.asOutParam())",
+                487,
+                SNAP_FILE,
+            ),
+        )
     snap = {
         "uuid": str(uuidlib.uuid4()),
         "name": name,
