@@ -34,6 +34,7 @@ then fails cleanly, leaving nothing behind.
 """
 
 import os
+import time
 
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
@@ -97,6 +98,7 @@ class SnapshotOps(object):
         :raises InstanceNotRunning: VirtualBox has no VM of the instance
             (what Nova's generic driver tests expect).
         """
+        self._sweep_stale_clones()
         flat = os.path.join(self._pathutils.ensure_dir(self._snapshots_dir()),
                             '%s.vdi' % image_id)
         try:
@@ -184,15 +186,48 @@ class SnapshotOps(object):
                                    self._metadata(instance), data,
                                    purge_props=False)
 
-    def remove_clone(self, path, keep_folder=False):
-        """Forget (closemedium) and delete a clone; fine when it is not
-        there. Removes its folder once empty unless ``keep_folder``."""
-        if os.path.exists(path):
+    def _sweep_stale_clones(self):
+        """Remove flat copies an earlier snapshot could not close. Only
+        old ones: a copy younger than two long timeouts may belong to a
+        snapshot still running."""
+        folder = self._snapshots_dir()
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            return
+        horizon = time.time() - 2 * CONF.virtualbox.vboxmanage_long_timeout
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                stale = os.path.getmtime(path) < horizon
+            except OSError:
+                continue
+            if stale:
+                self.remove_clone(path, keep_folder=True)
+
+    def _close(self, path):
+        """closemedium --delete, tried twice (a cleanup must not give up
+        on one failure); True once VirtualBox no longer holds the medium."""
+        for attempt in (1, 2):
             try:
                 self._vbox.run('closemedium', 'disk', path, '--delete')
+                return True
+            except vbox_exc.VBoxObjectNotFound:
+                return True
             except vbox_exc.VBoxError as err:
-                LOG.warning('Could not close %(path)s: %(err)s',
-                            {'path': path, 'err': err})
+                LOG.warning('Could not close %(path)s (try %(n)d): %(err)s',
+                            {'path': path, 'n': attempt, 'err': err})
+        return False
+
+    def remove_clone(self, path, keep_folder=False):
+        """Forget (closemedium) and delete a clone; fine when it is not
+        there. Removes its folder once empty unless ``keep_folder``.
+
+        The file goes only once VirtualBox has let go of it: a registered
+        medium without its file stays in ``list hdds`` for good, while a
+        file still registered is closed by the next snapshot's sweep.
+        """
+        if os.path.exists(path) and self._close(path):
             self._pathutils.remove_file(path)
         if keep_folder:
             return

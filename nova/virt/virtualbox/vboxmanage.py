@@ -138,26 +138,41 @@ class VBoxManage(object):
     """
 
     def __init__(self, command='VBoxManage', retry_count=3,
-                 retry_interval=1.0, timeout=60, long_timeout=1800):
-        self._command = shlex.split(command) or ['VBoxManage']
-        self._retry_count = retry_count
-        self._retry_interval = retry_interval
-        self._timeouts = {TIMEOUT_DEFAULT: timeout,
-                          TIMEOUT_LONG: long_timeout}
+                 retry_interval=1.0, timeout=60, long_timeout=1800,
+                 conf=None):
+        self._conf = conf
+        self._configure(command, retry_count, retry_interval, timeout,
+                        long_timeout)
         self._version = None
         self._version_lock = threading.Lock()
         # Every VBoxManage process started; read by the benchmark.
         self._counter = itertools.count()
         self.call_count = 0
 
+    def _configure(self, command, retry_count, retry_interval, timeout,
+                   long_timeout):
+        self._command = shlex.split(command) or ['VBoxManage']
+        self._retry_count = retry_count
+        self._retry_interval = retry_interval
+        self._timeouts = {TIMEOUT_DEFAULT: timeout,
+                          TIMEOUT_LONG: long_timeout}
+
     @classmethod
     def from_conf(cls, conf):
-        vbox = conf.virtualbox
-        return cls(command=vbox.vboxmanage_cmd,
-                   retry_count=vbox.retry_count,
-                   retry_interval=vbox.retry_interval,
-                   timeout=vbox.vboxmanage_timeout,
-                   long_timeout=vbox.vboxmanage_long_timeout)
+        """A wrapper whose settings come from ``conf`` ([virtualbox]),
+        read at its first call rather than now: the driver is built before
+        init_host has validated the options, and nova-compute reports a
+        bad value read here as "not of type ComputeDriver"."""
+        return cls(conf=conf)
+
+    def _read_conf(self):
+        if self._conf is None:
+            return
+        vbox = self._conf.virtualbox
+        self._configure(vbox.vboxmanage_cmd, vbox.retry_count,
+                        vbox.retry_interval, vbox.vboxmanage_timeout,
+                        vbox.vboxmanage_long_timeout)
+        self._conf = None
 
     # -- running ------------------------------------------------------------
 
@@ -168,6 +183,7 @@ class VBoxManage(object):
         for a command that is not safe to repeat. ``timeout`` is
         TIMEOUT_DEFAULT, TIMEOUT_LONG or a number of seconds.
         """
+        self._read_conf()
         args = self._spell_for_version(args)
         attempts = self._retry_count + 1 if retry else 1
         for attempt in range(attempts):

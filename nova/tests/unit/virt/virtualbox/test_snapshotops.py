@@ -13,6 +13,7 @@
 #    under the License.
 
 import os
+import time
 from unittest import mock
 
 from nova.compute import task_states
@@ -192,12 +193,37 @@ class SnapshotOpsTestCase(test_base.VBoxTestCase):
                          self._commands())
         self.assert_cleaned()
 
-    def test_close_failure_still_removes_the_file(self):
+    def test_close_failing_once_is_tried_again(self):
+        self.vbox.show_vm_info.return_value = vm_info('poweroff')
+        fake = FakeVBox(self.vbox)
+        closes = []
+
+        def run(*args, **kwargs):
+            if args[0] == 'closemedium':
+                closes.append(args)
+                if len(closes) == 1:
+                    raise failure()
+            return fake.run(*args, **kwargs)
+        self.vbox.run.side_effect = run
+        self._snapshot()
+        self.assertEqual(2, len(closes))
+        self.assertEqual(1, len(self.uploaded))
+        self.assert_cleaned()
+
+    def test_a_clone_virtualbox_keeps_keeps_its_file_until_swept(self):
+        # A registered medium without its file would stay in list hdds
+        # for good; the file stays until a later snapshot's sweep.
         self.vbox.show_vm_info.return_value = vm_info('poweroff')
         FakeVBox(self.vbox, {'closemedium': failure()})
         self._snapshot()
         self.assertEqual(1, len(self.uploaded))
-        self.assert_cleaned()
+        self.assertTrue(os.path.exists(self.flat))
+        timeout = test_base.CONF.virtualbox.vboxmanage_long_timeout
+        old = time.time() - 3 * timeout
+        os.utime(self.flat, (old, old))
+        FakeVBox(self.vbox)
+        self.ops._sweep_stale_clones()
+        self.assertFalse(os.path.exists(self.flat))
 
     def test_stale_clone_of_the_same_image_is_replaced(self):
         self.vbox.show_vm_info.return_value = vm_info('poweroff')

@@ -257,10 +257,17 @@ class VBoxManageRunTestCase(test_base.VBoxTestCase):
         self.replay.play_transcript('26-list-hdds.txt')
         self.assertEqual('/tmp/t1.vdi', self.vbm.list_hdds()[0]['Location'])
 
+    def test_from_conf_reads_nothing_until_used(self):
+        conf = mock.Mock()
+        type(conf).virtualbox = mock.PropertyMock(
+            side_effect=AssertionError('read too early'))
+        vboxmanage.VBoxManage.from_conf(conf)
+
     def test_from_conf(self):
         self.flags(vboxmanage_cmd='/opt/vbox/VBoxManage --nologo',
                    retry_count=5, group='virtualbox')
         vbm = vboxmanage.VBoxManage.from_conf(test_base.CONF)
+        vbm._read_conf()
         self.assertEqual(['/opt/vbox/VBoxManage', '--nologo'], vbm._command)
         self.assertEqual(5, vbm._retry_count)
 
