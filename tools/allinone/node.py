@@ -25,9 +25,10 @@ Glance keeps its options in oslo.config's global CONF like Nova, so it gets a
 process of its own.
 
 Both serve WSGI with cheroot (threaded HTTP/1.1 with chunked uploads: Nova
-uploads snapshots to Glance chunked), on 127.0.0.1 only. Each writes its
-progress to STATE_DIR/run/NAME.status (one line per step, "ready" last) for
-aio.py to show, and stops cleanly on SIGTERM or SIGINT.
+uploads snapshots to Glance chunked), on 127.0.0.1 only; an application's
+wsgi.input.close() does not close the connection (KeptInput). Each writes
+its progress to STATE_DIR/run/NAME.status (one line per step, "ready" last)
+for aio.py to show, and stops cleanly on SIGTERM or SIGINT.
 """
 
 import json
@@ -38,6 +39,63 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class KeptInput:
+    """A request's wsgi.input whose close() leaves the connection open.
+
+    cheroot's wsgi.input.close() closes the reading side of the client's
+    keep-alive connection, and Glance closes its upload stream once stored
+    (glance.location: ``data.close()``). cheroot then fails to read the
+    next request on that connection and answers it "500 Internal Server
+    Error" without calling the application ("ValueError: I/O operation on
+    closed file" in glance.out). Nova uploads a snapshot and at once GETs
+    the image on the same pooled connection: when the GET went out before
+    the 500 arrived, Nova got the 500, reverted image_uploading and deleted
+    the image it had just uploaded. PEP 3333 gives wsgi.input no close();
+    the server closes the connection when it is done with it.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def read(self, *args):
+        return self._stream.read(*args)
+
+    def readline(self, *args):
+        return self._stream.readline(*args)
+
+    def readlines(self, *args):
+        return self._stream.readlines(*args)
+
+    def __iter__(self):
+        return iter(self._stream)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+    def close(self):
+        pass
+
+
+def keep_input_open(app):
+    def wrapped(environ, start_response):
+        if 'wsgi.input' in environ:
+            environ['wsgi.input'] = KeptInput(environ['wsgi.input'])
+        return app(environ, start_response)
+    return wrapped
+
+
+def start_server(label, port, app):
+    """A started cheroot WSGI server for ``app`` on 127.0.0.1:``port``."""
+    from cheroot import wsgi
+    server = wsgi.Server(('127.0.0.1', port), keep_input_open(app),
+                         numthreads=16, server_name='aio-' + label)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, name='wsgi-' + label,
+                              daemon=True)
+    thread.start()
+    return server
 
 
 class Node:
@@ -57,14 +115,7 @@ class Node:
             f.write(text + '\n')
 
     def serve(self, label, port, app):
-        from cheroot import wsgi
-        server = wsgi.Server(('127.0.0.1', port), app, numthreads=16,
-                             server_name='aio-' + label)
-        server.prepare()
-        thread = threading.Thread(target=server.serve, name='wsgi-' + label,
-                                  daemon=True)
-        thread.start()
-        self.servers.append(server)
+        self.servers.append(start_server(label, port, app))
 
     def wait(self, on_stop):
         def handler(signum, frame):
