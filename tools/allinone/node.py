@@ -26,9 +26,10 @@ process of its own.
 
 Both serve WSGI with cheroot (threaded HTTP/1.1 with chunked uploads: Nova
 uploads snapshots to Glance chunked), on 127.0.0.1 only; an application's
-wsgi.input.close() does not close the connection (KeptInput). Each writes
-its progress to STATE_DIR/run/NAME.status (one line per step, "ready" last)
-for aio.py to show, and stops cleanly on SIGTERM or SIGINT.
+wsgi.input.close() does not close the connection (KeptInput). Their SQLite
+transactions wait for each other (sqlite_tx). Each writes its progress to
+STATE_DIR/run/NAME.status (one line per step, "ready" last) for aio.py to
+show, and stops cleanly on SIGTERM or SIGINT.
 """
 
 import json
@@ -138,6 +139,10 @@ def run_nova(node):
     os.environ['OS_NOVA_DISABLE_EVENTLET_PATCHING'] = '1'
     from nova import monkey_patch
     monkey_patch.patch(backend='threading')
+    # Before any database is opened: transactions of the many threads wait
+    # for each other instead of failing with "database is locked".
+    import sqlite_tx
+    sqlite_tx.install()
 
     import shlex
 
@@ -269,6 +274,8 @@ def run_glance(node):
     settings = node.settings
     etc = os.path.join(node.state_dir, 'etc', 'glance')
     os.environ['OS_GLANCE_CONFIG_DIR'] = etc
+    import sqlite_tx
+    sqlite_tx.install()
     import subprocess
     node.step('Glance: creating or upgrading the database')
     subprocess.run([os.path.join(sys.prefix, 'bin', 'glance-manage'),
