@@ -1,0 +1,254 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""What a killed nova-compute left half-made, found and cleaned at start.
+
+A spawn or destroy writes a journal entry first (``<instances>/
+.virtualbox-journal/<op>-<uuid>``, holding the VM name) and removes it
+when it returns or raises (a failed spawn has rolled itself back). An entry
+found at ``init_host`` means the process died inside that operation: the
+VM is destroyed (powered off, volumes detached, unregistered with its
+disks, folder removed, VRDE port freed with it). The instance itself is
+Nova's business: ``_init_instance`` puts an instance that was building
+into ERROR and finishes a delete that was in progress, both of which end
+in ``destroy``, which finds nothing left and succeeds.
+
+Without a journal entry the driver cleans alone only what no instance can
+own:
+
+* a folder in the VM folder (``<instances>/<vm_group>``) with no settings
+  file, no VM registered under its name and nothing in it but files the
+  driver makes (console log, VRDE port and password, config drive, Logs,
+  Snapshots), older than ``ORPHAN_MIN_AGE``: what a destroy killed after
+  ``unregistervm --delete`` leaves;
+* media VirtualBox keeps registered under the instances path or the image
+  cache whose file is gone (``inaccessible``): closed.
+
+Everything else is left to Nova and logged: a registered VM of Nova's whose
+instance is gone is reaped by ``_cleanup_running_deleted_instances`` (it
+sees it through ``list_instance_uuids``); a settings file that VirtualBox
+does not know (a VM unregistered without deleting its disks, or a lost
+VirtualBox registry) may hold an instance's only disk and is never removed
+here.
+"""
+
+import os
+import time
+
+from oslo_log import log as logging
+
+from nova.virt.virtualbox import exception as vbox_exc
+from nova.virt.virtualbox import vboxmanage
+
+LOG = logging.getLogger(__name__)
+
+JOURNAL_DIR = '.virtualbox-journal'
+SPAWN = 'spawn'
+DESTROY = 'destroy'
+OPERATIONS = (SPAWN, DESTROY)
+# A VM folder younger than this is left alone (someone may be making it).
+ORPHAN_MIN_AGE = 600
+# What the driver itself puts in a VM folder besides the settings file and
+# disks (see pathutils).
+DRIVER_FILES = frozenset(['console.log', 'configdrive.iso', 'vrde.port',
+                          'vrde.password', 'Logs', 'Snapshots'])
+INACCESSIBLE = 'inaccessible'
+
+
+class _Leftover(object):
+    """The part of an instance that destroy needs: its UUID and name."""
+
+    def __init__(self, uuid, name):
+        self.uuid = uuid
+        self.name = name
+
+    def get(self, key, default=None):
+        return getattr(self, key, default)
+
+
+def _inside(path, folder):
+    path = os.path.realpath(path)
+    folder = os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+class RecoveryOps(object):
+
+    def __init__(self, vbox, path_utils, vm_ops, clock=time.time):
+        self._vbox = vbox
+        self._pathutils = path_utils
+        self._vmops = vm_ops
+        self._clock = clock
+
+    # -- the journal ----------------------------------------------------------
+
+    def journal_dir(self):
+        return os.path.join(self._pathutils.instances_dir(), JOURNAL_DIR)
+
+    def _entry(self, operation, uuid):
+        return os.path.join(self.journal_dir(), '%s-%s' % (operation, uuid))
+
+    def journal(self, operation, instance):
+        """Context manager: the entry lives while ``operation`` runs and
+        stays only when the process dies inside it."""
+        return _Journal(self, operation, instance)
+
+    def _write(self, operation, instance):
+        self._pathutils.ensure_dir(self.journal_dir())
+        path = self._entry(operation, instance.uuid)
+        with open(path + '.tmp', 'w') as handle:
+            handle.write(instance.name)
+        os.replace(path + '.tmp', path)
+
+    def _remove(self, operation, uuid):
+        self._pathutils.remove_file(self._entry(operation, uuid))
+
+    def _entries(self):
+        """[(operation, uuid, name)] of the journal."""
+        try:
+            names = sorted(os.listdir(self.journal_dir()))
+        except FileNotFoundError:
+            return []
+        found = []
+        for entry in names:
+            operation, _sep, uuid = entry.partition('-')
+            if operation not in OPERATIONS or entry.endswith('.tmp'):
+                if entry.endswith('.tmp'):
+                    self._pathutils.remove_file(
+                        os.path.join(self.journal_dir(), entry))
+                continue
+            try:
+                with open(os.path.join(self.journal_dir(), entry)) as f:
+                    name = f.read().strip()
+            except OSError:
+                continue
+            found.append((operation, uuid, name))
+        return found
+
+    # -- recovery at start ----------------------------------------------------
+
+    def recover(self):
+        """Clean what a killed process left; returns what it did as
+        {'vms': [uuid], 'folders': [path], 'media': [path]}."""
+        done = {'vms': [], 'folders': [], 'media': []}
+        for operation, uuid, name in self._entries():
+            LOG.warning('nova-compute stopped during the %(op)s of VM '
+                        '%(name)s (%(uuid)s); removing what it left',
+                        {'op': operation, 'name': name, 'uuid': uuid})
+            try:
+                self._vmops.destroy(_Leftover(uuid, name), True)
+            except Exception:
+                LOG.exception('Removing the half-made VM %s failed; Nova '
+                              'deletes it with its instance', uuid)
+                continue
+            self._remove(operation, uuid)
+            done['vms'].append(uuid)
+        # Recovery never keeps nova-compute from starting.
+        for key, step in (('folders', self._remove_orphan_folders),
+                          ('media', self._close_inaccessible_media)):
+            try:
+                done[key] = step()
+            except Exception:
+                LOG.exception('Looking for leftovers (%s) failed; going on',
+                              key)
+        if any(done.values()):
+            LOG.info('Recovered at start: %(vms)d half-made VMs removed, '
+                     '%(folders)d orphan folders removed, %(media)d '
+                     'missing media closed',
+                     {key: len(value) for key, value in done.items()})
+        return done
+
+    def _remove_orphan_folders(self):
+        vms_dir = self._pathutils.vms_dir()
+        if os.path.realpath(vms_dir) == os.path.realpath(
+                self._pathutils.instances_dir()):
+            return []  # vm_group "/": the folder holds other things too
+        try:
+            entries = os.listdir(vms_dir)
+        except FileNotFoundError:
+            return []
+        registered = set(name for name, _uuid in self._vbox.list_vms())
+        removed = []
+        for name in sorted(entries):
+            folder = os.path.join(vms_dir, name)
+            if name in registered or not os.path.isdir(folder):
+                continue
+            if os.path.exists(os.path.join(folder, name + '.vbox')):
+                LOG.warning('VM folder %s has a settings file VirtualBox '
+                            'does not know; left for Nova (deleting its '
+                            'instance removes it)', folder)
+                continue
+            contents = set(os.listdir(folder))
+            if not contents <= DRIVER_FILES:
+                LOG.warning('VM folder %(folder)s has no VM but holds '
+                            '%(files)s; left alone',
+                            {'folder': folder,
+                             'files': ', '.join(sorted(
+                                 contents - DRIVER_FILES))})
+                continue
+            if self._clock() - os.path.getmtime(folder) < ORPHAN_MIN_AGE:
+                continue
+            LOG.info('Removing %s: the folder of a VM that is gone', folder)
+            self._pathutils.remove_tree(folder)
+            removed.append(folder)
+        return removed
+
+    def _close_inaccessible_media(self):
+        ours = [self._pathutils.instances_dir(),
+                self._pathutils.image_cache_dir()]
+        closed = []
+        for device, listing in (('disk', self._vbox.list_hdds),
+                                ('dvd', self._list_dvds)):
+            for medium in listing():
+                location = medium.get('Location', '')
+                if (medium.get('State') != INACCESSIBLE or
+                        not medium.get('UUID') or
+                        not any(_inside(location, folder)
+                                for folder in ours) or
+                        os.path.exists(location)):
+                    continue
+                try:
+                    self._vbox.run('closemedium', device, medium['UUID'])
+                except vbox_exc.VBoxObjectNotFound:
+                    continue
+                except vbox_exc.VBoxManageError as err:
+                    LOG.warning('Could not close the missing medium %(path)s:'
+                                ' %(err)s', {'path': location, 'err': err})
+                    continue
+                LOG.info('Closed the missing medium %s', location)
+                closed.append(location)
+        return closed
+
+    def _list_dvds(self):
+        return vboxmanage.parse_colon_blocks(
+            self._vbox.run('list', 'dvds').stdout)
+
+
+class _Journal(object):
+
+    def __init__(self, recovery, operation, instance):
+        self._recovery = recovery
+        self._operation = operation
+        self._instance = instance
+
+    def __enter__(self):
+        self._recovery._write(self._operation, self._instance)
+
+    def __exit__(self, exc_type, exc, tb):
+        # Returned or raised: the operation cleaned up after itself. A
+        # BaseException that is not an Exception (the process or thread
+        # being killed) leaves the entry for the next start.
+        if exc_type is None or issubclass(exc_type, Exception):
+            self._recovery._remove(self._operation, self._instance.uuid)
+        return False
