@@ -165,6 +165,19 @@ virtualbox_opts = [
                min=1024,
                help='The most bytes of the serial console log that '
                     'get_console_output returns (the end of the log).'),
+    # --- Lifecycle events ---
+    cfg.IntOpt('lifecycle_event_interval',
+               default=10,
+               min=0,
+               help='Seconds between two checks for instances powered off, '
+                    'paused, resumed, started or saved outside Nova (the '
+                    'VirtualBox window, VBoxManage), each reported to Nova '
+                    'as a lifecycle event so it syncs the instance at once '
+                    'instead of at the next sync_power_state_interval. One '
+                    'background thread; each check costs one "VBoxManage '
+                    'list runningvms" plus one showvminfo per VM whose '
+                    'state changed and one more to re-verify a running VM '
+                    '(in turn). 0 disables the events.'),
     # --- Images (imagecache) ---
     # --- Consoles (consoleops) ---
     # --- Networking (vif) ---

@@ -19,6 +19,7 @@ whatever the number of VMs) and from the filesystem holding the instances.
 """
 
 import datetime
+import os
 import platform
 import socket
 import time
@@ -27,12 +28,16 @@ import os_resource_classes as orc
 from oslo_serialization import jsonutils
 import psutil
 
+from oslo_log import log as logging
+
 import nova.conf
 from nova.objects import fields as obj_fields
 from nova.virt.virtualbox import constants
+from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import pathutils
 
 CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
 
 
 def _host_arch():
@@ -46,9 +51,15 @@ def _host_arch():
 
 class HostOps(object):
 
-    def __init__(self, vboxmanage, path_utils=None):
+    def __init__(self, vboxmanage, path_utils=None, running_vms=None):
         self._vbox = vboxmanage
         self._pathutils = path_utils or pathutils.PathUtils()
+        # {uuid: name} of the VMs with a VM process (eventops' cache).
+        self._running_vms = running_vms or (lambda: {
+            uuid: name for name, uuid in self._vbox.list_running_vms()})
+        # uuid -> (settings file, its mtime, memory MB, CPUs) of the
+        # user's running VMs, so showvminfo is asked once per VM start.
+        self._user_vms = {}
 
     def get_hypervisor_version(self):
         """VirtualBox's version as Nova's integer (7.2.22 -> 7002022)."""
@@ -105,10 +116,51 @@ class HostOps(object):
             'numa_topology': None,
         }
 
+    def _user_vm_usage(self):
+        """(memory MB, vCPUs) of the user's own running VMs: one ``list
+        runningvms`` and one showvminfo per such VM not seen running with
+        the same settings file before."""
+        memory = cpus = 0
+        running = self._running_vms()
+        for uuid, name in running.items():
+            if self._pathutils.is_nova_vm(name):
+                continue
+            known = self._user_vms.get(uuid)
+            if known is not None:
+                try:
+                    if os.path.getmtime(known[0]) == known[1]:
+                        memory += known[2]
+                        cpus += known[3]
+                        continue
+                except OSError:
+                    pass
+            try:
+                info = self._vbox.show_vm_info(uuid)
+            except vbox_exc.VBoxObjectNotFound:
+                continue  # stopped and gone since the list
+            try:
+                mtime = os.path.getmtime(info.get('CfgFile', ''))
+            except OSError:
+                mtime = None
+            used = (int(info.get('memory') or 0), int(info.get('cpus') or 0))
+            self._user_vms[uuid] = (info.get('CfgFile', ''), mtime) + used
+            memory += used[0]
+            cpus += used[1]
+        for uuid in set(self._user_vms) - set(running):
+            del self._user_vms[uuid]
+        return memory, cpus
+
     def update_provider_tree(self, provider_tree, nodename,
                              allocation_ratios, reserved_disk_gb):
-        """Set VCPU, MEMORY_MB and DISK_GB inventory (1 VBoxManage call)."""
+        """Set VCPU, MEMORY_MB and DISK_GB inventory (2 VBoxManage calls,
+        +1 per user's VM started since the last time): what the user's own
+        running VMs use is reserved."""
         res = self._host_resources()
+        user_memory, user_cpus = self._user_vm_usage()
+        if user_memory or user_cpus:
+            LOG.debug('The user\'s own running VMs use %(mem)d MB and '
+                      '%(cpus)d vCPUs; reserved for them',
+                      {'mem': user_memory, 'cpus': user_cpus})
         inventory = {
             orc.VCPU: {
                 'total': res['vcpus'],
@@ -116,7 +168,8 @@ class HostOps(object):
                 'max_unit': res['vcpus'],
                 'step_size': 1,
                 'allocation_ratio': allocation_ratios[orc.VCPU],
-                'reserved': CONF.reserved_host_cpus,
+                'reserved': min(res['vcpus'],
+                                CONF.reserved_host_cpus + user_cpus),
             },
             orc.MEMORY_MB: {
                 'total': res['memory_mb'],
@@ -124,7 +177,8 @@ class HostOps(object):
                 'max_unit': res['memory_mb'],
                 'step_size': 1,
                 'allocation_ratio': allocation_ratios[orc.MEMORY_MB],
-                'reserved': CONF.reserved_host_memory_mb,
+                'reserved': min(res['memory_mb'],
+                                CONF.reserved_host_memory_mb + user_memory),
             },
             orc.DISK_GB: {
                 'total': res['local_gb'],
