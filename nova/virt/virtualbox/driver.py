@@ -18,17 +18,23 @@ A facade: each method hands its work to the ops module that owns it.
 Loaded by nova-compute with ``compute_driver = virtualbox.VBoxDriver``.
 """
 
+import contextlib
+import functools
+import inspect
+
 from oslo_log import log as logging
 
 import nova.conf
 from nova.virt import driver
 from nova.virt.virtualbox import conf as vbox_conf
 from nova.virt.virtualbox import consoleops
+from nova.virt.virtualbox import eventops
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import hostops
 from nova.virt.virtualbox import imagecache
 from nova.virt.virtualbox import migrationops
 from nova.virt.virtualbox import pathutils
+from nova.virt.virtualbox import recoveryops
 from nova.virt.virtualbox import rescueops
 from nova.virt.virtualbox import snapshotops
 from nova.virt.virtualbox import vboxmanage
@@ -39,6 +45,30 @@ from nova.virt.virtualbox import volumeops
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 vbox_conf.register_opts(CONF)
+
+
+def _own_operation(journal=None):
+    """Marks the driver's own operation on an instance: no lifecycle
+    event is sent for what it does (eventops), and a spawn or a destroy of
+    the disks keeps a journal entry while it runs, so that a restart
+    removes what a killed nova-compute left half-made (recoveryops)."""
+    def decorate(func):
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def wrapper(self, *args, **kwargs):
+            arguments = signature.bind(self, *args, **kwargs).arguments
+            instance = arguments['instance']
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(self._events.own_operation(instance))
+                if journal and arguments.get('destroy_disks', True):
+                    stack.enter_context(
+                        self._recovery.journal(journal, instance))
+                return func(self, *args, **kwargs)
+        # Nova's API signature checks see the method's own arguments.
+        wrapper.__signature__ = signature
+        return wrapper
+    return decorate
 
 
 class VBoxDriver(driver.ComputeDriver):
@@ -65,7 +95,11 @@ class VBoxDriver(driver.ComputeDriver):
         super().__init__(virtapi)
         self._vbox = vbox or vboxmanage.VBoxManage.from_conf(CONF)
         self._pathutils = pathutils.PathUtils()
-        self._hostops = hostops.HostOps(self._vbox, self._pathutils)
+        self._events = eventops.EventOps(self._vbox, self._pathutils,
+                                         self.emit_event)
+        self._hostops = hostops.HostOps(
+            self._vbox, self._pathutils,
+            running_vms=self._events.cache.running_vms)
         self._imagecache = imagecache.ImageCache(self._vbox, self._pathutils)
         self._consoleops = consoleops.ConsoleOps(self._vbox, self._pathutils)
         self._vifops = vif.VIFOps(self._vbox)
@@ -78,6 +112,8 @@ class VBoxDriver(driver.ComputeDriver):
             vm_ops_factory=self._make_vmops)
         self._rescueops = rescueops.RescueOps(
             self._vbox, self._vmops, self._imagecache, self._pathutils)
+        self._recovery = recoveryops.RecoveryOps(self._vbox, self._pathutils,
+                                                 self._vmops)
 
     def _make_vmops(self, image_cache):
         """A VMOps with every settings builder wired in; migrations build
@@ -98,6 +134,11 @@ class VBoxDriver(driver.ComputeDriver):
         self._pathutils.ensure_dir(self._pathutils.instances_dir())
         LOG.info('VirtualBox %(version)s found; instances in %(path)s',
                  {'version': text, 'path': self._pathutils.instances_dir()})
+        self._recovery.recover()
+        self._events.start()
+
+    def cleanup_host(self, host):
+        self._events.stop()
 
     def get_available_nodes(self, refresh=False):
         return self._hostops.get_available_nodes()
@@ -129,10 +170,14 @@ class VBoxDriver(driver.ComputeDriver):
         return self._vmops.list_instance_uuids()
 
     def get_info(self, instance, use_cache=True):
-        return self._vmops.get_info(instance)
+        return self._events.get_info(instance, use_cache)
+
+    def get_num_instances(self):
+        return self._events.get_num_instances()
 
     # -- lifecycle (vmops) ----------------------------------------------------
 
+    @_own_operation(recoveryops.SPAWN)
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
@@ -140,6 +185,7 @@ class VBoxDriver(driver.ComputeDriver):
                           admin_password, network_info, block_device_info,
                           power_on)
 
+    @_own_operation(recoveryops.DESTROY)
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
         # Reverting a resize on this host: the VM is the original, which
@@ -148,43 +194,54 @@ class VBoxDriver(driver.ComputeDriver):
             return
         self._vmops.destroy(instance, destroy_disks)
 
+    @_own_operation(recoveryops.DESTROY)
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
                 destroy_secrets=True):
         self._vmops.cleanup(instance, destroy_disks)
 
+    @_own_operation()
     def power_off(self, instance, timeout=0, retry_interval=0):
         self._vmops.power_off(instance, timeout, retry_interval)
 
+    @_own_operation()
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):
         self._vmops.power_on(instance)
 
+    @_own_operation()
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,
                accel_info=None, share_info=None):
         self._vmops.reboot(instance, reboot_type)
 
+    @_own_operation()
     def pause(self, instance):
         self._vmops.pause(instance)
 
+    @_own_operation()
     def unpause(self, instance):
         self._vmops.unpause(instance)
 
+    @_own_operation()
     def suspend(self, context, instance):
         self._vmops.suspend(instance)
 
+    @_own_operation()
     def resume(self, context, instance, network_info, block_device_info=None,
                share_info=None):
         self._vmops.resume(instance)
 
+    @_own_operation()
     def resume_state_on_host_boot(self, context, instance, network_info,
                                   share_info, block_device_info=None):
         self._vmops.resume_state_on_host_boot(instance)
 
+    @_own_operation()
     def soft_delete(self, instance):
         self._vmops.soft_delete(instance)
 
+    @_own_operation()
     def restore(self, instance):
         self._vmops.restore(instance)
 
@@ -204,10 +261,12 @@ class VBoxDriver(driver.ComputeDriver):
 
     # -- snapshots, resize, rescue (snapshotops, migrationops) ----------------
 
+    @_own_operation()
     def snapshot(self, context, instance, image_id, update_task_state):
         self._snapshotops.snapshot(context, instance, image_id,
                                    update_task_state)
 
+    @_own_operation()
     def migrate_disk_and_power_off(self, context, instance, dest,
                                    flavor, network_info,
                                    block_device_info=None,
@@ -216,6 +275,7 @@ class VBoxDriver(driver.ComputeDriver):
             context, instance, dest, flavor, network_info,
             block_device_info, timeout, retry_interval)
 
+    @_own_operation()
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,
                          allocations, block_device_info=None,
@@ -224,11 +284,13 @@ class VBoxDriver(driver.ComputeDriver):
             context, migration, instance, disk_info, network_info,
             image_meta, resize_instance, block_device_info, power_on)
 
+    @_own_operation()
     def confirm_migration(self, context, migration, instance,
                           network_info):
         self._migrationops.confirm_migration(context, migration,
                                              instance, network_info)
 
+    @_own_operation()
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,
                                 power_on=True, share_info=None):
@@ -236,12 +298,14 @@ class VBoxDriver(driver.ComputeDriver):
             context, instance, network_info, migration,
             block_device_info, power_on)
 
+    @_own_operation()
     def rescue(self, context, instance, network_info, image_meta,
                rescue_password, block_device_info, share_info):
         self._rescueops.rescue(context, instance, network_info,
                                image_meta, rescue_password,
                                block_device_info, share_info)
 
+    @_own_operation()
     def unrescue(self, context, instance):
         self._rescueops.unrescue(context, instance)
 

@@ -72,12 +72,15 @@ class VBoxDriverTestCase(test_base.VBoxTestCase):
 
     def test_delegation(self):
         instance = mock.sentinel.instance
+        self.driver._events = mock.Mock()
         cases = [
             ('list_instances', (), self.driver._vmops.list_instances, ()),
             ('list_instance_uuids', (),
              self.driver._vmops.list_instance_uuids, ()),
-            ('get_info', (instance,), self.driver._vmops.get_info,
-             (instance,)),
+            ('get_info', (instance,), self.driver._events.get_info,
+             (instance, True)),
+            ('get_num_instances', (),
+             self.driver._events.get_num_instances, ()),
             ('get_available_nodes', (),
              self.driver._hostops.get_available_nodes, ()),
             ('get_available_resource', ('node',),
@@ -187,6 +190,8 @@ class LifecycleDelegationTestCase(test_base.VBoxTestCase):
         self.driver = vbox_driver.VBoxDriver(fake_virt.FakeVirtAPI(),
                                              vbox=self.vbox)
         self.vmops = self.driver._vmops = mock.Mock()
+        self.driver._events = mock.MagicMock()
+        self.driver._recovery = mock.MagicMock()
 
     def test_delegation(self):
         i, ctx, nw, bdi = (mock.sentinel.instance, mock.sentinel.ctx,
