@@ -21,6 +21,9 @@ Layout under the instances path (<vms> is <instances>/<vm_group>, e.g.
     <vms>/<vm name>/root.vdi                 root disk (differencing or copy)
     <vms>/<vm name>/root.resized.<uuid>.vdi  a resize's grown copy until
                                              confirmed (then root.vdi)
+    <vms>/<vm name>/ephemeral.vdi            ephemeral disks (the next ones
+                                             ephemeral1.vdi, ...)
+    <vms>/<vm name>/swap.vdi                 swap disk
     <vms>/<vm name>/console.log              first serial port
     <vms>/<vm name>/configdrive.iso
     <vms>/<vm name>/vrde.port                the VRDE port it holds
@@ -45,6 +48,7 @@ ROOT_DISK_NAME = 'root.vdi'
 # (see migrationops): root.resized.<uuid of the disk it replaces>.vdi
 RESIZED_ROOT_PREFIX = 'root.resized.'
 EPHEMERAL_DISK_NAME = 'ephemeral.vdi'
+SWAP_DISK_NAME = 'swap.vdi'
 CONSOLE_LOG_NAME = 'console.log'
 CONFIG_DRIVE_NAME = 'configdrive.iso'
 VRDE_PORT_NAME = 'vrde.port'
@@ -113,8 +117,14 @@ class PathUtils(object):
             return name[len(RESIZED_ROOT_PREFIX):-len('.vdi')] or None
         return None
 
-    def ephemeral_disk_path(self, instance):
-        return os.path.join(self.instance_dir(instance), EPHEMERAL_DISK_NAME)
+    def ephemeral_disk_path(self, instance, index=0):
+        """The instance's ephemeral disk number ``index`` (Nova may give
+        several): ephemeral.vdi, ephemeral1.vdi, ..."""
+        name = EPHEMERAL_DISK_NAME if not index else 'ephemeral%d.vdi' % index
+        return os.path.join(self.instance_dir(instance), name)
+
+    def swap_disk_path(self, instance):
+        return os.path.join(self.instance_dir(instance), SWAP_DISK_NAME)
 
     def console_log_path(self, instance):
         return os.path.join(self.instance_dir(instance), CONSOLE_LOG_NAME)
