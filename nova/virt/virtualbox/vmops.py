@@ -19,6 +19,16 @@ public operation holds the instance's lock, so two operations on one
 instance never interleave while different instances run in parallel.
 Waits for the guest are polls of ``showvminfo`` against a monotonic
 deadline: bounded, never a blind sleep.
+
+Disks of a VM (see doc/design.md, "Disks and device names"): one
+controller of the image's bus (hw_disk_bus, else [virtualbox]
+storage_bus; SATA has 30 ports) holds everything Nova names, at the port
+of its device name (/dev/sdX is port X, on IDE two per port): the root
+disk at /dev/sda (port 0), volumes, ephemeral and swap disks. DVDs - an
+ISO image to boot from, the config drive - are not Nova's devices: they
+go on the secondary channel of an IDE controller (port 1, device 0 and
+1), added for them when the root bus is not IDE, so no device name Nova
+gives can ever meet them.
 """
 
 import calendar
@@ -41,6 +51,7 @@ from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import imagecache
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import volumeops
 
 import nova.conf
 
@@ -61,6 +72,11 @@ DESCRIPTION_MAX = 255
 # stopping, saving, ...) to settle before acting on it.
 SETTLE_TIMEOUT = 60
 VBOX_LOG_TAIL_LINES = 5
+# Where DVDs go: port 1 (the secondary channel) of the IDE controller.
+DVD_CONTROLLER = constants.STORAGE_CONTROLLERS[constants.STORAGE_BUS_IDE]
+ISO_SLOT = (1, 0)
+CONFIG_DRIVE_SLOT = (1, 1)
+ISO_DISK_FORMAT = 'iso'
 
 
 def lock_name(instance):
@@ -85,6 +101,41 @@ def _image_prop(image_meta, name):
     if image_meta is None or not image_meta.obj_attr_is_set('properties'):
         return None
     return image_meta.properties.get(name)
+
+
+def _is_iso(image_meta):
+    """Whether the image is an ISO to boot from as a DVD (Glance's
+    disk_format; the image cache checks the bytes agree)."""
+    return (image_meta is not None and
+            image_meta.obj_attr_is_set('disk_format') and
+            image_meta.disk_format == ISO_DISK_FORMAT)
+
+
+def _letters(index):
+    """0 -> 'a', 25 -> 'z', 26 -> 'aa': the device name letters of
+    volumeops.device_index's numbering."""
+    letters = ''
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord('a') + rest) + letters
+    return letters
+
+
+class _Disk(object):
+    """An ephemeral or swap disk spawn creates: a dynamic VDI in the VM
+    folder at the slot of its device name."""
+
+    def __init__(self, kind, path, size_mb, slot, device_name):
+        self.kind = kind
+        self.path = path
+        self.size_mb = size_mb
+        self.slot = slot
+        self.device_name = device_name
+
+    def __repr__(self):
+        return '<%s %s %d MB %s>' % (self.kind, self.device_name,
+                                     self.size_mb, self.slot)
 
 
 class _Rollback(object):
@@ -118,7 +169,8 @@ class _Rollback(object):
 class VMOps(object):
 
     def __init__(self, vbox, path_utils=None, image_cache=None,
-                 vif_ops=None, console_ops=None, config_drive=None):
+                 vif_ops=None, console_ops=None, config_drive=None,
+                 volume_ops=None, virtapi=None):
         self._vbox = vbox
         self._pathutils = path_utils or pathutils.PathUtils()
         # The helpers keep their state in files and file locks, so one
@@ -129,8 +181,13 @@ class VMOps(object):
             self._vbox, self._pathutils)
         self._configdrive = config_drive or configdrive.ConfigDrive(
             self._vbox, self._pathutils)
+        self._volumeops = volume_ops or volumeops.VolumeOps(
+            self._vbox, self._pathutils)
         # vif.VIFOps builds the NICs; without it the VM gets none.
         self._vif = vif_ops
+        # Nova's VirtAPI, for waiting on Neutron's network-vif-plugged
+        # events around the VM's start (vif.VIFOps.wait_for_vif_plugged).
+        self._virtapi = virtapi
 
     @staticmethod
     def _lock(instance):
@@ -215,22 +272,44 @@ class VMOps(object):
     def spawn(self, context, instance, image_meta, injected_files=None,
               admin_password=None, network_info=None,
               block_device_info=None, power_on=True):
-        """Build the VM and start it: at most 7 VBoxManage calls from a
-        cached image (+1 for a config drive). Any failure removes
-        everything made so far."""
-        self._check_block_devices(instance, block_device_info)
+        """Build the VM and start it. Any failure removes everything made
+        so far (volumes are detached, never deleted).
+
+        VBoxManage calls from a cached image: 6 (createvm, modifyvm,
+        createmedium, storagectl, storageattach, startvm); +1 to grow the
+        root disk for the flavor (image cache); +1 per volume
+        (storageattach; a boot volume replaces the root disk's
+        createmedium); +2 per ephemeral or swap disk (createmedium,
+        storageattach); +2 for a config drive or an ISO image
+        (storagectl of the DVD controller, storageattach), +1 for the
+        other of the two; an ISO image with root_gb 0 has no root disk
+        (-2).
+        """
         os_type = self._os_type(instance, image_meta)
         controller = self._controller(image_meta)
+        iso = _is_iso(image_meta)
+        boot_volume = self._volumeops.boot_volume(block_device_info)
+        if boot_volume is not None and iso:
+            iso = False  # the volume boots; the image made it
+        disks = self._plan_disks(instance, block_device_info, controller,
+                                 iso, boot_volume is not None)
         with self._lock(instance):
             rollback = _Rollback(instance)
             try:
                 self._build(context, instance, image_meta, network_info,
-                            os_type, controller, rollback)
-                self._attach_config_drive(context, instance, injected_files,
-                                          admin_password, network_info,
-                                          controller)
+                            os_type, controller, rollback, iso,
+                            block_device_info, boot_volume, disks)
+                self._attach_dvds(context, instance, injected_files,
+                                  admin_password, network_info, controller,
+                                  iso and self._cached_iso(
+                                      context, instance, image_meta))
                 if power_on:
-                    self._start(instance)
+                    if self._volumeops.volumes(block_device_info):
+                        # A start that timed out may leave the VM running;
+                        # the volumes can only be detached from a stopped
+                        # one.
+                        rollback.add('start', self._stop_quietly, instance)
+                    self._start_new(instance, network_info)
             except Exception:
                 with excutils.save_and_reraise_exception():
                     LOG.error('Spawn failed; removing what was made',
@@ -240,7 +319,8 @@ class VMOps(object):
                  'running' if power_on else 'powered off', instance=instance)
 
     def _build(self, context, instance, image_meta, network_info, os_type,
-               controller, rollback):
+               controller, rollback, iso=False, block_device_info=None,
+               boot_volume=None, disks=()):
         vm_dir = self._pathutils.instance_dir(instance)
         if not os.path.exists(vm_dir):
             # createvm may leave its settings file behind when it fails
@@ -253,34 +333,129 @@ class VMOps(object):
 
         self._vbox.run('modifyvm', instance.uuid,
                        *self._settings_args(instance, image_meta, os_type,
-                                            network_info))
+                                            network_info, iso))
 
-        # Registered with VirtualBox by its creation; once attached,
-        # unregistervm --delete removes it with the VM.
-        rollback.add('root disk', self._close_medium,
-                     self._pathutils.root_disk_path(instance))
-        root_disk = self._imagecache.create_root_disk(
-            context, instance, image_meta, instance.flavor.root_gb)
+        root_disk = None
+        if boot_volume is None:
+            # Registered with VirtualBox by its creation; once attached,
+            # unregistervm --delete removes it with the VM.
+            rollback.add('root disk', self._close_medium,
+                         self._pathutils.root_disk_path(instance))
+            # For an ISO image: a blank disk of root_gb to install to, or
+            # None when root_gb is 0.
+            root_disk = self._imagecache.create_root_disk(
+                context, instance, image_meta, instance.flavor.root_gb)
         add, model, name, ports = controller
         self._vbox.run('storagectl', instance.uuid, '--name', name,
                        '--add', add, '--controller', model,
                        '--portcount', str(ports), '--bootable', 'on')
-        self._vbox.run('storageattach', instance.uuid, '--storagectl', name,
-                       '--port', '0', '--device', '0',
-                       '--type', constants.DEVICE_HDD, '--medium', root_disk)
+        if root_disk:
+            self._vbox.run('storageattach', instance.uuid, '--storagectl',
+                           name, '--port', '0', '--device', '0',
+                           '--type', constants.DEVICE_HDD,
+                           '--medium', root_disk)
         rollback.forget('root disk')
 
-    @staticmethod
-    def _check_block_devices(instance, block_device_info):
-        if driver.block_device_info_get_mapping(block_device_info):
-            raise NotImplementedError(_(
-                'The VirtualBox driver cannot attach volumes yet.'))
-        if (driver.block_device_info_get_ephemerals(block_device_info) or
-                driver.swap_is_usable(
-                    driver.block_device_info_get_swap(block_device_info))):
-            LOG.warning('Ephemeral and swap disks are not supported by the '
-                        'VirtualBox driver yet; the instance gets its root '
-                        'disk only', instance=instance)
+        if self._volumeops.volumes(block_device_info):
+            # Before unregistervm --delete (rollback runs newest first),
+            # which would delete a file volume's data with the VM.
+            rollback.add('volumes', self._volumeops.detach_volumes_for_destroy,
+                         instance, block_device_info)
+            self._volumeops.attach_volumes_for_spawn(
+                instance, block_device_info, controller=name,
+                controller_type=model)
+        for disk in disks:
+            self._add_disk(instance, name, disk, rollback)
+
+    def _add_disk(self, instance, controller, disk, rollback):
+        """An ephemeral or swap disk: a dynamic VDI, not immutable (its
+        data lasts across reboots), attached at its slot."""
+        step = '%s disk %s' % (disk.kind, disk.path)
+        rollback.add(step, self._close_medium, disk.path)
+        self._vbox.run('createmedium', 'disk', '--filename', disk.path,
+                       '--size', str(disk.size_mb), '--format', 'VDI',
+                       retry=False)
+        self._vbox.run('storageattach', instance.uuid, '--storagectl',
+                       controller, '--port', str(disk.slot[0]),
+                       '--device', str(disk.slot[1]),
+                       '--type', constants.DEVICE_HDD, '--medium', disk.path)
+        rollback.forget(step)
+
+    # -- where the disks go -------------------------------------------------
+
+    def _plan_disks(self, instance, block_device_info, controller, iso,
+                    boot_from_volume):
+        """The ephemeral and swap disks to create ([_Disk]), each at the
+        slot of the device name Nova gave it; without Nova's
+        block_device_info (or without these devices in it), those the
+        flavor asks for at the first free slots. Checked before any
+        VBoxManage call.
+
+        :raises InvalidBDM: two devices want the same slot, or one wants
+            a DVD's slot of an IDE root controller.
+        :raises TooManyDiskDevices: beyond the controller's ports.
+        """
+        _add, model, _name, ports = controller
+        taken = {}
+
+        def take(slot, what):
+            if slot in taken:
+                raise exception.InvalidBDM(message=_(
+                    '%(what)s and %(other)s want the same place on the '
+                    'disk controller (port %(port)d, device %(dev)d)') % {
+                        'what': what, 'other': taken[slot],
+                        'port': slot[0], 'dev': slot[1]})
+            taken[slot] = what
+
+        def slot_of(device_name):
+            return volumeops.slot_for_device(device_name, model, ports)
+
+        def free_slot(what):
+            for index in range(ports * (2 if model == DVD_CONTROLLER[1]
+                                        else 1)):
+                slot = slot_of('/dev/sd' + _letters(index))
+                if slot not in taken:
+                    return slot
+            raise exception.TooManyDiskDevices(maximum=len(taken))
+
+        if model == DVD_CONTROLLER[1]:
+            # The DVDs share the root's IDE controller.
+            if iso:
+                take(ISO_SLOT, _('the ISO image'))
+            if self._configdrive.required(instance):
+                take(CONFIG_DRIVE_SLOT, _('the config drive'))
+        if not boot_from_volume:
+            take((0, 0), _('the root disk'))
+        for bdm in self._volumeops.volumes(block_device_info):
+            take(slot_of(bdm.get('mount_device')),
+                 _('volume %s') % bdm.get('mount_device'))
+
+        disks = []
+        flavor = instance.flavor
+        ephemerals = driver.block_device_info_get_ephemerals(
+            block_device_info)
+        if not ephemerals and flavor.ephemeral_gb:
+            ephemerals = [{'size': flavor.ephemeral_gb, 'device_name': None}]
+        for index, eph in enumerate(ephemerals):
+            if not eph.get('size'):
+                continue
+            name = eph.get('device_name')
+            slot = slot_of(name) if name else free_slot(_('an ephemeral'))
+            take(slot, _('ephemeral disk %s') % (name or index))
+            disks.append(_Disk('ephemeral', self._pathutils
+                               .ephemeral_disk_path(instance, index),
+                               eph['size'] * 1024, slot, name))
+        swap = driver.block_device_info_get_swap(block_device_info)
+        if driver.swap_is_usable(swap):
+            name, size_mb = swap['device_name'], swap['swap_size']
+        else:
+            name, size_mb = None, flavor.swap
+        if size_mb:
+            slot = slot_of(name) if name else free_slot(_('swap'))
+            take(slot, _('the swap disk'))
+            disks.append(_Disk('swap', self._pathutils.swap_disk_path(
+                instance), size_mb, slot, name))
+        return disks
 
     def _os_type(self, instance, image_meta):
         sysmeta = getattr(instance, 'system_metadata', None) or {}
@@ -327,8 +502,10 @@ class VMOps(object):
                              'hw_vbox_os_type)') % os_type)
             raise
 
-    def _settings_args(self, instance, image_meta, os_type, network_info):
-        """Every setting of the VM, for its one modifyvm call."""
+    def _settings_args(self, instance, image_meta, os_type, network_info,
+                       iso=False):
+        """Every setting of the VM, for its one modifyvm call. An ISO image
+        boots from its DVD first (the installer), then the disk."""
         flavor = instance.flavor
         windows = os_type.lower().startswith('win')
         firmware = FIRMWARE_TYPES.get(
@@ -338,7 +515,8 @@ class VMOps(object):
                 '--ioapic', 'on',
                 '--rtc-use-utc', 'off' if windows else 'on',
                 '--firmware', firmware,
-                '--boot1', 'disk', '--boot2', 'dvd',
+                '--boot1', 'dvd' if iso else 'disk',
+                '--boot2', 'disk' if iso else 'dvd',
                 '--boot3', 'none', '--boot4', 'none',
                 # "=" so that a name starting with "-" stays a value.
                 '--description=%s' % sanitize_description(
@@ -352,14 +530,57 @@ class VMOps(object):
         args += self._console.serial_args(instance)
         return args
 
-    def _attach_config_drive(self, context, instance, injected_files,
-                             admin_password, network_info, controller):
-        """The config drive ISO (in the VM folder, so removed with it) in
-        a DVD drive on port 1 of the root disk's controller."""
-        iso = self._configdrive.create(context, instance, injected_files,
-                                       admin_password, network_info)
-        if iso:
-            self._configdrive.attach(instance, controller[2], 1, path=iso)
+    def _cached_iso(self, context, instance, image_meta):
+        """The cached ISO image's path (the image cache fetched it for the
+        root disk already)."""
+        path = self._imagecache.get_cached_image(context, instance,
+                                                 image_meta)
+        if not imagecache.ImageCache.is_iso(path):
+            raise exception.ImageUnacceptable(
+                image_id=_image_id(image_meta),
+                reason=_('its disk_format is iso but the image cache holds '
+                         '%s') % path)
+        return path
+
+    def _attach_dvds(self, context, instance, injected_files,
+                     admin_password, network_info, controller, iso_path):
+        """The ISO image to boot from and the config drive (built in the VM
+        folder, so removed with it) as DVDs on port 1 of the IDE
+        controller, added for them when the root controller is not IDE."""
+        config_drive = self._configdrive.create(
+            context, instance, injected_files, admin_password, network_info)
+        if not (iso_path or config_drive):
+            return
+        add, model, name, ports = DVD_CONTROLLER
+        if controller[2] != name:
+            self._vbox.run('storagectl', instance.uuid, '--name', name,
+                           '--add', add, '--controller', model,
+                           '--portcount', str(ports), '--bootable', 'on')
+        if iso_path:
+            self._vbox.run('storageattach', instance.uuid, '--storagectl',
+                           name, '--port', str(ISO_SLOT[0]),
+                           '--device', str(ISO_SLOT[1]),
+                           '--type', constants.DEVICE_DVD,
+                           '--medium', iso_path)
+        if config_drive:
+            self._configdrive.attach(instance, name, CONFIG_DRIVE_SLOT[0],
+                                     CONFIG_DRIVE_SLOT[1], path=config_drive)
+
+    def _stop_quietly(self, instance):
+        try:
+            self._run(instance, 'controlvm', instance.uuid, 'poweroff')
+        except vbox_exc.VBoxInvalidVMState:
+            pass  # not running
+
+    def _start_new(self, instance, network_info):
+        """Start a new VM, waiting for Neutron's network-vif-plugged events
+        when [virtualbox] wait_for_vif_plugged_events asks for it."""
+        if self._vif is None:
+            self._start(instance)
+            return
+        with self._vif.wait_for_vif_plugged(self._virtapi, instance,
+                                            network_info):
+            self._start(instance)
 
     def _close_medium(self, path):
         """Forget a medium VirtualBox registered and delete its file."""
@@ -386,17 +607,19 @@ class VMOps(object):
 
     # -- destroy --------------------------------------------------------------
 
-    def destroy(self, instance, destroy_disks=True):
-        """Power off, unregister (deleting the disks), remove the folder:
-        at most 3 VBoxManage calls, and fine when the VM is gone already."""
+    def destroy(self, instance, destroy_disks=True, block_device_info=None):
+        """Power off, detach the volumes, unregister (deleting the disks),
+        remove the folder: at most 3 VBoxManage calls without volumes
+        (+1 showvminfo and +2 per volume), and fine when the VM is gone
+        already."""
         with self._lock(instance):
-            self._destroy(instance, destroy_disks)
+            self._destroy(instance, destroy_disks, block_device_info)
 
-    def cleanup(self, instance, destroy_disks=True):
+    def cleanup(self, instance, destroy_disks=True, block_device_info=None):
         """What destroy may have left; nothing to do after a destroy."""
-        self.destroy(instance, destroy_disks)
+        self.destroy(instance, destroy_disks, block_device_info)
 
-    def _destroy(self, instance, destroy_disks):
+    def _destroy(self, instance, destroy_disks, block_device_info=None):
         name = pathutils.vm_name(instance)
         if self._pathutils.is_nova_vm(name):
             try:
@@ -408,6 +631,10 @@ class VMOps(object):
                          instance=instance)
             else:
                 LOG.debug('VM powered off', instance=instance)
+            # unregistervm --delete deletes the file of every attached
+            # disk: a file volume would lose its data.
+            self._volumeops.detach_volumes_for_destroy(instance,
+                                                       block_device_info)
             self._unregister(instance, delete=destroy_disks)
             if destroy_disks:
                 self._forget_config_drive(instance)

@@ -12,6 +12,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+import contextlib
 import os
 import threading
 import time
@@ -304,20 +305,15 @@ class SpawnTestCase(VMOpsTestBase):
                           self.image(hw_disk_bus='usb'))
         self.vbox.run.assert_not_called()
 
-    def test_volumes_are_refused_before_any_call(self):
-        bdi = {'block_device_mapping': [{'mount_device': '/dev/sdb',
-                                         'connection_info': {}}]}
-        self.assertRaises(NotImplementedError, self.spawn,
-                          block_device_info=bdi)
-        self.vbox.run.assert_not_called()
-
     def test_default_helpers(self):
         ops = vmops.VMOps(self.vbox, self.pathutils)
         self.assertIsInstance(ops._imagecache, vmops.imagecache.ImageCache)
         self.assertIsInstance(ops._console, vmops.consoleops.ConsoleOps)
         self.assertIsInstance(ops._configdrive,
                               vmops.configdrive.ConfigDrive)
+        self.assertIsInstance(ops._volumeops, vmops.volumeops.VolumeOps)
         self.assertIsNone(ops._vif)
+        self.assertIsNone(ops._virtapi)
 
     def test_config_drive_goes_in_a_dvd_drive(self):
         iso = self.pathutils.config_drive_path(self.instance)
@@ -327,8 +323,15 @@ class SpawnTestCase(VMOpsTestBase):
                          network_info='nw')
         self.configdrive.create.assert_called_once_with(
             'ctx', self.instance, ['f'], 'pw', 'nw')
+        # Not on the SATA controller, whose ports are Nova's device
+        # names: on the secondary channel of an IDE controller of its own.
+        self.assertEqual(
+            ('storagectl', UUID, '--name', 'IDE', '--add', 'ide',
+             '--controller', 'PIIX4', '--portcount', '2', '--bootable',
+             'on'), self.commands()[-2])
         self.configdrive.attach.assert_called_once_with(
-            self.instance, 'SATA', 1, path=iso)
+            self.instance, 'IDE', 1, 1, path=iso)
+        self.assertEqual('startvm', self.commands()[-1][0])
 
     def test_config_drive_failure_rolls_back(self):
         self.configdrive.create.side_effect = exception.ConfigDriveMountFailed(
@@ -340,7 +343,7 @@ class SpawnTestCase(VMOpsTestBase):
         self.assertFalse(os.path.exists(self.vm_dir))
 
     def test_builders_of_other_modules_go_into_the_one_modifyvm(self):
-        vif = mock.Mock()
+        vif = mock.MagicMock()
         vif.nic_args.return_value = ['--nic1', 'nat']
         self.vmops._vif = vif
         image = self.image()
@@ -486,6 +489,355 @@ class SpawnTestCase(VMOpsTestBase):
         self.assert_nothing_left()
 
 
+class SpawnDisksTestCase(VMOpsTestBase):
+    """Call budget, ISO images, ephemeral and swap disks, volumes and the
+    wait for Neutron's events."""
+
+    def setUp(self):
+        super().setUp()
+        self.iso = os.path.join(self.instances_path, '_base',
+                                IMAGE_ID + '.iso')
+
+        def root_disk(context, instance, image_meta, root_gb):
+            # What the image cache runs for a linked clone of a cached
+            # base: one createmedium.
+            self.vbox.run('createmedium', 'disk', '--filename', self.root,
+                          '--diffparent', 'base.vdi', '--format', 'VDI',
+                          retry=False)
+            return self.root
+        self.imagecache.create_root_disk.side_effect = root_disk
+        self.imagecache.get_cached_image.return_value = self.iso
+        self.fail_on('nothing', None)
+
+    def spawn(self, image=None, bdi=None, **kwargs):
+        self.vmops.spawn(mock.sentinel.context, self.instance,
+                         image or self.image(), block_device_info=bdi,
+                         **kwargs)
+
+    def iso_image(self):
+        return objects.ImageMeta.from_dict({'id': IMAGE_ID,
+                                            'disk_format': 'iso',
+                                            'properties': {}})
+
+    def names(self):
+        return [c[0] for c in self.commands()]
+
+    def attach(self, port, medium, device=0, kind='hdd', ctl='SATA'):
+        return ('storageattach', UUID, '--storagectl', ctl, '--port',
+                str(port), '--device', str(device), '--type', kind,
+                '--medium', medium)
+
+    def create(self, path, size_mb):
+        return ('createmedium', 'disk', '--filename', path, '--size',
+                str(size_mb), '--format', 'VDI')
+
+    def volume_file(self, name='vol.vdi'):
+        """A file volume (VDI header) Cinder's local driver would give."""
+        path = os.path.join(self.instances_path, name)
+        with open(path, 'wb') as f:
+            f.write(b'\0' * 64 + b'\x7f\x10\xda\xbe' + b'\0' * 444)
+        return path
+
+    def volume_bdm(self, path, device, boot_index=None, vol='v1'):
+        return {'connection_info': {'driver_volume_type': 'local',
+                                    'data': {'device_path': path,
+                                             'volume_id': vol}},
+                'mount_device': device, 'boot_index': boot_index}
+
+    # -- the budget ---------------------------------------------------------
+
+    def test_cached_image_without_extras_is_six_calls(self):
+        self.spawn()
+        self.assertEqual(['createvm', 'modifyvm', 'createmedium',
+                          'storagectl', 'storageattach', 'startvm'],
+                         self.names())
+        self.vbox.show_vm_info.assert_not_called()
+        self.imagecache.get_cached_image.assert_not_called()
+
+    def test_sata_has_thirty_ports_root_disk_on_port_0(self):
+        self.spawn()
+        self.assertEqual(('storagectl', UUID, '--name', 'SATA', '--add',
+                          'sata', '--controller', 'IntelAhci',
+                          '--portcount', '30', '--bootable', 'on'),
+                         self.commands()[3])
+        self.assertEqual(self.attach(0, self.root), self.commands()[4])
+
+    # -- ISO images ---------------------------------------------------------
+
+    def test_iso_boots_from_a_dvd_with_the_blank_disk_attached(self):
+        self.spawn(self.iso_image())
+        self.assertEqual(['createvm', 'modifyvm', 'createmedium',
+                          'storagectl', 'storageattach', 'storagectl',
+                          'storageattach', 'startvm'], self.names())
+        modifyvm = self.commands()[1]
+        boot = modifyvm.index('--boot1')
+        self.assertEqual(('--boot1', 'dvd', '--boot2', 'disk'),
+                         modifyvm[boot:boot + 4])
+        self.assertEqual(self.attach(0, self.root), self.commands()[4])
+        self.assertEqual(('storagectl', UUID, '--name', 'IDE', '--add',
+                          'ide', '--controller', 'PIIX4', '--portcount',
+                          '2', '--bootable', 'on'), self.commands()[5])
+        self.assertEqual(self.attach(1, self.iso, kind='dvddrive',
+                                     ctl='IDE'), self.commands()[6])
+
+    def test_iso_with_root_gb_0_has_no_disk(self):
+        self.imagecache.create_root_disk.side_effect = None
+        self.imagecache.create_root_disk.return_value = None
+        self.spawn(self.iso_image())
+        self.assertEqual(['createvm', 'modifyvm', 'storagectl',
+                          'storagectl', 'storageattach', 'startvm'],
+                         self.names())
+        self.assertEqual(self.attach(1, self.iso, kind='dvddrive',
+                                     ctl='IDE'), self.commands()[4])
+
+    def test_iso_and_config_drive_share_one_dvd_controller(self):
+        cd = self.pathutils.config_drive_path(self.instance)
+        self.configdrive.create.return_value = cd
+        self.spawn(self.iso_image())
+        self.assertEqual(2, self.names().count('storagectl'))
+        self.configdrive.attach.assert_called_once_with(
+            self.instance, 'IDE', 1, 1, path=cd)
+
+    def test_iso_on_an_ide_root_bus_needs_no_second_controller(self):
+        image = self.iso_image()
+        image.properties = objects.ImageMetaProps(hw_disk_bus='ide')
+        self.spawn(image)
+        self.assertEqual(1, self.names().count('storagectl'))
+        self.assertEqual(self.attach(0, self.root, ctl='IDE'),
+                         self.commands()[4])
+        self.assertEqual(self.attach(1, self.iso, kind='dvddrive',
+                                     ctl='IDE'), self.commands()[5])
+
+    def test_a_cache_without_the_iso_is_refused_and_rolled_back(self):
+        self.imagecache.get_cached_image.return_value = '/cache/x.vdi'
+        self.assertRaises(exception.ImageUnacceptable, self.spawn,
+                          self.iso_image())
+        self.assertEqual('unregistervm', self.names()[-1])
+        self.assertFalse(os.path.exists(self.vm_dir))
+
+    # -- ephemeral and swap -------------------------------------------------
+
+    def test_flavor_ephemeral_and_swap(self):
+        self.instance.flavor.ephemeral_gb = 2
+        self.instance.flavor.swap = 512
+        self.spawn()
+        eph = self.pathutils.ephemeral_disk_path(self.instance)
+        swap = self.pathutils.swap_disk_path(self.instance)
+        self.assertEqual(os.path.join(self.vm_dir, 'ephemeral.vdi'), eph)
+        self.assertEqual(os.path.join(self.vm_dir, 'swap.vdi'), swap)
+        self.assertEqual([self.create(eph, 2048), self.attach(1, eph),
+                          self.create(swap, 512), self.attach(2, swap),
+                          ('startvm', UUID, '--type', 'headless')],
+                         self.commands()[5:])
+        # Dynamic, normal (not immutable: the data lasts), not repeated.
+        self.assertNotIn('modifymedium', self.names())
+        self.assertNotIn('--mtype', sum(self.commands(), ()))
+        self.assertEqual({'retry': False},
+                         self.vbox.run.call_args_list[5][1])
+        self.assertEqual(10, len(self.commands()))
+
+    def test_nova_named_ephemerals_and_swap_go_to_their_ports(self):
+        bdi = {'ephemerals': [{'device_name': '/dev/sdb', 'size': 1},
+                              {'device_name': '/dev/sdd', 'size': 2}],
+               'swap': {'device_name': '/dev/sdc', 'swap_size': 256}}
+        self.instance.flavor.ephemeral_gb = 3
+        self.instance.flavor.swap = 256
+        self.spawn(bdi=bdi)
+        eph0 = self.pathutils.ephemeral_disk_path(self.instance)
+        eph1 = self.pathutils.ephemeral_disk_path(self.instance, 1)
+        swap = self.pathutils.swap_disk_path(self.instance)
+        self.assertEqual(os.path.join(self.vm_dir, 'ephemeral1.vdi'), eph1)
+        self.assertEqual([self.create(eph0, 1024), self.attach(1, eph0),
+                          self.create(eph1, 2048), self.attach(3, eph1),
+                          self.create(swap, 256), self.attach(2, swap)],
+                         self.commands()[5:11])
+
+    def test_flavor_disks_skip_the_ports_of_volumes(self):
+        vol = self.volume_file()
+        self.instance.flavor.ephemeral_gb = 1
+        self.instance.flavor.swap = 64
+        self.spawn(bdi={'block_device_mapping': [
+            self.volume_bdm(vol, '/dev/sdb')]})
+        eph = self.pathutils.ephemeral_disk_path(self.instance)
+        swap = self.pathutils.swap_disk_path(self.instance)
+        self.assertIn(self.attach(2, eph), self.commands())
+        self.assertIn(self.attach(3, swap), self.commands())
+
+    def test_two_devices_on_one_port_fail_before_any_call(self):
+        vol = self.volume_file()
+        bdi = {'block_device_mapping': [self.volume_bdm(vol, '/dev/sdb')],
+               'ephemerals': [{'device_name': '/dev/sdb', 'size': 1}]}
+        err = self.assertRaises(exception.InvalidBDM, self.spawn, bdi=bdi)
+        self.assertIn('/dev/sdb', str(err))
+        self.vbox.run.assert_not_called()
+
+    def test_a_volume_on_the_root_disk_port_fails_before_any_call(self):
+        bdi = {'block_device_mapping': [
+            self.volume_bdm(self.volume_file(), '/dev/sda')]}
+        self.assertRaises(exception.InvalidBDM, self.spawn, bdi=bdi)
+        self.vbox.run.assert_not_called()
+
+    def test_beyond_the_ports_fails_before_any_call(self):
+        bdi = {'ephemerals': [{'device_name': '/dev/sdae', 'size': 1}]}
+        self.assertRaises(exception.TooManyDiskDevices, self.spawn, bdi=bdi)
+        self.vbox.run.assert_not_called()
+
+    def test_ide_root_keeps_the_dvd_slots(self):
+        self.configdrive.required.return_value = True
+        self.instance.flavor.ephemeral_gb = 1
+        self.instance.flavor.swap = 64
+        image = self.iso_image()
+        image.properties = objects.ImageMetaProps(hw_disk_bus='ide')
+        # hda root, hdb ephemeral; hdc/hdd are the DVDs': no room for swap.
+        self.assertRaises(exception.TooManyDiskDevices, self.spawn, image)
+        self.vbox.run.assert_not_called()
+        self.instance.flavor.swap = 0
+        self.spawn(image)
+        eph = self.pathutils.ephemeral_disk_path(self.instance)
+        self.assertIn(self.attach(0, eph, device=1, ctl='IDE'),
+                      self.commands())
+
+    def test_ide_root_without_dvds_uses_all_four_slots(self):
+        self.configdrive.required.return_value = False
+        self.instance.flavor.ephemeral_gb = 1
+        self.instance.flavor.swap = 64
+        self.spawn(self.image(hw_disk_bus='ide'))
+        swap = self.pathutils.swap_disk_path(self.instance)
+        self.assertIn(self.attach(1, swap, device=0, ctl='IDE'),
+                      self.commands())
+
+    def test_ephemeral_failure_removes_it_and_the_vm(self):
+        self.instance.flavor.ephemeral_gb = 1
+        calls = []
+
+        def run(*args, **kwargs):
+            calls.append(args)
+            if args[0] == 'createvm':
+                self.make_vm_files()
+            if args[0] == 'createmedium' and '--size' in args:
+                raise _error(vbox_exc.VBoxManageError, 'disk full')
+            return vboxmanage.Result('', '')
+        self.vbox.run.side_effect = run
+        self.assertRaises(vbox_exc.VBoxManageError, self.spawn)
+        eph = self.pathutils.ephemeral_disk_path(self.instance)
+        self.assertEqual([('closemedium', 'disk', eph, '--delete'),
+                          ('unregistervm', UUID, '--delete')],
+                         self.commands()[-2:])
+        self.assertFalse(os.path.exists(self.vm_dir))
+
+    # -- volumes ------------------------------------------------------------
+
+    def test_volumes_attached_after_the_controller(self):
+        vol = self.volume_file()
+        self.spawn(bdi={'block_device_mapping': [
+            self.volume_bdm(vol, '/dev/sdc')]})
+        self.assertEqual(['createvm', 'modifyvm', 'createmedium',
+                          'storagectl', 'storageattach', 'storageattach',
+                          'startvm'], self.names())
+        self.assertEqual(self.attach(2, vol) + ('--hotpluggable', 'on'),
+                         self.commands()[5])
+
+    def test_boot_from_volume_makes_no_root_disk(self):
+        vol = self.volume_file()
+        self.spawn(bdi={'block_device_mapping': [
+            self.volume_bdm(vol, '/dev/sda', boot_index=0)]})
+        self.imagecache.create_root_disk.assert_not_called()
+        self.assertEqual(['createvm', 'modifyvm', 'storagectl',
+                          'storageattach', 'startvm'], self.names())
+        self.assertEqual(self.attach(0, vol), self.commands()[3])
+
+    def test_boot_from_volume_with_an_empty_image_meta(self):
+        vol = self.volume_file()
+        self.vmops.spawn(None, self.instance, objects.ImageMeta.from_dict(
+            {}), block_device_info={'block_device_mapping': [
+                self.volume_bdm(vol, '/dev/sda', boot_index=0)]})
+        self.assertEqual(self.attach(0, vol), self.commands()[3])
+
+    def vm_info_with(self, vol):
+        return {'VMState': 'poweroff', 'UUID': UUID,
+                'storagecontrollername0': 'SATA',
+                'storagecontrollertype0': 'IntelAhci',
+                'storagecontrollermaxportcount0': '30',
+                'SATA-0-0': self.root, 'SATA-ImageUUID-0-0': 'root-uuid',
+                'SATA-1-0': vol, 'SATA-ImageUUID-1-0': 'vol-uuid',
+                'SATA-hot-pluggable-1-0': 'on'}
+
+    def test_failed_start_stops_and_detaches_volumes_before_deleting(self):
+        vol = self.volume_file()
+        self.vbox.show_vm_info.return_value = self.vm_info_with(vol)
+        self.fail_on('startvm', _error(vbox_exc.VBoxManageError, 'no'))
+        self.assertRaises(exception.InstancePowerOnFailure, self.spawn,
+                          bdi={'block_device_mapping': [
+                              self.volume_bdm(vol, '/dev/sdb')]})
+        self.assertEqual(
+            [('startvm', UUID, '--type', 'headless'),
+             ('controlvm', UUID, 'poweroff'),
+             ('storageattach', UUID, '--storagectl', 'SATA', '--port', '1',
+              '--device', '0', '--medium', 'none'),
+             ('closemedium', 'disk', 'vol-uuid'),
+             ('unregistervm', UUID, '--delete')], self.commands()[-5:])
+        self.assertTrue(os.path.exists(vol))
+        self.assertFalse(os.path.exists(self.vm_dir))
+
+    def test_failed_volume_attach_detaches_those_attached(self):
+        vol = self.volume_file()
+        self.vbox.show_vm_info.return_value = {
+            'VMState': 'poweroff', 'storagecontrollername0': 'SATA'}
+        calls = []
+
+        def run(*args, **kwargs):
+            calls.append(args)
+            if args[0] == 'createvm':
+                self.make_vm_files()
+            if args[0] == 'storageattach' and args[5] == '1':
+                raise _error(vbox_exc.VBoxManageError, 'no such file')
+            return vboxmanage.Result('', '')
+        self.vbox.run.side_effect = run
+        self.assertRaises(exception.VolumeAttachFailed, self.spawn,
+                          bdi={'block_device_mapping': [
+                              self.volume_bdm(vol, '/dev/sdb')]})
+        # Nothing of it attached: no detach; the VM goes.
+        self.vbox.show_vm_info.assert_called_once_with(UUID)
+        self.assertEqual('unregistervm', self.names()[-1])
+        self.assertTrue(os.path.exists(vol))
+
+    # -- Neutron's events ---------------------------------------------------
+
+    def test_start_waits_for_vif_plugged_events(self):
+        events = []
+        vif = mock.Mock()
+        vif.nic_args.return_value = []
+
+        @contextlib.contextmanager
+        def wait(virtapi, instance, network_info):
+            events.append(('wait', virtapi, instance, network_info,
+                           len(self.commands())))
+            yield
+            events.append(('done', len(self.commands())))
+        vif.wait_for_vif_plugged.side_effect = wait
+        self.vmops._vif = vif
+        self.vmops._virtapi = mock.sentinel.virtapi
+        self.spawn(network_info='nw')
+        self.assertEqual(
+            [('wait', mock.sentinel.virtapi, self.instance, 'nw', 5),
+             ('done', 6)], events)
+        self.assertEqual('startvm', self.names()[5])
+
+    def test_powered_off_spawn_waits_for_nothing(self):
+        vif = mock.MagicMock()
+        vif.nic_args.return_value = []
+        self.vmops._vif = vif
+        self.spawn(power_on=False)
+        vif.wait_for_vif_plugged.assert_not_called()
+
+    def test_device_letters(self):
+        self.assertEqual(['a', 'b', 'z', 'aa', 'ad'],
+                         [vmops._letters(i) for i in (0, 1, 25, 26, 29)])
+        for index in (0, 1, 25, 26, 29, 701, 702):
+            self.assertEqual(index, vmops.volumeops.device_index(
+                '/dev/sd' + vmops._letters(index)))
+
+
 class DestroyTestCase(VMOpsTestBase):
 
     def test_destroy_running_vm_two_calls(self):
@@ -524,6 +876,44 @@ class DestroyTestCase(VMOpsTestBase):
         self.vmops.destroy(self.instance)
         self.vmops.cleanup(self.instance)
         self.vbox.run.assert_not_called()
+
+    def test_destroy_detaches_volumes_before_deleting(self):
+        self.make_vm_files()
+        vol = os.path.join(self.instances_path, 'vol.vdi')
+        open(vol, 'w').close()
+        self.vbox.show_vm_info.return_value = {
+            'VMState': 'running', 'storagecontrollername0': 'SATA',
+            'storagecontrollertype0': 'IntelAhci',
+            'SATA-0-0': self.root, 'SATA-1-0': vol,
+            'SATA-ImageUUID-1-0': 'vol-uuid'}
+        bdi = {'block_device_mapping': [{
+            'connection_info': {'driver_volume_type': 'local',
+                                'data': {'device_path': vol}},
+            'mount_device': '/dev/sdb', 'boot_index': None}]}
+        self.vmops.destroy(self.instance, block_device_info=bdi)
+        self.assertEqual(
+            [('controlvm', UUID, 'poweroff'),
+             ('storageattach', UUID, '--storagectl', 'SATA', '--port', '1',
+              '--device', '0', '--medium', 'none'),
+             ('closemedium', 'disk', 'vol-uuid'),
+             ('unregistervm', UUID, '--delete')], self.commands())
+        self.assertTrue(os.path.exists(vol))
+        self.assertFalse(os.path.exists(self.vm_dir))
+
+    def test_destroy_without_volumes_asks_nothing(self):
+        self.make_vm_files()
+        self.vmops.destroy(self.instance, block_device_info={
+            'block_device_mapping': [], 'ephemerals': [],
+            'swap': None, 'root_device_name': '/dev/sda'})
+        self.assertEqual(['controlvm', 'unregistervm'],
+                         [c[0] for c in self.commands()])
+        self.vbox.show_vm_info.assert_not_called()
+
+    def test_cleanup_passes_the_volumes_on(self):
+        with mock.patch.object(self.vmops, 'destroy') as destroy:
+            self.vmops.cleanup(self.instance, False, mock.sentinel.bdi)
+        destroy.assert_called_once_with(self.instance, False,
+                                        mock.sentinel.bdi)
 
     def test_destroy_keeping_disks(self):
         self.make_vm_files()
