@@ -87,6 +87,7 @@ class _LifecycleBase(object):
             display_name='web "one"\nline two', host='laptop',
             project_id='p', user_id='u', image_ref=self.image_id,
             config_drive='', system_metadata={}, vm_state='building',
+            task_state=None,
             trusted_certs=None,
             flavor=objects.Flavor(memory_mb=256, vcpus=1, root_gb=0,
                                   ephemeral_gb=0, swap=0, extra_specs={}))
@@ -104,10 +105,35 @@ class _LifecycleBase(object):
             'id': self.image_id, 'disk_format': 'vdi',
             'container_format': 'bare', 'properties': properties})
 
-    def _spawn(self, instance, power_on=True, **properties):
-        self.driver.spawn(self.ctx, instance, self._image(**properties),
+    def _spawn(self, instance, power_on=True, bdi=None, image=None,
+               **properties):
+        self.driver.spawn(self.ctx, instance,
+                          image or self._image(**properties),
                           [], None, {}, network_info=[],
-                          block_device_info=None, power_on=power_on)
+                          block_device_info=bdi, power_on=power_on)
+
+    def _iso_image(self):
+        """An ISO image as the image cache keeps it (<cache>/<id>.iso)."""
+        iso_id = str(uuidlib.uuid4())
+        path = self.driver._pathutils.cached_iso_path(iso_id)
+        with open(path, 'wb') as f:
+            f.write(b'\0' * 32768 + b'\x01CD001\x01' + b'\0' * 4089)
+        self.addCleanup(self.vbm.run, 'closemedium', 'dvd', path)
+        return path, objects.ImageMeta.from_dict({
+            'id': iso_id, 'disk_format': 'iso', 'container_format': 'bare',
+            'properties': {}})
+
+    def _file_volume(self, name='volume-1'):
+        """A Cinder volume file (VDI), as the local connector gives it."""
+        path = os.path.join(self.instances, name + '.vdi')
+        self._vbm('createmedium', 'disk', '--filename', path, '--size', '8',
+                  '--format', 'VDI')
+        self._vbm('closemedium', 'disk', path)
+        return path, {
+            'connection_info': {'driver_volume_type': 'local',
+                                'data': {'device_path': path,
+                                         'volume_id': name}},
+            'mount_device': '/dev/sdb', 'boot_index': None}
 
     def _registered(self, instance):
         return instance.uuid in self._vbm('list', 'vms')
@@ -138,7 +164,91 @@ class _LifecycleBase(object):
                          self._instance_media(self._hdds()))
 
 
-class SimulatorLifecycleTestCase(_LifecycleBase, test.NoDBTestCase):
+class _DisksMixin(object):
+    """Volumes, ephemeral and swap disks, ISO images: on both backends."""
+
+    def test_ephemeral_and_swap_disks(self):
+        hdds = self._hdds()
+        instance = self._instance(flavor=objects.Flavor(
+            memory_mb=256, vcpus=1, root_gb=0, ephemeral_gb=1, swap=64,
+            extra_specs={}))
+        self._spawn(instance, power_on=False)
+        info = self._info(instance)
+        paths = self.driver._pathutils
+        eph = paths.ephemeral_disk_path(instance)
+        swap = paths.swap_disk_path(instance)
+        self.assertEqual(paths.root_disk_path(instance), info['SATA-0-0'])
+        self.assertEqual(eph, info['SATA-1-0'])
+        self.assertEqual(swap, info['SATA-2-0'])
+        for path, mb in ((eph, 1024), (swap, 64)):
+            medium = vboxmanage.parse_medium_info(
+                self._vbm('showmediuminfo', 'disk', path))
+            self.assertEqual(mb, medium['capacity_mb'])
+            self.assertIsNone(medium['parent_uuid'])
+            self.assertIn('normal', self._vbm('showmediuminfo', 'disk',
+                                              path))
+        self.driver.destroy(self.ctx, instance, [])
+        self.assertFalse(os.path.exists(eph))
+        self.assert_nothing_left(instance, hdds)
+
+    def test_file_volume_survives_spawn_and_destroy(self):
+        path, bdm = self._file_volume()
+        bdi = {'block_device_mapping': [bdm]}
+        instance = self._instance()
+        self._spawn(instance, power_on=False, bdi=bdi)
+        info = self._info(instance)
+        self.assertEqual(path, info['SATA-1-0'])
+        self.assertEqual('on', info.get('SATA-hot-pluggable-1-0'))
+        self.driver.destroy(self.ctx, instance, [], block_device_info=bdi)
+        self.assertTrue(os.path.exists(path))
+        self.assertFalse(self._registered(instance))
+        self.assertNotIn(path, self._hdds())
+
+    def test_boot_from_volume(self):
+        path, bdm = self._file_volume('boot-volume')
+        bdm.update(mount_device='/dev/sda', boot_index=0)
+        bdi = {'block_device_mapping': [bdm]}
+        instance = self._instance()
+        self._spawn(instance, power_on=False, bdi=bdi)
+        info = self._info(instance)
+        self.assertEqual(path, info['SATA-0-0'])
+        self.assertFalse(os.path.exists(
+            self.driver._pathutils.root_disk_path(instance)))
+        self.driver.destroy(self.ctx, instance, [], block_device_info=bdi)
+        self.assertTrue(os.path.exists(path))
+
+    def test_iso_image_boots_from_dvd_with_a_blank_disk(self):
+        hdds = self._hdds()
+        iso, image = self._iso_image()
+        instance = self._instance(flavor=objects.Flavor(
+            memory_mb=256, vcpus=1, root_gb=1, ephemeral_gb=0, swap=0,
+            extra_specs={}))
+        self._spawn(instance, power_on=False, image=image)
+        info = self._info(instance)
+        self.assertEqual('dvd', info['boot1'])
+        self.assertEqual('disk', info['boot2'])
+        self.assertEqual(iso, info['IDE-1-0'])
+        root = self.driver._pathutils.root_disk_path(instance)
+        self.assertEqual(root, info['SATA-0-0'])
+        self.assertEqual(1024, vboxmanage.parse_medium_info(
+            self._vbm('showmediuminfo', 'disk', root))['capacity_mb'])
+        self.driver.destroy(self.ctx, instance, [])
+        self.assertTrue(os.path.exists(iso))
+        self.assert_nothing_left(instance, hdds)
+
+    def test_failed_start_keeps_the_volume(self):
+        path, bdm = self._file_volume('kept')
+        self._fail_start()
+        instance = self._instance()
+        self.assertRaises(exception.InstancePowerOnFailure, self._spawn,
+                          instance, bdi={'block_device_mapping': [bdm]})
+        self.assertTrue(os.path.exists(path))
+        self.assertFalse(self._registered(instance))
+        self.assertNotIn(path, self._hdds())
+
+
+class SimulatorLifecycleTestCase(_DisksMixin, _LifecycleBase,
+                                 test.NoDBTestCase):
     backend = vbox_fixtures.SimulatorFixture
 
     def _state(self, instance):
@@ -210,7 +320,9 @@ class SimulatorLifecycleTestCase(_LifecycleBase, test.NoDBTestCase):
         self._spawn(first)  # pins the base on its first use
         second = self._instance()
         spawn_calls = self._calls(self._spawn, second)
-        self.assertLessEqual(spawn_calls, 7)
+        # createvm, modifyvm, createmedium, storagectl, storageattach,
+        # startvm.
+        self.assertEqual(6, spawn_calls)
         # A root disk grown to the flavor adds modifymedium --resize (7);
         # the simulator cannot resize a differencing VDI yet (qemu-img
         # refuses), so that case is counted on the mocked wrapper only.
@@ -232,6 +344,23 @@ class SimulatorLifecycleTestCase(_LifecycleBase, test.NoDBTestCase):
     def _fail(self, command):
         with open(os.path.join(self.vbm.home, 'faults.json'), 'w') as f:
             json.dump({command: {'hard': 1.0, 'count': 1}}, f)
+
+    def _fail_start(self):
+        self._fail('startvm')
+
+    def test_call_budget_of_the_extras(self):
+        self._spawn(self._instance())  # pins the base
+        instance = self._instance(flavor=objects.Flavor(
+            memory_mb=256, vcpus=1, root_gb=0, ephemeral_gb=1, swap=64,
+            extra_specs={}))
+        _path, bdm = self._file_volume()
+        # +2 ephemeral, +2 swap, +1 volume
+        self.assertEqual(11, self._calls(
+            self._spawn, instance, bdi={'block_device_mapping': [bdm]}))
+        # + showvminfo, storageattach, closemedium of the volume
+        self.assertEqual(5, self._calls(
+            self.driver.destroy, self.ctx, instance, [],
+            block_device_info={'block_device_mapping': [bdm]}))
 
     def test_each_failing_step_leaves_nothing(self):
         # Warm the cache's pin first, so "before" holds it.
@@ -255,8 +384,12 @@ class SimulatorLifecycleTestCase(_LifecycleBase, test.NoDBTestCase):
         self.assert_nothing_left(instance, hdds)
 
 
-class RealVBoxLifecycleTestCase(_LifecycleBase, test.NoDBTestCase):
+class RealVBoxLifecycleTestCase(_DisksMixin, _LifecycleBase,
+                                test.NoDBTestCase):
     backend = vbox_fixtures.RealVBoxFixture
+
+    def _fail_start(self):
+        pass  # no VM can start there
 
     def test_spawn_runs_every_step_then_start_fails_and_rolls_back(self):
         self._spawn(self._instance(), power_on=False)  # pins the base
