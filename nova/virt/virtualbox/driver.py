@@ -83,7 +83,7 @@ class VBoxDriver(driver.ComputeDriver):
         supports_attach_interface=True,
         supports_extend_volume=False,
         supports_multiattach=False,
-        supports_image_type_iso=False,
+        supports_image_type_iso=True,
         supports_image_type_qcow2=True,
         supports_image_type_raw=True,
         supports_image_type_vdi=True,
@@ -120,7 +120,8 @@ class VBoxDriver(driver.ComputeDriver):
         VMs at their destination through one of these."""
         return vmops.VMOps(self._vbox, self._pathutils,
                            image_cache=image_cache, vif_ops=self._vifops,
-                           console_ops=self._consoleops)
+                           console_ops=self._consoleops,
+                           volume_ops=self._volumeops, virtapi=self.virtapi)
 
     # -- host -----------------------------------------------------------------
 
@@ -192,13 +193,13 @@ class VBoxDriver(driver.ComputeDriver):
         # finish_revert_migration restores; it must not be destroyed.
         if self._migrationops.keeps_vm_on_revert(instance):
             return
-        self._vmops.destroy(instance, destroy_disks)
+        self._vmops.destroy(instance, destroy_disks, block_device_info)
 
     @_own_operation(recoveryops.DESTROY)
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
                 destroy_secrets=True):
-        self._vmops.cleanup(instance, destroy_disks)
+        self._vmops.cleanup(instance, destroy_disks, block_device_info)
 
     @_own_operation()
     def power_off(self, instance, timeout=0, retry_interval=0):

@@ -200,8 +200,9 @@ class LifecycleDelegationTestCase(test_base.VBoxTestCase):
         cases = [
             ('spawn', (ctx, i, image, ['f'], 'pw', {}, nw, bdi, False),
              'spawn', (ctx, i, image, ['f'], 'pw', nw, bdi, False)),
-            ('destroy', (ctx, i, nw, bdi, False), 'destroy', (i, False)),
-            ('cleanup', (ctx, i, nw), 'cleanup', (i, True)),
+            ('destroy', (ctx, i, nw, bdi, False), 'destroy',
+             (i, False, bdi)),
+            ('cleanup', (ctx, i, nw), 'cleanup', (i, True, None)),
             ('power_off', (i, 30, 5), 'power_off', (i, 30, 5)),
             ('power_on', (ctx, i, nw), 'power_on', (i,)),
             ('reboot', (ctx, i, nw, 'SOFT'), 'reboot', (i, 'SOFT')),
@@ -221,6 +222,27 @@ class LifecycleDelegationTestCase(test_base.VBoxTestCase):
             self.assertIs(getattr(self.vmops, method).return_value,
                           getattr(self.driver, method)(i))
             getattr(self.vmops, method).assert_called_once_with(i)
+
+    def test_cleanup_passes_block_device_info(self):
+        bdi = mock.sentinel.bdi
+        instance = test_base.FakeInstance()
+        self.driver.cleanup(mock.sentinel.ctx, instance, mock.sentinel.nw,
+                            bdi, False)
+        self.vmops.cleanup.assert_called_once_with(instance, False, bdi)
+
+    def test_vmops_gets_volume_ops_and_virtapi(self):
+        virtapi = fake_virt.FakeVirtAPI()
+        drv = vbox_driver.VBoxDriver(virtapi, vbox=self.vbox)
+        self.assertIs(drv._volumeops, drv._vmops._volumeops)
+        self.assertIs(virtapi, drv._vmops._virtapi)
+        self.assertIs(drv._vifops, drv._vmops._vif)
+        made = drv._make_vmops(mock.sentinel.cache)
+        self.assertIs(drv._volumeops, made._volumeops)
+        self.assertIs(virtapi, made._virtapi)
+
+    def test_iso_images_are_supported(self):
+        self.assertTrue(
+            vbox_driver.VBoxDriver.capabilities['supports_image_type_iso'])
 
     def test_instance_diagnostics_are_not_offered(self):
         # Nova's Diagnostics object only takes a driver of its own list
