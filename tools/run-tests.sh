@@ -78,5 +78,9 @@ started=$(date +%s)
 if [ "${SKIP_ALLINONE:-0}" != 1 ]; then
     say "all-in-one OpenStack lifecycle test (tools/allinone/tests/lifecycle.py)"
     "$PYTHON" tools/allinone/tests/lifecycle.py
+    # Its plumbing's own tests, in the venv the lifecycle test installed.
+    say "all-in-one plumbing tests (tools/allinone/tests/test_*.py)"
+    "${AIO_VENV:-$TOP/.aio/venv}/bin/python" -m unittest discover \
+        -s tools/allinone/tests
 fi
 say "all tiers passed in $(( $(date +%s) - started )) s"

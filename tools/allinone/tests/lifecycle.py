@@ -22,6 +22,8 @@ VirtualBox simulator with no latency, then runs the steps below with
 `openstack ...` commands, stops the cloud, starts it again on the same state
 and checks it kept the image, and stops it. Prints one line per step and
 ends with "N passed, N failed, N skipped"; exits 1 when a step failed.
+AIO_TEST_DEBUG=1 starts the services with debug logging; AIO_TEST_KEEP=1
+keeps the state folder (logs in STATE/logs).
 
 A step the driver does not support yet is EXPECTED_MISSING below: it still
 runs, and is reported as skipped (with the reason) when it fails, and as a
@@ -46,9 +48,6 @@ EXPECTED_MISSING = {
 # step name -> a known intermittent failure: a failure is reported as
 # skipped with the reason, a pass as a pass.
 KNOWN_ISSUES = {
-    'snapshot': 'intermittent: compute reverts image_uploading after Glance '
-                'stored the data and Nova deletes the snapshot image '
-                '(snapshotops under investigation)',
 }
 
 
@@ -159,8 +158,10 @@ def main():
     image_module.write(image)
     ids = {}
 
+    debug = ['--debug'] if os.environ.get('AIO_TEST_DEBUG') else []
+
     def start():
-        out = run.aio('start', '--detach', '--simulator')
+        out = run.aio('start', '--detach', '--simulator', *debug)
         settings = json.load(open(os.path.join(run.state, 'aio.json')))
         run.venv = settings['venv']
         if 'SIMULATOR' not in out:
@@ -243,7 +244,7 @@ def main():
 
     def restart():
         run.aio('stop')
-        run.aio('start', '--detach', '--simulator')
+        run.aio('start', '--detach', '--simulator', *debug)
         names = [i['Name'] for i in run.os('image', 'list', '-f', 'json')]
         if 'hello' not in names:
             raise StepFailed('images after a restart: %s' % names)
