@@ -177,11 +177,15 @@ class StateCache(object):
         with self._lock:
             return uuid in self._quiet
 
-    def drop_quiet(self, keep):
-        """Forget the marks of VMs without a VM process: the driver's
-        power off or destroy is done, and nothing is left to re-read."""
+    def quiet_marks(self):
         with self._lock:
-            self._quiet &= set(keep)
+            return set(self._quiet)
+
+    def drop_quiet(self, marks):
+        """Forget ``marks`` (of VMs without a VM process: the driver's
+        power off or destroy is done, and nothing is left to re-read)."""
+        with self._lock:
+            self._quiet -= set(marks)
 
     def take_quiet(self, uuid):
         with self._lock:
@@ -401,6 +405,8 @@ class LifecyclePoller(object):
     def poll(self):
         """One tick: one ``list runningvms`` (and one ``list vms`` on the
         first); returns the events sent."""
+        # Marks set from here on may belong to a VM the list below missed.
+        marks = self._cache.quiet_marks()
         running = {uuid: name for uuid, name in
                    self._cache.running_vms(max_age=0).items()
                    if self._pathutils.is_nova_vm(name)}
@@ -425,7 +431,7 @@ class LifecyclePoller(object):
                                power_state_of(state))
             if event is not None:
                 events.append(virtevent.LifecycleEvent(uuid, event))
-        self._cache.drop_quiet(keep=running)
+        self._cache.drop_quiet(marks - set(running))
         # A VM the driver works on is checked once it is done with it.
         self._watched = dict(running, **{
             uuid: name for uuid, name in self._watched.items()
