@@ -820,8 +820,15 @@ class VMOps(object):
             self._control(instance, 'pause', 'pause')
 
     def unpause(self, instance):
+        """controlvm resume; a VM that runs already is fine (Nova's driver
+        contract: unpausing an unpaused instance is not an error)."""
         with self._lock(instance):
-            self._control(instance, 'resume', 'unpause')
+            try:
+                self._control(instance, 'resume', 'unpause')
+            except exception.InstanceInvalidState:
+                state = self.vm_info(instance).get('VMState')
+                if state != constants.STATE_RUNNING:
+                    raise
 
     def suspend(self, instance):
         """controlvm savestate: the VM's memory goes to a file in its

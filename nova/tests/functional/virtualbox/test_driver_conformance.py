@@ -17,6 +17,11 @@
 Nova's _VirtDriverTestCase turns NotImplementedError into a pass, so it
 proves what is implemented works, not that everything is: the README's
 feature table says what is missing.
+
+Where the suite's inputs are libvirt's own (a 'fake' volume type at
+/dev/sda, which is the root disk here; an ssh copy to another host), the
+same flow runs below with inputs this driver takes: a local file volume at
+the next free device name.
 """
 
 import os
@@ -42,8 +47,12 @@ class VBoxDriverConformanceTestCase(test_virt_drivers._VirtDriverTestCase,
         self.sim = self.useFixture(vbox_fixtures.SimulatorFixture(
             acpi_delay='0.05'))
         super().setUp()
+        # VRDE through the VNC extension pack, so get_vnc_console has a
+        # console to give (without a password, which noVNC cannot send).
         self.flags(vboxmanage_cmd=self.sim.command, retry_interval=0.05,
-                   wait_soft_reboot_seconds=2, group='virtualbox')
+                   wait_soft_reboot_seconds=2, remote_display=True,
+                   vrde_module='VNC', vrde_unique_port=True,
+                   vrde_port='5900-5999', group='virtualbox')
         # The suite's image is 'ami' with no bytes; give it a real raw disk.
         tmp = self.useFixture(fixtures.TempDir()).path
         raw = os.path.join(tmp, 'disk.raw')
@@ -64,3 +73,46 @@ class VBoxDriverConformanceTestCase(test_virt_drivers._VirtDriverTestCase,
 
     def test_live_migration_force_complete(self):
         self.skipTest('live migration is not supported by VirtualBox driver')
+
+    def test_migrate_disk_and_power_off(self):
+        # The suite migrates to another host ('dest_host'), which copies the
+        # disk over ssh (as libvirt's does); the copy is unit-tested and
+        # same-host resize runs through Nova in test_servers_*.
+        self.skipTest('cross-host copy needs ssh to another host')
+
+    def _file_volume(self):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'volume.vdi')
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'vdi', path, '8M'],
+                       check=True)
+        return {'driver_volume_type': 'local', 'serial': 'fake_serial',
+                'data': {'device_path': path}}
+
+    def test_attach_detach_volume(self):
+        instance_ref, network_info = self._get_running_instance()
+        connection_info = self._file_volume()
+        self.assertIsNone(self.connection.attach_volume(
+            None, connection_info, instance_ref, '/dev/sdb'))
+        self.assertIsNone(self.connection.detach_volume(
+            None, connection_info, instance_ref, '/dev/sdb'))
+
+    def test_attach_detach_different_power_states(self):
+        instance_ref, network_info = self._get_running_instance()
+        connection_info = self._file_volume()
+        self.connection.power_off(instance_ref)
+        self.connection.attach_volume(None, connection_info, instance_ref,
+                                      '/dev/sdb')
+        self.connection.power_on(self.ctxt, instance_ref, network_info)
+        self.connection.power_off(instance_ref)
+        self.connection.detach_volume(None, connection_info, instance_ref,
+                                      '/dev/sdb')
+
+    def test_swap_volume(self):
+        instance_ref, network_info = self._get_running_instance()
+        connection_info = self._file_volume()
+        self.connection.power_off(instance_ref)
+        self.connection.attach_volume(None, connection_info, instance_ref,
+                                      '/dev/sdb')
+        self.assertRaises(NotImplementedError, self.connection.swap_volume,
+                          None, connection_info, self._file_volume(),
+                          instance_ref, '/dev/sdb', 2)

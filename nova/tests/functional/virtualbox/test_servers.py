@@ -94,9 +94,15 @@ class VBoxServersTestBase(integrated_helpers._IntegratedTestBase):
 
     def _assert_nothing_left(self):
         self.assertEqual([], self._registered_uuids())
-        leftovers = [n for n in os.listdir(self.instances_path)
-                     if n not in ('_base', 'locks')] if os.path.isdir(
-            self.instances_path) else []
+        # The cache, lock files and the driver's own dot-folders (its
+        # crash-recovery journal) stay; nothing of the instance may.
+        leftovers = []
+        for top, dirs, files in os.walk(self.instances_path):
+            rel = os.path.relpath(top, self.instances_path)
+            if rel.split(os.sep)[0] in ('_base', 'locks') or \
+                    rel.startswith('.'):
+                continue
+            leftovers += [os.path.join(rel, f) for f in files]
         self.assertEqual([], leftovers)
 
 

@@ -526,16 +526,16 @@ class ConsoleTestCase(_Base):
         self.flags(console_log_max_bytes=1024, group='virtualbox')
         path = self.pathutils.console_log_path(self.inst)
         self.vm_dir(self.inst)
-        self.assertEqual(b'', self.ops.get_console_output(None, self.inst))
+        self.assertEqual('', self.ops.get_console_output(None, self.inst))
         with open(path, 'wb') as f:
             f.write(b'boot\xff\n')
-        self.assertEqual(b'boot\xff\n',
+        self.assertEqual('boot\xff\n',
                          self.ops.get_console_output(None, self.inst))
         with open(path, 'wb') as f:
             f.write(b'a' * 5000 + b'b' * 1000 + b'login: ')
         out = self.ops.get_console_output(None, self.inst)
         self.assertEqual(1024, len(out))
-        self.assertTrue(out.endswith(b'b' * 1000 + b'login: '))
+        self.assertTrue(out.endswith('b' * 1000 + 'login: '))
 
     def test_console_output_instance_gone(self):
         self.assertRaises(exception.InstanceNotFound,

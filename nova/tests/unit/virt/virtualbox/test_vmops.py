@@ -1077,6 +1077,14 @@ class PowerTestCase(VMOpsTestBase):
                                 self.vmops.pause, self.instance)
         self.assertIn('poweroff', str(err))
 
+    def test_unpause_of_a_running_vm_is_fine(self):
+        self.vbox.run.side_effect = _error(vbox_exc.VBoxInvalidVMState)
+        self.set_states('running')
+        self.vmops.unpause(self.instance)
+        self.set_states('poweroff')
+        self.assertRaises(exception.InstanceInvalidState,
+                          self.vmops.unpause, self.instance)
+
     def test_suspend_failure(self):
         self.vbox.run.side_effect = _error(vbox_exc.VBoxManageError)
         self.assertRaises(exception.InstanceSuspendFailure,
