@@ -160,7 +160,10 @@ class VBoxServersLifecycleTestCase(VBoxServersTestBase):
         self.api.post_server_action(server['id'], {'restore': {}})
         server = self._wait_for_state_change(server, 'ACTIVE')
         self.assertEqual('running', self._vm_state(server))
-        self._delete_server(server)
+        # A plain delete would soft-delete again: force it.
+        self.api.post_server_action(server['id'], {'forceDelete': {}})
+        self._wait_until_deleted(server)
+        self._assert_nothing_left()
 
     def test_failed_build_leaves_nothing_behind(self):
         # VirtualBox refuses to attach the disk: the build fails, Nova
