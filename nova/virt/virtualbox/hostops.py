@@ -162,32 +162,16 @@ class HostOps(object):
                       '%(cpus)d vCPUs; reserved for them',
                       {'mem': user_memory, 'cpus': user_cpus})
         inventory = {
-            orc.VCPU: {
-                'total': res['vcpus'],
-                'min_unit': 1,
-                'max_unit': res['vcpus'],
-                'step_size': 1,
-                'allocation_ratio': allocation_ratios[orc.VCPU],
-                'reserved': min(res['vcpus'],
-                                CONF.reserved_host_cpus + user_cpus),
-            },
-            orc.MEMORY_MB: {
-                'total': res['memory_mb'],
-                'min_unit': 1,
-                'max_unit': res['memory_mb'],
-                'step_size': 1,
-                'allocation_ratio': allocation_ratios[orc.MEMORY_MB],
-                'reserved': min(res['memory_mb'],
-                                CONF.reserved_host_memory_mb + user_memory),
-            },
-            orc.DISK_GB: {
-                'total': res['local_gb'],
-                'min_unit': 1,
-                'max_unit': res['local_gb'],
-                'step_size': 1,
-                'allocation_ratio': allocation_ratios[orc.DISK_GB],
-                'reserved': reserved_disk_gb,
-            },
+            orc.VCPU: _inventory_record(
+                res['vcpus'], allocation_ratios[orc.VCPU],
+                min(res['vcpus'], CONF.reserved_host_cpus + user_cpus)),
+            orc.MEMORY_MB: _inventory_record(
+                res['memory_mb'], allocation_ratios[orc.MEMORY_MB],
+                min(res['memory_mb'],
+                    CONF.reserved_host_memory_mb + user_memory)),
+            orc.DISK_GB: _inventory_record(
+                res['local_gb'], allocation_ratios[orc.DISK_GB],
+                reserved_disk_gb),
         }
         provider_tree.update_inventory(nodename, inventory)
 
@@ -222,6 +206,13 @@ class HostOps(object):
             'iowait': int(getattr(times, 'iowait', 0) * nanos),
             'frequency': int(freq.current) if freq else 0,
         }
+
+
+def _inventory_record(total, allocation_ratio, reserved):
+    """One resource class of the compute node's Placement inventory."""
+    return {'total': total, 'min_unit': 1, 'max_unit': total,
+            'step_size': 1, 'allocation_ratio': allocation_ratio,
+            'reserved': reserved}
 
 
 def _cpu_vendor(model):
