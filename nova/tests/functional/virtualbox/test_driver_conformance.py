@@ -21,7 +21,8 @@ feature table says what is missing.
 Where the suite's inputs are libvirt's own (a 'fake' volume type at
 /dev/sda, which is the root disk here; an ssh copy to another host), the
 same flow runs below with inputs this driver takes: a local file volume at
-the next free device name.
+the next free device name (/dev/sdd: sdb and sdc hold the suite flavor's
+ephemeral and swap disks).
 """
 
 import os
@@ -92,27 +93,27 @@ class VBoxDriverConformanceTestCase(test_virt_drivers._VirtDriverTestCase,
         instance_ref, network_info = self._get_running_instance()
         connection_info = self._file_volume()
         self.assertIsNone(self.connection.attach_volume(
-            None, connection_info, instance_ref, '/dev/sdb'))
+            None, connection_info, instance_ref, '/dev/sdd'))
         self.assertIsNone(self.connection.detach_volume(
-            None, connection_info, instance_ref, '/dev/sdb'))
+            None, connection_info, instance_ref, '/dev/sdd'))
 
     def test_attach_detach_different_power_states(self):
         instance_ref, network_info = self._get_running_instance()
         connection_info = self._file_volume()
         self.connection.power_off(instance_ref)
         self.connection.attach_volume(None, connection_info, instance_ref,
-                                      '/dev/sdb')
+                                      '/dev/sdd')
         self.connection.power_on(self.ctxt, instance_ref, network_info)
         self.connection.power_off(instance_ref)
         self.connection.detach_volume(None, connection_info, instance_ref,
-                                      '/dev/sdb')
+                                      '/dev/sdd')
 
     def test_swap_volume(self):
         instance_ref, network_info = self._get_running_instance()
         connection_info = self._file_volume()
         self.connection.power_off(instance_ref)
         self.connection.attach_volume(None, connection_info, instance_ref,
-                                      '/dev/sdb')
+                                      '/dev/sdd')
         self.assertRaises(NotImplementedError, self.connection.swap_volume,
                           None, connection_info, self._file_volume(),
-                          instance_ref, '/dev/sdb', 2)
+                          instance_ref, '/dev/sdd', 2)
