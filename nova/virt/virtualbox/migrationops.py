@@ -57,9 +57,10 @@ VBoxManage calls, same host: migrate 2 + power off (showvminfo, snapshot
 take); finish 2-7 (showvminfo, modifyvm, [showmediuminfo, clonemedium,
 modifymedium --resize, storageattach, closemedium]) + start; confirm 2-6
 (showvminfo, snapshot delete, [list hdds, closemedium of a frozen base],
-showvminfo, [modifymedium --move]); revert 3-6 (showvminfo, snapshot
+showvminfo, [modifymedium --move]); revert 3-7 (showvminfo, [showvminfo
+after a hard power off of a resized guest still running], snapshot
 restore, snapshot delete, [closemedium of the grown copy], showvminfo,
-[modifymedium --move]) + start.
+[modifymedium --move]) + [power off] + start.
 """
 
 import os
@@ -90,6 +91,8 @@ RESIZE_SNAPSHOT = 'nova-resize'
 # path; removed once copied.
 MIGRATE_DIR_NAME = '_migrating'
 LOCAL_HOSTS = ('localhost', '127.0.0.1', '::1')
+# The states in which VirtualBox restores a snapshot as it is.
+STOPPED_STATES = (constants.STATE_POWEROFF, constants.STATE_ABORTED)
 
 
 def snapshot_names(info):
@@ -385,8 +388,21 @@ class MigrationOps(object):
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,
                                 power_on=True):
+        # Nova's revert does not stop the resized guest (the driver's
+        # destroy keeps this VM, see keeps_vm_on_revert) and VirtualBox
+        # restores no snapshot of a running, paused or saved VM
+        # (VBOX_E_INVALID_VM_STATE): its state since the resize is thrown
+        # away anyway, so it is powered off hard first.
+        # (Nova holds the instance in task_state resize_reverting: the
+        # info read before the lock stays true unless the VM is stopped.)
+        info = self._vm_info(instance)
+        if (RESIZE_SNAPSHOT in snapshot_names(info) and
+                info.get('VMState') not in STOPPED_STATES):
+            self._vmops.power_off(instance)
+            info = None
         with self._lock(instance):
-            info = self._vm_info(instance)
+            if info is None:
+                info = self._vm_info(instance)
             if RESIZE_SNAPSHOT in snapshot_names(info):
                 self._vbox.run('snapshot', instance.uuid, 'restore',
                                RESIZE_SNAPSHOT,

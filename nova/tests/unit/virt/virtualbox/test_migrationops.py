@@ -369,6 +369,33 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
         ], self.vbox.run.call_args_list)
         self.vmops.power_on.assert_called_once_with(self.instance)
 
+    def test_revert_of_a_running_resized_vm_powers_it_off_first(self):
+        # Nova's revert leaves the resized guest running (destroy keeps
+        # the VM); VirtualBox restores no snapshot of a running VM.
+        running = test_snapshotops.vm_info('running', root=self.root,
+                                           SnapshotName='nova-resize')
+        self.with_resize_snapshot()
+        self.vbox.show_vm_info.side_effect = [running, self.info, self.info]
+        calls = mock.Mock()
+        calls.attach_mock(self.vmops.power_off, 'power_off')
+        calls.attach_mock(self.vbox.run, 'run')
+        self.ops.finish_revert_migration('ctx', self.instance, None,
+                                         Migration())
+        self.assertEqual([
+            mock.call.power_off(self.instance),
+            mock.call.run('snapshot', self.uuid, 'restore', 'nova-resize',
+                          timeout=LONG),
+            mock.call.run('snapshot', self.uuid, 'delete', 'nova-resize',
+                          timeout=LONG),
+        ], calls.mock_calls)
+        self.vmops.power_on.assert_called_once_with(self.instance)
+
+    def test_revert_of_a_stopped_resized_vm_does_not_power_it_off(self):
+        self.with_resize_snapshot()
+        self.ops.finish_revert_migration('ctx', self.instance, None,
+                                         Migration())
+        self.vmops.power_off.assert_not_called()
+
     def test_revert_of_a_grown_copy_deletes_it(self):
         vm_dir = self.pathutils.instance_dir(self.instance)
         grown = os.path.join(vm_dir, 'root.resized.frozen-uuid.vdi')
