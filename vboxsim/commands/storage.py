@@ -374,6 +374,67 @@ def _refuse_double_attach(registry, vm, ctl, req, port, device):
                 )
 
 
+# Controller types Machine::i_isControllerHotplugCapable() accepts.
+HOTPLUG_CONTROLLER_TYPES = ("IntelAhci", "USB")
+ATTACH_CONTEXT = (
+    (
+        "AttachDevice(Bstr(pszCtl).raw(), port, device,"
+        " DeviceType_HardDisk, pMedium2Mount)"
+    ),
+    1082,
+    CTL_FILE,
+)
+DETACH_CONTEXT = ("DetachDevice(Bstr(pszCtl).raw(), port, device)", 413,
+                  CTL_FILE)
+
+
+def _hotplug(vm, ctl, req, existing, port, device):
+    """Hard disk hot-plug on a running VM.
+
+    storageattach takes a shared session when the VM runs, and
+    AttachDevice/DetachDevice of the running machine hot-plug: only on a
+    hot-plug capable controller (SATA, USB), and a detach (or a
+    replacement) only of an attachment marked hot-pluggable; a disk
+    hot-plugged in is marked hot-pluggable. Only the plain attach/detach
+    (a medium, no flags or medium settings) is modelled; anything else on a
+    running VM stays a session lock error. Returns True when the request is
+    such a hot-plug and may go on.
+    """
+    if (
+        vm["state"] not in common.RUNNING_STATES
+        or req.medium is None
+        or req.flags
+        or req.mtype
+        or req.comment is not None
+        or req.medium.lower() == "emptydrive"
+        or (req.type or (existing or {}).get("type") or "hdd") != "hdd"
+    ):
+        return False
+    detaching = req.medium.lower() == "none"
+    if detaching and existing is None:
+        return True  # DetachDevice's own "No storage device" error follows
+    if ctl["type"] not in HOTPLUG_CONTROLLER_TYPES:
+        raise errors.com_error(
+            "Controller '%s' does not support hotplugging" % ctl["name"],
+            "VBOX_E_INVALID_VM_STATE",
+            "SessionMachine",
+            "IMachine",
+            DETACH_CONTEXT if detaching else ATTACH_CONTEXT,
+        )
+    if existing is not None and not existing.get("hotpluggable"):
+        raise errors.com_error(
+            "The device slot %d on port %d of controller '%s' does not"
+            " support hotplugging" % (device, port, ctl["name"]),
+            "VBOX_E_NOT_SUPPORTED",
+            "SessionMachine",
+            "IMachine",
+            DETACH_CONTEXT,
+        )
+    if not detaching:
+        req.flags["hotpluggable"] = True
+    return True
+
+
 def storageattach(ctx, argv):
     if not argv:
         raise errors.syntax_error("VM name required")
@@ -401,7 +462,9 @@ def storageattach(ctx, argv):
             ),
             None,
         )
-        if (
+        if _hotplug(vm, ctl, req, existing, port, device):
+            pass
+        elif (
             vm["state"] in common.RUNNING_STATES
             and (req.type or (existing or {}).get("type")) != "dvddrive"
             and not (existing or {}).get("hotpluggable")

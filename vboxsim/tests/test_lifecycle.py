@@ -158,6 +158,71 @@ class LifecycleTest(base.SimTestCase):
         self.assertNotEqual(before, self.mr("vm1")["VMStateChangeTime"])
 
 
+class DiskHotplugTest(base.SimTestCase):
+    """storageattach on a running VM hot-plugs hard disks on SATA."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("createvm", "--name", "vm1", "--register")
+        self.ok("storagectl", "vm1", "--name", "SATA", "--add", "sata")
+        self.ok("storagectl", "vm1", "--name", "IDE", "--add", "ide")
+        for name in ("boot", "hot", "ide"):
+            self.ok("createmedium", "disk", "--filename",
+                    self.path(name + ".vdi"), "--size", "8")
+        self.ok("storageattach", "vm1", "--storagectl", "SATA", "--port",
+                "0", "--device", "0", "--type", "hdd", "--medium",
+                self.path("boot.vdi"))
+        self.ok("startvm", "vm1", "--type", "headless")
+
+    def _attach(self, ctl, port, medium):
+        return self.vbox("storageattach", "vm1", "--storagectl", ctl,
+                         "--port", str(port), "--device", "0", "--type",
+                         "hdd", "--medium", medium)
+
+    def test_attach_and_detach_on_sata(self):
+        self.assertEqual((0, "", ""), self._attach("SATA", 1,
+                                                   self.path("hot.vdi")))
+        info = self.mr("vm1")
+        self.assertEqual(self.path("hot.vdi"), info["SATA-1-0"])
+        self.assertEqual("on", info["SATA-hot-pluggable-1-0"])
+        self.assertEqual((0, "", ""), self._attach("SATA", 1, "none"))
+        self.assertEqual("none", self.mr("vm1")["SATA-1-0"])
+
+    def test_detach_of_a_disk_not_hot_pluggable_is_refused(self):
+        code, out, err = self._attach("SATA", 0, "none")
+        self.assertEqual((1, ""), (code, out))
+        self.assertEqual(
+            "VBoxManage: error: The device slot 0 on port 0 of controller"
+            " 'SATA' does not support hotplugging\nVBoxManage: error:"
+            " Details: code VBOX_E_NOT_SUPPORTED (0x80bb0009), component"
+            " SessionMachine, interface IMachine, callee nsISupports\n"
+            'VBoxManage: error: Context: "DetachDevice(Bstr(pszCtl).raw(),'
+            ' port, device)" at line 413 of file'
+            " VBoxManageStorageController.cpp\n",
+            err,
+        )
+        self.assertEqual(self.path("boot.vdi"), self.mr("vm1")["SATA-0-0"])
+
+    def test_ide_does_not_hot_plug(self):
+        code, out, err = self._attach("IDE", 0, self.path("ide.vdi"))
+        self.assertEqual((1, ""), (code, out))
+        self.assertIn(
+            "VBoxManage: error: Controller 'IDE' does not support"
+            " hotplugging\nVBoxManage: error: Details: code"
+            " VBOX_E_INVALID_VM_STATE (0x80bb0002)",
+            err,
+        )
+        self.assertEqual("none", self.mr("vm1").get("IDE-0-0", "none"))
+
+    def test_flag_changes_stay_locked(self):
+        code, _, err = self.vbox(
+            "storageattach", "vm1", "--storagectl", "SATA", "--port", "1",
+            "--device", "0", "--type", "hdd", "--medium",
+            self.path("hot.vdi"), "--hotpluggable", "on")
+        self.assertEqual(1, code)
+        self.assertIn("is already locked for a session", err)
+
+
 class AcpiTest(base.SimTestCase):
     extra_env = {"VBOXSIM_ACPI_DELAY": "0.3"}
 
