@@ -18,12 +18,18 @@ VBoxDriver on the simulator."""
 import time
 
 from nova import context as nova_context
+from nova import objects
 from nova.tests.functional.virtualbox import test_servers
 from nova.virt.virtualbox import snapshotops
 
 
 class VBoxServersSnapshotResizeRescueTestCase(
         test_servers.VBoxServersTestBase):
+
+    # RPC casts stay casts, as in a deployment: a compute failure (the
+    # driver refusing a resize) reaches the user as the server's state,
+    # its migration and its instance actions, not as the API's answer.
+    CAST_AS_CALL = False
 
     def setUp(self):
         super().setUp()
@@ -130,14 +136,48 @@ class VBoxServersSnapshotResizeRescueTestCase(
         self._assert_nothing_left()
 
     def test_resize_down_is_refused(self):
+        # Nova's API refuses a smaller root disk for an image-backed
+        # server itself: it records the image's min_disk as at least the
+        # boot flavor's root disk (utils.get_system_metadata_from_image)
+        # and checks the new flavor against it. The driver refuses too
+        # (VirtualBox cannot shrink a disk); to reach it through Nova,
+        # the recorded minimum is lowered to the image's own (0 GB).
         server = self._boot(flavor_id=self.big)
+        vm_before = self._vm(server)
+        disk_before = self._disk(server)
+        ctxt = nova_context.get_admin_context()
+        instance = objects.Instance.get_by_uuid(ctxt, server['id'])
+        self.assertEqual('2', instance.system_metadata['image_min_disk'])
+        instance.system_metadata['image_min_disk'] = '0'
+        instance.save()
         self.api.post_server_action(server['id'],
                                     {'resize': {'flavorRef': self.small}})
-        server = self._wait_for_state_change(server, 'ACTIVE')
         self._wait_for_migration_status(server, ['error'])
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertIsNone(server['OS-EXT-STS:task_state'])
+        self.assertEqual(2, server['flavor']['disk'])
+        self.assertEqual(1024, server['flavor']['ram'])
+        # The refusal is on record: the instance action's resize event
+        # failed and the instance fault gives the driver's reason.
+        self._wait_for_instance_action_event(
+            server, 'resize', 'compute_resize_instance', 'Error')
+        fault = objects.InstanceFault.get_latest_for_instance(
+            ctxt, server['id'])
+        self.assertIn('Unable to resize disk down', fault.message)
+        self.assertIn('VirtualBox cannot shrink a disk', fault.message)
+        # And the VM was not touched: still running, same settings, same
+        # 2 GB root disk, no resize snapshot.
+        vm_after = self._vm(server)
+        self.assertEqual('running', vm_after['VMState'])
+        self.assertEqual((vm_before['memory'], vm_before['cpus'],
+                          vm_before['SATA-0-0']),
+                         (vm_after['memory'], vm_after['cpus'],
+                          vm_after['SATA-0-0']))
+        self.assertEqual(disk_before, self._disk(server))
         self.assertEqual(2048, self._disk(server)[1])
-        self.assertEqual('running', self._vm_state(server))
+        self.assertEqual([], self._snapshots(server))
         self._delete_server(server)
+        self._assert_nothing_left()
 
     def test_rescue_then_unrescue(self):
         server = self._boot(flavor_id=self.small)
