@@ -30,6 +30,12 @@ physical network (or network name, or id) to a VirtualBox attachment::
 and ``default_network_attachment`` (default ``nat``) serves unmapped
 networks, so a guest always has a working network on a laptop.
 
+The port's binding (``binding:vif_type``: ovs, bridge, ...) is not used:
+a NIC needs only the port's MAC address and the mapping of its network, so
+a port bound by any Neutron mechanism driver (or by a test fixture, which
+binds ovs) works. Neutron must bind the port, though: a port it cannot bind
+(binding_failed) is refused by Nova before the driver sees it.
+
 Nothing has to be plugged on the host: VirtualBox connects the NIC when
 the VM starts. No Neutron agent sees these NICs either, so Neutron never
 sends network-vif-plugged for them; the driver waits for that event only

@@ -218,6 +218,19 @@ class NicArgsTestCase(VIFTestBase):
         for bad in ('', None, 'fa:16:3e', 'zz:16:3e:0a:0b:0c'):
             self.assertRaises(exception.InvalidInput, vbox_vif.mac_arg, bad)
 
+    def test_the_binding_vif_type_does_not_matter(self):
+        # Only the MAC and the network mapping make a NIC: a port bound ovs
+        # (NeutronFixture's default), bridge, or by any other mechanism
+        # driver gives the same settings.
+        expected = self.vifops.nic_settings(1, make_vif(1), '82540EM')
+        for vif_type in (network_model.VIF_TYPE_BRIDGE,
+                         network_model.VIF_TYPE_OTHER,
+                         network_model.VIF_TYPE_TAP, 'vbox'):
+            vif = make_vif(1)
+            vif['type'] = vif_type
+            self.assertEqual(expected,
+                             self.vifops.nic_settings(1, vif, '82540EM'))
+
     def test_nic_args_numbers_from_one_and_clears_the_rest(self):
         self.flags(physical_network_mappings=[
             'physnet1:bridged:eth0', 'physnet2:hostonly:vboxnet0',
