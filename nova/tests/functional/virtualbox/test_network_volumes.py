@@ -27,7 +27,6 @@ import uuid
 
 import fixtures
 
-from nova import exception
 from nova.network import model as network_model
 from nova import objects
 from nova import test
@@ -317,16 +316,14 @@ class SimulatorNetworkVolumesTestCase(_NetworkVolumeTests, test.NoDBTestCase):
         # Attached hot-pluggable while stopped: leaves the running VM.
         self.volops.detach_volume(stopped_time, self.instance, '/dev/sdb')
         self.assertIn(self._slot(1)[0], (None, 'none'))
-        try:
-            self.volops.attach_volume(self._raw_volume(), self.instance,
-                                      '/dev/sdc')
-        except exception.VolumeAttachFailed as err:
-            if 'locked' in str(err):
-                self.skipTest('the simulator does not hot-plug disks into '
-                              'a running VM yet (real storageattach takes '
-                              'a shared lock): %s' % err)
-            raise
+        # Hot-plugged into the running VM's SATA controller: marked
+        # hot-pluggable by VirtualBox, so it can leave again.
+        raw = self._raw_volume()
+        self.volops.attach_volume(raw, self.instance, '/dev/sdc')
         self.assertIn('volume-vol-2.vmdk', self._slot(2)[0])
+        self.assertEqual('on', self._info()['SATA-hot-pluggable-2-0'])
+        self.volops.detach_volume(raw, self.instance, '/dev/sdc')
+        self.assertIn(self._slot(2)[0], (None, 'none'))
 
 
 class RealVBoxNetworkVolumesTestCase(_NetworkVolumeTests,
