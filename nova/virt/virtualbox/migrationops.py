@@ -55,7 +55,9 @@ Shrinking a root disk is refused before anything changes
 
 VBoxManage calls, same host: migrate 2 + power off (showvminfo, snapshot
 take); finish 2-7 (showvminfo, modifyvm, [showmediuminfo, clonemedium,
-modifymedium --resize, storageattach, closemedium]) + start; confirm 2-6
+modifymedium --resize, storageattach, closemedium]) + start, +2-4 when
+either flavor limits disk bytes/s (bandwidthctl list, then set, or add +
+storageattach, or storageattach + remove); confirm 2-6
 (showvminfo, snapshot delete, [list hdds, closemedium of a frozen base],
 showvminfo, [modifymedium --move]); revert 3-7 (showvminfo, [showvminfo
 after a hard power off of a resized guest still running], snapshot
@@ -257,13 +259,14 @@ class MigrationOps(object):
                            '--memory', str(flavor.memory_mb),
                            '--cpus', str(flavor.vcpus))
             root = snapshotops.root_attachment(info)
+            limit = self._resize_disk_limit(instance, root)
             if resize_instance and flavor.root_gb and root is not None:
                 medium = self._vbox.show_medium_info(root[1])
                 capacity = medium['capacity_mb']
                 if capacity and flavor.root_gb * 1024 > capacity:
                     if medium.get('parent_uuid'):
                         self._replace_by_grown_copy(instance, root, medium,
-                                                    flavor.root_gb)
+                                                    flavor.root_gb, limit)
                     else:
                         self._vbox.run('modifymedium', 'disk', root[1],
                                        '--resize', str(flavor.root_gb * 1024),
@@ -283,10 +286,57 @@ class MigrationOps(object):
                 else:
                     self._remove_grown_copies(instance, keep=None)
 
-    def _replace_by_grown_copy(self, instance, root, medium, root_gb):
+    def _resize_disk_limit(self, instance, root):
+        """The new flavor's disk bytes/s limit (vmops.disk_bytes_limit) on
+        the root disk's bandwidth group: ``bandwidthctl set`` when the VM
+        has the group, else ``add`` and a storageattach putting the root
+        disk in it; without a limit any group is taken off the root disk
+        and removed. No call when neither flavor limits the disk. (The
+        resize snapshot keeps the old group for a revert.)
+
+        :returns: the new limit, or None.
+        """
+        old_flavor = getattr(instance, 'old_flavor', None)
+        old = vmops.disk_bytes_limit(old_flavor) if old_flavor else None
+        new = vmops.disk_bytes_limit(instance.flavor, instance)
+        if not old and not new:
+            return None
+        group = vmops.DISK_BANDWIDTH_GROUP
+        listing = self._vbox.run('bandwidthctl', instance.uuid, 'list',
+                                 '--machinereadable').stdout
+        exists = any(line.split('=', 1)[1].split(',')[0].strip('"') == group
+                     for line in listing.splitlines()
+                     if line.startswith('BandwidthGroup') and '=' in line)
+        if new and exists:
+            self._vbox.run('bandwidthctl', instance.uuid, 'set', group,
+                           '--limit', vmops.bandwidth_limit_arg(new))
+            return new
+        if new and root is None:
+            LOG.warning('No root disk to limit (boot volume?); the disk '
+                        'I/O limit of the flavor is not applied',
+                        instance=instance)
+            return None
+        if new:
+            self._vbox.run('bandwidthctl', instance.uuid, 'add', group,
+                           '--type', 'disk',
+                           '--limit', vmops.bandwidth_limit_arg(new),
+                           retry=False)
+        elif not exists:
+            return None
+        if root is not None:
+            self._vbox.run('storageattach', instance.uuid, '--storagectl',
+                           root[0], '--port', '0', '--device', '0',
+                           '--bandwidthgroup', group if new else 'none')
+        if not new:
+            self._vbox.run('bandwidthctl', instance.uuid, 'remove', group)
+        return new
+
+    def _replace_by_grown_copy(self, instance, root, medium, root_gb,
+                               limit=None):
         """Put a flattened copy of the differencing root disk, grown to
         ``root_gb``, in its place (a grown differencing disk could not be
-        cloned by real VirtualBox any more) and delete the old one."""
+        cloned by real VirtualBox any more) and delete the old one. With
+        a disk ``limit`` the copy goes in the disk bandwidth group."""
         controller, path, _uuid = root
         grown = self._pathutils.resized_root_disk_path(
             instance, medium['parent_uuid'])
@@ -301,7 +351,9 @@ class MigrationOps(object):
                            timeout=vboxmanage.TIMEOUT_LONG)
             self._vbox.run('storageattach', instance.uuid, '--storagectl',
                            controller, '--port', '0', '--device', '0',
-                           '--type', constants.DEVICE_HDD, '--medium', grown)
+                           '--type', constants.DEVICE_HDD, '--medium', grown,
+                           *(('--bandwidthgroup', vmops.DISK_BANDWIDTH_GROUP)
+                             if limit else ()))
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._snapshotops.remove_clone(grown, keep_folder=True)

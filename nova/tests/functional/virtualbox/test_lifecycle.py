@@ -236,6 +236,77 @@ class _DisksMixin(object):
         self.assertTrue(os.path.exists(iso))
         self.assert_nothing_left(instance, hdds)
 
+    def test_flavor_disk_limit_is_a_bandwidth_group_on_the_root_disk(self):
+        hdds = self._hdds()
+        instance = self._instance(flavor=objects.Flavor(
+            memory_mb=256, vcpus=1, root_gb=0, ephemeral_gb=0, swap=0,
+            extra_specs={'quota:disk_read_bytes_sec': '20971520',
+                         'quota:disk_write_bytes_sec': '10485760',
+                         'quota:disk_total_iops_sec': '500'}))
+        self._spawn(instance, power_on=False)
+        self.assertEqual(
+            'BandwidthGroup0="nova-disk",Disk,10485760\n',
+            self._vbm('bandwidthctl', instance.uuid, 'list',
+                      '--machinereadable'))
+        self.assertEqual(self.driver._pathutils.root_disk_path(instance),
+                         self._info(instance)['SATA-0-0'])
+        # The root disk's attachment is in the group: VirtualBox will not
+        # remove it.
+        result = self.vbm.run('bandwidthctl', instance.uuid, 'remove',
+                              'nova-disk')
+        self.assertEqual(1, result.returncode)
+        self.assertIn("The bandwidth group 'nova-disk' is still in use",
+                      result.stderr)
+        self.driver.destroy(self.ctx, instance, [])
+        self.assert_nothing_left(instance, hdds)
+
+    def _groups(self, instance):
+        return self._vbm('bandwidthctl', instance.uuid, 'list',
+                         '--machinereadable')
+
+    def _resize_to(self, instance, flavor):
+        migration = objects.Migration(source_compute='laptop',
+                                      dest_compute='laptop')
+        disk_info = self.driver.migrate_disk_and_power_off(
+            self.ctx, instance, 'laptop', flavor, [])
+        instance.old_flavor, instance.flavor = instance.flavor, flavor
+        self.driver.finish_migration(self.ctx, migration, instance,
+                                     disk_info, [], self._image(), True,
+                                     None, power_on=False)
+        return migration
+
+    def test_resize_sets_adds_and_removes_the_disk_limit(self):
+        hdds = self._hdds()
+        limited = dict(memory_mb=256, vcpus=1, ephemeral_gb=0, swap=0)
+        instance = self._instance(flavor=objects.Flavor(
+            root_gb=0, extra_specs={'quota:disk_total_bytes_sec': '10485760'},
+            **limited))
+        self._spawn(instance, power_on=False)
+        # A grown root disk (a copy in the old one's place) stays in the
+        # group with the new limit.
+        migration = self._resize_to(instance, objects.Flavor(
+            root_gb=1, extra_specs={'quota:disk_write_bytes_sec': '20971520'},
+            **limited))
+        self.assertEqual('BandwidthGroup0="nova-disk",Disk,20971520\n',
+                         self._groups(instance))
+        self.assertIn('still in use', self.vbm.run(
+            'bandwidthctl', instance.uuid, 'remove', 'nova-disk').stderr)
+        # A revert restores the old limit with the old settings.
+        instance.task_state = 'resize_reverting'
+        self.driver.finish_revert_migration(self.ctx, instance, [],
+                                            migration, power_on=False)
+        instance.task_state = None
+        instance.flavor = instance.old_flavor
+        self.assertEqual('BandwidthGroup0="nova-disk",Disk,10485760\n',
+                         self._groups(instance))
+        # No limit any more: the group goes.
+        migration = self._resize_to(instance, objects.Flavor(
+            root_gb=0, extra_specs={}, **limited))
+        self.driver.confirm_migration(self.ctx, migration, instance, [])
+        self.assertNotIn('nova-disk', self._groups(instance))
+        self.driver.destroy(self.ctx, instance, [])
+        self.assert_nothing_left(instance, hdds)
+
     def test_failed_start_keeps_the_volume(self):
         path, bdm = self._file_volume('kept')
         self._fail_start()

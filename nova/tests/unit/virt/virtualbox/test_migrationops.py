@@ -265,6 +265,87 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
                                   self.instance, '', None, 'meta', False)
         self.assertEqual('modifyvm', self.vbox.run.call_args[0][0])
 
+    # -- finish_migration: the flavor's disk limit (bandwidth group) -------
+
+    def _limits(self, old=None, new=None, group=None):
+        """Disk bytes/s limits of the old and new flavors; ``group``: the
+        VM's nova-disk group limit bandwidthctl lists (None: none)."""
+        for flavor, limit in ((self.instance.old_flavor, old),
+                              (self.instance.flavor, new)):
+            flavor.extra_specs = (
+                {'quota:disk_total_bytes_sec': str(limit)} if limit else {})
+        listing = ('BandwidthGroup0="nova-disk",Disk,%d\n' % group
+                   if group else '')
+        fake = test_snapshotops.FakeVBox(self.vbox)
+
+        def run(*args, **kwargs):
+            if args[:3] == ('bandwidthctl', self.uuid, 'list'):
+                return vboxmanage.Result(listing, '')
+            return fake.run(*args, **kwargs)
+        self.vbox.run.side_effect = run
+
+    def _bandwidth_calls(self):
+        return [c for c in self.vbox.run.call_args_list
+                if c.args[0] in ('bandwidthctl', 'storageattach')]
+
+    def test_finish_new_limit_adds_the_group_to_the_root_disk(self):
+        self._limits(new=1048576)
+        self._finish()
+        self.assertEqual([
+            mock.call('modifyvm', self.uuid, '--memory', '1024',
+                      '--cpus', '2'),
+            mock.call('bandwidthctl', self.uuid, 'list',
+                      '--machinereadable'),
+            mock.call('bandwidthctl', self.uuid, 'add', 'nova-disk',
+                      '--type', 'disk', '--limit', '1024K', retry=False),
+            mock.call('storageattach', self.uuid, '--storagectl', 'SATA',
+                      '--port', '0', '--device', '0',
+                      '--bandwidthgroup', 'nova-disk'),
+            mock.call('modifymedium', 'disk', self.root, '--resize', '2048',
+                      timeout=LONG),
+        ], self.vbox.run.call_args_list)
+
+    def test_finish_changed_limit_sets_the_group(self):
+        self._limits(old=1048576, new=2097152, group=1048576)
+        self._finish()
+        self.assertEqual([
+            mock.call('bandwidthctl', self.uuid, 'list',
+                      '--machinereadable'),
+            mock.call('bandwidthctl', self.uuid, 'set', 'nova-disk',
+                      '--limit', '2048K'),
+        ], self._bandwidth_calls())
+
+    def test_finish_without_limit_removes_the_group(self):
+        self._limits(old=1048576, group=1048576)
+        self._finish()
+        self.assertEqual([
+            mock.call('bandwidthctl', self.uuid, 'list',
+                      '--machinereadable'),
+            mock.call('storageattach', self.uuid, '--storagectl', 'SATA',
+                      '--port', '0', '--device', '0',
+                      '--bandwidthgroup', 'none'),
+            mock.call('bandwidthctl', self.uuid, 'remove', 'nova-disk'),
+        ], self._bandwidth_calls())
+
+    def test_finish_old_limit_but_no_group_does_nothing_more(self):
+        self._limits(old=1048576)
+        self._finish()
+        self.assertEqual([
+            mock.call('bandwidthctl', self.uuid, 'list',
+                      '--machinereadable'),
+        ], self._bandwidth_calls())
+
+    def test_finish_grown_copy_joins_the_group(self):
+        self._grown_copy_setup()
+        self._limits(old=1048576, new=1048576, group=1048576)
+        self._finish()
+        self.assertIn(
+            mock.call('storageattach', self.uuid, '--storagectl', 'SATA',
+                      '--port', '0', '--device', '0', '--type', 'hdd',
+                      '--medium', self.grown,
+                      '--bandwidthgroup', 'nova-disk'),
+            self.vbox.run.call_args_list)
+
     def test_finish_other_host_builds_the_vm_around_the_copied_disk(self):
         self._finish(same_host=False)
         self.built.spawn.assert_called_once_with(

@@ -489,6 +489,94 @@ class SpawnTestCase(VMOpsTestBase):
         self.assert_nothing_left()
 
 
+class DiskBandwidthTestCase(VMOpsTestBase):
+    """quota:disk_*_bytes_sec of the flavor: one disk bandwidth group on
+    the root disk's attachment; nothing without them."""
+
+    def setUp(self):
+        super().setUp()
+        self.imagecache.create_root_disk.return_value = self.root
+        self.fail_on('nothing', None)
+
+    spawn = SpawnTestCase.spawn
+    expected_commands = SpawnTestCase.expected_commands
+
+    def limited(self, **specs):
+        self.instance.flavor.extra_specs = {
+            'quota:' + key: value for key, value in specs.items()}
+
+    def expected(self, limit):
+        commands = self.expected_commands()
+        commands[3] = commands[3] + ('--bandwidthgroup', 'nova-disk')
+        commands.insert(3, ('bandwidthctl', UUID, 'add', 'nova-disk',
+                            '--type', 'disk', '--limit', limit))
+        return commands
+
+    def test_total_bytes_limit_adds_the_group_before_the_root_disk(self):
+        self.limited(disk_total_bytes_sec='10485760',
+                     disk_read_bytes_sec='1024')
+        self.spawn()
+        self.assertEqual(self.expected('10240K'), self.commands())
+        self.assertEqual({'retry': False},
+                         self.vbox.run.call_args_list[3][1])
+
+    def test_read_and_write_limits_take_the_smaller(self):
+        self.limited(disk_read_bytes_sec='20971520',
+                     disk_write_bytes_sec='5242880')
+        self.spawn(power_on=False)
+        self.assertEqual(self.expected('5120K')[:-1], self.commands())
+
+    def test_one_direction_alone(self):
+        self.limited(disk_write_bytes_sec='3000000')
+        self.spawn()
+        # Whole KiB, rounded down.
+        self.assertEqual(self.expected('2929K'), self.commands())
+
+    def test_tiny_limit_is_one_kib(self):
+        self.limited(disk_read_bytes_sec='100')
+        self.spawn()
+        self.assertEqual(self.expected('1K'), self.commands())
+
+    def test_no_limit_no_call(self):
+        for specs in ({}, {'disk_total_bytes_sec': '0'},
+                      {'vif_inbound_average': '100'}):
+            self.vbox.run.reset_mock()
+            self.limited(**specs)
+            self.spawn()
+            self.assertEqual(self.expected_commands(), self.commands())
+
+    def test_extra_specs_not_loaded(self):
+        self.assertFalse(self.instance.flavor.obj_attr_is_set(
+            'extra_specs'))
+        self.assertIsNone(vmops.disk_bytes_limit(self.instance.flavor))
+
+    def test_iops_limits_are_logged_and_ignored(self):
+        self.limited(disk_total_iops_sec='500', disk_read_iops_sec='100')
+        with mock.patch.object(vmops.LOG, 'warning') as warning:
+            self.spawn()
+        self.assertEqual(self.expected_commands(), self.commands())
+        warning.assert_called_once_with(
+            'VirtualBox cannot limit disk IOPS; ignoring %s',
+            'quota:disk_total_iops_sec, quota:disk_read_iops_sec',
+            instance=self.instance)
+
+    def test_without_root_disk_no_group(self):
+        # An ISO image with root_gb 0 (a boot volume likewise): only the
+        # root disk joins the group.
+        self.limited(disk_total_bytes_sec='10485760')
+        self.imagecache.create_root_disk.return_value = None
+        self.spawn(power_on=False)
+        self.assertNotIn('bandwidthctl', [c[0] for c in self.commands()])
+
+    def test_invalid_limit(self):
+        self.limited(disk_total_bytes_sec='fast')
+        self.assertRaises(exception.InvalidInput, self.spawn)
+
+    def test_limit_arg(self):
+        self.assertEqual('1K', vmops.bandwidth_limit_arg(1))
+        self.assertEqual('1024K', vmops.bandwidth_limit_arg(1048576))
+
+
 class SpawnDisksTestCase(VMOpsTestBase):
     """Call budget, ISO images, ephemeral and swap disks, volumes and the
     wait for Neutron's events."""
