@@ -296,7 +296,11 @@ class MigrationOps(object):
 
         :returns: the new limit, or None.
         """
-        old_flavor = getattr(instance, 'old_flavor', None)
+        # Only what the instance has loaded: a lazy load needs a context
+        # the driver does not have (and Nova sets old_flavor for a resize).
+        is_set = getattr(instance, 'obj_attr_is_set', None)
+        old_flavor = (None if is_set and not is_set('old_flavor') else
+                      getattr(instance, 'old_flavor', None))
         old = vmops.disk_bytes_limit(old_flavor) if old_flavor else None
         new = vmops.disk_bytes_limit(instance.flavor, instance)
         if not old and not new:
