@@ -1,4 +1,18 @@
-"""Contract runner: the same VBoxManage scenarios on the real binary and on vboxsim.
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Contract runner: one VBoxManage scenario on real VBoxManage and vboxsim.
 
 A scenario is a text file in ``scenarios/`` with one VBoxManage command per
 line (without the ``VBoxManage`` word).  Syntax:
@@ -463,8 +477,8 @@ def _filter_listing(argv, stdout, work, seen):
     if argv[:1] != ["list"] or len(argv) != 2:
         return stdout
     if argv[1] in ("vms", "runningvms"):
-        return "".join(l for l in stdout.splitlines(True)
-                       if l.startswith('"' + OWN_VM_PREFIX))
+        return "".join(line for line in stdout.splitlines(True)
+                       if line.startswith('"' + OWN_VM_PREFIX))
     if argv[1] in ("hdds", "dvds"):
         keep = []
         for block in _media_blocks(stdout):
@@ -547,8 +561,8 @@ def _run_side(scenario, backend):
                               % (backend.label, ", ".join(scrubbed)))
             if after != before:
                 leaks.append("".join(difflib.unified_diff(
-                    [l + "\n" for l in before],
-                    [l + "\n" for l in after],
+                    [line + "\n" for line in before],
+                    [line + "\n" for line in after],
                     "registry before", "registry after")))
     except (subprocess.TimeoutExpired, OSError, ScenarioError) as exc:
         errors.append("%s: %s" % (backend.label, exc))
@@ -682,9 +696,10 @@ def read_golden(scenario):
         return None
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
-    if [s["command"] for s in data["steps"]] != [s.text for s in scenario.steps]:
-        raise ScenarioError("golden file %s is stale: its commands differ from "
-                            "the scenario; re-record it" % path)
+    recorded = [s["command"] for s in data["steps"]]
+    if recorded != [s.text for s in scenario.steps]:
+        raise ScenarioError("golden file %s is stale: its commands differ "
+                            "from the scenario; re-record it" % path)
 
     def joined(lines):
         return "\n".join(lines)

@@ -162,14 +162,16 @@ class RealDifferencesTest(base.SimTestCase):
             f.write(bytes(40960))
         self._vm("a")
         self.attach("a", 1, iso, "dvddrive")
-        lines = [l for l in self.ok("showvminfo", "a", "--machinereadable")
-                 .splitlines() if l.startswith('"SATA-') and "-1-0" in l]
+        info = self.ok("showvminfo", "a", "--machinereadable")
+        lines = [line for line in info.splitlines()
+                 if line.startswith('"SATA-') and "-1-0" in line]
         self.assertEqual(
             ['"SATA-1-0"="%s"' % iso, '"SATA-ImageUUID-1-0"',
              '"SATA-tempeject-1-0"="off"', '"SATA-IsEjected-1-0"="off"',
              '"SATA-hot-pluggable-1-0"="off"',
              '"SATA-nonrotational-1-0"="off"', '"SATA-discard-1-0"="off"'],
-            [l if "ImageUUID" not in l else l.split("=")[0] for l in lines])
+            [line if "ImageUUID" not in line else line.split("=")[0]
+             for line in lines])
         self.assertIn("Type:           readonly", self.ok("list", "dvds"))
 
     def test_groups_change_moves_the_machine_folder(self):
