@@ -263,6 +263,21 @@ def hardware_copy(vm):
     return copy.deepcopy({k: v for k, v in vm.items() if k not in skip})
 
 
+def fresh_runtime(now_ns):
+    """The run-time fields of a VM that has not run yet (created, cloned or
+    imported): powered off, no session, no snapshots."""
+    return {
+        "state": "poweroff",
+        "state_change_ns": now_ns,
+        "session": None,
+        "acpi_deadline_ns": None,
+        "crash_deadline_ns": None,
+        "state_file": None,
+        "snapshot_root": None,
+        "current_snapshot": None,
+    }
+
+
 def iter_snapshots(node):
     if not node:
         return

@@ -376,14 +376,7 @@ def _create_imported(registry, vm, name, cfgfile, ova_path):
         uuid=str(uuidlib.uuid4()),
         name=name,
         cfgfile=cfgfile,
-        state="poweroff",
-        state_change_ns=statelib.now_ns(),
-        session=None,
-        acpi_deadline_ns=None,
-        crash_deadline_ns=None,
-        state_file=None,
-        snapshot_root=None,
-        current_snapshot=None,
+        **model.fresh_runtime(statelib.now_ns()),
     )
     imported["hardwareuuid"] = imported["uuid"]
     for nic in imported["nics"]:

@@ -549,14 +549,7 @@ def clonevm(ctx, argv):
             name=name,
             cfgfile=cfgfile,
             groups=groups or vm["groups"],
-            state="poweroff",
-            state_change_ns=statelib.now_ns(),
-            session=None,
-            acpi_deadline_ns=None,
-            crash_deadline_ns=None,
-            state_file=None,
-            snapshot_root=None,
-            current_snapshot=None,
+            **model.fresh_runtime(statelib.now_ns()),
             extradata=copy.deepcopy(vm["extradata"]),
         )
         if "keephwuuids" not in options:
