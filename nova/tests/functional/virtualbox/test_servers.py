@@ -30,6 +30,7 @@ import fixtures
 from nova import context as nova_context
 from nova.tests.functional import integrated_helpers
 from nova.tests.functional.virtualbox import vbox_fixtures
+from nova import thread_pool_factory
 from nova.virt.virtualbox import conf as vbox_conf
 from nova.virt.virtualbox import vboxmanage
 
@@ -56,6 +57,12 @@ class VBoxServersTestBase(integrated_helpers._IntegratedTestBase):
     REQUIRES_LOCKING = True
 
     def setUp(self):
+        # A service an earlier test stopped can finish its graceful shutdown
+        # in the background after that test's fixtures are gone, and mark
+        # Nova's process-wide thread pool factory as shut down (a race in
+        # Nova's ServiceFixture that shows on a loaded machine): start
+        # every test from a usable factory.
+        thread_pool_factory.FACTORY._shutdown = False
         self.sim = self.useFixture(vbox_fixtures.SimulatorFixture(
             acpi_delay='0.1'))
         tmp = self.useFixture(fixtures.TempDir()).path
