@@ -57,10 +57,12 @@ image_ref; for a per-size base, an instance with that image_ref and that
 root_gb.
 """
 
+import collections
 import math
 import os
 import re
 import tempfile
+import threading
 import time
 
 from oslo_concurrency import lockutils
@@ -113,6 +115,9 @@ class ImageCache(imagecache.ImageCacheManager):
         super().__init__()
         self._vbox = vboxmanage
         self._pathutils = pathutils
+        # image id -> root disks being made from its bases in this process
+        self._making = collections.Counter()
+        self._making_lock = threading.Lock()
 
     # -- locking --------------------------------------------------------------
 
@@ -125,6 +130,23 @@ class ImageCache(imagecache.ImageCacheManager):
         inter-process (nova-compute restarted, a second service)."""
         return lockutils.lock(LOCK_PREFIX + image_id, external=True,
                               lock_path=self._lock_path())
+
+    def _mark_making(self, image_id, making=True):
+        """Marks (or unmarks) a root disk being made from the image's
+        bases. Marked under the image's lock, the disk is then made
+        outside it, so that concurrent spawns of one image do not queue on
+        each other's VBoxManage calls; manage_image_cache, under the lock,
+        leaves the bases of a marked image alone. (A spawn in another
+        process is protected by the base's mtime, touched under the
+        lock.)"""
+        with self._making_lock:
+            self._making[image_id] += 1 if making else -1
+            if not self._making[image_id]:
+                del self._making[image_id]
+
+    def _is_making_disk_from(self, image_id):
+        with self._making_lock:
+            return bool(self._making[image_id])
 
     # -- the cache ------------------------------------------------------------
 
@@ -331,20 +353,23 @@ class ImageCache(imagecache.ImageCacheManager):
             grow = bool(root_gb) and root_gb * 1024 > image_mb
             with self._lock(image_id):
                 # Under the image's lock manage_image_cache cannot remove
-                # the base between the check above and its new child.
+                # the base between the check above and the mark below.
                 if not os.path.exists(base):
                     continue  # removed meanwhile: fetch it again
                 self._touch(base)
                 self._pathutils.ensure_dir(os.path.dirname(root))
+                parent = base
                 if self._linked():
-                    parent, pin = base, self._pathutils.cached_pin_path(
-                        image_id)
+                    pin = self._pathutils.cached_pin_path(image_id)
                     if grow:
                         parent = self._ensure_sized_base(image_id, base,
                                                          root_gb)
                         pin = self._pathutils.cached_pin_path(image_id,
                                                               root_gb)
                     self._ensure_pin(pin, parent)
+                self._mark_making(image_id)
+            try:
+                if self._linked():
                     self._make_disk(root, 'createmedium', 'disk',
                                     '--filename', root, '--diffparent',
                                     parent, '--format', 'VDI')
@@ -352,7 +377,9 @@ class ImageCache(imagecache.ImageCacheManager):
                 self._make_disk(root, 'clonemedium', 'disk', base, root,
                                 '--format', 'VDI',
                                 timeout=vboxmanage.TIMEOUT_LONG)
-                break
+            finally:
+                self._mark_making(image_id, making=False)
+            break
         else:
             raise _fail(image_id, _('its cached copy vanished twice while '
                                     'the root disk was being made'))
@@ -407,10 +434,12 @@ class ImageCache(imagecache.ImageCacheManager):
         return root
 
     def _make_disk(self, path, *args, timeout=vboxmanage.TIMEOUT_DEFAULT):
-        """Run a not-repeatable disk creation; on failure remove what it
+        """Run a disk creation (tried again after a transient failure,
+        once what it may have left is removed); on failure remove what it
         may have left, unless the file was there before."""
         try:
-            self._vbox.run(*args, timeout=timeout, retry=False)
+            self._vbox.run(*args, timeout=timeout,
+                           undo=lambda: self._remove_disk(path))
         except vbox_exc.VBoxAlreadyExists:
             raise
         except Exception:
@@ -539,7 +568,8 @@ class ImageCache(imagecache.ImageCacheManager):
         for path, (image_id, root_gb) in sorted(candidates.items()):
             with self._lock(image_id):
                 age = self._age(path, time.time())
-                if age is None or age < max_age:
+                if (age is None or age < max_age or
+                        self._is_making_disk_from(image_id)):
                     continue  # a spawn used it meanwhile
                 if self.is_iso(path):
                     self._remove_iso(path)

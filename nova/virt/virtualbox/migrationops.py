@@ -321,10 +321,7 @@ class MigrationOps(object):
                         instance=instance)
             return None
         if new:
-            self._vbox.run('bandwidthctl', instance.uuid, 'add', group,
-                           '--type', 'disk',
-                           '--limit', vmops.bandwidth_limit_arg(new),
-                           retry=False)
+            self._vmops.add_bandwidth_group(instance, new)
         elif not exists:
             return None
         if root is not None:

@@ -97,7 +97,12 @@ class PathUtils(object):
         if not name or name in ('.', '..') or os.sep in name or (
                 os.altsep and os.altsep in name):
             return False
-        return os.path.isfile(os.path.join(self.vm_dir(name), name + '.vbox'))
+        return os.path.isfile(self.settings_file(name))
+
+    def settings_file(self, name):
+        """The settings file of the VM named ``name``, as createvm names
+        it."""
+        return os.path.join(self.vm_dir(name), name + '.vbox')
 
     def root_disk_path(self, instance):
         return os.path.join(self.instance_dir(instance), ROOT_DISK_NAME)

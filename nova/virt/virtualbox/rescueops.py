@@ -144,8 +144,8 @@ class RescueOps(object):
         try:
             self._pathutils.remove_file(rescue_disk)
             self._vbox.run('clonemedium', 'disk', base, rescue_disk,
-                           '--format', 'VDI',
-                           timeout=vboxmanage.TIMEOUT_LONG, retry=False)
+                           '--format', 'VDI', timeout=vboxmanage.TIMEOUT_LONG,
+                           undo=lambda: self._close(rescue_disk))
             done.append('clone')
             with open(self._state_file(instance), 'w') as f:
                 json.dump(state, f)

@@ -144,26 +144,34 @@ class SnapshotOps(object):
         args = ['snapshot', instance.uuid, 'take', name]
         if live:
             args.append('--live')
-        self._vbox.run(*args, timeout=vboxmanage.TIMEOUT_LONG, retry=False)
+        # Snapshot names need not be unique: a retry must not leave two.
+        self._vbox.run(*args, timeout=vboxmanage.TIMEOUT_LONG,
+                       undo=lambda: self.delete_snapshot(instance, name,
+                                                         missing_ok=True))
 
-    def delete_snapshot(self, instance, name):
-        self._vbox.run('snapshot', instance.uuid, 'delete', name,
-                       timeout=vboxmanage.TIMEOUT_LONG)
+    def delete_snapshot(self, instance, name, missing_ok=False):
+        try:
+            self._vbox.run('snapshot', instance.uuid, 'delete', name,
+                           timeout=vboxmanage.TIMEOUT_LONG)
+        except vbox_exc.VBoxObjectNotFound:
+            if not missing_ok:
+                raise
 
     def clone_flat(self, disk, target):
         """A standalone VDI copy of ``disk`` (its chain flattened); on
         failure nothing is left."""
-        try:
+        def clone():
             self._vbox.run('clonemedium', 'disk', disk, target,
-                           '--format', 'VDI',
-                           timeout=vboxmanage.TIMEOUT_LONG, retry=False)
+                           '--format', 'VDI', timeout=vboxmanage.TIMEOUT_LONG,
+                           undo=lambda: self.remove_clone(target,
+                                                          keep_folder=True))
+        try:
+            clone()
         except vbox_exc.VBoxAlreadyExists:
             # A snapshot of this image id that died half-way: ours.
             LOG.warning('Replacing the stale snapshot file %s', target)
             self.remove_clone(target, keep_folder=True)
-            self._vbox.run('clonemedium', 'disk', disk, target,
-                           '--format', 'VDI',
-                           timeout=vboxmanage.TIMEOUT_LONG, retry=False)
+            clone()
 
     def _metadata(self, instance):
         properties = {

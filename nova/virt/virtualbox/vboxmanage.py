@@ -176,12 +176,17 @@ class VBoxManage(object):
 
     # -- running ------------------------------------------------------------
 
-    def run(self, *args, timeout=TIMEOUT_DEFAULT, retry=True):
+    def run(self, *args, timeout=TIMEOUT_DEFAULT, retry=True, undo=None):
         """Run ``VBoxManage ARGS`` and return its :class:`Result`.
 
         Transient failures are retried when ``retry`` is true: pass False
-        for a command that is not safe to repeat. ``timeout`` is
-        TIMEOUT_DEFAULT, TIMEOUT_LONG or a number of seconds.
+        for a command that is not safe to repeat. A command that creates
+        something (createvm, createmedium, clonemedium...) is not safe to
+        repeat as is, but is with ``undo``: a callable that removes what a
+        failed attempt may have left (and is fine when there is nothing),
+        called before each new attempt; if it fails, the original error is
+        raised. ``timeout`` is TIMEOUT_DEFAULT, TIMEOUT_LONG or a number of
+        seconds.
         """
         self._read_conf()
         args = self._spell_for_version(args)
@@ -192,6 +197,8 @@ class VBoxManage(object):
             except vbox_exc.VBoxTransientError as err:
                 if attempt + 1 >= attempts:
                     raise
+                if undo is not None:
+                    self._undo(args, undo, err)
                 delay = min(self._retry_interval * 2 ** attempt,
                             self._retry_interval * 10)
                 LOG.debug('VBoxManage %(cmd)s failed transiently (%(err)s);'
@@ -200,6 +207,18 @@ class VBoxManage(object):
                            'n': attempt + 1, 'max': attempts - 1,
                            'delay': delay})
                 time.sleep(delay)
+
+    @staticmethod
+    def _undo(args, undo, err):
+        try:
+            undo()
+        except Exception as undo_err:
+            LOG.warning('Could not undo a failed VBoxManage %(cmd)s before '
+                        'trying again: %(undo)s',
+                        {'cmd': args[0] if args else '', 'undo': undo_err})
+            raise err
+        LOG.debug('Undid what the failed VBoxManage %s may have left',
+                  args[0] if args else '')
 
     def _run_once(self, args, timeout):
         seconds = self._timeouts.get(timeout, timeout)

@@ -403,10 +403,7 @@ class VMOps(object):
             group = ()
             limit = disk_bytes_limit(instance.flavor, instance)
             if limit:
-                self._vbox.run('bandwidthctl', instance.uuid, 'add',
-                               DISK_BANDWIDTH_GROUP, '--type', 'disk',
-                               '--limit', bandwidth_limit_arg(limit),
-                               retry=False)
+                self.add_bandwidth_group(instance, limit)
                 group = ('--bandwidthgroup', DISK_BANDWIDTH_GROUP)
             self._vbox.run('storageattach', instance.uuid, '--storagectl',
                            name, '--port', '0', '--device', '0',
@@ -432,7 +429,7 @@ class VMOps(object):
         rollback.add(step, self._close_medium, disk.path)
         self._vbox.run('createmedium', 'disk', '--filename', disk.path,
                        '--size', str(disk.size_mb), '--format', 'VDI',
-                       retry=False)
+                       undo=lambda: self._close_medium(disk.path))
         self._vbox.run('storageattach', instance.uuid, '--storagectl',
                        controller, '--port', str(disk.slot[0]),
                        '--device', str(disk.slot[1]),
@@ -548,7 +545,8 @@ class VMOps(object):
                            '--uuid', instance.uuid, '--ostype', os_type,
                            '--basefolder', self._pathutils.instances_dir(),
                            '--groups', CONF.virtualbox.vm_group,
-                           '--register', retry=False)
+                           '--register',
+                           undo=lambda: self._undo_create_vm(instance))
         except vbox_exc.VBoxAlreadyExists:
             raise exception.InstanceExists(name=instance.name)
         except vbox_exc.VBoxManageError as err:
@@ -559,6 +557,38 @@ class VMOps(object):
                              'list ostypes; set the image property '
                              'hw_vbox_os_type)') % os_type)
             raise
+
+    def add_bandwidth_group(self, instance, limit):
+        """The VM's disk bandwidth group of ``limit`` bytes/s; a retry
+        after a transient failure first removes a group the failed
+        attempt may have added."""
+        self._vbox.run('bandwidthctl', instance.uuid, 'add',
+                       DISK_BANDWIDTH_GROUP, '--type', 'disk',
+                       '--limit', bandwidth_limit_arg(limit),
+                       undo=lambda: self._remove_bandwidth_group(instance))
+
+    def _remove_bandwidth_group(self, instance):
+        try:
+            self._vbox.run('bandwidthctl', instance.uuid, 'remove',
+                           DISK_BANDWIDTH_GROUP)
+        except vbox_exc.VBoxObjectNotFound:
+            pass
+
+    def _undo_create_vm(self, instance):
+        """Before createvm is tried again: a createvm that failed late may
+        have written the settings file or even registered the VM, and the
+        next attempt would then fail with "already exists". No VBoxManage
+        call when there is no settings file (the usual transient failure,
+        before VirtualBox did anything)."""
+        settings = self._pathutils.settings_file(pathutils.vm_name(instance))
+        if not os.path.exists(settings):
+            return
+        try:
+            self._vbox.run('unregistervm', instance.uuid, '--delete')
+        except vbox_exc.VBoxObjectNotFound:
+            pass
+        for path in (settings, settings + '-prev'):
+            self._pathutils.remove_file(path)
 
     def _settings_args(self, instance, image_meta, os_type, network_info,
                        iso=False):

@@ -382,13 +382,13 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
         return mock.call('createmedium', 'disk', '--filename',
                          root or self.root, '--diffparent',
                          parent or self.base, '--format', 'VDI',
-                         timeout='default', retry=False)
+                         timeout='default', undo=mock.ANY)
 
     def pin_call(self, pin=None, parent=None):
         return mock.call('createmedium', 'disk', '--filename',
                          pin or self.pin, '--diffparent',
                          parent or self.base, '--format', 'VDI',
-                         timeout='default', retry=False)
+                         timeout='default', undo=mock.ANY)
 
     def sized(self, root_gb):
         name = '%s-%dg' % (IMAGE_ID, root_gb)
@@ -399,7 +399,7 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
         sized, pin = self.sized(root_gb)
         return [mock.call('clonemedium', 'disk', self.base, sized,
                           '--format', 'VDI', timeout=vboxmanage.TIMEOUT_LONG,
-                          retry=False),
+                          undo=mock.ANY),
                 mock.call('modifymedium', 'disk', sized, '--resize',
                           str(root_gb * 1024),
                           timeout=vboxmanage.TIMEOUT_LONG),
@@ -410,6 +410,51 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
                                            self.meta, 1)
         self.assertEqual(self.root, root)
         self.assertEqual([self.pin_call(), self.diff_call()], self.calls())
+
+    def test_root_disk_is_made_outside_the_image_lock(self):
+        # Concurrent spawns of one image must not queue on each other's
+        # createmedium: only the checks and the pin are under the lock.
+        self.cache.create_root_disk(self.context, self.instance(),
+                                    self.meta, 1)
+        held = []
+        real_lock = self.cache._lock
+
+        def lock(image_id):
+            held.append(True)
+            inner = real_lock(image_id)
+
+            class Tracked(object):
+                def __enter__(self):
+                    return inner.__enter__()
+
+                def __exit__(self, *exc):
+                    held.pop()
+                    return inner.__exit__(*exc)
+            return Tracked()
+
+        seen = []
+
+        def run(*args, **kwargs):
+            seen.append((args[0], bool(held),
+                         self.cache._is_making_disk_from(IMAGE_ID)))
+            open(args[args.index('--filename') + 1], 'wb').close()
+            return vboxmanage.Result('', '')
+
+        self.vbox.run.side_effect = run
+        with mock.patch.object(self.cache, '_lock', side_effect=lock):
+            self.cache.create_root_disk(
+                self.context, self.instance(name='instance-0000002b'),
+                self.meta, 1)
+        self.assertEqual([('createmedium', False, True)], seen)
+        self.assertFalse(self.cache._is_making_disk_from(IMAGE_ID))
+
+    def test_mark_is_dropped_when_the_root_disk_fails(self):
+        self.vbox.run.side_effect = vbox_exc.VBoxManageError(
+            command='createmedium', messages=['no'])
+        self.assertRaises(vbox_exc.VBoxManageError,
+                          self.cache.create_root_disk, self.context,
+                          self.instance(), self.meta, 1)
+        self.assertFalse(self.cache._is_making_disk_from(IMAGE_ID))
 
     def test_linked_clone_from_a_cached_image_is_one_call(self):
         self.cache.create_root_disk(self.context, self.instance(),
@@ -510,7 +555,7 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
         self.assertEqual(
             [mock.call('clonemedium', 'disk', self.base, self.root,
                        '--format', 'VDI', timeout=vboxmanage.TIMEOUT_LONG,
-                       retry=False),
+                       undo=mock.ANY),
              mock.call('modifymedium', 'disk', self.root, '--resize', '2048',
                        timeout=vboxmanage.TIMEOUT_LONG)], self.calls())
         self.assertFalse(os.path.exists(self.pin))
@@ -594,7 +639,7 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
         self.assertEqual(
             [mock.call('createmedium', 'disk', '--filename', self.root,
                        '--size', '2048', '--format', 'VDI', '--variant',
-                       'Standard', timeout='default', retry=False)],
+                       'Standard', timeout='default', undo=mock.ANY)],
             self.calls())
 
     def test_iso_without_root_disk(self):
@@ -709,6 +754,15 @@ class ManageImageCacheTestCase(ImageCacheTestCase):
         self.vbox.run.assert_not_called()
         self.assertIn(IMAGE_ID + '.vdi', self.cache_listing())
         self.assertGreater(os.stat(self.base).st_mtime, time.time() - 60)
+
+    def test_base_a_root_disk_is_being_made_from_is_kept(self):
+        self.cache._mark_making(IMAGE_ID)
+        self.cache.manage_image_cache(self.context, [])
+        self.vbox.run.assert_not_called()
+        self.assertIn(IMAGE_ID + '.vdi', self.cache_listing())
+        self.cache._mark_making(IMAGE_ID, making=False)
+        self.cache.manage_image_cache(self.context, [])
+        self.assertEqual([], self.cache_listing())
 
     def test_young_unused_base_is_kept_without_calls(self):
         now = time.time()

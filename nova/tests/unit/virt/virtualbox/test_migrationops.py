@@ -99,7 +99,7 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
                                                          5)
             self.vbox.run.assert_called_once_with(
                 'snapshot', self.uuid, 'take', 'nova-resize', timeout=LONG,
-                retry=False)
+                undo=mock.ANY)
             self.remotefs.create_dir.assert_not_called()
 
     def test_same_host_keeps_an_earlier_resize_snapshot(self):
@@ -126,7 +126,7 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
                             self.uuid + '.vdi')
         self.assertEqual([
             mock.call('clonemedium', 'disk', self.root, flat, '--format',
-                      'VDI', timeout=LONG, retry=False),
+                      'VDI', timeout=LONG, undo=mock.ANY),
             mock.call('closemedium', 'disk', flat, '--delete'),
         ], self.vbox.run.call_args_list)
         self.remotefs.copy_file.assert_called_once_with(
@@ -205,7 +205,7 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
             mock.call('modifyvm', self.uuid, '--memory', '1024',
                       '--cpus', '2'),
             mock.call('clonemedium', 'disk', self.current, self.grown,
-                      '--format', 'VDI', timeout=LONG, retry=False),
+                      '--format', 'VDI', timeout=LONG, undo=mock.ANY),
             mock.call('modifymedium', 'disk', self.grown, '--resize',
                       '2048', timeout=LONG),
             mock.call('storageattach', self.uuid, '--storagectl', 'SATA',
@@ -238,7 +238,7 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
         self.assertEqual(
             [mock.call('closemedium', 'disk', self.grown, '--delete'),
              mock.call('clonemedium', 'disk', self.current, self.grown,
-                       '--format', 'VDI', timeout=LONG, retry=False)],
+                       '--format', 'VDI', timeout=LONG, undo=mock.ANY)],
             self.vbox.run.call_args_list[1:3])
 
     def test_finish_same_disk_size_does_not_resize(self):
@@ -296,14 +296,14 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
                       '--cpus', '2'),
             mock.call('bandwidthctl', self.uuid, 'list',
                       '--machinereadable'),
-            mock.call('bandwidthctl', self.uuid, 'add', 'nova-disk',
-                      '--type', 'disk', '--limit', '1024K', retry=False),
             mock.call('storageattach', self.uuid, '--storagectl', 'SATA',
                       '--port', '0', '--device', '0',
                       '--bandwidthgroup', 'nova-disk'),
             mock.call('modifymedium', 'disk', self.root, '--resize', '2048',
                       timeout=LONG),
         ], self.vbox.run.call_args_list)
+        self.vmops.add_bandwidth_group.assert_called_once_with(
+            self.instance, 1048576)
 
     def test_finish_changed_limit_sets_the_group(self):
         self._limits(old=1048576, new=2097152, group=1048576)

@@ -75,7 +75,7 @@ class RescueOpsTestCase(test_base.VBoxTestCase):
         self.assertEqual([
             mock.call('clonemedium', 'disk', '/cache/rescue.vdi',
                       self.rescue_disk, '--format', 'VDI',
-                      timeout=vboxmanage.TIMEOUT_LONG, retry=False),
+                      timeout=vboxmanage.TIMEOUT_LONG, undo=mock.ANY),
             self.attach(0, self.rescue_disk),
             self.attach(2, self.root),
         ], self.vbox.run.call_args_list)

@@ -98,10 +98,10 @@ class SnapshotOpsTestCase(test_base.VBoxTestCase):
         name = 'nova-image-' + IMAGE_ID
         self.assertEqual([
             mock.call('snapshot', uuid, 'take', name, '--live',
-                      timeout=vboxmanage.TIMEOUT_LONG, retry=False),
+                      timeout=vboxmanage.TIMEOUT_LONG, undo=mock.ANY),
             mock.call('clonemedium', 'disk', '/i/instance-0000002a/root.vdi',
                       self.flat, '--format', 'VDI',
-                      timeout=vboxmanage.TIMEOUT_LONG, retry=False),
+                      timeout=vboxmanage.TIMEOUT_LONG, undo=mock.ANY),
             mock.call('snapshot', uuid, 'delete', name,
                       timeout=vboxmanage.TIMEOUT_LONG),
             mock.call('closemedium', 'disk', self.flat, '--delete'),

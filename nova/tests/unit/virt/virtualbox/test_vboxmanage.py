@@ -133,6 +133,29 @@ class VBoxManageRunTestCase(test_base.VBoxTestCase):
                           'createvm', retry=False)
         self.assertEqual(1, self.replay.recorded['calls'])
 
+    def test_creation_is_retried_after_undoing_the_failed_attempt(self):
+        self.replay.play(self._locked(), self._locked(), {'stdout': 'ok'})
+        undo = mock.Mock()
+        self.assertEqual('ok', self.vbm.run('createvm', undo=undo).stdout)
+        self.assertEqual(3, self.replay.recorded['calls'])
+        self.assertEqual(2, undo.call_count)
+
+    def test_failed_undo_stops_the_retries_with_the_original_error(self):
+        self.replay.play(self._locked())
+        undo = mock.Mock(side_effect=vbox_exc.VBoxError(reason='busy'))
+        err = self.assertRaises(vbox_exc.VBoxTransientError, self.vbm.run,
+                                'createmedium', undo=undo)
+        self.assertIn('already locked for a session', str(err))
+        self.assertEqual(1, self.replay.recorded['calls'])
+        undo.assert_called_once_with()
+
+    def test_hard_error_is_not_undone(self):
+        self.replay.play_transcript('70-showvminfo-nosuchvm.txt')
+        undo = mock.Mock()
+        self.assertRaises(vbox_exc.VBoxObjectNotFound, self.vbm.run,
+                          'createvm', undo=undo)
+        undo.assert_not_called()
+
     def test_hard_error_fails_fast(self):
         self.replay.play_transcript('70-showvminfo-nosuchvm.txt')
         err = self.assertRaises(vbox_exc.VBoxObjectNotFound, self.vbm.run,

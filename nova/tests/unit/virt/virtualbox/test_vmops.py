@@ -14,6 +14,7 @@
 
 import contextlib
 import os
+import shutil
 import threading
 import time
 from unittest import mock
@@ -258,7 +259,7 @@ class SpawnTestCase(VMOpsTestBase):
     def test_spawn_runs_five_calls_plus_the_image_cache(self):
         self.spawn()
         self.assertEqual(self.expected_commands(), self.commands())
-        self.assertEqual({'retry': False},
+        self.assertEqual({'undo': mock.ANY},
                          self.vbox.run.call_args_list[0][1])
         self.imagecache.create_root_disk.assert_called_once_with(
             mock.sentinel.context, self.instance, mock.ANY, 3)
@@ -377,6 +378,28 @@ class SpawnTestCase(VMOpsTestBase):
         self.assertRaises(vbox_exc.VBoxManageError, self.spawn)
         self.assertEqual(['createvm'], [c[0] for c in self.commands()])
         self.assert_nothing_left()
+
+    def _createvm_undo(self):
+        self.spawn()
+        return self.vbox.run.call_args_list[0][1]['undo']
+
+    def test_createvm_retry_undoes_nothing_when_nothing_was_made(self):
+        undo = self._createvm_undo()
+        shutil.rmtree(self.vm_dir, ignore_errors=True)
+        self.vbox.run.reset_mock()
+        undo()
+        self.vbox.run.assert_not_called()
+
+    def test_createvm_retry_undoes_a_late_failure(self):
+        undo = self._createvm_undo()
+        self.vbox.run.reset_mock()
+        self.vbox.run.side_effect = not_found()  # not registered after all
+        self.make_vm_files()
+        settings = os.path.join(self.vm_dir, self.instance.name + '.vbox')
+        undo()
+        self.assertEqual([('unregistervm', UUID, '--delete')],
+                         self.commands())
+        self.assertFalse(os.path.exists(settings))
 
     def test_unknown_os_type_is_an_image_error(self):
         self.fail_on('createvm', _error(
@@ -517,7 +540,7 @@ class DiskBandwidthTestCase(VMOpsTestBase):
                      disk_read_bytes_sec='1024')
         self.spawn()
         self.assertEqual(self.expected('10240K'), self.commands())
-        self.assertEqual({'retry': False},
+        self.assertEqual({'undo': mock.ANY},
                          self.vbox.run.call_args_list[3][1])
 
     def test_read_and_write_limits_take_the_smaller(self):
@@ -591,7 +614,7 @@ class SpawnDisksTestCase(VMOpsTestBase):
             # base: one createmedium.
             self.vbox.run('createmedium', 'disk', '--filename', self.root,
                           '--diffparent', 'base.vdi', '--format', 'VDI',
-                          retry=False)
+                          undo=mock.ANY)
             return self.root
         self.imagecache.create_root_disk.side_effect = root_disk
         self.imagecache.get_cached_image.return_value = self.iso
@@ -720,7 +743,7 @@ class SpawnDisksTestCase(VMOpsTestBase):
         # Dynamic, normal (not immutable: the data lasts), not repeated.
         self.assertNotIn('modifymedium', self.names())
         self.assertNotIn('--mtype', sum(self.commands(), ()))
-        self.assertEqual({'retry': False},
+        self.assertEqual({'undo': mock.ANY},
                          self.vbox.run.call_args_list[5][1])
         self.assertEqual(10, len(self.commands()))
 
