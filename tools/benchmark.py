@@ -291,22 +291,23 @@ class Bench(object):
                      fig, note='%.2f calls/instance'
                      % fig['calls_per_instance'])
             self.latency(False)
-        per_instance = self.results['power_sync'][str(levels[-1])][
-            'calls_per_instance']
-        if per_instance >= 1:
-            reason = ('1 call per instance + 1: get_num_instances is one '
-                      '"list vms"; VBoxDriver.get_info ignores use_cache, '
-                      'each is one "showvminfo" (vmops.get_info). '
-                      '"list runningvms" (1 call for all VMs) tells only '
-                      'whether a VM process exists: running and paused '
-                      'look alike, so do poweroff and saved, and Nova '
-                      'maps them to different power states. A cache fed '
-                      'by one "list runningvms" per cycle and invalidated '
-                      'by the driver\'s own operations could cut it to '
-                      '~2 calls + 1 per VM whose process state changed.')
+        calls = [self.results['power_sync'][str(level)]['calls']
+                 for level in levels]
+        if max(calls) <= min(calls) + 1:
+            reason = ('%s calls per cycle at %s instances: does not grow '
+                      'with the instances. get_num_instances is one "list '
+                      'vms"; get_info(use_cache=True) answers from the '
+                      'state cache (eventops.StateCache) fed by one "list '
+                      'runningvms" and that "list vms", plus one '
+                      '"showvminfo" per VM whose process appeared or '
+                      'vanished since the last cycle (a VM process does '
+                      'not say running from paused).' % (
+                          '/'.join(str(c) for c in calls),
+                          '/'.join(str(n) for n in levels)))
         else:
-            reason = ('%.2f calls per instance: get_info answers from a '
-                      'cache' % per_instance)
+            reason = ('%s calls per cycle at %s instances: grows with the '
+                      'instances' % ('/'.join(str(c) for c in calls),
+                                     '/'.join(str(n) for n in levels)))
         self.results['power_sync']['limit'] = reason
         print('%-12s %s' % ('power sync', reason))
 
