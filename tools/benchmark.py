@@ -15,12 +15,12 @@
 
 """Benchmark of VBoxDriver on the VBoxManage simulator.
 
-Runs the real driver (nova.virt.virtualbox.driver.VBoxDriver) against
-``python -m vboxsim`` with the per-call latency of the real VirtualBox 7.2
-(VBOXSIM_LATENCY=real, see vboxsim/README.md) and prints, per driver
-operation, the VBoxManage calls it made, its wall seconds and the driver's
-own CPU seconds (time.process_time: this process, not the VBoxManage
-children):
+Runs the real driver (nova.virt.virtualbox.driver.VBoxDriver) against the
+installed simulator (``vboxmanage-sim``) with the per-call latency of the
+real VirtualBox 7.2 (VBOXSIM_LATENCY=real, see vboxsim/README.md) and
+prints, per driver operation, the VBoxManage calls it made, its wall seconds
+and the driver's own CPU seconds (time.process_time: this process, not the
+VBoxManage children):
 
 * every lifecycle operation; spawn from a cached image against its budget
   of 7 calls, destroy against 3;
@@ -39,9 +39,10 @@ process and without latency; the measurements then run with latency.
     python tools/benchmark.py [--quick] [--json FILE]
 
 Figures, not asserts: lines over a budget are flagged with "OVER".
-The simulator is a Python program: each VBoxManage call also costs ~0.1 s
-of CPU for its interpreter, which the real VBoxManage does not; on a busy
-machine that, not the driver, dominates the wall times.
+The simulator is a Python program: each VBoxManage call also costs 30-50 ms
+of CPU for its interpreter, which the real VBoxManage does not; with many
+concurrent calls on few cores, or on a busy machine, that, not the driver,
+dominates the wall times.
 """
 
 import argparse
@@ -85,8 +86,7 @@ class Bench(object):
         self.top = tempfile.mkdtemp(prefix='vbox-bench-')
         self.sim_home = os.path.join(self.top, 'sim')
         os.makedirs(self.sim_home)
-        # `python -m vboxsim` puts the working directory first on sys.path:
-        # run where no source tree shadows the installed simulator.
+        # Run where no source tree shadows the installed packages.
         os.chdir(self.top)
         os.environ['VBOXSIM_HOME'] = self.sim_home
         os.environ['VBOXSIM_ACPI_DELAY'] = str(args.acpi_delay)
@@ -111,7 +111,7 @@ class Bench(object):
         conf.set_override('host', 'bench')
         conf.set_override('lock_path', os.path.join(self.top, 'locks'),
                           group='oslo_concurrency')
-        conf.set_override('vboxmanage_cmd', '%s -m vboxsim' % sys.executable,
+        conf.set_override('vboxmanage_cmd', simulator_command(),
                           group='virtualbox')
         conf.set_override('retry_interval', 0.1, group='virtualbox')
         conf.set_override('wait_soft_reboot_seconds', 10, group='virtualbox')
@@ -377,6 +377,16 @@ class Bench(object):
         # it removes every VM (the simulator runs no VM processes).
         if not self.args.keep:
             shutil.rmtree(self.top, ignore_errors=True)
+
+
+def simulator_command():
+    """The installed simulator (the copy installed with the driver this
+    benchmark imports), as Nova would run it: its console script beside
+    this Python, else ``python -m vboxsim``."""
+    script = os.path.join(os.path.dirname(sys.executable), 'vboxmanage-sim')
+    if os.access(script, os.X_OK):
+        return script
+    return '%s -m vboxsim' % sys.executable
 
 
 def machine():

@@ -77,9 +77,9 @@ def run(argv, store=None):
             "",
         )
     # Imported here: the command modules import this one (usage texts).
-    from vboxsim.commands import COMMANDS
+    from vboxsim import commands
 
-    handler = COMMANDS.get(command.lower())
+    handler = commands.handler(command.lower())
     if handler is None:
         text = (
             errors.BANNER

@@ -16,8 +16,6 @@
 
 import json
 import os
-import shutil
-import subprocess
 import uuid as uuidlib
 
 from vboxsim import errors
@@ -44,7 +42,20 @@ QEMU_FORMATS = {
 
 
 def qemu_img():
+    import shutil  # here: most simulator calls never need it
+
     return shutil.which("qemu-img")
+
+
+def run_qemu_img(*args):
+    """Run ``qemu-img ARGS``; returns its stdout. Raises
+    subprocess.CalledProcessError. (subprocess is imported here, not at
+    every simulator call: each call is a new process, and few convert.)"""
+    import subprocess
+
+    return subprocess.run(
+        [qemu_img()] + list(args), check=True, capture_output=True, text=True
+    ).stdout
 
 
 def new_uuid():
@@ -74,13 +85,10 @@ def probe(path):
     fmt = format_for(path)
     capacity = os.path.getsize(path)
     if qemu_img() and fmt != "RAW":
+        import subprocess
+
         try:
-            out = subprocess.run(
-                [qemu_img(), "info", "--output=json", path],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
+            out = run_qemu_img("info", "--output=json", path)
             info = json.loads(out)
             capacity = info["virtual-size"]
             fmt = {"vpc": "VHD"}.get(info["format"], info["format"].upper())
@@ -164,7 +172,6 @@ def create_base(path, fmt, capacity, fixed, medium_uuid):
         return
     if qemu_img():
         cmd = [
-            qemu_img(),
             "create",
             "-q",
             "-f",
@@ -179,9 +186,7 @@ def create_base(path, fmt, capacity, fixed, medium_uuid):
                     else "subformat=monolithicFlat"
                 ),
             ]
-        subprocess.run(
-            cmd + [path, str(capacity)], check=True, capture_output=True
-        )
+        run_qemu_img(*cmd, path, str(capacity))
         return
     with open(
         path, "xb"
@@ -203,18 +208,13 @@ def copy_contents(registry, source, path, fmt, medium_uuid, fixed=False):
         )
         return
     if qemu_img() and len(src_chain) == 1:
-        subprocess.run(
-            [
-                qemu_img(),
-                "convert",
-                "-q",
-                "-O",
-                QEMU_FORMATS.get(fmt, fmt.lower()),
-                src_chain[0],
-                path,
-            ],
-            check=True,
-            capture_output=True,
+        run_qemu_img(
+            "convert",
+            "-q",
+            "-O",
+            QEMU_FORMATS.get(fmt, fmt.lower()),
+            src_chain[0],
+            path,
         )
         if fmt == "VDI":
             vdi.rewrite(
@@ -245,21 +245,16 @@ def create_diff(registry, parent, path, fmt=None, medium_uuid=None):
             parent=vdi.read_header(parent["location"]),
         )
     elif qemu_img():
-        subprocess.run(
-            [
-                qemu_img(),
-                "create",
-                "-q",
-                "-f",
-                "qcow2",
-                "-F",
-                QEMU_FORMATS.get(parent["format"].upper(), "raw"),
-                "-b",
-                parent["location"],
-                path,
-            ],
-            check=True,
-            capture_output=True,
+        run_qemu_img(
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-F",
+            QEMU_FORMATS.get(parent["format"].upper(), "raw"),
+            "-b",
+            parent["location"],
+            path,
         )
     else:
         open(path, "xb").close()

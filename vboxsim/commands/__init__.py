@@ -13,48 +13,57 @@
 #    under the License.
 
 """Subcommand handlers: each takes (ctx, argv-after-the-subcommand) and returns
-an exit code."""
+an exit code.
 
-from vboxsim.commands import appliance
-from vboxsim.commands import control
-from vboxsim.commands import listing
-from vboxsim.commands import medium
-from vboxsim.commands import modifyvm
-from vboxsim.commands import properties
-from vboxsim.commands import snapshot
-from vboxsim.commands import storage
-from vboxsim.commands import vm
+Every VBoxManage call is a new process, so only the module of the command
+being run is imported (the CPU of a call is mostly its imports).
+"""
 
-COMMANDS = {
-    "list": listing.list_command,
-    "showvminfo": vm.showvminfo,
-    "createvm": vm.createvm,
-    "registervm": vm.registervm,
-    "unregistervm": vm.unregistervm,
-    "clonevm": vm.clonevm,
-    "modifyvm": modifyvm.modifyvm,
-    "storagectl": storage.storagectl,
-    "storageattach": storage.storageattach,
-    "createmedium": medium.createmedium,
-    "createhd": medium.createmedium,
-    "createvdi": medium.createmedium,
-    "clonemedium": medium.clonemedium,
-    "clonehd": medium.clonemedium,
-    "clonevdi": medium.clonemedium,
-    "modifymedium": medium.modifymedium,
-    "modifyhd": medium.modifymedium,
-    "closemedium": medium.closemedium,
-    "showmediuminfo": medium.showmediuminfo,
-    "showhdinfo": medium.showmediuminfo,
-    "snapshot": snapshot.snapshot,
-    "startvm": control.startvm,
-    "controlvm": control.controlvm,
-    "discardstate": control.discardstate,
-    "setextradata": properties.setextradata,
-    "getextradata": properties.getextradata,
-    "guestproperty": properties.guestproperty,
-    "setproperty": properties.setproperty,
-    "bandwidthctl": properties.bandwidthctl,
-    "export": appliance.export,
-    "import": appliance.import_appliance,
+import importlib
+
+# subcommand -> (module in vboxsim.commands, function)
+_HANDLERS = {
+    "list": ("listing", "list_command"),
+    "showvminfo": ("vm", "showvminfo"),
+    "createvm": ("vm", "createvm"),
+    "registervm": ("vm", "registervm"),
+    "unregistervm": ("vm", "unregistervm"),
+    "clonevm": ("vm", "clonevm"),
+    "modifyvm": ("modifyvm", "modifyvm"),
+    "storagectl": ("storage", "storagectl"),
+    "storageattach": ("storage", "storageattach"),
+    "createmedium": ("medium", "createmedium"),
+    "createhd": ("medium", "createmedium"),
+    "createvdi": ("medium", "createmedium"),
+    "clonemedium": ("medium", "clonemedium"),
+    "clonehd": ("medium", "clonemedium"),
+    "clonevdi": ("medium", "clonemedium"),
+    "modifymedium": ("medium", "modifymedium"),
+    "modifyhd": ("medium", "modifymedium"),
+    "closemedium": ("medium", "closemedium"),
+    "showmediuminfo": ("medium", "showmediuminfo"),
+    "showhdinfo": ("medium", "showmediuminfo"),
+    "snapshot": ("snapshot", "snapshot"),
+    "startvm": ("control", "startvm"),
+    "controlvm": ("control", "controlvm"),
+    "discardstate": ("control", "discardstate"),
+    "setextradata": ("properties", "setextradata"),
+    "getextradata": ("properties", "getextradata"),
+    "guestproperty": ("properties", "guestproperty"),
+    "setproperty": ("properties", "setproperty"),
+    "bandwidthctl": ("properties", "bandwidthctl"),
+    "export": ("appliance", "export"),
+    "import": ("appliance", "import_appliance"),
 }
+
+COMMAND_NAMES = frozenset(_HANDLERS)
+
+
+def handler(command):
+    """The handler of ``command`` (lower case), or None if VBoxManage has
+    no such command."""
+    entry = _HANDLERS.get(command)
+    if entry is None:
+        return None
+    module = importlib.import_module("vboxsim.commands." + entry[0])
+    return getattr(module, entry[1])

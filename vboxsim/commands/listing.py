@@ -18,7 +18,6 @@ import os
 
 from vboxsim.cli import DATA_DIR, usage_text
 from vboxsim import errors
-from vboxsim import hostinfo
 from vboxsim import media as medialib
 from vboxsim import render
 
@@ -60,6 +59,18 @@ def _media(device):
     return lister
 
 
+def _host(function_name):
+    """A lister from vboxsim.hostinfo, imported when used: its imports
+    (platform, socket...) would slow down every "list vms"."""
+
+    def lister(registry, long_form):
+        from vboxsim import hostinfo
+
+        return getattr(hostinfo, function_name)()
+
+    return lister
+
+
 def _groups(registry, long_form):
     seen = []
     for vm in registry.vms:
@@ -74,7 +85,7 @@ LISTERS = {
     "runningvms": lambda reg, long_form: _vms(
         reg, long_form, only_running=True
     ),
-    "hostinfo": lambda reg, long_form: hostinfo.hostinfo_text(),
+    "hostinfo": _host("hostinfo_text"),
     "systemproperties": (
         lambda reg, long_form: _data("systemproperties.txt").replace(
             "{machinefolder}", reg.machine_folder
@@ -84,7 +95,7 @@ LISTERS = {
     "dvds": _media("dvd"),
     "floppies": _media("floppy"),
     "ostypes": lambda reg, long_form: _data("ostypes.txt"),
-    "bridgedifs": lambda reg, long_form: hostinfo.bridgedifs_text(),
+    "bridgedifs": _host("bridgedifs_text"),
     "hostonlyifs": lambda reg, long_form: "",
     "hostonlynets": lambda reg, long_form: "",
     "natnets": lambda reg, long_form: "",

@@ -15,8 +15,6 @@
 """createmedium, clonemedium, modifymedium, closemedium, showmediuminfo."""
 
 import os
-import shutil
-import subprocess
 import uuid as uuidlib
 
 from vboxsim.args import Args, parse_size_mb
@@ -233,16 +231,8 @@ def _resize(medium, new_bytes):
         # In place, also for a differencing image (qemu-img refuses those).
         vdi.grow(medium["location"], new_bytes)
     elif medialib.qemu_img():
-        subprocess.run(
-            [
-                medialib.qemu_img(),
-                "resize",
-                "-q",
-                medium["location"],
-                str(new_bytes),
-            ],
-            check=True,
-            capture_output=True,
+        medialib.run_qemu_img(
+            "resize", "-q", medium["location"], str(new_bytes)
         )
     medium["capacity"] = new_bytes
 
@@ -338,6 +328,8 @@ def _move(medium, destination):
             ),
         )
     os.makedirs(os.path.dirname(target), exist_ok=True)
+    import shutil  # here: few calls move a medium
+
     shutil.move(medium["location"], target)
     medium["location"] = target
 

@@ -23,13 +23,11 @@ does not model are accepted and stored in ``other_settings``.
 import functools
 import os
 import re
-import shutil
 
 from vboxsim.args import Args, on_off
 from vboxsim.cli import DATA_DIR, usage_text
 from vboxsim.commands import common
 from vboxsim import errors
-from vboxsim import hostinfo
 from vboxsim import model
 
 MODIFYVM_FILE = "VBoxManageModifyVM.cpp"
@@ -263,6 +261,8 @@ def _rename(ctx, vm, change):
             )
         old_cfg = vm["cfgfile"]
         if os.path.isdir(old_dir):
+            import shutil  # here: renames are rare, and imports cost
+
             shutil.move(old_dir, new_dir)
             moved = os.path.join(new_dir, os.path.basename(old_cfg))
             if os.path.exists(moved):
@@ -365,6 +365,8 @@ def _host_interface(field, known_names):
 
 
 def _bridgeable():
+    from vboxsim import hostinfo  # here: its imports cost every modifyvm
+
     return [i["name"] for i in hostinfo.bridged_interfaces()]
 
 
@@ -734,6 +736,8 @@ def _move_to_group(registry, vm, old_group):
         )
     if os.path.isdir(old_dir):
         os.makedirs(os.path.dirname(new_dir), exist_ok=True)
+        import shutil  # here: group changes are rare, and imports cost
+
         shutil.move(old_dir, new_dir)
     vm["cfgfile"] = os.path.join(new_dir, os.path.basename(vm["cfgfile"]))
     _relocate_media(registry, vm, old_dir, new_dir)

@@ -16,7 +16,6 @@
 
 import copy
 import os
-import shutil
 import uuid as uuidlib
 
 from vboxsim.args import Args
@@ -219,6 +218,8 @@ def _delete_vm_files(vm):
     ):
         if path and os.path.exists(path):
             os.unlink(path)
+    import shutil  # here, as in the other command modules: import cost
+
     shutil.rmtree(os.path.join(folder, "Logs"), ignore_errors=True)
     for leftover in (
         os.path.join(folder, "Snapshots"),
