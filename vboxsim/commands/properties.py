@@ -208,16 +208,24 @@ def parse_limit(text, group_type):
     return value if group_type == "disk" else value // 8
 
 
-def _find_group(vm, name):
+# Where each action looks the group up (call text, line) in 7.2.22.
+_GROUP_CONTEXT = {
+    "set": ("GetBandwidthGroup(name.raw(), bwGroup.asOutParam())", 252),
+    "remove": ("DeleteBandwidthGroup(name.raw())", 273),
+}
+
+
+def _find_group(vm, name, action="set"):
     for group in vm["bandwidth_groups"]:
         if group["name"] == name:
             return group
+    call, line = _GROUP_CONTEXT[action]
     raise errors.com_error(
         "Could not find a bandwidth group named '%s'" % name,
         "VBOX_E_OBJECT_NOT_FOUND",
         "BandwidthControlWrap",
         "IBandwidthControl",
-        ("GetBandwidthGroup(name.raw(), bwGroup.asOutParam())", 252, BW_FILE),
+        (call, line, BW_FILE),
     )
 
 
@@ -300,7 +308,7 @@ def bandwidthctl(ctx, argv):
             if limit is not None:
                 group["limit"] = parse_limit(limit, group["type"])
         elif action == "remove":
-            group = _find_group(vm, name)
+            group = _find_group(vm, name, action)
             if _group_in_use(vm, name):
                 raise errors.com_error(
                     "The bandwidth group '%s' is still in use" % name,

@@ -39,9 +39,12 @@ MACHINE_STATE_NAMES = {
 }
 
 
-def _snapshot_not_found(name, line=537):
+def _snapshot_not_found(vm, name, line=537):
+    # Machine::findSnapshotByName says so first when there is none at all.
     return errors.com_error(
-        "Could not find a snapshot named '%s'" % name,
+        "Could not find a snapshot named '%s'" % name
+        if vm.get("snapshot_root")
+        else NO_SNAPSHOTS.rstrip("\n"),
         "VBOX_E_OBJECT_NOT_FOUND",
         "SessionMachine",
         "IMachine",
@@ -299,7 +302,7 @@ def edit(vm, args):
         else model.find_snapshot(vm, target or "")
     )
     if snap is None:
-        raise _snapshot_not_found(target or "")
+        raise _snapshot_not_found(vm, target or "")
     while args:
         opt = args.next()
         if opt in ("--name", "-n"):
@@ -329,7 +332,7 @@ def snapshot(ctx, argv):
                 raise errors.syntax_error("Missing snapshot name")
             snap = model.find_snapshot(vm, name)
             if snap is None:
-                raise _snapshot_not_found(name)
+                raise _snapshot_not_found(vm, name)
             if action == "delete":
                 delete(ctx, registry, vm, snap)
             elif action == "restore":
