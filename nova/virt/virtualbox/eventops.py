@@ -148,9 +148,14 @@ class StateCache(object):
             return dict(self._registered)
 
     def count_instances(self):
-        """get_num_instances: one ``list vms``, kept for the get_info
-        calls of the sync that follows."""
-        return len(self.nova_vms(max_age=0))
+        """get_num_instances, which starts Nova's power-state sync: one
+        ``list vms`` and one ``list runningvms``, both read now, for the
+        get_info calls of the sync that follows. (A list of running VMs
+        kept from earlier would call a VM started since then, outside
+        the driver, powered off.)"""
+        count = len(self.nova_vms(max_age=0))
+        self.running_vms(max_age=0)
+        return count
 
     # -- the driver's own operations ----------------------------------------
 

@@ -54,7 +54,10 @@ on, never while VirtualBox lists a differencing child of it (other than
 its pin) or an instance of this host (or of another host sharing the
 storage) uses it: for the plain base, any instance with the image as its
 image_ref; for a per-size base, an instance with that image_ref and that
-root_gb.
+root_gb. Nor while a root disk is being made from it: the disk is made
+outside the image's lock (concurrent spawns of one image would queue on
+each other's ``createmedium`` otherwise), with the image marked in this
+process and its base's mtime just set.
 """
 
 import collections

@@ -118,6 +118,18 @@ class StateCacheTestCase(test_base.VBoxTestCase):
         self.assertEqual(['list vms', 'list runningvms'], calls)
         self.assertEqual([power_state.RUNNING] * 200, states)
 
+    def test_each_cycle_reads_both_lists_anew(self):
+        # A VM started outside the driver just after a cycle: the next
+        # cycle, however soon, must not answer from the old running list.
+        vm, = self._instances(1, state='poweroff')
+        calls, states = self._cycle([vm])
+        self.assertEqual([power_state.SHUTDOWN], states)
+        self.fake.vms[vm.uuid][1] = 'running'
+        calls, states = self._cycle([vm])
+        self.assertEqual(['list vms', 'list runningvms', 'showvminfo'],
+                         calls)
+        self.assertEqual([power_state.RUNNING], states)
+
     def test_powered_off_and_saved_need_no_showvminfo(self):
         off, saved = self._instances(2, state='poweroff')
         self.fake.vms[saved.uuid][1] = 'saved'
