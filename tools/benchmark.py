@@ -16,8 +16,8 @@
 """Benchmark of VBoxDriver on the VBoxManage simulator.
 
 Runs the real driver (nova.virt.virtualbox.driver.VBoxDriver) against the
-installed simulator (``vboxmanage-sim``) with the per-call latency of the
-real VirtualBox 7.2 (VBOXSIM_LATENCY=real, see vboxsim/README.md) and
+installed simulator with the per-call latency of the real VirtualBox 7.2
+(VBOXSIM_LATENCY=real, see vboxsim/README.md) and
 prints, per driver operation, the VBoxManage calls it made, its wall
 seconds, the driver's own CPU seconds (time.process_time: this process,
 not the VBoxManage children) and the simulator's CPU seconds (its
@@ -41,10 +41,14 @@ process and without latency; the measurements then run with latency.
     python tools/benchmark.py [--quick] [--json FILE]
 
 Figures, not asserts: lines over a budget are flagged with "OVER".
-The simulator is a Python program: each VBoxManage call also costs 30-50 ms
-of CPU for its interpreter, which the real VBoxManage does not; with many
-concurrent calls on few cores, or on a busy machine, that, not the driver,
-dominates the wall times.
+The simulator runs resident by default (vboxsim/service.py: a service
+forking a child per call, and a native client the benchmark compiles), as
+the real VBoxManage is a small native client of the resident VBoxSVC.
+``--simulator process`` runs a Python process per call instead
+(``vboxmanage-sim``, what the tests use): each call then also costs 30-50
+ms of CPU for the interpreter, which with many concurrent calls on few
+cores, not the driver, sets the wall times. Either way the figures include
+the simulator's own CPU ("sim cpu").
 """
 
 import argparse
@@ -113,7 +117,7 @@ class Bench(object):
         conf.set_override('host', 'bench')
         conf.set_override('lock_path', os.path.join(self.top, 'locks'),
                           group='oslo_concurrency')
-        conf.set_override('vboxmanage_cmd', simulator_command(),
+        conf.set_override('vboxmanage_cmd', self.simulator_command(),
                           group='virtualbox')
         conf.set_override('retry_interval', 0.1, group='virtualbox')
         conf.set_override('wait_soft_reboot_seconds', 10, group='virtualbox')
@@ -165,10 +169,33 @@ class Bench(object):
 
     # -- measuring ------------------------------------------------------------
 
-    @staticmethod
-    def _children_cpu():
+    def simulator_command(self):
+        """The simulator the driver runs: resident (vboxsim.service with
+        its native client, as VBoxManage is a small client of VBoxSVC) when
+        a C compiler can build the client, else a Python process per call
+        (the installed ``vboxmanage-sim``)."""
+        from vboxsim import service
+
+        self.resident = None
+        client = None
+        if self.args.simulator == 'resident':
+            client = service.build_client(os.path.join(self.top, 'vbm'))
+        if client:
+            self.resident = service.Resident(client).start()
+            os.environ.update(self.resident.environ())
+            self.mode = 'resident service, native client'
+            return client
+        self.mode = 'a Python process per call'
+        script = os.path.join(os.path.dirname(sys.executable),
+                              'vboxmanage-sim')
+        if os.access(script, os.X_OK):
+            return script
+        return '%s -m vboxsim' % sys.executable
+
+    def _children_cpu(self):
         times = os.times()
-        return times.children_user + times.children_system
+        own = times.children_user + times.children_system
+        return own + (self.resident.cpu_seconds() if self.resident else 0)
 
     def measure(self, func, *args, **kwargs):
         calls = self.vbox.call_count
@@ -407,20 +434,12 @@ class Bench(object):
                   figures['full_copy'] // 1024), flush=True)
 
     def cleanup(self):
+        if getattr(self, 'resident', None):
+            self.resident.stop()
         # The simulator's state lives in the temporary folder too: removing
         # it removes every VM (the simulator runs no VM processes).
         if not self.args.keep:
             shutil.rmtree(self.top, ignore_errors=True)
-
-
-def simulator_command():
-    """The installed simulator (the copy installed with the driver this
-    benchmark imports), as Nova would run it: its console script beside
-    this Python, else ``python -m vboxsim``."""
-    script = os.path.join(os.path.dirname(sys.executable), 'vboxmanage-sim')
-    if os.access(script, os.X_OK):
-        return script
-    return '%s -m vboxsim' % sys.executable
 
 
 def machine():
@@ -447,6 +466,12 @@ def main(argv=None):
                         help='concurrent spawns (default 20, quick 5)')
     parser.add_argument('--levels', help='instance counts for the periodic '
                         'calls (default 1,50,200; quick 1,10)')
+    parser.add_argument('--simulator', choices=('resident', 'process'),
+                        default='resident',
+                        help='resident: the simulator as a service with a '
+                             'native client (needs a C compiler; else '
+                             'process); process: a Python process per '
+                             'VBoxManage call')
     parser.add_argument('--keep', action='store_true',
                         help='keep the temporary folder')
     parser.add_argument('-v', '--verbose', action='store_true')
@@ -471,6 +496,8 @@ def main(argv=None):
         'flag', 'note'))
     try:
         bench.configure()
+        print('simulator: %s' % bench.mode)
+        bench.results['simulator'] = bench.mode
         bench.patch_images()
         bench.start_driver()
         bench.lifecycle()

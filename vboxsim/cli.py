@@ -118,8 +118,9 @@ def _vm_count(store):
         return 0
 
 
-def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
+def execute(argv):
+    """One VBoxManage call as a process makes it: run it, then wait out
+    the modelled latency. Returns (exit code, stdout, stderr)."""
     started = time.monotonic()
     store = statelib.Store()
     stripped = _strip_global_options(argv)
@@ -129,6 +130,12 @@ def main(argv=None):
     vm_count = _vm_count(store) if command == "list" else 0
     latency.wait(command, stripped, vm_count, time.monotonic() - started, cold)
     latency.mark_service_used(store.home, command)
+    return code, out, err
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    code, out, err = execute(argv)
     sys.stdout.write(out)
     sys.stdout.flush()
     sys.stderr.write(err)
