@@ -349,13 +349,12 @@ class Bench(object):
                  for level in levels]
         if max(calls) <= min(calls) + 1:
             reason = ('%s calls per cycle at %s instances: does not grow '
-                      'with the instances. get_num_instances is one "list '
-                      'vms"; get_info(use_cache=True) answers from the '
-                      'state cache (eventops.StateCache) fed by one "list '
-                      'runningvms" and that "list vms", plus one '
-                      '"showvminfo" per VM whose process appeared or '
-                      'vanished since the last cycle (a VM process does '
-                      'not say running from paused).' % (
+                      'with the instances. get_num_instances reads "list '
+                      'vms" and "list runningvms"; get_info(use_cache=True) '
+                      'answers from them (eventops.StateCache), plus one '
+                      '"showvminfo" per VM whose process appeared since '
+                      'the last cycle (a VM process does not say running '
+                      'from paused).' % (
                           '/'.join(str(c) for c in calls),
                           '/'.join(str(n) for n in levels)))
         else:
