@@ -95,7 +95,7 @@ def run(argv, store=None):
             fault = faults.check(store.home, command.lower(), argv)
         if isinstance(fault, faults.Stall):
             time.sleep(fault.seconds)  # outside the lock, then run normally
-        elif fault is not None:
+        elif fault is not None and not isinstance(fault, faults.Late):
             raise fault
         try:
             code = handler(ctx, argv[1:])
@@ -103,6 +103,9 @@ def run(argv, store=None):
             # A non-numeric value for a numeric option: RTGetOpt's failure
             # prints the banner and an empty error message (seen in 7.2.22).
             raise errors.VBoxError(errors.BANNER + errors.PREFIX)
+        if isinstance(fault, faults.Late) and code == 0:
+            ctx.stdout, ctx.stderr = [], []
+            raise fault.error
     except errors.VBoxError as failure:
         ctx.out(failure.stdout)
         ctx.err(failure.stderr)

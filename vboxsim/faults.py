@@ -67,8 +67,17 @@ class Stall:
 DEFAULT_STALL_SECONDS = 10.0
 
 
+class Late:
+    """A transient failure reported after the command did its work (a
+    VBoxManage that lost its session to VBoxSVC at the end): what callers
+    retrying a creation must undo first."""
+
+    def __init__(self, error):
+        self.error = error
+
+
 def _decide(rule, key, rng):
-    for kind in ("transient", "hard", "stall"):
+    for kind in ("transient", "hard", "stall", "late"):
         probability = float(rule.get(kind, 0) or 0)
         if probability > 0 and rng.random() < probability:
             return kind
@@ -77,7 +86,7 @@ def _decide(rule, key, rng):
 
 def check(home, command, argv):
     """Return a VBoxError to report instead of running the command, a Stall,
-    or None.
+    a Late (run it, then report its error), or None.
 
     Must be called with the registry lock held.
     """
@@ -114,6 +123,8 @@ def check(home, command, argv):
             _save(path, file_config)
         if kind == "stall":
             return Stall(float(rule.get("seconds", DEFAULT_STALL_SECONDS)))
+        if kind == "late":
+            return Late(build_error("transient", command, argv))
         return build_error(kind, command, argv)
     return None
 

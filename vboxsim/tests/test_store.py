@@ -106,6 +106,18 @@ class FaultTest(base.SimTestCase):
         os.unlink(os.path.join(self.sim_home, "faults.json"))
         self.assertNotEqual("256", self.mr("vm")["memory"])
 
+    def test_late_fault_fails_after_the_work_is_done(self):
+        self.write_faults({"createvm": {"late": 1.0, "count": 1}})
+        code, out, err = self.vbox("createvm", "--name", "late",
+                                   "--register")
+        self.assertEqual((1, ""), (code, out))
+        self.assertIn("The object is not ready", err)
+        # It was made: a plain retry now says so.
+        code, _out, err = self.vbox("createvm", "--name", "late",
+                                    "--register")
+        self.assertEqual(1, code)
+        self.assertIn("already exists", err)
+
     def test_transient_fault_on_reads_is_object_not_ready(self):
         self.write_faults({"showvminfo": {"transient": 1.0}})
         code, _, err = self.vbox("showvminfo", "vm")

@@ -340,6 +340,47 @@ class SpawnHardFaultTestCase(_ReliabilityBase):
         self.assert_consistent([self.bystander, instance])
 
 
+class LateFaultTestCase(_ReliabilityBase):
+    """A creation that did its work and then failed transiently (the
+    simulator's "late" fault): the driver undoes it and tries again, and
+    the operation succeeds with nothing extra left."""
+
+    def _late_once(self, subcommand, operation):
+        self.faults({subcommand: {'late': 1.0, 'count': 1}})
+        operation()
+        with open(os.path.join(self.sim.home, 'faults.json')) as f:
+            self.assertEqual(0, json.load(f)[subcommand]['count'],
+                             'the fault did not fire')
+        self.faults(None)
+
+    def test_spawn_steps(self):
+        for step in ('createvm', 'createmedium', 'bandwidthctl'):
+            instance = self.instance(flavor=objects.Flavor(
+                memory_mb=256, vcpus=1, root_gb=0, ephemeral_gb=0, swap=0,
+                extra_specs={'quota:disk_total_bytes_sec': '10485760'}))
+            self._late_once(step, lambda: self.spawn(instance))
+            self.assert_consistent([instance])
+            self.assertEqual(
+                'BandwidthGroup0="nova-disk",Disk,10485760\n',
+                self.vbox.run('bandwidthctl', instance.uuid, 'list',
+                              '--machinereadable').stdout)
+            self.driver.destroy(self.ctx, instance, [])
+            self.assert_consistent([])
+
+    def test_snapshot_steps(self):
+        server = self.instance()
+        self.spawn(server)
+        self.driver._snapshotops._image_api = self.glance
+        self.glance.update = lambda *args, **kwargs: None
+        for step in ('snapshot', 'clonemedium'):
+            self._late_once(step, lambda: self.driver.snapshot(
+                self.ctx, server, str(uuidlib.uuid4()),
+                lambda **kwargs: None))
+            self.assert_consistent([server])
+            self.assertNotIn('CurrentSnapshotName', self.vbox.show_vm_info(
+                server.uuid))
+
+
 class SnapshotResizeHardFaultTestCase(_ReliabilityBase):
     """Each VBoxManage step of snapshot and of a same-host resize failing
     once, hard: a Nova error, nothing left, and the operation works on the
