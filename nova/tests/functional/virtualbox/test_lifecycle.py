@@ -16,6 +16,7 @@
 on the real VBoxManage (where no VM can start), with a real VDI root disk
 made from a cached base image."""
 
+from concurrent import futures
 import json
 import os
 import uuid as uuidlib
@@ -162,6 +163,29 @@ class _LifecycleBase(object):
             self.driver._pathutils.instance_dir(instance)))
         self.assertEqual(self._instance_media(hdds_before),
                          self._instance_media(self._hdds()))
+
+    def test_concurrent_spawns_of_one_image_then_destroys(self):
+        # Root disks are made outside the image's lock: concurrent
+        # createmedium --diffparent of one base, and the pin made once.
+        hdds = self._hdds()
+        instances = [self._instance() for _i in range(5)]
+        with futures.ThreadPoolExecutor(len(instances)) as pool:
+            list(pool.map(lambda i: self._spawn(i, power_on=False),
+                          instances))
+        base = vboxmanage.parse_medium_info(
+            self._vbm('showmediuminfo', 'disk', self.base))
+        for instance in instances:
+            root = self.driver._pathutils.root_disk_path(instance)
+            self.assertEqual(root, self._info(instance)['SATA-0-0'])
+            info = vboxmanage.parse_medium_info(
+                self._vbm('showmediuminfo', 'disk', root))
+            self.assertEqual(base['UUID'], info['parent_uuid'])
+        with futures.ThreadPoolExecutor(len(instances)) as pool:
+            list(pool.map(lambda i: self.driver.destroy(self.ctx, i, []),
+                          instances))
+        for instance in instances:
+            self.assert_nothing_left(instance, hdds)
+        self.assertTrue(os.path.exists(self.base))
 
 
 class _DisksMixin(object):
