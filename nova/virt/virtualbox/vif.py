@@ -24,6 +24,8 @@ physical network (or network name, or id) to a VirtualBox attachment::
     physnet2:hostonly:vboxnet0   host-only interface vboxnet0
     lab:hostonlynet:labnet       host-only network (macOS/arm builds)
     private:intnet:nova-net      internal network nova-net
+    isolated:intnet              an internal network named after the
+                                 Neutron network's id
     nat1:natnetwork:NatNetwork   NAT network NatNetwork
     public:nat                   the VM's own NAT (no target)
 
@@ -121,7 +123,7 @@ class Attachment(object):
 
     def args(self, number, key):
         """modifyvm arguments for NIC ``number``; ``key`` names an intnet
-        without a target."""
+        without a target (see :meth:`VIFOps.internal_network_name`)."""
         nic_value, option, _required = MODES[self.mode]
         args = ['--nic%d' % number, nic_value]
         if option:
@@ -300,15 +302,23 @@ class VIFOps(object):
                                             virt=constants.HYPERVISOR_TYPE)
 
     @staticmethod
-    def _network_key(vif):
+    def internal_network_name(vif):
+        """The VirtualBox internal network of a VIF whose intnet attachment
+        names none: the Neutron network's id.
+
+        Not its label (name): labels are per project, so two projects'
+        "private" networks would share one internal network. VirtualBox
+        takes names of up to 127 characters; a UUID is 36. Only a network
+        without an id falls back to its label.
+        """
         network = _vif_get(vif, 'network', {}) or {}
-        return (_vif_get(network, 'label') or _vif_get(network, 'id') or
+        return (_vif_get(network, 'id') or _vif_get(network, 'label') or
                 'nova-net')
 
     def nic_settings(self, number, vif, nic_type):
         """modifyvm arguments giving NIC ``number`` this VIF."""
         att = self.attachment_for(vif)
-        return (att.args(number, self._network_key(vif)) +
+        return (att.args(number, self.internal_network_name(vif)) +
                 ['--nic-type%d' % number, nic_type,
                  '--mac-address%d' % number,
                  mac_arg(_vif_get(vif, 'address')),
@@ -429,7 +439,8 @@ class VIFOps(object):
                     att = self.attachment_for(vif)
                     self._vbox.run('controlvm', instance.uuid,
                                    *att.controlvm_args(
-                                       number, self._network_key(vif)))
+                                       number,
+                                       self.internal_network_name(vif)))
                     self._vbox.run('controlvm', instance.uuid,
                                    'setlinkstate%d' % number, 'on')
                     LOG.info('Reconnected NIC %(nic)d of the running VM to '

@@ -260,10 +260,45 @@ class NicArgsTestCase(VIFTestBase):
             '--nic6', 'none', '--nic7', 'none', '--nic8', 'none']
         self.assertEqual(expected, args)
 
-    def test_intnet_without_name_uses_network_name(self):
+    def test_intnet_without_name_is_named_after_the_network_id(self):
         self.flags(default_network_attachment='intnet', group='virtualbox')
-        args = self.vifops.nic_args(self.instance, [make_vif(1)],
-                                    image_meta())
+        vif = make_vif(1, net_id='3f2c7a1e-8b4d-4e6f-9a0b-1c2d3e4f5a6b')
+        args = self.vifops.nic_args(self.instance, [vif], image_meta())
+        self.assertEqual(['--nic1', 'intnet', '--intnet1',
+                          '3f2c7a1e-8b4d-4e6f-9a0b-1c2d3e4f5a6b'], args[:4])
+
+    def test_same_label_different_networks_get_different_intnets(self):
+        # Two projects may each have a network labelled "private"; their
+        # guests must not share one VirtualBox internal network.
+        self.flags(physical_network_mappings=['lab:intnet'],
+                   group='virtualbox')
+        for attachment in ('intnet', 'nat'):
+            self.flags(default_network_attachment=attachment,
+                       group='virtualbox')
+            label = 'lab' if attachment == 'nat' else 'private'
+            first = self.vifops.nic_settings(
+                1, make_vif(1, label=label, net_id='net-a'), '82540EM')
+            second = self.vifops.nic_settings(
+                1, make_vif(2, label=label, net_id='net-b'), '82540EM')
+            self.assertEqual(['--nic1', 'intnet', '--intnet1', 'net-a'],
+                             first[:4])
+            self.assertEqual(['--nic1', 'intnet', '--intnet1', 'net-b'],
+                             second[:4])
+
+    def test_intnet_named_by_the_mapping_keeps_that_name(self):
+        self.flags(physical_network_mappings=['private:intnet:nova-net'],
+                   group='virtualbox')
+        for number, net_id in ((1, 'net-a'), (2, 'net-b')):
+            args = self.vifops.nic_settings(
+                1, make_vif(number, net_id=net_id), '82540EM')
+            self.assertEqual(['--nic1', 'intnet', '--intnet1', 'nova-net'],
+                             args[:4])
+
+    def test_intnet_of_a_network_without_id_uses_its_label(self):
+        self.flags(default_network_attachment='intnet', group='virtualbox')
+        vif = make_vif(1)
+        vif['network']['id'] = None
+        args = self.vifops.nic_settings(1, vif, '82540EM')
         self.assertEqual(['--nic1', 'intnet', '--intnet1', 'private'],
                          args[:4])
 
@@ -402,6 +437,18 @@ class AttachDetachTestCase(VIFTestBase):
             mock.call('controlvm', self.instance.uuid, 'nic2', 'bridged',
                       'eth0'),
             mock.call('controlvm', self.instance.uuid, 'setlinkstate2', 'on'),
+        ], self.vbox.run.call_args_list)
+
+    def test_reattach_to_running_vm_reconnects_to_the_network_intnet(self):
+        self.flags(default_network_attachment='intnet', group='virtualbox')
+        self.vbox.show_vm_info.return_value = vm_info(
+            state='running', nics=[('null', 'FA163E000001')])
+        self.assertEqual(1, self.vifops.attach_interface(
+            self.instance, image_meta(), make_vif(1, net_id='net-a')))
+        self.assertEqual([
+            mock.call('controlvm', self.instance.uuid, 'nic1', 'intnet',
+                      'net-a'),
+            mock.call('controlvm', self.instance.uuid, 'setlinkstate1', 'on'),
         ], self.vbox.run.call_args_list)
 
     def test_ninth_nic_is_refused(self):
