@@ -15,14 +15,24 @@
 """What a killed nova-compute left half-made, found and cleaned at start.
 
 A spawn or destroy writes a journal entry first (``<instances>/
-.virtualbox-journal/<op>-<uuid>``, holding the VM name) and removes it
-when it returns or raises (a failed spawn has rolled itself back). An entry
-found at ``init_host`` means the process died inside that operation: the
-VM is destroyed (powered off, volumes detached, unregistered with its
-disks, folder removed, VRDE port freed with it). The instance itself is
-Nova's business: ``_init_instance`` puts an instance that was building
-into ERROR and finishes a delete that was in progress, both of which end
-in ``destroy``, which finds nothing left and succeeds.
+.virtualbox-journal/<host>/<op>-<uuid>``, holding the VM name and the
+host) and removes it when it returns or raises (a failed spawn has rolled
+itself back). An entry found at ``init_host`` means the process died
+inside that operation: the VM is destroyed (powered off, volumes
+detached, unregistered with its disks, folder removed, VRDE port freed
+with it). The instance itself is Nova's business: ``_init_instance`` puts
+an instance that was building into ERROR and finishes a delete that was
+in progress, both of which end in ``destroy``, which finds nothing left
+and succeeds.
+
+The journal is per compute host (``CONF.host``) because the instances
+path may be shared (NFS) by several hosts, each with its own VirtualBox:
+only the host that ran an operation knows whether it still runs, and a
+destroy run from another host would remove the folder of a VM that host
+does not have. A host recovers its own entries only. Entries of the
+layout before (``.virtualbox-journal/<op>-<uuid>``) are recovered by the
+host whose VirtualBox has the VM registered, and otherwise left with a
+warning (see ``_recover_legacy``).
 
 Without a journal entry the driver cleans alone only what no instance can
 own:
@@ -30,8 +40,12 @@ own:
 * a folder in the VM folder (``<instances>/<vm_group>``) with no settings
   file, no VM registered under its name and nothing in it but files the
   driver makes (console log, VRDE port and password, config drive, Logs,
-  Snapshots), older than ``ORPHAN_MIN_AGE``: what a destroy killed after
-  ``unregistervm --delete`` leaves;
+  Snapshots), older than ``ORPHAN_MIN_AGE`` and named by no host's
+  journal: what a destroy that removed the VM but not its folder leaves.
+  A VM registered with any host's VirtualBox keeps its settings file in its
+  folder, so another host's VM is never such a folder; one named in
+  another host's journal is that host's to recover (it may still be
+  working on it);
 * media VirtualBox keeps registered under the instances path or the image
   cache whose file is gone (``inaccessible``): closed.
 
@@ -47,11 +61,15 @@ import os
 import time
 
 from oslo_log import log as logging
+from oslo_serialization import jsonutils
 
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import vboxmanage
 
+import nova.conf
+
 LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
 
 JOURNAL_DIR = '.virtualbox-journal'
 SPAWN = 'spawn'
@@ -64,6 +82,19 @@ ORPHAN_MIN_AGE = 600
 DRIVER_FILES = frozenset(['console.log', 'configdrive.iso', 'vrde.port',
                           'vrde.password', 'Logs', 'Snapshots'])
 INACCESSIBLE = 'inaccessible'
+
+
+class _Entry(object):
+    """A journal entry: the operation a process was inside, on which VM,
+    and the host that ran it (None for an entry of the layout before
+    per-host journals, which held the VM name only)."""
+
+    def __init__(self, path, operation, uuid, name, host):
+        self.path = path
+        self.operation = operation
+        self.uuid = uuid
+        self.name = name
+        self.host = host
 
 
 class _Leftover(object):
@@ -93,8 +124,14 @@ class RecoveryOps(object):
 
     # -- the journal ----------------------------------------------------------
 
-    def journal_dir(self):
+    def journal_root(self):
+        """The folder of every host's journal on this instances path, and
+        of the entries written before journals were per host."""
         return os.path.join(self._pathutils.instances_dir(), JOURNAL_DIR)
+
+    def journal_dir(self):
+        """This host's journal."""
+        return os.path.join(self.journal_root(), CONF.host)
 
     def _entry(self, operation, uuid):
         return os.path.join(self.journal_dir(), '%s-%s' % (operation, uuid))
@@ -108,33 +145,59 @@ class RecoveryOps(object):
         self._pathutils.ensure_dir(self.journal_dir())
         path = self._entry(operation, instance.uuid)
         with open(path + '.tmp', 'w') as handle:
-            handle.write(instance.name)
+            handle.write(jsonutils.dumps({'name': instance.name,
+                                          'host': CONF.host}))
         os.replace(path + '.tmp', path)
 
     def _remove(self, operation, uuid):
         self._pathutils.remove_file(self._entry(operation, uuid))
 
-    def _entries(self):
-        """[(operation, uuid, name)] of the journal."""
+    def _entries(self, folder, own=False):
+        """[_Entry] in ``folder``. A half-written entry (.tmp) is removed
+        when the folder is this host's (``own``): only a dead process of
+        this host can have left it there."""
         try:
-            names = sorted(os.listdir(self.journal_dir()))
+            names = sorted(os.listdir(folder))
         except FileNotFoundError:
             return []
         found = []
         for entry in names:
+            path = os.path.join(folder, entry)
             operation, _sep, uuid = entry.partition('-')
-            if operation not in OPERATIONS or entry.endswith('.tmp'):
-                if entry.endswith('.tmp'):
-                    self._pathutils.remove_file(
-                        os.path.join(self.journal_dir(), entry))
+            if entry.endswith('.tmp'):
+                if own:
+                    self._pathutils.remove_file(path)
+                continue
+            if operation not in OPERATIONS or not os.path.isfile(path):
                 continue
             try:
-                with open(os.path.join(self.journal_dir(), entry)) as f:
-                    name = f.read().strip()
+                with open(path) as f:
+                    text = f.read().strip()
             except OSError:
                 continue
-            found.append((operation, uuid, name))
+            try:
+                record = jsonutils.loads(text)
+            except ValueError:
+                record = None
+            if isinstance(record, dict):
+                name, host = record.get('name'), record.get('host')
+            else:
+                name, host = text, None  # the layout before: the name only
+            found.append(_Entry(path, operation, uuid, name, host))
         return found
+
+    def _journaled_vm_names(self):
+        """The VMs named by any entry on this instances path: this host's,
+        other hosts' and those of the layout before."""
+        root = self.journal_root()
+        try:
+            folders = [root] + [os.path.join(root, name)
+                                for name in os.listdir(root)]
+        except FileNotFoundError:
+            return set()
+        return set(entry.name for folder in folders
+                   if os.path.isdir(folder)
+                   for entry in self._entries(folder))
 
     # -- recovery at start ----------------------------------------------------
 
@@ -142,23 +205,20 @@ class RecoveryOps(object):
         """Clean what a killed process left; returns what it did as
         {'vms': [uuid], 'folders': [path], 'media': [path]}."""
         done = {'vms': [], 'folders': [], 'media': []}
-        for operation, uuid, name in self._entries():
-            LOG.warning('nova-compute stopped during the %(op)s of VM '
-                        '%(name)s (%(uuid)s); removing what it left',
-                        {'op': operation, 'name': name, 'uuid': uuid})
-            try:
-                self._vmops.destroy(_Leftover(uuid, name), True)
-            except Exception:
-                LOG.exception('Removing the half-made VM %s failed; Nova '
-                              'deletes it with its instance', uuid)
+        for entry in self._entries(self.journal_dir(), own=True):
+            if entry.host != CONF.host:
+                LOG.warning('Journal entry %(path)s names the host '
+                            '%(host)s, not this one; left alone',
+                            {'path': entry.path, 'host': entry.host})
                 continue
-            self._remove(operation, uuid)
-            done['vms'].append(uuid)
+            if self._recover_entry(entry):
+                done['vms'].append(entry.uuid)
         # Recovery never keeps nova-compute from starting.
-        for key, step in (('folders', self._remove_orphan_folders),
+        for key, step in (('vms', self._recover_legacy),
+                          ('folders', self._remove_orphan_folders),
                           ('media', self._close_inaccessible_media)):
             try:
-                done[key] = step()
+                done[key] += step()
             except Exception:
                 LOG.exception('Looking for leftovers (%s) failed; going on',
                               key)
@@ -168,6 +228,53 @@ class RecoveryOps(object):
                      'missing media closed',
                      {key: len(value) for key, value in done.items()})
         return done
+
+    def _recover_entry(self, entry):
+        """Destroy what the operation of ``entry`` left, then drop the
+        entry; whether that worked."""
+        LOG.warning('nova-compute stopped during the %(op)s of VM '
+                    '%(name)s (%(uuid)s); removing what it left',
+                    {'op': entry.operation, 'name': entry.name,
+                     'uuid': entry.uuid})
+        try:
+            self._vmops.destroy(_Leftover(entry.uuid, entry.name), True)
+        except Exception:
+            LOG.exception('Removing the half-made VM %s failed; Nova '
+                          'deletes it with its instance', entry.uuid)
+            return False
+        self._pathutils.remove_file(entry.path)
+        return True
+
+    def _recover_legacy(self):
+        """Entries written before journals were per host.
+
+        On an instances path of one host they are that host's, but on a
+        shared one they may be another host's, which may even be inside
+        that operation still (a rolling upgrade: it runs the old layout),
+        and destroying from here would remove its VM's folder. A VM is
+        registered with one host's VirtualBox only, so an entry whose VM
+        this host has registered is its own and is recovered; any other
+        is left with a warning, for the operator (what remains of its VM
+        goes when Nova deletes the instance on its host).
+        """
+        entries = self._entries(self.journal_root())
+        if not entries:
+            return []
+        registered_here = set(uuid for _name, uuid in self._vbox.list_vms())
+        recovered = []
+        for entry in entries:
+            if entry.uuid not in registered_here:
+                LOG.warning('Journal entry %(path)s (%(op)s of VM %(name)s,'
+                            ' %(uuid)s) predates per-host journals and its '
+                            'VM is not registered here: it may be another '
+                            'host\'s, so it is left alone. Remove it once '
+                            'no host is in that operation.',
+                            {'path': entry.path, 'op': entry.operation,
+                             'name': entry.name, 'uuid': entry.uuid})
+                continue
+            if self._recover_entry(entry):
+                recovered.append(entry.uuid)
+        return recovered
 
     def _remove_orphan_folders(self):
         vms_dir = self._pathutils.vms_dir()
@@ -198,6 +305,13 @@ class RecoveryOps(object):
                                  contents - DRIVER_FILES))})
                 continue
             if self._clock() - os.path.getmtime(folder) < ORPHAN_MIN_AGE:
+                continue
+            # Read last, just before removing: a host writes its entry
+            # before it makes or removes anything of the VM.
+            if name in self._journaled_vm_names():
+                LOG.info('VM folder %s has no VM but a journal entry '
+                         'names it; left to the host of that entry',
+                         folder)
                 continue
             LOG.info('Removing %s: the folder of a VM that is gone', folder)
             self._pathutils.remove_tree(folder)

@@ -312,3 +312,70 @@ class CrashRecoveryTestCase(_Base):
         self.assertFalse(os.path.exists(gone))
         self.assertNotIn(lost, self._vbm('list', 'hdds'))
         del fresh
+
+
+class SharedInstancesPathTestCase(_Base):
+    """Two compute hosts, each with its own VirtualBox, on one instances
+    path (NFS): a host's start never touches what the other one is doing
+    or left, and each still recovers its own."""
+
+    def _start_host(self, host, vboxmanage_cmd):
+        self.flags(host=host)
+        self.flags(vboxmanage_cmd=vboxmanage_cmd, group='virtualbox')
+        return self._new_driver()
+
+    def _die_after(self, driver, command):
+        real_run = driver._vbox.run
+
+        def run(*args, **kwargs):
+            result = real_run(*args, **kwargs)
+            if args[0] == command:
+                raise _Killed()
+            return result
+        driver._vbox.run = run
+
+    def test_start_leaves_the_other_hosts_work_alone(self):
+        # Host "laptop" (self.driver, self.vbm): one VM running, one spawn
+        # killed after createvm, one destroy killed after unregistervm.
+        running, building, going = (self._instance() for _n in range(3))
+        self._spawn(running)
+        self._spawn(going)
+        # Made first: a new driver's start recovers what the others left.
+        spawner, destroyer = self._new_driver(), self._new_driver()
+        self._die_after(spawner, 'createvm')
+        self.assertRaises(_Killed, self._spawn, building, spawner)
+        self._die_after(destroyer, 'unregistervm')
+        self.assertRaises(_Killed, destroyer.destroy, self.ctx, going, [])
+        paths = self.driver._pathutils
+        going_dir = paths.instance_dir(going)
+        old = time.time() - 3600
+        os.utime(going_dir, (old, old))
+        journal = self.driver._recovery.journal_dir()
+        entries = sorted(os.listdir(journal))
+        self.assertEqual(2, len(entries))
+
+        def files():
+            return {instance.name: sorted(os.listdir(
+                paths.instance_dir(instance)))
+                for instance in (running, building, going)}
+        before = files()
+        registered = self._vbm('list', 'vms')
+
+        # Host "desk" starts on the same instances path.
+        desk_home = self.useFixture(fixtures.TempDir()).path
+        desk = self._start_host('desk', 'env VBOXSIM_HOME=%s %s' % (
+            desk_home, self.vbm.command))
+        self.assertEqual([], desk.list_instances())
+
+        self.assertEqual(entries, sorted(os.listdir(journal)))
+        self.assertEqual(before, files())
+        self.assertEqual(registered, self._vbm('list', 'vms'))
+        self.assertEqual(power_state.RUNNING,
+                         self.driver.get_info(running).state)
+
+        # Back on "laptop": its own leftovers go, its running VM stays.
+        self._start_host('laptop', self.vbm.command)
+        self.assertEqual([], os.listdir(journal))
+        self.assertEqual([], self._problems([running]))
+        self.assertFalse(os.path.exists(paths.instance_dir(building)))
+        self.assertFalse(os.path.exists(going_dir))
