@@ -103,18 +103,52 @@ def transition(old_power, new_power):
     return _EVENTS.get(new_power)
 
 
+class _ListRead(object):
+    """One VBoxManage list call in flight; the callers that need the list
+    while it runs wait for it and share its answer."""
+
+    def __init__(self, generation, started):
+        # StateCache._generation when the call started: an operation that
+        # ended since may have changed what it lists.
+        self.generation = generation
+        self.started = started
+        self.done = threading.Event()
+        self.vms = None
+        self.error = None
+
+
+class _VMList(object):
+    """One list of VMs as last read, and its read in flight."""
+
+    def __init__(self, list_call, on_store=None):
+        # The VBoxManage call: {uuid: name}.
+        self.list_call = list_call
+        # Called, under the lock, with each list stored and when its call
+        # started.
+        self.on_store = on_store
+        self.vms = {}
+        self.at = None
+        self.in_flight = None
+
+
 class StateCache(object):
-    """Power states of Nova's VMs; thread-safe."""
+    """Power states of Nova's VMs; thread-safe.
+
+    The lock guards memory only: VBoxManage runs outside it, so the
+    bookkeeping of every driver operation never waits for a slow call.
+    """
 
     def __init__(self, vbox, path_utils, clock=time.monotonic):
         self._vbox = vbox
         self._pathutils = path_utils
         self._clock = clock
         self._lock = threading.RLock()
-        self._running = {}
-        self._running_at = None
-        self._registered = {}
-        self._registered_at = None
+        self._running = _VMList(self._read_running)
+        self._registered = _VMList(self._read_registered,
+                                   on_store=self._forget_unregistered)
+        # Counts the ends of the driver's operations: a list read that
+        # started before one is not stored as fresh.
+        self._generation = 0
         self._known = {}
         self._dirty = set()
         self._busy = collections.Counter()
@@ -126,33 +160,82 @@ class StateCache(object):
         return (at is not None and max_age > 0 and
                 self._clock() - at <= max_age)
 
+    def _read_running(self):
+        return {uuid: name for name, uuid in self._vbox.list_running_vms()}
+
+    def _read_registered(self):
+        return {uuid: name for name, uuid in self._vbox.list_vms()
+                if self._pathutils.is_nova_vm(name)}
+
+    def _forget_unregistered(self, registered, started):
+        """Drops what is known of VMs no longer registered; a state
+        recorded after the list was asked for may be of a VM registered
+        since, and is kept."""
+        for uuid in set(self._known) - set(registered):
+            if self._known[uuid].at <= started:
+                del self._known[uuid]
+
+    def _vms(self, vm_list, max_age):
+        """{uuid: name} of ``vm_list``, read anew unless at most
+        ``max_age`` seconds old, by one VBoxManage call at a time."""
+        asked = None
+        while True:
+            with self._lock:
+                if asked is None:
+                    asked = self._generation
+                if self._fresh(vm_list.at, max_age):
+                    return dict(vm_list.vms)
+                read = vm_list.in_flight
+                mine = read is None
+                if mine:
+                    read = vm_list.in_flight = _ListRead(self._generation,
+                                                         self._clock())
+            if mine:
+                return self._run(vm_list, read)
+            # The caller making the call sets done whatever happens.
+            read.done.wait()
+            if read.generation < asked:
+                continue  # may miss what an operation ended since did
+            if read.error is not None:
+                raise read.error
+            if read.vms is not None:
+                return dict(read.vms)
+
+    def _run(self, vm_list, read):
+        """Makes the call of ``read`` (outside the lock), then stores its
+        list unless an operation ended while it ran."""
+        vms = None
+        try:
+            vms = vm_list.list_call()
+            return dict(vms)
+        except Exception as e:
+            read.error = e
+            raise
+        finally:
+            with self._lock:
+                vm_list.in_flight = None
+                read.vms = vms
+                if vms is not None and read.generation == self._generation:
+                    vm_list.vms = dict(vms)
+                    vm_list.at = self._clock()
+                    if vm_list.on_store is not None:
+                        vm_list.on_store(vms, read.started)
+            read.done.set()
+
     def running_vms(self, max_age=CACHE_SECONDS):
         """{uuid: name} of every VM with a VM process (the user's too)."""
-        with self._lock:
-            if not self._fresh(self._running_at, max_age):
-                self._running = {uuid: name for name, uuid
-                                 in self._vbox.list_running_vms()}
-                self._running_at = self._clock()
-            return dict(self._running)
+        return self._vms(self._running, max_age)
 
     def nova_vms(self, max_age=CACHE_SECONDS):
         """{uuid: name} of Nova's registered VMs."""
-        with self._lock:
-            if not self._fresh(self._registered_at, max_age):
-                self._registered = {
-                    uuid: name for name, uuid in self._vbox.list_vms()
-                    if self._pathutils.is_nova_vm(name)}
-                self._registered_at = self._clock()
-                for uuid in set(self._known) - set(self._registered):
-                    del self._known[uuid]
-            return dict(self._registered)
+        return self._vms(self._registered, max_age)
 
     def count_instances(self):
         """get_num_instances, which starts Nova's power-state sync: one
-        ``list vms`` and one ``list runningvms``, both read now, for the
-        get_info calls of the sync that follows. (A list of running VMs
-        kept from earlier would call a VM started since then, outside
-        the driver, powered off.)"""
+        ``list vms`` and one ``list runningvms``, both read now (a call
+        already in flight is shared), for the get_info calls of the sync
+        that follows. (A list of running VMs kept from earlier would call
+        a VM started since then, outside the driver, powered off.)"""
         count = len(self.nova_vms(max_age=0))
         self.running_vms(max_age=0)
         return count
@@ -170,9 +253,11 @@ class StateCache(object):
                 del self._busy[uuid]
             self._dirty.add(uuid)
             self._quiet.add(uuid)
-            # The lists may have been read before the operation ended.
-            self._running_at = None
-            self._registered_at = None
+            # The lists may have been read before the operation ended,
+            # and so may be those being read now.
+            self._generation += 1
+            self._running.at = None
+            self._registered.at = None
 
     def busy(self, uuid):
         with self._lock:
@@ -245,7 +330,7 @@ class StateCache(object):
         except vbox_exc.VBoxObjectNotFound:
             with self._lock:
                 self._known.pop(uuid, None)
-                self._registered.pop(uuid, None)
+                self._registered.vms.pop(uuid, None)
             raise exception.InstanceNotFound(instance_id=uuid)
         state = info.get('VMState', constants.STATE_UNKNOWN)
         with self._lock:
@@ -286,8 +371,8 @@ class StateCache(object):
 
         :raises InstanceNotFound: VirtualBox has no such VM.
         """
+        running = self.running_vms()
         with self._lock:
-            running = self.running_vms()
             seen = self._known.get(uuid)
             dirty = uuid in self._dirty
         if uuid in running:

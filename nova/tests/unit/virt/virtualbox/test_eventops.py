@@ -201,6 +201,210 @@ class StateCacheTestCase(test_base.VBoxTestCase):
         self.assertEqual(['showvminfo'], self.fake.calls)
 
 
+# Bounds of the waits in the tests of concurrent callers: none can hang.
+# A blocked list call outlasts any wait for a caller that must not wait
+# for it (the cleanup releases it at once).
+WAIT = 5
+BLOCK = 60
+SETTLE = 0.2
+
+
+class _BlockingVBox(_FakeVBox):
+    """A _FakeVBox whose list calls, once they have taken the list, wait
+    until ``release`` is set: a VBoxManage call in flight."""
+
+    def __init__(self, pathutils_):
+        super().__init__(pathutils_)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.error = None
+
+    def _in_flight(self, vms):
+        self.entered.set()
+        self.release.wait(BLOCK)
+        if self.error is not None:
+            raise self.error
+        return vms
+
+    def list_vms(self):
+        return self._in_flight(super().list_vms())
+
+    def list_running_vms(self):
+        return self._in_flight(super().list_running_vms())
+
+
+class StateCacheConcurrencyTestCase(test_base.VBoxTestCase):
+    """Callers of the cache while a VBoxManage list call runs."""
+
+    def setUp(self):
+        super().setUp()
+        self.paths = pathutils.PathUtils()
+        self.clock = _Clock()
+        self.fake = _BlockingVBox(self.paths)
+        self.cache = eventops.StateCache(self.fake, self.paths,
+                                         clock=self.clock)
+        self.threads = []
+        self.addCleanup(self._finish_threads)
+
+    def _finish_threads(self):
+        self.fake.release.set()
+        for thread in self.threads:
+            thread.join(WAIT)
+
+    def _start(self, func, *args):
+        """Runs func in a thread; returns the thread and {'result' or
+        'error': ...} once it is done."""
+        outcome = {}
+
+        def run():
+            try:
+                outcome['result'] = func(*args)
+            except Exception as e:
+                outcome['error'] = e
+        thread = threading.Thread(target=run, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+        return thread, outcome
+
+    def _wait_in_flight(self, func, *args):
+        """Starts func in a thread and waits until its list call runs."""
+        started = self._start(func, *args)
+        self.assertTrue(self.fake.entered.wait(WAIT))
+        return started
+
+    def _assert_done(self, thread):
+        thread.join(WAIT)
+        self.assertFalse(thread.is_alive())
+
+    def _assert_waiting(self, thread):
+        thread.join(SETTLE)
+        self.assertTrue(thread.is_alive())
+
+    def _bookkeeping(self, uuid):
+        self.cache.begin(uuid)
+        busy = self.cache.busy(uuid)
+        self.cache.end(uuid)
+        return busy, self.cache.busy(uuid), self.cache.has_quiet(uuid)
+
+    def test_bookkeeping_does_not_wait_for_running_list(self):
+        self.fake.add(_uuid(1), 'instance-00000001', 'running')
+        vm = test_base.FakeInstance(uuid=_uuid(1), name='instance-00000001')
+        reader, _read = self._wait_in_flight(self.cache.get_info, vm)
+        other, outcome = self._start(self._bookkeeping, _uuid(2))
+        self._assert_done(other)
+        self.assertEqual((True, False, True), outcome['result'])
+        self.assertTrue(reader.is_alive())
+
+    def test_bookkeeping_does_not_wait_for_registered_list(self):
+        counter, _count = self._wait_in_flight(self.cache.count_instances)
+        other, outcome = self._start(self._bookkeeping, _uuid(2))
+        self._assert_done(other)
+        self.assertEqual((True, False, True), outcome['result'])
+        self.assertTrue(counter.is_alive())
+
+    def test_concurrent_refreshes_make_one_call(self):
+        self.fake.add(_uuid(1), 'instance-00000001', 'running')
+        first, first_out = self._wait_in_flight(self.cache.running_vms, 0)
+        second, second_out = self._start(self.cache.running_vms, 0)
+        self._assert_waiting(second)
+        self.fake.release.set()
+        self._assert_done(first)
+        self._assert_done(second)
+        expected = {_uuid(1): 'instance-00000001'}
+        self.assertEqual(expected, first_out['result'])
+        self.assertEqual(expected, second_out['result'])
+        self.assertEqual(['list runningvms'], self.fake.calls)
+
+    def test_concurrent_registered_refreshes_make_one_call(self):
+        self.fake.add(_uuid(1), 'instance-00000001', 'poweroff')
+        first, first_out = self._wait_in_flight(self.cache.nova_vms, 0)
+        second, second_out = self._start(self.cache.nova_vms, 0)
+        self._assert_waiting(second)
+        self.fake.release.set()
+        self._assert_done(first)
+        self._assert_done(second)
+        expected = {_uuid(1): 'instance-00000001'}
+        self.assertEqual(expected, first_out['result'])
+        self.assertEqual(expected, second_out['result'])
+        self.assertEqual(['list vms'], self.fake.calls)
+
+    def test_list_read_before_end_is_not_cached(self):
+        self.fake.add(_uuid(1), 'instance-00000001', 'poweroff')
+        reader, read = self._wait_in_flight(self.cache.running_vms)
+        # The driver starts the VM while the list is being read.
+        ender, _ended = self._start(self._bookkeeping, _uuid(1))
+        self._assert_done(ender)
+        self.fake.vms[_uuid(1)][1] = 'running'
+        self.fake.release.set()
+        self._assert_done(reader)
+        # Its own caller asked before the operation ended: the old list
+        # is an answer for it, not for the cache.
+        self.assertEqual({}, read['result'])
+        self.assertEqual({_uuid(1): 'instance-00000001'},
+                         self.cache.running_vms())
+        self.assertEqual(['list runningvms'] * 2, self.fake.calls)
+
+    def test_caller_after_end_does_not_share_older_read(self):
+        self.fake.add(_uuid(1), 'instance-00000001', 'poweroff')
+        reader, read = self._wait_in_flight(self.cache.running_vms)
+        ender, _ended = self._start(self._bookkeeping, _uuid(1))
+        self._assert_done(ender)
+        self.fake.vms[_uuid(1)][1] = 'running'
+        later, later_read = self._start(self.cache.running_vms)
+        self._assert_waiting(later)
+        # It waits for the read in flight to end before its own.
+        self.assertEqual(['list runningvms'], self.fake.calls)
+        self.fake.release.set()
+        self._assert_done(reader)
+        self._assert_done(later)
+        self.assertEqual({}, read['result'])
+        self.assertEqual({_uuid(1): 'instance-00000001'},
+                         later_read['result'])
+        # That read started after the end: it is kept.
+        self.assertEqual({_uuid(1): 'instance-00000001'},
+                         self.cache.running_vms())
+        self.assertEqual(['list runningvms'] * 2, self.fake.calls)
+
+    def test_failed_read_reaches_every_caller_and_is_not_cached(self):
+        self.fake.error = vbox_exc.VBoxManageError(command='list')
+        first, first_out = self._wait_in_flight(self.cache.running_vms)
+        second, second_out = self._start(self.cache.running_vms)
+        self._assert_waiting(second)
+        self.fake.release.set()
+        self._assert_done(first)
+        self._assert_done(second)
+        self.assertIsInstance(first_out['error'], vbox_exc.VBoxManageError)
+        self.assertIsInstance(second_out['error'],
+                              vbox_exc.VBoxManageError)
+        self.fake.error = None
+        self.assertEqual({}, self.cache.running_vms())
+        self.assertEqual(['list runningvms'] * 2, self.fake.calls)
+
+    def test_known_state_recorded_during_registered_read_is_kept(self):
+        self.fake.add(_uuid(1), 'instance-00000001', 'poweroff')
+        self.fake.add(_uuid(2), 'instance-00000002', 'poweroff')
+        self.fake.release.set()
+        self.cache.exact(_uuid(1), 'instance-00000001')
+        self.cache.exact(_uuid(2), 'instance-00000002')
+        self.fake.release.clear()
+        self.fake.entered.clear()
+        del self.fake.vms[_uuid(2)]
+        self.clock.now += 1
+        reader, _read = self._wait_in_flight(self.cache.nova_vms)
+        # A VM registered while the list is read: its state is newer
+        # than the list that does not name it.
+        self.fake.add(_uuid(3), 'instance-00000003', 'poweroff')
+        self.clock.now += 1
+        recorder, _recorded = self._start(self.cache.exact, _uuid(3),
+                                          'instance-00000003')
+        self._assert_done(recorder)
+        self.fake.release.set()
+        self._assert_done(reader)
+        self.assertIsNotNone(self.cache.known(_uuid(1)))
+        self.assertIsNone(self.cache.known(_uuid(2)))
+        self.assertIsNotNone(self.cache.known(_uuid(3)))
+
+
 class PollerTestCase(StateCacheTestCase):
 
     def setUp(self):
