@@ -23,9 +23,15 @@ config from it), then :meth:`ConfigDrive.attach` (or puts
 :meth:`ConfigDrive.attach_args` into its own ``storageattach``). The image
 lives in the VM folder, so destroy removes it with the folder.
 
+Rescue builds a second one, ``<vm folder>/configdrive-rescue.iso``
+(``create(..., rescue=True)``), carrying the rescue password as
+``admin_pass``, as Nova's libvirt driver builds ``disk.config.rescue``.
+
 Nova's builder runs [DEFAULT] mkisofs_cmd (genisoimage) on the compute
 host.
 """
+
+import os
 
 from oslo_concurrency import processutils
 from oslo_log import log as logging
@@ -39,6 +45,8 @@ from nova.virt.virtualbox import pathutils
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
+
+RESCUE_CONFIG_DRIVE_NAME = 'configdrive-rescue.iso'
 
 
 class ConfigDriveBuildFailed(exception.NovaException):
@@ -62,10 +70,21 @@ class ConfigDrive(object):
     def path(self, instance):
         return self._pathutils.config_drive_path(instance)
 
+    def rescue_path(self, instance):
+        """The rescue boot's config drive, next to the instance's own."""
+        return os.path.join(self._pathutils.instance_dir(instance),
+                            RESCUE_CONFIG_DRIVE_NAME)
+
     def create(self, context, instance, injected_files, admin_password,
-               network_info):
+               network_info, rescue=False):
         """Build the instance's config drive if Nova asks for one.
 
+        The admin password goes into the ISO's metadata only: never into a
+        log line or a command line.
+
+        :param rescue: build the rescue boot's config drive (at
+            :meth:`rescue_path`; ``admin_password`` is then the rescue
+            password) instead of the instance's own.
         :returns: the ISO's path, or None when no config drive is needed.
         :raises ConfigDriveUnsupportedFormat: [DEFAULT] config_drive_format
             is not iso9660 (a vfat image needs a loop mount as root).
@@ -82,7 +101,7 @@ class ConfigDrive(object):
         inst_md = instance_metadata.InstanceMetadata(
             instance, content=injected_files, extra_md=extra_md,
             network_info=network_info)
-        path = self.path(instance)
+        path = self.rescue_path(instance) if rescue else self.path(instance)
         self._pathutils.ensure_dir(self._pathutils.instance_dir(instance))
         LOG.debug('Creating the config drive at %s', path, instance=instance)
         try:

@@ -24,6 +24,15 @@ where, so unrescue puts everything back exactly and deletes the rescue
 disk. VBoxManage calls: rescue 4 + power off/on (showvminfo, clonemedium,
 2 storageattach); unrescue 3 + power off/on (2 storageattach,
 closemedium). ISO rescue images are refused.
+
+When the instance has a config drive (configdrive.required_by, as libvirt),
+the rescue password reaches the guest as libvirt and Hyper-V pass it: a
+rescue config drive (``<vm folder>/configdrive-rescue.iso``, the password
+as ``admin_pass``, built before the power off) takes the config drive's
+DVD slot for the rescue boot; unrescue puts the instance's own config drive
+back, closes the rescue one and deletes it. +1 VBoxManage call each way
+(storageattach; closemedium), +1 when the VM had no DVD controller (added
+at rescue, removed at unrescue).
 """
 
 import json
@@ -37,11 +46,13 @@ from nova import exception
 from nova.i18n import _
 from nova.image import glance
 from nova import objects
+from nova.virt.virtualbox import configdrive
 from nova.virt.virtualbox import constants
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import snapshotops
 from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import vmops
 
 LOG = logging.getLogger(__name__)
 
@@ -52,12 +63,14 @@ RESCUE_STATE_NAME = 'rescue.json'
 class RescueOps(object):
 
     def __init__(self, vbox, vm_ops, image_cache, path_utils=None,
-                 image_api=None):
+                 image_api=None, config_drive=None):
         self._vbox = vbox
         self._vmops = vm_ops
         self._imagecache = image_cache
         self._pathutils = path_utils or pathutils.PathUtils()
         self._image_api = image_api or glance.API()
+        self._configdrive = config_drive or configdrive.ConfigDrive(
+            vbox, self._pathutils)
 
     def _rescue_disk(self, instance):
         return os.path.join(self._pathutils.instance_dir(instance),
@@ -119,14 +132,69 @@ class RescueOps(object):
             raise exception.InstanceNotRescuable(
                 instance_id=instance.uuid,
                 reason=_('it is already in rescue'))
-        self._vmops.power_off(instance)
-        with self._lock(instance):
-            self._rescue(instance, base)
+        # Built while the guest still runs: a failed build changes nothing.
+        rescue_drive = self._configdrive.create(
+            context, instance, None, rescue_password, network_info,
+            rescue=True)
+        try:
+            self._vmops.power_off(instance)
+            with self._lock(instance):
+                self._rescue(instance, base, rescue_drive)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                if rescue_drive:
+                    self._pathutils.remove_file(rescue_drive)
         self._vmops.power_on(instance)
         LOG.info('Instance rescued with image %s', meta.id,
                  instance=instance)
 
-    def _rescue(self, instance, base):
+    @staticmethod
+    def _config_drive_slot(info):
+        """Where the rescue config drive goes, and what to put back there:
+        vmops' config drive slot on its DVD controller."""
+        _add, _model, name, _ports = vmops.DVD_CONTROLLER
+        port, device = vmops.CONFIG_DRIVE_SLOT
+        controllers = [value for key, value in info.items()
+                       if str(key).startswith('storagecontrollername')]
+        return {'controller': name, 'port': port, 'device': device,
+                'medium': info.get('%s-%d-%d' % (name, port, device),
+                                   constants.MEDIUM_NONE),
+                'controller_added': name not in controllers}
+
+    def _attach_rescue_drive(self, instance, slot, rescue_drive, done):
+        if slot['controller_added']:
+            add, model, name, ports = vmops.DVD_CONTROLLER
+            self._vbox.run('storagectl', instance.uuid, '--name', name,
+                           '--add', add, '--controller', model,
+                           '--portcount', str(ports), '--bootable', 'on')
+            done.append('dvd controller added')
+        self._configdrive.attach(instance, slot['controller'], slot['port'],
+                                 slot['device'], path=rescue_drive)
+        done.append('rescue drive attached')
+
+    def _restore_config_drive(self, instance, slot):
+        """Put back what the rescue config drive replaced, then close it."""
+        if slot['controller_added']:
+            self._vbox.run('storagectl', instance.uuid,
+                           '--name', slot['controller'], '--remove')
+        elif slot['medium'] == constants.MEDIUM_NONE:
+            self._vbox.run('storageattach', instance.uuid,
+                           '--storagectl', slot['controller'],
+                           '--port', str(slot['port']),
+                           '--device', str(slot['device']),
+                           '--medium', constants.MEDIUM_NONE)
+        else:
+            self._configdrive.attach(instance, slot['controller'],
+                                     slot['port'], slot['device'],
+                                     path=slot['medium'])
+        try:
+            # Detached, it stays in VirtualBox's media registry until closed.
+            self._vbox.run('closemedium', 'dvd',
+                           self._configdrive.rescue_path(instance))
+        except vbox_exc.VBoxObjectNotFound:
+            pass
+
+    def _rescue(self, instance, base, rescue_drive):
         try:
             info = self._vbox.show_vm_info(instance.uuid)
         except vbox_exc.VBoxObjectNotFound:
@@ -140,6 +208,8 @@ class RescueOps(object):
         rescue_disk = self._rescue_disk(instance)
         state = {'controller': controller, 'root': root_path,
                  'root_port': port}
+        if rescue_drive:
+            state['config_drive'] = self._config_drive_slot(info)
         done = []
         try:
             self._pathutils.remove_file(rescue_disk)
@@ -149,6 +219,9 @@ class RescueOps(object):
             done.append('clone')
             with open(self._state_file(instance), 'w') as f:
                 json.dump(state, f)
+            if rescue_drive:
+                self._attach_rescue_drive(instance, state['config_drive'],
+                                          rescue_drive, done)
             self._attach(instance, controller, 0, rescue_disk)
             done.append('rescue attached')
             self._attach(instance, controller, port, root_path)
@@ -163,6 +236,9 @@ class RescueOps(object):
         if 'rescue attached' in done:
             steps.append((self._attach, instance, state['controller'], 0,
                           state['root']))
+        if 'rescue drive attached' in done or 'dvd controller added' in done:
+            steps.append((self._restore_config_drive, instance,
+                          state['config_drive']))
         if 'clone' in done:
             steps.append((self._close, self._rescue_disk(instance)))
         steps.append((self._pathutils.remove_file,
@@ -197,6 +273,11 @@ class RescueOps(object):
             self._detach(instance, controller, state['root_port'])
             self._attach(instance, controller, 0, state['root'])
             self._close(self._rescue_disk(instance))
+            # Absent from the state of a rescue without a config drive.
+            if 'config_drive' in state:
+                self._restore_config_drive(instance, state['config_drive'])
+                self._pathutils.remove_file(
+                    self._configdrive.rescue_path(instance))
             self._pathutils.remove_file(self._state_file(instance))
         self._vmops.power_on(instance)
         LOG.info('Instance unrescued', instance=instance)

@@ -15,12 +15,21 @@
 """Snapshot, resize (same host) and rescue through Nova's REST API onto
 VBoxDriver on the simulator."""
 
+import json
+import os
+import shutil
 import time
 
 from nova import context as nova_context
 from nova import objects
 from nova.tests.functional.virtualbox import test_servers
+from nova.tests.unit.virt.virtualbox import test_configdrive
+from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import snapshotops
+
+import nova.conf
+
+CONF = nova.conf.CONF
 
 
 class VBoxServersSnapshotResizeRescueTestCase(
@@ -196,3 +205,40 @@ class VBoxServersSnapshotResizeRescueTestCase(
         self.assertEqual('running', after['VMState'])
         self._delete_server(server)
         self._assert_nothing_left()
+
+    def test_rescue_gives_the_rescue_password_on_a_config_drive(self):
+        if not shutil.which(CONF.mkisofs_cmd):
+            self.skipTest('%s is not installed (apt-get install '
+                          'genisoimage): no config drive can be built'
+                          % CONF.mkisofs_cmd)
+        body = self._build_server(image_uuid=self.image_id,
+                                  flavor_id=self.small, networks='none')
+        body['config_drive'] = True
+        server = self.api.post_server({'server': body})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        instance = objects.Instance.get_by_uuid(
+            nova_context.get_admin_context(), server['id'])
+        vm_dir = pathutils.PathUtils().instance_dir(instance)
+        config_drive = os.path.join(vm_dir, 'configdrive.iso')
+        rescue_drive = os.path.join(vm_dir, 'configdrive-rescue.iso')
+        self.assertEqual(config_drive, self._vm(server)['IDE-1-1'])
+
+        answer = self.api.post_server_action(
+            server['id'], {'rescue': {'adminPass': 'R3scue-S3cret!'}})
+        self.assertEqual('R3scue-S3cret!', answer['adminPass'])
+        server = self._wait_for_state_change(server, 'RESCUE')
+        vm = self._vm(server)
+        self.assertTrue(vm['SATA-0-0'].endswith('/rescue.vdi'))
+        self.assertEqual(rescue_drive, vm['IDE-1-1'])
+        files, _label = test_configdrive.read_iso9660(rescue_drive)
+        meta = json.loads(files['openstack/latest/meta_data.json'])
+        self.assertEqual('R3scue-S3cret!', meta['admin_pass'])
+        self.assertEqual(server['id'], meta['uuid'])
+
+        server = self._unrescue_server(server)
+        self.assertEqual(config_drive, self._vm(server)['IDE-1-1'])
+        self.assertFalse(os.path.exists(rescue_drive))
+        self.assertNotIn(rescue_drive, self.vbox.run('list', 'dvds').stdout)
+        self._delete_server(server)
+        self._assert_nothing_left()
+        self.assertEqual('', self.vbox.run('list', 'dvds').stdout.strip())

@@ -20,6 +20,8 @@ for a VM that is not running), and power on/off is mocked for rescue.
 """
 
 import os
+import shutil
+import subprocess
 from unittest import mock
 import uuid
 
@@ -29,6 +31,7 @@ from nova.tests.functional.virtualbox import vbox_fixtures
 from nova.tests.unit.virt.virtualbox import test_base
 from nova.tests.unit.virt.virtualbox import test_migrationops
 from nova.virt.virtualbox import conf as vbox_conf
+from nova.virt.virtualbox import configdrive
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import migrationops
 from nova.virt.virtualbox import pathutils
@@ -226,6 +229,10 @@ class SnapshotResizeRescueRealVBoxTestCase(test.NoDBTestCase):
         cache.is_iso.return_value = False
         ops = rescueops.RescueOps(self.vbox, mock.Mock(), cache,
                                   self.pathutils, mock.Mock())
+        # No config drive (what configdrive.required_by reads): the
+        # rescue boot gets none either.
+        self.instance.config_drive = ''
+        self.instance.image_meta = objects.ImageMeta.from_dict({})
         before = self._vm()
         meta = objects.ImageMeta.from_dict({'id': str(uuid.uuid4())})
         ops.rescue('ctx', self.instance, None, meta, 'pw', None, None)
@@ -239,3 +246,56 @@ class SnapshotResizeRescueRealVBoxTestCase(test.NoDBTestCase):
                 self.assertEqual(value, after.get(key), key)
         self.assertFalse(os.path.exists(os.path.join(
             self.pathutils.instance_dir(self.instance), 'rescue.vdi')))
+
+    def _make_iso(self, path):
+        source = os.path.join(self.work, 'iso-source')
+        os.makedirs(source, exist_ok=True)
+        subprocess.run(['genisoimage', '-quiet', '-o', path, source],
+                       check=True)
+        return path
+
+    def _forget_vm_then_dvds(self, *isos):
+        # Unregistering leaves DVD images registered (see vmops'
+        # _forget_config_drive); a medium in use cannot be closed.
+        self._destroy()
+        for iso in isos:
+            try:
+                self.vbox.run('closemedium', 'dvd', iso)
+            except vbox_exc.VBoxError:
+                pass
+
+    def test_rescue_config_drive_takes_the_dvd_slot_until_unrescue(self):
+        if not shutil.which('genisoimage'):
+            self.skipTest('genisoimage is not installed')
+        objects.register_all()
+        rescue_base = os.path.join(self.work, 'rescue-base.vdi')
+        self.vbox.run('createmedium', 'disk', '--filename', rescue_base,
+                      '--size', '32', '--format', 'VDI')
+        self.addCleanup(self._close, rescue_base)
+        drive = configdrive.ConfigDrive(self.vbox, self.pathutils)
+        own_iso = self._make_iso(drive.path(self.instance))
+        rescue_iso = drive.rescue_path(self.instance)
+        self.addCleanup(self._forget_vm_then_dvds, own_iso, rescue_iso)
+        # The config drive where vmops puts it: IDE port 1, device 1.
+        self.vbox.run('storagectl', self.instance.uuid, '--name', 'IDE',
+                      '--add', 'ide', '--controller', 'PIIX4',
+                      '--portcount', '2', '--bootable', 'on')
+        drive.attach(self.instance, 'IDE', 1, 1)
+        cache = mock.Mock()
+        cache.get_cached_image.return_value = rescue_base
+        cache.is_iso.return_value = False
+        ops = rescueops.RescueOps(self.vbox, mock.Mock(), cache,
+                                  self.pathutils, mock.Mock(), drive)
+        meta = objects.ImageMeta.from_dict({'id': str(uuid.uuid4())})
+
+        def build_rescue_iso(*args, **kwargs):
+            return self._make_iso(rescue_iso)
+        # Nova's InstanceMetadata needs a full Instance; the unit tests
+        # prove what ConfigDrive puts in the ISO, any ISO does here.
+        with mock.patch.object(drive, 'create', side_effect=build_rescue_iso):
+            ops.rescue('ctx', self.instance, None, meta, 'pw', None, None)
+        self.assertEqual(rescue_iso, self._vm()['IDE-1-1'])
+        ops.unrescue('ctx', self.instance)
+        self.assertEqual(own_iso, self._vm()['IDE-1-1'])
+        self.assertFalse(os.path.exists(rescue_iso))
+        self.assertNotIn(rescue_iso, self.vbox.run('list', 'dvds').stdout)

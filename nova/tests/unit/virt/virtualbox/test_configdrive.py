@@ -218,6 +218,31 @@ class ConfigDriveTestCase(test_base.VBoxTestCase):
         self.assertEqual('192.168.1.100', net['networks'][0]['ip_address'])
         self.assertIn('ec2/latest/meta-data.json', files)
 
+    def test_rescue_drive_carries_the_rescue_password(self):
+        if not shutil.which('genisoimage'):
+            self.skipTest('genisoimage is not installed (apt-get install '
+                          'genisoimage)')
+        inst = metadata_instance(self.context)
+        path = self.cd.create(self.context, inst, None, 'R3scue!',
+                              network_info(), rescue=True)
+        self.assertEqual(os.path.join(self.pathutils.instance_dir(inst),
+                                      'configdrive-rescue.iso'), path)
+        self.assertEqual(path, self.cd.rescue_path(inst))
+        # The instance's own config drive is not touched.
+        self.assertFalse(os.path.exists(self.cd.path(inst)))
+        files, label = read_iso9660(path)
+        self.assertEqual('config-2', label)
+        meta = json.loads(files['openstack/latest/meta_data.json'])
+        self.assertEqual('R3scue!', meta['admin_pass'])
+        self.assertEqual(inst.uuid, meta['uuid'])
+        self.assertNotIn('files', meta)
+
+    def test_rescue_drive_not_required(self):
+        inst = metadata_instance(self.context, config_drive='')
+        self.assertIsNone(self.cd.create(self.context, inst, None, 'pw',
+                                         network_info(), rescue=True))
+        self.assertFalse(os.path.exists(self.cd.rescue_path(inst)))
+
     def test_attach_args_and_attach(self):
         inst = test_base.FakeInstance()
         args = self.cd.attach_args(inst, 'SATA', 1)
