@@ -396,15 +396,15 @@ def _hotplug(vm, ctl, req, existing, port, device):
     hot-plug capable controller (SATA, USB), and a detach (or a
     replacement) only of an attachment marked hot-pluggable; a disk
     hot-plugged in is marked hot-pluggable. Only the plain attach/detach
-    (a medium, no flags or medium settings) is modelled; anything else on a
-    running VM stays a session lock error. Returns True when the request is
-    such a hot-plug and may go on.
+    (a medium, no flags or comment) is modelled; anything else on a running
+    VM stays a session lock error. ``--mtype`` is allowed: VBoxManage sets
+    it on the medium (not the machine) before AttachDevice. Returns True
+    when the request is such a hot-plug and may go on.
     """
     if (
         vm["state"] not in common.RUNNING_STATES
         or req.medium is None
         or req.flags
-        or req.mtype
         or req.comment is not None
         or req.medium.lower() == "emptydrive"
         or (req.type or (existing or {}).get("type") or "hdd") != "hdd"

@@ -379,6 +379,9 @@ class VMOps(object):
         self._create_vm(instance, os_type)
         rollback.forget('VM folder')
         rollback.add('VM folder', self._pathutils.remove_tree, vm_dir)
+        # Runs once the VM is unregistered (newest steps first), which
+        # leaves the DVD's medium registered.
+        rollback.add('config drive', self._forget_config_drive, instance)
         rollback.add('VM', self._unregister, instance)
 
         self._vbox.run('modifyvm', instance.uuid,
@@ -388,7 +391,7 @@ class VMOps(object):
         root_disk = None
         if boot_volume is None:
             # Registered with VirtualBox by its creation; once attached,
-            # unregistervm --delete removes it with the VM.
+            # it is the VM's: forgotten with it, deleted with its folder.
             rollback.add('root disk', self._close_medium,
                          self._pathutils.root_disk_path(instance))
             # For an ISO image: a blank disk of root_gb to install to, or
@@ -412,10 +415,8 @@ class VMOps(object):
         rollback.forget('root disk')
 
         if self._volumeops.volumes(block_device_info):
-            # Before unregistervm --delete (rollback runs newest first),
-            # which would delete a file volume's data with the VM.
-            rollback.add('volumes', self._volumeops.detach_volumes_for_destroy,
-                         instance, block_device_info)
+            # The rollback's plain unregistervm forgets the volumes and
+            # deletes none of them.
             self._volumeops.attach_volumes_for_spawn(
                 instance, block_device_info, controller=name,
                 controller_type=model)
@@ -583,10 +584,7 @@ class VMOps(object):
         settings = self._pathutils.settings_file(pathutils.vm_name(instance))
         if not os.path.exists(settings):
             return
-        try:
-            self._vbox.run('unregistervm', instance.uuid, '--delete')
-        except vbox_exc.VBoxObjectNotFound:
-            pass
+        self._unregister(instance)
         for path in (settings, settings + '-prev'):
             self._pathutils.remove_file(path)
 
@@ -677,13 +675,15 @@ class VMOps(object):
         except vbox_exc.VBoxObjectNotFound:
             pass
 
-    def _unregister(self, instance, delete=True):
-        """unregistervm [--delete]; a VM already gone is fine. A VM that
+    def _unregister(self, instance):
+        """Plain unregistervm: VirtualBox forgets the VM and the media only
+        it used, and deletes no file. (--delete would delete every hard
+        disk the VM or any of its snapshots attaches, a volume's file
+        included, even one detached since the snapshot.) The driver's own
+        disks go with the VM folder. A VM already gone is fine; one that
         still runs (a start that timed out) is powered off first."""
-        args = ('unregistervm', instance.uuid) + (
-            ('--delete',) if delete else ())
         try:
-            self._vbox.run(*args)
+            self._vbox.run('unregistervm', instance.uuid)
         except vbox_exc.VBoxObjectNotFound:
             return
         except (vbox_exc.VBoxInvalidVMState, vbox_exc.VBoxTransientError,
@@ -691,23 +691,24 @@ class VMOps(object):
             LOG.info('VM still busy; powering it off before unregistering',
                      instance=instance)
             self._hard_power_off(instance)
-            self._vbox.run(*args)
+            self._vbox.run('unregistervm', instance.uuid)
 
     # -- destroy --------------------------------------------------------------
 
     def destroy(self, instance, destroy_disks=True, block_device_info=None):
-        """Power off, detach the volumes, unregister (deleting the disks),
-        remove the folder: at most 3 VBoxManage calls without volumes
-        (+1 showvminfo and +2 per volume), and fine when the VM is gone
-        already."""
+        """Power off, unregister, remove the VM folder; fine when the VM is
+        gone already. Only what the driver made is deleted: its disks,
+        config drive and descriptors live in the VM folder, and whatever
+        else the VM attaches (volumes, whichever mapping Nova passes or
+        none) is only forgotten by VirtualBox, never deleted."""
         with self._lock(instance):
-            self._destroy(instance, destroy_disks, block_device_info)
+            self._destroy(instance, destroy_disks)
 
     def cleanup(self, instance, destroy_disks=True, block_device_info=None):
         """What destroy may have left; nothing to do after a destroy."""
         self.destroy(instance, destroy_disks, block_device_info)
 
-    def _destroy(self, instance, destroy_disks, block_device_info=None):
+    def _destroy(self, instance, destroy_disks):
         name = pathutils.vm_name(instance)
         if self._pathutils.is_nova_vm(name):
             try:
@@ -719,11 +720,7 @@ class VMOps(object):
                          instance=instance)
             else:
                 LOG.debug('VM powered off', instance=instance)
-            # unregistervm --delete deletes the file of every attached
-            # disk: a file volume would lose its data.
-            self._volumeops.detach_volumes_for_destroy(instance,
-                                                       block_device_info)
-            self._unregister(instance, delete=destroy_disks)
+            self._unregister(instance)
             if destroy_disks:
                 self._forget_config_drive(instance)
         else:
@@ -734,9 +731,8 @@ class VMOps(object):
             self._pathutils.remove_tree(self._pathutils.instance_dir(instance))
 
     def _forget_config_drive(self, instance):
-        """unregistervm --delete deletes hard disks only: the config drive
-        ISO stays in VirtualBox's media registry (and on disk) until closed.
-        --delete-all would also delete any other ISO the VM had attached."""
+        """unregistervm leaves the config drive ISO in VirtualBox's media
+        registry (it forgets the VM's hard disks only) until closed."""
         iso = self._pathutils.config_drive_path(instance)
         if not os.path.exists(iso):
             return

@@ -61,6 +61,8 @@ FILE_SHARES = ('nfs', 'file', 'glusterfs', 'quobyte', 'scality',
 INITIATOR_FILE = '/etc/iscsi/initiatorname.iscsi'
 GENERATED_INITIATOR_FILE = 'virtualbox-initiatorname'
 INITIATOR_PREFIX = 'iqn.2010-10.org.openstack:nova-virtualbox.'
+# The medium type of volumes: outside every VirtualBox snapshot.
+MEDIUM_TYPE_VOLUME = 'writethrough'
 # The controller type VirtualBox hot-plugs disks on.
 HOTPLUG_CONTROLLER_TYPES = ('IntelAhci',)
 _DEVICE_RE = re.compile(r'^(?:/dev/)?(?:s|h|v|xv)d([a-z]+)$')
@@ -141,6 +143,17 @@ def parse_portal(portal):
         raise exception.InvalidConnectionInfo(
             reason=_('iSCSI portal %r is not HOST:PORT') % portal)
     return host, port
+
+
+def iscsi_location(connection_info):
+    """The location VirtualBox gives the medium of this iSCSI volume:
+    "HOST|IQN", with "|LUN" unless the LUN is 0 (the portal's port is not
+    part of it). Two LUNs of one target are two volumes."""
+    data = _data(connection_info)
+    host, _port = parse_portal(data.get('target_portal'))
+    location = '%s|%s' % (host, data.get('target_iqn'))
+    lun = int(data.get('target_lun') or 0)
+    return location + ('|%d' % lun if lun else '')
 
 
 def file_format(path):
@@ -368,9 +381,7 @@ class VolumeOps(object):
         if not location or location in ('none', 'emptydrive'):
             return False
         if connection_info.get('driver_volume_type') == ISCSI:
-            parts = location.split('|')
-            return (len(parts) >= 2 and
-                    parts[1] == _data(connection_info).get('target_iqn'))
+            return location == iscsi_location(connection_info)
         return medium_path is not None and os.path.abspath(location) == \
             os.path.abspath(medium_path)
 
@@ -393,6 +404,10 @@ class VolumeOps(object):
             args += ['--medium', self._file_medium(instance, connection_info)]
         else:
             raise VolumeConnectionNotSupported(driver_type=driver_type)
+        # Writethrough: VirtualBox snapshots (live Glance snapshots, the
+        # resize snapshot) never capture a volume in a differencing image,
+        # and restoring one never rolls a volume back.
+        args += ['--mtype', MEDIUM_TYPE_VOLUME]
         if hotpluggable:
             args += ['--hotpluggable', 'on']
         password_file = None
@@ -618,31 +633,6 @@ class VolumeOps(object):
                     volume_id=volume_id(connection_info), reason=str(err))
             attached.append((volume_id(connection_info), name, port, device))
         return attached
-
-    def detach_volumes_for_destroy(self, instance, block_device_info):
-        """Detach (and close) every volume before the VM is deleted:
-        ``unregistervm --delete`` deletes the files of every attached disk,
-        which for a file volume is the volume's data. One showvminfo, then
-        two calls per volume; nothing when there are none."""
-        bdms = self.volumes(block_device_info)
-        if not bdms:
-            return
-        try:
-            info = self._vm_info(instance)
-        except exception.InstanceNotFound:
-            return
-        # The VM is being destroyed: it is powered off by now, so any disk
-        # may go.
-        info = dict(info, VMState=constants.STATE_POWEROFF)
-        for bdm in bdms:
-            try:
-                self._detach(info, instance, bdm['connection_info'],
-                             bdm.get('mount_device'))
-            except exception.NovaException as err:
-                LOG.warning('Could not detach volume %(vol)s before '
-                            'deleting the VM: %(err)s',
-                            {'vol': volume_id(bdm['connection_info']),
-                             'err': err}, instance=instance)
 
     # -- not supported --------------------------------------------------------
 

@@ -167,6 +167,10 @@ class _NetworkVolumeTests(object):
     def _cleanup(self):
         self.vbm.run('controlvm', self.instance.uuid, 'poweroff')
         self.vbm.run('unregistervm', self.instance.uuid, '--delete')
+        for medium in vboxmanage.parse_colon_blocks(
+                self.vbm.run('list', 'hdds').stdout):
+            if medium.get('Location', '').startswith(self.instances):
+                self.vbm.run('closemedium', 'disk', medium['UUID'])
 
     def _info(self):
         return self.vbox.show_vm_info(self.instance.uuid)
@@ -270,15 +274,20 @@ class _NetworkVolumeTests(object):
         self.assertFalse(os.path.exists(location))
         self.assertTrue(os.path.exists(info['data']['device_path']))
 
-    def test_destroy_keeps_volume_files(self):
+    def test_volume_stays_out_of_snapshots(self):
+        """Attached writethrough: a VirtualBox snapshot (the live Glance
+        snapshot's, a resize's) leaves the volume attached as itself, so
+        the detach finds and removes it."""
         info = self._raw_volume()
         bdi = {'block_device_mapping': [
             {'connection_info': info, 'mount_device': '/dev/sdb',
              'boot_index': None}]}
         self.volops.attach_volumes_for_spawn(self.instance, bdi)
-        self.assertIn('volume-vol-2.vmdk', self._slot(1)[0])
-        self.volops.detach_volumes_for_destroy(self.instance, bdi)
-        self._vbm('unregistervm', self.instance.uuid, '--delete')
+        descriptor = self.volops.descriptor_path(self.instance, info)
+        self._vbm('snapshot', self.instance.uuid, 'take', 'nova-resize')
+        self.assertEqual(descriptor, self._slot(1)[0])
+        self.volops.detach_volume(info, self.instance, '/dev/sdb')
+        self.assertIn(self._slot(1)[0], (None, 'none'))
         self.assertTrue(os.path.exists(info['data']['device_path']))
 
 

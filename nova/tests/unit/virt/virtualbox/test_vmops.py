@@ -339,7 +339,7 @@ class SpawnTestCase(VMOpsTestBase):
             operation='x', error='y')
         self.assertRaises(exception.ConfigDriveMountFailed, self.vmops.spawn,
                           None, self.instance, self.image())
-        self.assertEqual(('unregistervm', UUID, '--delete'),
+        self.assertEqual(('unregistervm', UUID),
                          self.commands()[-1])
         self.assertFalse(os.path.exists(self.vm_dir))
 
@@ -397,7 +397,7 @@ class SpawnTestCase(VMOpsTestBase):
         self.make_vm_files()
         settings = os.path.join(self.vm_dir, self.instance.name + '.vbox')
         undo()
-        self.assertEqual([('unregistervm', UUID, '--delete')],
+        self.assertEqual([('unregistervm', UUID)],
                          self.commands())
         self.assertFalse(os.path.exists(settings))
 
@@ -429,7 +429,7 @@ class SpawnTestCase(VMOpsTestBase):
         self.assertEqual(
             ['createvm', 'modifyvm', 'unregistervm'],
             [c[0] for c in self._fail_step('modifyvm')])
-        self.assertEqual(('unregistervm', UUID, '--delete'),
+        self.assertEqual(('unregistervm', UUID),
                          self.commands()[-1])
         self.imagecache.create_root_disk.assert_not_called()
 
@@ -440,7 +440,7 @@ class SpawnTestCase(VMOpsTestBase):
         self.assertRaises(exception.FlavorDiskSmallerThanImage, self.spawn)
         self.assertEqual(
             [('closemedium', 'disk', self.root, '--delete'),
-             ('unregistervm', UUID, '--delete')], self.commands()[2:])
+             ('unregistervm', UUID)], self.commands()[2:])
         self.assert_nothing_left()
 
     def test_storagectl_fails(self):
@@ -506,9 +506,9 @@ class SpawnTestCase(VMOpsTestBase):
         self.vbox.run.side_effect = run
         self.assertRaises(vbox_exc.VBoxManageTimeout, self.spawn)
         self.assertEqual(
-            [('unregistervm', UUID, '--delete'),
+            [('unregistervm', UUID),
              ('controlvm', UUID, 'poweroff'),
-             ('unregistervm', UUID, '--delete')], self.commands()[-3:])
+             ('unregistervm', UUID)], self.commands()[-3:])
         self.assert_nothing_left()
 
 
@@ -832,7 +832,7 @@ class SpawnDisksTestCase(VMOpsTestBase):
         self.assertRaises(vbox_exc.VBoxManageError, self.spawn)
         eph = self.pathutils.ephemeral_disk_path(self.instance)
         self.assertEqual([('closemedium', 'disk', eph, '--delete'),
-                          ('unregistervm', UUID, '--delete')],
+                          ('unregistervm', UUID)],
                          self.commands()[-2:])
         self.assertFalse(os.path.exists(self.vm_dir))
 
@@ -845,7 +845,8 @@ class SpawnDisksTestCase(VMOpsTestBase):
         self.assertEqual(['createvm', 'modifyvm', 'createmedium',
                           'storagectl', 'storageattach', 'storageattach',
                           'startvm'], self.names())
-        self.assertEqual(self.attach(2, vol) + ('--hotpluggable', 'on'),
+        self.assertEqual(self.attach(2, vol) + ('--mtype', 'writethrough',
+                                                '--hotpluggable', 'on'),
                          self.commands()[5])
 
     def test_boot_from_volume_makes_no_root_disk(self):
@@ -855,14 +856,16 @@ class SpawnDisksTestCase(VMOpsTestBase):
         self.imagecache.create_root_disk.assert_not_called()
         self.assertEqual(['createvm', 'modifyvm', 'storagectl',
                           'storageattach', 'startvm'], self.names())
-        self.assertEqual(self.attach(0, vol), self.commands()[3])
+        self.assertEqual(self.attach(0, vol) + ('--mtype', 'writethrough'),
+                         self.commands()[3])
 
     def test_boot_from_volume_with_an_empty_image_meta(self):
         vol = self.volume_file()
         self.vmops.spawn(None, self.instance, objects.ImageMeta.from_dict(
             {}), block_device_info={'block_device_mapping': [
                 self.volume_bdm(vol, '/dev/sda', boot_index=0)]})
-        self.assertEqual(self.attach(0, vol), self.commands()[3])
+        self.assertEqual(self.attach(0, vol) + ('--mtype', 'writethrough'),
+                         self.commands()[3])
 
     def vm_info_with(self, vol):
         return {'VMState': 'poweroff', 'UUID': UUID,
@@ -873,7 +876,7 @@ class SpawnDisksTestCase(VMOpsTestBase):
                 'SATA-1-0': vol, 'SATA-ImageUUID-1-0': 'vol-uuid',
                 'SATA-hot-pluggable-1-0': 'on'}
 
-    def test_failed_start_stops_and_detaches_volumes_before_deleting(self):
+    def test_failed_start_stops_and_unregisters_without_deleting(self):
         vol = self.volume_file()
         self.vbox.show_vm_info.return_value = self.vm_info_with(vol)
         self.fail_on('startvm', _error(vbox_exc.VBoxManageError, 'no'))
@@ -883,10 +886,7 @@ class SpawnDisksTestCase(VMOpsTestBase):
         self.assertEqual(
             [('startvm', UUID, '--type', 'headless'),
              ('controlvm', UUID, 'poweroff'),
-             ('storageattach', UUID, '--storagectl', 'SATA', '--port', '1',
-              '--device', '0', '--medium', 'none'),
-             ('closemedium', 'disk', 'vol-uuid'),
-             ('unregistervm', UUID, '--delete')], self.commands()[-5:])
+             ('unregistervm', UUID)], self.commands()[-3:])
         self.assertTrue(os.path.exists(vol))
         self.assertFalse(os.path.exists(self.vm_dir))
 
@@ -907,9 +907,8 @@ class SpawnDisksTestCase(VMOpsTestBase):
         self.assertRaises(exception.VolumeAttachFailed, self.spawn,
                           bdi={'block_device_mapping': [
                               self.volume_bdm(vol, '/dev/sdb')]})
-        # Nothing of it attached: no detach; the VM goes.
-        self.vbox.show_vm_info.assert_called_once_with(UUID)
-        self.assertEqual('unregistervm', self.names()[-1])
+        # The VM goes; unregistervm forgets the volume, deletes nothing.
+        self.assertEqual(('unregistervm', UUID), self.commands()[-1])
         self.assertTrue(os.path.exists(vol))
 
     # -- Neutron's events ---------------------------------------------------
@@ -955,7 +954,7 @@ class DestroyTestCase(VMOpsTestBase):
         self.make_vm_files()
         self.vmops.destroy(self.instance)
         self.assertEqual([('controlvm', UUID, 'poweroff'),
-                          ('unregistervm', UUID, '--delete')],
+                          ('unregistervm', UUID)],
                          self.commands())
         self.assertFalse(os.path.exists(self.vm_dir))
 
@@ -965,7 +964,7 @@ class DestroyTestCase(VMOpsTestBase):
         open(iso, 'w').close()
         self.vmops.destroy(self.instance)
         self.assertEqual([('controlvm', UUID, 'poweroff'),
-                          ('unregistervm', UUID, '--delete'),
+                          ('unregistervm', UUID),
                           ('closemedium', 'dvd', iso)],
                          self.commands())
         self.assertFalse(os.path.exists(self.vm_dir))
@@ -988,28 +987,22 @@ class DestroyTestCase(VMOpsTestBase):
         self.vmops.cleanup(self.instance)
         self.vbox.run.assert_not_called()
 
-    def test_destroy_detaches_volumes_before_deleting(self):
-        self.make_vm_files()
-        vol = os.path.join(self.instances_path, 'vol.vdi')
-        open(vol, 'w').close()
-        self.vbox.show_vm_info.return_value = {
-            'VMState': 'running', 'storagecontrollername0': 'SATA',
-            'storagecontrollertype0': 'IntelAhci',
-            'SATA-0-0': self.root, 'SATA-1-0': vol,
-            'SATA-ImageUUID-1-0': 'vol-uuid'}
-        bdi = {'block_device_mapping': [{
-            'connection_info': {'driver_volume_type': 'local',
-                                'data': {'device_path': vol}},
-            'mount_device': '/dev/sdb', 'boot_index': None}]}
-        self.vmops.destroy(self.instance, block_device_info=bdi)
-        self.assertEqual(
-            [('controlvm', UUID, 'poweroff'),
-             ('storageattach', UUID, '--storagectl', 'SATA', '--port', '1',
-              '--device', '0', '--medium', 'none'),
-             ('closemedium', 'disk', 'vol-uuid'),
-             ('unregistervm', UUID, '--delete')], self.commands())
-        self.assertTrue(os.path.exists(vol))
-        self.assertFalse(os.path.exists(self.vm_dir))
+    def test_destroy_never_deletes_a_volume(self):
+        """With the mapping or without, the VM is unregistered without
+        --delete: VirtualBox forgets the volume, only the VM folder goes."""
+        for bdi in ({'block_device_mapping': [{
+                'connection_info': {'driver_volume_type': 'local',
+                                    'data': {'device_path': 'vol'}},
+                'mount_device': '/dev/sdb', 'boot_index': None}]}, None):
+            self.vbox.run.reset_mock()
+            self.make_vm_files()
+            vol = os.path.join(self.instances_path, 'vol.vdi')
+            open(vol, 'w').close()
+            self.vmops.destroy(self.instance, block_device_info=bdi)
+            self.assertEqual([('controlvm', UUID, 'poweroff'),
+                              ('unregistervm', UUID)], self.commands())
+            self.assertTrue(os.path.exists(vol))
+            self.assertFalse(os.path.exists(self.vm_dir))
 
     def test_destroy_without_volumes_asks_nothing(self):
         self.make_vm_files()

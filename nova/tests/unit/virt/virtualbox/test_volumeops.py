@@ -183,8 +183,8 @@ class AttachTestCase(VolumeTestBase):
             '--device', '0', '--type', 'hdd', '--medium', 'iscsi',
             '--server', '192.0.2.10', '--tport', '3260', '--target', IQN,
             '--lun', '1', '--initiator', 'iqn.1994-05.com.example:laptop',
-            '--username', 'user', '--hotpluggable', 'on', '--passwordfile',
-            seen['path']), args)
+            '--username', 'user', '--mtype', 'writethrough',
+            '--hotpluggable', 'on', '--passwordfile', seen['path']), args)
         self.assertEqual({'retry': False}, self.vbox.run.call_args[1])
         self.assertEqual(SECRET, seen['content'])
         self.assertEqual(0o600, seen['mode'])
@@ -382,9 +382,35 @@ class DetachTestCase(VolumeTestBase):
 
     def test_detach_finds_the_volume_on_another_port(self):
         self.vbox.show_vm_info.return_value = vm_info(
-            slots={(4, 0): ('192.0.2.10|%s' % IQN, MEDIUM, 'on')})
+            slots={(4, 0): ('192.0.2.10|%s|1' % IQN, MEDIUM, 'on')})
         self.ops.detach_volume(iscsi_info(), self.instance, '/dev/sdb')
         self.assertEqual('4', self.vbox.run.call_args_list[0][0][5])
+
+    def test_two_luns_of_one_target_are_two_volumes(self):
+        # LUN 0 of the target sits at sdb's port; the volume is LUN 1.
+        self.vbox.show_vm_info.return_value = vm_info(
+            slots={(1, 0): ('192.0.2.10|%s' % IQN, 'lun0', 'on'),
+                   (3, 0): ('192.0.2.10|%s|1' % IQN, 'lun1', 'on')})
+        self.ops.detach_volume(iscsi_info(), self.instance, '/dev/sdb')
+        self.assertEqual(('storageattach', UUID, '--storagectl', 'SATA',
+                          '--port', '3', '--device', '0', '--medium', 'none'),
+                         self.vbox.run.call_args_list[0][0])
+        self.assertEqual(('closemedium', 'disk', 'lun1'),
+                         self.vbox.run.call_args_list[1][0])
+        # Attaching LUN 1 where LUN 0 is: refused, not taken for it.
+        self.vbox.run.reset_mock()
+        self.vbox.show_vm_info.return_value = vm_info(
+            slots={(1, 0): ('192.0.2.10|%s' % IQN, 'lun0', 'on')})
+        self.assertRaises(exception.VolumeAttachFailed,
+                          self.ops.attach_volume, iscsi_info(),
+                          self.instance, '/dev/sdb')
+        self.vbox.run.assert_not_called()
+
+    def test_other_portal_is_another_volume(self):
+        self.vbox.show_vm_info.return_value = vm_info(
+            slots={(1, 0): ('192.0.2.99|%s|1' % IQN, MEDIUM, 'on')})
+        self.ops.detach_volume(iscsi_info(), self.instance, '/dev/sdb')
+        self.vbox.run.assert_not_called()
 
     def test_detach_from_running_vm_needs_hotpluggable(self):
         self.vbox.show_vm_info.return_value = vm_info(
@@ -453,21 +479,6 @@ class SpawnDestroyTestCase(VolumeTestBase):
         self.assertNotIn('--hotpluggable', first[0])
         self.assertEqual('0', first[0][first[0].index('--port') + 1])
         self.assertIn('--hotpluggable', second[0])
-        self.vbox.show_vm_info.assert_not_called()
-
-    def test_destroy_detaches_volumes_first(self):
-        self.vbox.show_vm_info.return_value = vm_info(
-            state='running',
-            slots={(0, 0): ('192.0.2.10|%s' % IQN, MEDIUM, 'off'),
-                   (2, 0): ('192.0.2.10|%s-data|1' % IQN, 'm2', 'on')})
-        self.ops.detach_volumes_for_destroy(self.instance, self.bdi())
-        calls = [c[0][:2] for c in self.vbox.run.call_args_list]
-        self.assertEqual([('storageattach', UUID), ('closemedium', 'disk'),
-                          ('storageattach', UUID), ('closemedium', 'disk')],
-                         calls)
-
-    def test_destroy_without_volumes_makes_no_call(self):
-        self.ops.detach_volumes_for_destroy(self.instance, None)
         self.vbox.show_vm_info.assert_not_called()
 
     def test_extend_is_not_supported(self):
