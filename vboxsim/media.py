@@ -336,13 +336,17 @@ def visible_media(registry, device):
 
 
 def forget_orphans(registry):
-    """Drop media whose owning machine registry is no longer registered."""
+    """Drop hard disks whose owning machine registry is no longer
+    registered.  DVD and floppy images stay registered (real 7.2.22 keeps a
+    detached ISO in `list dvds` after `unregistervm`, with or without
+    --delete, until it is closed)."""
     registered = {vm["uuid"] for vm in registry.vms}
     keep = []
     for medium in registry.media:
         owner = medium.get("registry")
         if (
             owner is not None
+            and medium.get("device", "hdd") == "hdd"
             and owner not in registered
             and not in_use_anywhere(registry, medium)
         ):

@@ -31,7 +31,6 @@ Nova's builder runs [DEFAULT] mkisofs_cmd (genisoimage) on the compute
 host.
 """
 
-import os
 
 from oslo_concurrency import processutils
 from oslo_log import log as logging
@@ -45,8 +44,6 @@ from nova.virt.virtualbox import pathutils
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
-
-RESCUE_CONFIG_DRIVE_NAME = 'configdrive-rescue.iso'
 
 
 class ConfigDriveBuildFailed(exception.NovaException):
@@ -71,9 +68,7 @@ class ConfigDrive(object):
         return self._pathutils.config_drive_path(instance)
 
     def rescue_path(self, instance):
-        """The rescue boot's config drive, next to the instance's own."""
-        return os.path.join(self._pathutils.instance_dir(instance),
-                            RESCUE_CONFIG_DRIVE_NAME)
+        return self._pathutils.rescue_config_drive_path(instance)
 
     def create(self, context, instance, injected_files, admin_password,
                network_info, rescue=False):

@@ -51,6 +51,7 @@ EPHEMERAL_DISK_NAME = 'ephemeral.vdi'
 SWAP_DISK_NAME = 'swap.vdi'
 CONSOLE_LOG_NAME = 'console.log'
 CONFIG_DRIVE_NAME = 'configdrive.iso'
+RESCUE_CONFIG_DRIVE_NAME = 'configdrive-rescue.iso'
 VRDE_PORT_NAME = 'vrde.port'
 VRDE_PASSWORD_NAME = 'vrde.password'
 
@@ -136,6 +137,11 @@ class PathUtils(object):
 
     def config_drive_path(self, instance):
         return os.path.join(self.instance_dir(instance), CONFIG_DRIVE_NAME)
+
+    def rescue_config_drive_path(self, instance):
+        """The rescue boot's config drive, next to the instance's own."""
+        return os.path.join(self.instance_dir(instance),
+                            RESCUE_CONFIG_DRIVE_NAME)
 
     def vrde_port_path(self, instance):
         return os.path.join(self.instance_dir(instance), VRDE_PORT_NAME)

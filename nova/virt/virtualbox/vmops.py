@@ -731,15 +731,18 @@ class VMOps(object):
             self._pathutils.remove_tree(self._pathutils.instance_dir(instance))
 
     def _forget_config_drive(self, instance):
-        """unregistervm leaves the config drive ISO in VirtualBox's media
-        registry (it forgets the VM's hard disks only) until closed."""
-        iso = self._pathutils.config_drive_path(instance)
-        if not os.path.exists(iso):
-            return
-        try:
-            self._vbox.run('closemedium', 'dvd', iso)
-        except vbox_exc.VBoxObjectNotFound:
-            pass
+        """unregistervm leaves DVD images in VirtualBox's media registry
+        (it forgets the VM's hard disks only) until closed: the config
+        drive, and the rescue config drive of a VM destroyed while
+        rescued."""
+        for iso in (self._pathutils.config_drive_path(instance),
+                    self._pathutils.rescue_config_drive_path(instance)):
+            if not os.path.exists(iso):
+                continue
+            try:
+                self._vbox.run('closemedium', 'dvd', iso)
+            except vbox_exc.VBoxObjectNotFound:
+                pass
 
     # -- power ----------------------------------------------------------------
 

@@ -969,6 +969,18 @@ class DestroyTestCase(VMOpsTestBase):
                          self.commands())
         self.assertFalse(os.path.exists(self.vm_dir))
 
+    def test_destroy_of_a_rescued_vm_closes_both_config_drives(self):
+        self.make_vm_files()
+        isos = [self.vmops._pathutils.config_drive_path(self.instance),
+                self.vmops._pathutils.rescue_config_drive_path(
+                    self.instance)]
+        for iso in isos:
+            open(iso, 'w').close()
+        self.vmops.destroy(self.instance)
+        self.assertEqual([('closemedium', 'dvd', iso) for iso in isos],
+                         self.commands()[2:])
+        self.assertFalse(os.path.exists(self.vm_dir))
+
     def test_destroy_stopped_vm(self):
         self.make_vm_files()
         self.fail_on('controlvm poweroff', not_running())
