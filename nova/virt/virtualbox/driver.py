@@ -80,7 +80,9 @@ class VBoxDriver(driver.ComputeDriver):
         driver.ComputeDriver.capabilities,
         has_imagecache=True,
         supports_migrate_to_same_host=True,
-        supports_attach_interface=True,
+        # VirtualBox cannot add a NIC to a running VM; False makes Nova
+        # refuse every attach with its own 400 (AttachInterfaceNotSupported).
+        supports_attach_interface=False,
         supports_extend_volume=False,
         supports_multiattach=False,
         supports_image_type_iso=True,
@@ -328,9 +330,6 @@ class VBoxDriver(driver.ComputeDriver):
 
     def unplug_vifs(self, instance, network_info):
         self._vifops.unplug_vifs(instance, network_info)
-
-    def attach_interface(self, context, instance, image_meta, vif):
-        self._vifops.attach_interface(instance, image_meta, vif)
 
     def detach_interface(self, context, instance, vif):
         self._vifops.detach_interface(instance, vif)

@@ -43,6 +43,10 @@ the VM starts. No Neutron agent sees these NICs either, so Neutron never
 sends network-vif-plugged for them; the driver waits for that event only
 when ``[virtualbox] wait_for_vif_plugged_events`` says so (see
 :meth:`VIFOps.wait_for_vif_plugged`).
+
+NICs are made only with the VM: VirtualBox cannot add an adapter to a
+running VM, so the driver does not offer interface attach and Nova refuses
+it; detaching a port works (:meth:`VIFOps.detach_interface`).
 """
 
 import contextlib
@@ -83,28 +87,16 @@ TARGET_KEYS = {
     MODE_INTNET: 'intnet',
     MODE_NATNETWORK: 'nat-network',
 }
-# Slots that hold no NIC a guest can use: free for a new interface. "null"
-# is what a NIC detached from a running VM is left as.
+# A slot without an adapter, and what a NIC detached from a running VM is
+# left attached to (VirtualBox cannot remove an adapter from a running VM).
 NIC_NONE = 'none'
 NIC_NULL = 'null'
-FREE_NIC_VALUES = (NIC_NONE, NIC_NULL)
 
 
 class TooManyNICs(exception.Invalid):
     msg_fmt = _("Instance %(instance_uuid)s needs %(count)d network "
                 "interfaces but a VirtualBox VM has at most %(maximum)d "
-                "network adapters (piix3 chipset). Detach a port first.")
-
-
-class NICHotplugNotSupported(exception.InterfaceAttachFailed):
-    msg_fmt = _("VirtualBox cannot add a network adapter to instance "
-                "%(instance_uuid)s while it runs (state %(state)s). Stop "
-                "the instance, attach the interface, then start it again.")
-
-
-class NICNotFound(exception.InterfaceDetachFailed):
-    msg_fmt = _("Instance %(instance_uuid)s has no network adapter with "
-                "MAC address %(mac)s.")
+                "network adapters (piix3 chipset).")
 
 
 class Attachment(object):
@@ -128,14 +120,6 @@ class Attachment(object):
         args = ['--nic%d' % number, nic_value]
         if option:
             args += ['%s%d' % (option, number), self.target or key]
-        return args
-
-    def controlvm_args(self, number, key):
-        """controlvm arguments connecting running NIC ``number`` here."""
-        nic_value = MODES[self.mode][0]
-        args = ['nic%d' % number, nic_value]
-        if MODES[self.mode][1]:
-            args.append(self.target or key)
         return args
 
 
@@ -388,7 +372,7 @@ class VIFOps(object):
             if CONF.vif_plugging_is_fatal:
                 raise exception.VirtualInterfaceCreateException()
 
-    # -- plug, unplug, attach, detach -----------------------------------------
+    # -- plug, unplug, detach -------------------------------------------------
 
     def plug_vifs(self, instance, network_info):
         """Nothing to do on the host: a NIC's attachment is part of the VM
@@ -417,62 +401,13 @@ class VIFOps(object):
             nics[number] = (value, mac)
         return info.get('VMState', constants.STATE_UNKNOWN), nics
 
-    def attach_interface(self, instance, image_meta, vif):
-        """Give a stopped VM a NIC for ``vif`` in its first free slot (one
-        showvminfo, one modifyvm). A running VM cannot get a new adapter.
-
-        :raises NICHotplugNotSupported: the VM runs.
-        :raises TooManyNICs: all 8 slots are used.
-        """
-        state, nics = self._nics(instance)
-        mac = mac_arg(_vif_get(vif, 'address'))
-        for number, (value, nic_mac) in sorted(nics.items()):
-            if value not in FREE_NIC_VALUES and nic_mac == mac:
-                LOG.info('Port %s is NIC %d already', _vif_get(vif, 'id'),
-                         number, instance=instance)
-                return number
-        if state in constants.ACTIVE_STATES:
-            # The one thing a running VM allows: reconnect the adapter a
-            # detach left behind, when it carries this port's MAC.
-            for number, (value, nic_mac) in sorted(nics.items()):
-                if value == NIC_NULL and nic_mac == mac:
-                    att = self.attachment_for(vif)
-                    self._vbox.run('controlvm', instance.uuid,
-                                   *att.controlvm_args(
-                                       number,
-                                       self.internal_network_name(vif)))
-                    self._vbox.run('controlvm', instance.uuid,
-                                   'setlinkstate%d' % number, 'on')
-                    LOG.info('Reconnected NIC %(nic)d of the running VM to '
-                             'port %(port)s',
-                             {'nic': number, 'port': _vif_get(vif, 'id')},
-                             instance=instance)
-                    return number
-            raise NICHotplugNotSupported(instance_uuid=instance.uuid,
-                                         state=state)
-        free = [n for n in range(1, constants.MAX_NICS + 1)
-                if nics.get(n, (NIC_NONE, ''))[0] in FREE_NIC_VALUES]
-        if not free:
-            raise TooManyNICs(instance_uuid=instance.uuid,
-                              count=constants.MAX_NICS + 1,
-                              maximum=constants.MAX_NICS)
-        number = free[0]
-        self._vbox.run('modifyvm', instance.uuid,
-                       *self.nic_settings(number, vif,
-                                          self.nic_type(image_meta)))
-        LOG.info('Attached port %(port)s as NIC %(nic)d',
-                 {'port': _vif_get(vif, 'id'), 'nic': number},
-                 instance=instance)
-        return number
-
     def detach_interface(self, instance, vif):
         """Remove the NIC with the VIF's MAC address: ``modifyvm --nicN
-        none`` on a stopped VM. On a running VM the adapter cannot go away
-        until it stops, so its cable is pulled and it is attached to
-        nothing (``controlvm setlinkstateN off``, ``controlvm nicN null``):
-        the guest loses the link at once; the adapter stays visible to the
-        guest until the VM is stopped and its slot reused (a "null" slot
-        counts as free), and re-attaching the same port reconnects it.
+        none`` on a stopped VM. A running VM's adapter cannot be removed,
+        so its cable is pulled and it is attached to nothing (``controlvm
+        setlinkstateN off``, ``controlvm nicN null``): the guest loses the
+        link at once. VirtualBox saves that setting, so the adapter stays
+        in the VM, disconnected, after the VM stops too.
 
         A MAC that no NIC has is not an error (detach is repeated by Nova
         after failures): it is logged and ignored.

@@ -217,18 +217,16 @@ class _NetworkVolumeTests(object):
         self.assertIn("'nosuch0'", str(err))
         self.assertIn(self._bridged_name(), str(err))
 
-    def test_attach_and_detach_interface_on_stopped_vm(self):
+    def test_detach_interface_on_stopped_vm_removes_the_nic(self):
         meta = objects.ImageMeta.from_dict({})
         self.vbox.run('modifyvm', self.instance.uuid, *self.vifops.nic_args(
-            self.instance, [make_vif(1)], meta))
-        self.assertEqual(2, self.vifops.attach_interface(
-            self.instance, meta, make_vif(2)))
-        info = self._info()
-        self.assertEqual('nat', info['nic2'])
-        self.assertEqual('FA163E000102', info['macaddress2'])
+            self.instance, [make_vif(1), make_vif(2)], meta))
         self.assertEqual(2, self.vifops.detach_interface(self.instance,
                                                          make_vif(2)))
-        self.assertEqual('none', self._info()['nic2'])
+        info = self._info()
+        self.assertEqual('none', info['nic2'])
+        self.assertEqual('nat', info['nic1'])
+        self.assertEqual('FA163E000101', info['macaddress1'])
 
     # -- volumes -----------------------------------------------------------
 
@@ -298,25 +296,26 @@ class SimulatorNetworkVolumesTestCase(_NetworkVolumeTests, test.NoDBTestCase):
         self._vbm('startvm', self.instance.uuid, '--type', 'headless')
         self.assertEqual('running', self._info()['VMState'])
 
-    def test_interfaces_on_running_vm(self):
+    def test_detach_interface_on_running_vm_disconnects_the_nic(self):
         meta = objects.ImageMeta.from_dict({})
         self.vbox.run('modifyvm', self.instance.uuid, *self.vifops.nic_args(
             self.instance, [make_vif(1), make_vif(2)], meta))
         self._start()
-        self.assertRaises(vbox_vif.NICHotplugNotSupported,
-                          self.vifops.attach_interface, self.instance, meta,
-                          make_vif(3))
         self.assertEqual(2, self.vifops.detach_interface(self.instance,
                                                          make_vif(2)))
         info = self._info()
         self.assertEqual('null', info['nic2'])
         self.assertEqual('off', info['cableconnected2'])
-        # Re-attaching the same port reconnects the adapter left behind.
-        self.assertEqual(2, self.vifops.attach_interface(
-            self.instance, meta, make_vif(2)))
+        self.assertEqual('nat', info['nic1'])
+        self.assertEqual('on', info['cableconnected1'])
+        # Repeated by Nova after a failure: nothing more to do.
+        self.assertEqual(2, self.vifops.detach_interface(self.instance,
+                                                         make_vif(2)))
+        # The disconnected adapter outlives the run.
+        self._vbm('controlvm', self.instance.uuid, 'poweroff')
         info = self._info()
-        self.assertEqual('nat', info['nic2'])
-        self.assertEqual('on', info['cableconnected2'])
+        self.assertEqual('null', info['nic2'])
+        self.assertEqual('off', info['cableconnected2'])
 
     def test_volumes_on_running_vm(self):
         stopped_time = iscsi_info(chap=False)

@@ -28,6 +28,7 @@ import fixtures
 
 from nova.tests.fixtures import cinder as cinder_fixture
 from nova.tests.fixtures import neutron as neutron_fixture
+from nova.tests.functional.api import client
 from nova.tests.functional.virtualbox import test_servers
 
 HDD_SLOT = re.compile(r'^SATA-(\d+)-(\d+)$')
@@ -107,6 +108,35 @@ class VBoxServersNetworkVolumesTestCase(test_servers.VBoxServersTestBase):
         self.assertEqual('nat', info['nic1'])
         self.assertEqual('FA163E4C2C30', info['macaddress1'])
         self._delete_server(server)
+
+    def _assert_attach_refused(self, server, port):
+        """Nova refuses on the capability: a 400, the VM untouched."""
+        before = self.vbox.show_vm_info(server['id'])
+        err = self.assertRaises(
+            client.OpenStackApiException, self.api.attach_interface,
+            server['id'], {'interfaceAttachment': {'port_id': port['id']}})
+        self.assertEqual(400, err.response.status_code)
+        self.assertIn('not supported', str(err))
+        self.assertEqual(before, self.vbox.show_vm_info(server['id']))
+
+    def test_attach_port_is_a_400_detach_disconnects_or_removes(self):
+        port_1 = neutron_fixture.NeutronFixture.port_1
+        port_2 = self.neutron.create_port()['port']
+        port_3 = self.neutron.create_port()['port']
+        server = self._boot(networks=[{'port': port_1['id']},
+                                      {'port': port_2['id']}])
+        self._assert_attach_refused(server, port_3)
+        self._detach_interface(server, port_2['id'])
+        info = self.vbox.show_vm_info(server['id'])
+        self.assertEqual(('null', 'off'),
+                         (info['nic2'], info['cableconnected2']))
+        server = self._stop_server(server)
+        self._assert_attach_refused(server, port_3)
+        self._detach_interface(server, port_1['id'])
+        self.assertEqual('none', self.vbox.show_vm_info(server['id'])['nic1'])
+        self.assertEqual([], self.api.get_port_interfaces(server['id']))
+        self._delete_server(server)
+        self._assert_nothing_left()
 
     # -- volumes --------------------------------------------------------------
 

@@ -249,3 +249,29 @@ class LifecycleDelegationTestCase(test_base.VBoxTestCase):
         # (libvirt, xenapi, vmwareapi, ironic, hyperv).
         self.assertRaises(NotImplementedError,
                           self.driver.get_instance_diagnostics, None)
+
+
+class InterfaceTestCase(test_base.VBoxTestCase):
+    """Ports: detach only; Nova refuses attach on the capability."""
+
+    def setUp(self):
+        super().setUp()
+        self.driver = vbox_driver.VBoxDriver(fake_virt.FakeVirtAPI(),
+                                             vbox=self.vbox)
+        self.vifops = self.driver._vifops = mock.Mock()
+
+    def test_attach_interface_is_not_offered(self):
+        self.assertFalse(
+            vbox_driver.VBoxDriver.capabilities['supports_attach_interface'])
+        self.assertNotIn('attach_interface', vars(vbox_driver.VBoxDriver))
+        self.assertRaises(NotImplementedError, self.driver.attach_interface,
+                          mock.sentinel.ctx, test_base.FakeInstance(),
+                          mock.sentinel.image_meta, mock.sentinel.vif)
+        self.assertEqual([], self.vifops.mock_calls)
+
+    def test_detach_interface_goes_to_vifops(self):
+        instance = test_base.FakeInstance()
+        self.driver.detach_interface(mock.sentinel.ctx, instance,
+                                     mock.sentinel.vif)
+        self.vifops.detach_interface.assert_called_once_with(
+            instance, mock.sentinel.vif)

@@ -395,74 +395,7 @@ def vm_info(state='poweroff', nics=()):
     return info
 
 
-class AttachDetachTestCase(VIFTestBase):
-
-    def test_attach_on_stopped_vm_takes_first_free_slot(self):
-        self.vbox.show_vm_info.return_value = vm_info(
-            nics=[('nat', 'FA163E000001'), ('null', '080027000001')])
-        number = self.vifops.attach_interface(
-            self.instance, image_meta(hw_vif_model='e1000'), make_vif(3))
-        self.assertEqual(2, number)
-        self.vbox.run.assert_called_once_with(
-            'modifyvm', self.instance.uuid, '--nic2', 'nat',
-            '--nic-type2', '82540EM', '--mac-address2', 'fa163e000003',
-            '--cable-connected2', 'on')
-
-    def test_attach_same_port_twice_is_a_no_op(self):
-        self.vbox.show_vm_info.return_value = vm_info(
-            state='running', nics=[('nat', 'FA163E000001')])
-        self.assertEqual(1, self.vifops.attach_interface(
-            self.instance, image_meta(), make_vif(1)))
-        self.vbox.run.assert_not_called()
-
-    def test_attach_on_running_vm_is_refused_clearly(self):
-        self.vbox.show_vm_info.return_value = vm_info(
-            state='running', nics=[('nat', 'FA163E000001')])
-        err = self.assertRaises(vbox_vif.NICHotplugNotSupported,
-                                self.vifops.attach_interface,
-                                self.instance, image_meta(), make_vif(2))
-        self.assertIsInstance(err, exception.InterfaceAttachFailed)
-        self.assertIn('Stop the instance', str(err))
-        self.vbox.run.assert_not_called()
-
-    def test_reattach_to_running_vm_reconnects_the_left_adapter(self):
-        self.flags(physical_network_mappings=['physnet1:bridged:eth0'],
-                   group='virtualbox')
-        self.vbox.show_vm_info.return_value = vm_info(
-            state='running', nics=[('nat', 'FA163E000001'),
-                                   ('null', 'FA163E000002')])
-        self.assertEqual(2, self.vifops.attach_interface(
-            self.instance, image_meta(), make_vif(2, physnet='physnet1')))
-        self.assertEqual([
-            mock.call('controlvm', self.instance.uuid, 'nic2', 'bridged',
-                      'eth0'),
-            mock.call('controlvm', self.instance.uuid, 'setlinkstate2', 'on'),
-        ], self.vbox.run.call_args_list)
-
-    def test_reattach_to_running_vm_reconnects_to_the_network_intnet(self):
-        self.flags(default_network_attachment='intnet', group='virtualbox')
-        self.vbox.show_vm_info.return_value = vm_info(
-            state='running', nics=[('null', 'FA163E000001')])
-        self.assertEqual(1, self.vifops.attach_interface(
-            self.instance, image_meta(), make_vif(1, net_id='net-a')))
-        self.assertEqual([
-            mock.call('controlvm', self.instance.uuid, 'nic1', 'intnet',
-                      'net-a'),
-            mock.call('controlvm', self.instance.uuid, 'setlinkstate1', 'on'),
-        ], self.vbox.run.call_args_list)
-
-    def test_ninth_nic_is_refused(self):
-        self.vbox.show_vm_info.return_value = vm_info(
-            nics=[('nat', 'FA163E0000%02X' % n) for n in range(1, 9)])
-        self.assertRaises(vbox_vif.TooManyNICs, self.vifops.attach_interface,
-                          self.instance, image_meta(), make_vif(9))
-
-    def test_attach_to_missing_vm(self):
-        self.vbox.show_vm_info.side_effect = vbox_exc.VBoxObjectNotFound(
-            command='showvminfo', exit_code=1)
-        self.assertRaises(exception.InstanceNotFound,
-                          self.vifops.attach_interface, self.instance,
-                          image_meta(), make_vif(1))
+class PlugDetachTestCase(VIFTestBase):
 
     def test_detach_on_stopped_vm_removes_the_nic(self):
         self.vbox.show_vm_info.return_value = vm_info(
@@ -482,6 +415,14 @@ class AttachDetachTestCase(VIFTestBase):
                       'off'),
             mock.call('controlvm', self.instance.uuid, 'nic1', 'null'),
         ], self.vbox.run.call_args_list)
+
+    def test_detach_again_on_running_vm_leaves_the_disconnected_nic(self):
+        self.vbox.show_vm_info.return_value = vm_info(
+            state='running', nics=[('nat', 'FA163E000001'),
+                                   ('null', 'FA163E000002')])
+        self.assertEqual(2, self.vifops.detach_interface(self.instance,
+                                                         make_vif(2)))
+        self.vbox.run.assert_not_called()
 
     def test_detach_unknown_mac_or_gone_vm_is_quiet(self):
         self.vbox.show_vm_info.return_value = vm_info(
