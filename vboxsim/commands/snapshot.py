@@ -248,6 +248,10 @@ def _merge_away(registry, medium_uuid):
         for _s, _c, att in model.all_attachments(vm):
             if att.get("medium") == child["uuid"]:
                 att["medium"] = medium["uuid"]
+                # Now attached, it is the VM's as any attached disk is
+                # (real 7.2.22: a plain unregistervm forgets it).
+                if medium.get("registry") is None:
+                    medium["registry"] = vm["uuid"]
     for grandchild in registry.children_of(child):
         grandchild["parent"] = medium["uuid"]
     medialib.delete_storage(child)

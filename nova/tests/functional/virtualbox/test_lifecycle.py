@@ -17,6 +17,7 @@ on the real VBoxManage (where no VM can start), with a real VDI root disk
 made from a cached base image."""
 
 from concurrent import futures
+import hashlib
 import json
 import os
 import uuid as uuidlib
@@ -130,11 +131,16 @@ class _LifecycleBase(object):
         self._vbm('createmedium', 'disk', '--filename', path, '--size', '8',
                   '--format', 'VDI')
         self._vbm('closemedium', 'disk', path)
+        self.addCleanup(self._close_volume, path)
         return path, {
             'connection_info': {'driver_volume_type': 'local',
                                 'data': {'device_path': path,
                                          'volume_id': name}},
             'mount_device': '/dev/sdb', 'boot_index': None}
+
+    def _close_volume(self, path):
+        if path in self._hdds():
+            self.vbm.run('closemedium', 'disk', path)
 
     def _registered(self, instance):
         return instance.uuid in self._vbm('list', 'vms')
@@ -225,6 +231,42 @@ class _DisksMixin(object):
         self.assertEqual('on', info.get('SATA-hot-pluggable-1-0'))
         self.driver.destroy(self.ctx, instance, [], block_device_info=bdi)
         self.assertTrue(os.path.exists(path))
+        self.assertFalse(self._registered(instance))
+        self.assertNotIn(path, self._hdds())
+
+    def _digest(self, path):
+        with open(path, 'rb') as f:
+            return hashlib.sha256(f.read()).hexdigest()
+
+    def test_destroy_without_the_mapping_keeps_the_volume(self):
+        # What the start-up recovery and any cleanup without Nova's
+        # mapping do: the VM still attaches the volume.
+        path, bdm = self._file_volume()
+        before = self._digest(path)
+        instance = self._instance()
+        self._spawn(instance, power_on=False,
+                    bdi={'block_device_mapping': [bdm]})
+        self.driver.destroy(self.ctx, instance, [], block_device_info=None)
+        self.assertEqual(before, self._digest(path))
+        self.assertFalse(self._registered(instance))
+        self.assertNotIn(path, self._hdds())
+
+    def test_snapshot_then_destroy_keeps_the_volume(self):
+        # A snapshot holds the volume (resize pending, a live snapshot
+        # interrupted): unregistervm --delete would delete its file even
+        # after a detach. Attached writethrough, it stays itself.
+        path, bdm = self._file_volume()
+        before = self._digest(path)
+        bdi = {'block_device_mapping': [bdm]}
+        instance = self._instance()
+        self._spawn(instance, power_on=False, bdi=bdi)
+        self._vbm('snapshot', instance.uuid, 'take', 'nova-resize')
+        self.assertEqual(path, self._info(instance)['SATA-1-0'])
+        self.driver.detach_volume(self.ctx, bdm['connection_info'],
+                                  instance, '/dev/sdb')
+        self.assertEqual('none', self._info(instance)['SATA-1-0'])
+        self.driver.destroy(self.ctx, instance, [], block_device_info=bdi)
+        self.assertEqual(before, self._digest(path))
         self.assertFalse(self._registered(instance))
         self.assertNotIn(path, self._hdds())
 
@@ -452,8 +494,8 @@ class SimulatorLifecycleTestCase(_DisksMixin, _LifecycleBase,
         # +2 ephemeral, +2 swap, +1 volume
         self.assertEqual(11, self._calls(
             self._spawn, instance, bdi={'block_device_mapping': [bdm]}))
-        # + showvminfo, storageattach, closemedium of the volume
-        self.assertEqual(5, self._calls(
+        # poweroff, unregistervm: it forgets the volume, deletes nothing
+        self.assertEqual(2, self._calls(
             self.driver.destroy, self.ctx, instance, [],
             block_device_info={'block_device_mapping': [bdm]}))
 
