@@ -193,7 +193,7 @@ virtualbox_opts = [
                      '(list hostonlyifs), hostonlynet:<host-only network> '
                      '(list hostonlynets, VirtualBox 7 on macOS), '
                      'intnet[:<internal network>] (default name: the '
-                     'Neutron network name), natnetwork:<NAT network> '
+                     'Neutron network id), natnetwork:<NAT network> '
                      '(list natnets) or nat (the VM\'s own NAT). Example: '
                      '"physnet1:bridged:eth0,private:intnet:nova-net". '
                      'Names that do not exist on the host stop '

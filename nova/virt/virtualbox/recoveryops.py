@@ -79,8 +79,9 @@ OPERATIONS = (SPAWN, DESTROY)
 ORPHAN_MIN_AGE = 600
 # What the driver itself puts in a VM folder besides the settings file and
 # disks (see pathutils).
-DRIVER_FILES = frozenset(['console.log', 'configdrive.iso', 'vrde.port',
-                          'vrde.password', 'Logs', 'Snapshots'])
+DRIVER_FILES = frozenset(['console.log', 'configdrive.iso',
+                          'configdrive-rescue.iso', 'rescue.json',
+                          'vrde.port', 'vrde.password', 'Logs', 'Snapshots'])
 INACCESSIBLE = 'inaccessible'
 
 
