@@ -117,13 +117,15 @@ class VBoxDriver(driver.ComputeDriver):
         self._recovery = recoveryops.RecoveryOps(self._vbox, self._pathutils,
                                                  self._vmops)
 
-    def _make_vmops(self, image_cache):
+    def _make_vmops(self, image_cache, reuse_disks=False):
         """A VMOps with every settings builder wired in; migrations build
-        VMs at their destination through one of these."""
+        VMs at their destination through one of these (reusing the disks
+        copied from the source)."""
         return vmops.VMOps(self._vbox, self._pathutils,
                            image_cache=image_cache, vif_ops=self._vifops,
                            console_ops=self._consoleops,
-                           volume_ops=self._volumeops, virtapi=self.virtapi)
+                           volume_ops=self._volumeops, virtapi=self.virtapi,
+                           reuse_disks=reuse_disks)
 
     # -- host -----------------------------------------------------------------
 

@@ -43,12 +43,18 @@ finish_revert_migration at the source; on the same host both are this VM,
 so the driver's destroy must keep it (``keeps_vm_on_revert``), as VMware's
 driver does for its in-place resize.
 
-Other host: the source powers its VM off and leaves it untouched until
-confirm (which destroys it) or revert (which starts it again). The root
-disk is flattened to a standalone VDI (``clonemedium``) and copied with
-Nova's remote filesystem helpers (ssh or rsync, [libvirt]
-remote_filesystem_transport) to ``<instances>/<name>/root.vdi`` at the
-destination, which builds a VM around it through vmops' spawn.
+Other host (as Hyper-V's driver does it): the source powers its VM off,
+copies its disks and detaches its volumes, so that Nova can terminate
+their connections; the VM stays otherwise untouched until confirm (which
+destroys it: the VM folder goes, no volume) or revert (which attaches the
+volumes again and starts it). The root disk (unless a volume is the root)
+and the ephemeral disks are each flattened to a standalone VDI
+(``clonemedium``) and copied with Nova's remote filesystem helpers (ssh or
+rsync, [libvirt] remote_filesystem_transport) to the same path under the
+destination's instances path, which builds a VM around them through
+vmops' spawn, with the NICs and volumes Nova gives it. Swap is not copied:
+the destination makes a new one. A VirtualBox snapshot holds part of every
+disk, so a VM that has one is refused before anything changes.
 
 Shrinking a root disk is refused before anything changes
 (InstanceFaultRollback wrapping ResizeError, as libvirt does).
@@ -63,6 +69,13 @@ showvminfo, [modifymedium --move]); revert 3-7 (showvminfo, [showvminfo
 after a hard power off of a resized guest still running], snapshot
 restore, snapshot delete, [closemedium of the grown copy], showvminfo,
 [modifymedium --move]) + [power off] + start.
+
+VBoxManage calls, other host: migrate 1 (showvminfo) + power off + 1
+(showvminfo) + 2 per copied disk (clonemedium, closemedium) + 3 per volume
+(volumeops' detach); finish: vmops' spawn (+1 to grow the root disk, no
+createmedium for an ephemeral disk copied) + start; confirm: destroy + 1
+closemedium per flat copy left in _migrating/; revert: 2 per volume
+(volumeops' attach) + 1 (showvminfo) + start.
 """
 
 import os
@@ -75,6 +88,7 @@ from oslo_utils import excutils
 from nova.compute import task_states
 from nova import exception
 from nova.i18n import _
+from nova.virt import driver
 from nova.virt.libvirt.volume import remotefs
 from nova.virt.virtualbox import constants
 from nova.virt.virtualbox import exception as vbox_exc
@@ -82,6 +96,7 @@ from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import snapshotops
 from nova.virt.virtualbox import vboxmanage
 from nova.virt.virtualbox import vmops
+from nova.virt.virtualbox import volumeops
 
 import nova.conf
 
@@ -89,8 +104,8 @@ LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 
 RESIZE_SNAPSHOT = 'nova-resize'
-# The flattened root disk on its way to another host, under the instances
-# path; removed once copied.
+# The flattened disks on their way to another host, under the instances
+# path (<instance uuid>.<disk file name>); removed once copied.
 MIGRATE_DIR_NAME = '_migrating'
 LOCAL_HOSTS = ('localhost', '127.0.0.1', '::1')
 # The states in which VirtualBox restores a snapshot as it is.
@@ -130,19 +145,24 @@ class _MigratedRootDisk(object):
 class MigrationOps(object):
 
     def __init__(self, vbox, vm_ops, path_utils=None, snapshot_ops=None,
-                 vm_ops_factory=None, remote_fs=None):
-        """:param vm_ops_factory: callable(image_cache) -> a VMOps building
-            VMs with that image cache (the driver passes one wiring its
-            NIC and console builders in); used at a migration's
-            destination."""
+                 vm_ops_factory=None, remote_fs=None, volume_ops=None):
+        """:param vm_ops_factory: callable(image_cache, reuse_disks) -> a
+            VMOps building VMs with that image cache (the driver passes
+            one wiring its NIC and console builders in); used at a
+            migration's destination, where it attaches the disks copied
+            from the source rather than new ones.
+        :param volume_ops: the VolumeOps connecting the instance's volumes
+            to its VM (default: vm_ops')."""
         self._vbox = vbox
         self._vmops = vm_ops
         self._pathutils = path_utils or pathutils.PathUtils()
         self._snapshotops = snapshot_ops or snapshotops.SnapshotOps(
             vbox, self._pathutils)
+        self._volumeops = volume_ops or vm_ops._volumeops
         self._vm_ops_factory = vm_ops_factory or (
-            lambda cache: vmops.VMOps(self._vbox, self._pathutils,
-                                      image_cache=cache))
+            lambda cache, reuse_disks=False: vmops.VMOps(
+                self._vbox, self._pathutils, image_cache=cache,
+                volume_ops=self._volumeops, reuse_disks=reuse_disks))
         self._remotefs = remote_fs
 
     @staticmethod
@@ -179,6 +199,7 @@ class MigrationOps(object):
                         'new': flavor.root_gb}))
         same_host = self.is_local(dest)
         if not same_host:
+            self._refuse_snapshots(instance)
             # Fail early, before the guest stops, when the destination
             # cannot be reached.
             try:
@@ -201,21 +222,55 @@ class MigrationOps(object):
                     self._snapshotops.take_snapshot(instance,
                                                     RESIZE_SNAPSHOT)
             else:
-                self._copy_root_disk(instance, info, dest)
+                self._copy_disks(instance, info, dest, block_device_info)
+                # Nova terminates this host's volume connections next:
+                # the VM lets go of the volumes first.
+                for bdm in volumeops.VolumeOps.volumes(block_device_info):
+                    self._volumeops.detach_volume(bdm['connection_info'],
+                                                  instance,
+                                                  bdm['mount_device'])
         return jsonutils.dumps({'same_host': same_host})
 
-    def _copy_root_disk(self, instance, info, dest):
-        root = snapshotops.root_attachment(info)
-        if root is None:
-            raise exception.ResizeError(reason=_('the VM has no root disk'))
-        folder = self._pathutils.ensure_dir(os.path.join(
-            self._pathutils.instances_dir(), MIGRATE_DIR_NAME))
-        flat = os.path.join(folder, '%s.vdi' % instance.uuid)
+    def _refuse_snapshots(self, instance):
+        """A VirtualBox snapshot holds part of every disk of the VM (its
+        frozen images), so no disk can be flattened and copied alone."""
+        names = snapshot_names(self._vm_info(instance))
+        if names:
+            raise exception.InstanceFaultRollback(
+                exception.ResizeError(reason=_(
+                    'the VM has VirtualBox snapshots (%s), which hold part '
+                    'of its disks: they cannot be copied to another host. '
+                    'Delete the snapshots (VBoxManage snapshot) and try '
+                    'again.') % ', '.join(names)))
+
+    def _disks_to_copy(self, instance, info, block_device_info):
+        """[(disk to flatten, its path at the destination)]: the root disk
+        unless a volume is the root, and the ephemeral disks in the VM
+        folder, numbered as vmops' spawn numbers them (those of
+        block_device_info, else the flavor's one). Swap is not copied:
+        the destination makes a new one."""
+        disks = []
+        if volumeops.VolumeOps.boot_volume(block_device_info) is None:
+            root = snapshotops.root_attachment(info)
+            if root is None:
+                raise exception.ResizeError(
+                    reason=_('the VM has no root disk'))
+            disks.append((root[1], self._pathutils.root_disk_path(instance)))
+        ephemerals = driver.block_device_info_get_ephemerals(
+            block_device_info)
+        for index in range(max(len(ephemerals), 1)):
+            path = self._pathutils.ephemeral_disk_path(instance, index)
+            if os.path.exists(path):
+                disks.append((path, path))
+        return disks
+
+    def _copy_disks(self, instance, info, dest, block_device_info):
+        """Flatten each disk the destination needs into a standalone VDI
+        and copy it there; on failure the destination's VM folder goes."""
         try:
-            self._snapshotops.clone_flat(root[1], flat)
-            self._remote().copy_file(
-                flat, '%s:%s' % (dest, self._pathutils.root_disk_path(
-                    instance)))
+            for disk, target in self._disks_to_copy(instance, info,
+                                                    block_device_info):
+                self._copy_disk(instance, disk, target, dest)
         except Exception:
             with excutils.save_and_reraise_exception():
                 try:
@@ -226,6 +281,18 @@ class MigrationOps(object):
                                 {'dir': self._pathutils.instance_dir(
                                     instance), 'dest': dest},
                                 instance=instance)
+
+    def _flat_copy_path(self, instance, target):
+        return os.path.join(self._pathutils.instances_dir(),
+                            MIGRATE_DIR_NAME, '%s.%s' % (
+                                instance.uuid, os.path.basename(target)))
+
+    def _copy_disk(self, instance, disk, target, dest):
+        flat = self._flat_copy_path(instance, target)
+        self._pathutils.ensure_dir(os.path.dirname(flat))
+        try:
+            self._snapshotops.clone_flat(disk, flat)
+            self._remote().copy_file(flat, '%s:%s' % (dest, target))
         finally:
             self._snapshotops.remove_clone(flat)
 
@@ -243,9 +310,12 @@ class MigrationOps(object):
                 self._resize_in_place(instance, resize_instance)
         else:
             builder = self._vm_ops_factory(
-                _MigratedRootDisk(self._vbox, self._pathutils))
-            builder.spawn(context, instance, image_meta, network_info,
-                          block_device_info, power_on=False)
+                _MigratedRootDisk(self._vbox, self._pathutils),
+                reuse_disks=True)
+            builder.spawn(context, instance, image_meta,
+                          network_info=network_info,
+                          block_device_info=block_device_info,
+                          power_on=False)
         if power_on:
             self._vmops.power_on(instance)
         LOG.info('Resized/migrated (%s)', 'same host' if same_host else
@@ -384,8 +454,10 @@ class MigrationOps(object):
 
     def confirm_migration(self, context, migration, instance, network_info):
         if migration.source_compute != migration.dest_compute:
-            # The source host's VM: the instance lives on elsewhere.
+            # The source host's VM: the instance lives on elsewhere. The
+            # destroy deletes the VM folder only, never a volume.
             self._vmops.destroy(instance, destroy_disks=True)
+            self._remove_flat_copies(instance)
             return
         with self._lock(instance):
             info = self._vm_info(instance)
@@ -400,6 +472,19 @@ class MigrationOps(object):
             if frozen:
                 self._remove_frozen_base(instance, frozen)
             self._keep_root_disk_name(instance)
+
+    def _remove_flat_copies(self, instance):
+        """The instance's flat copies a migration left in _migrating/ (a
+        copy cut short by a crash of this host)."""
+        folder = os.path.join(self._pathutils.instances_dir(),
+                              MIGRATE_DIR_NAME)
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            return
+        for name in sorted(names):
+            if name.startswith(instance.uuid + '.'):
+                self._snapshotops.remove_clone(os.path.join(folder, name))
 
     def _remove_frozen_base(self, instance, frozen_uuid):
         """After the confirm's snapshot delete: the disk the grown copy
@@ -441,6 +526,12 @@ class MigrationOps(object):
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,
                                 power_on=True):
+        if migration.source_compute != migration.dest_compute:
+            # The source's VM, as migrate_disk_and_power_off left it: it
+            # gets back the volumes it let go of.
+            for bdm in volumeops.VolumeOps.volumes(block_device_info):
+                self._volumeops.attach_volume(bdm['connection_info'],
+                                              instance, bdm['mount_device'])
         # Nova's revert does not stop the resized guest (the driver's
         # destroy keeps this VM, see keeps_vm_on_revert) and VirtualBox
         # restores no snapshot of a running, paused or saved VM

@@ -219,7 +219,10 @@ class VMOps(object):
 
     def __init__(self, vbox, path_utils=None, image_cache=None,
                  vif_ops=None, console_ops=None, config_drive=None,
-                 volume_ops=None, virtapi=None):
+                 volume_ops=None, virtapi=None, reuse_disks=False):
+        """:param reuse_disks: spawn attaches an ephemeral or swap disk
+            file already in the VM folder (one a migration copied from
+            the source host) instead of creating a blank one."""
         self._vbox = vbox
         self._pathutils = path_utils or pathutils.PathUtils()
         # The helpers keep their state in files and file locks, so one
@@ -237,6 +240,7 @@ class VMOps(object):
         # Nova's VirtAPI, for waiting on Neutron's network-vif-plugged
         # events around the VM's start (vif.VIFOps.wait_for_vif_plugged).
         self._virtapi = virtapi
+        self._reuse_disks = reuse_disks
 
     @staticmethod
     def _lock(instance):
@@ -425,12 +429,14 @@ class VMOps(object):
 
     def _add_disk(self, instance, controller, disk, rollback):
         """An ephemeral or swap disk: a dynamic VDI, not immutable (its
-        data lasts across reboots), attached at its slot."""
+        data lasts across reboots), attached at its slot; with
+        reuse_disks, the file already there when there is one."""
         step = '%s disk %s' % (disk.kind, disk.path)
         rollback.add(step, self._close_medium, disk.path)
-        self._vbox.run('createmedium', 'disk', '--filename', disk.path,
-                       '--size', str(disk.size_mb), '--format', 'VDI',
-                       undo=lambda: self._close_medium(disk.path))
+        if not (self._reuse_disks and os.path.exists(disk.path)):
+            self._vbox.run('createmedium', 'disk', '--filename', disk.path,
+                           '--size', str(disk.size_mb), '--format', 'VDI',
+                           undo=lambda: self._close_medium(disk.path))
         self._vbox.run('storageattach', instance.uuid, '--storagectl',
                        controller, '--port', str(disk.slot[0]),
                        '--device', str(disk.slot[1]),

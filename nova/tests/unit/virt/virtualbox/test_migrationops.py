@@ -12,9 +12,12 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+import inspect
 import os
+import shutil
 from unittest import mock
 
+import fixtures
 from oslo_serialization import jsonutils
 
 from nova.compute import task_states
@@ -26,22 +29,67 @@ from nova.virt.virtualbox import migrationops
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import vboxmanage
 from nova.virt.virtualbox import vmops
+from nova.virt.virtualbox import volumeops
 
 LONG = vboxmanage.TIMEOUT_LONG
 failure = test_snapshotops.failure
 
 
 class Flavor(object):
-    def __init__(self, root_gb=1, memory_mb=512, vcpus=1):
+    def __init__(self, root_gb=1, memory_mb=512, vcpus=1, ephemeral_gb=0):
         self.root_gb = root_gb
         self.memory_mb = memory_mb
         self.vcpus = vcpus
+        self.ephemeral_gb = ephemeral_gb
 
 
 class Migration(object):
     def __init__(self, source='h1', dest='h1'):
         self.source_compute = source
         self.dest_compute = dest
+
+
+class FakeRemoteFilesystem(object):
+    """Nova's RemoteFilesystem onto a local folder standing for the other
+    hosts: ``HOST:/a/b`` is ``<root>/HOST/a/b``."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def path(self, host, path):
+        return os.path.join(self.root, host, path.lstrip('/'))
+
+    def create_dir(self, host, path, on_execute=None, on_completion=None):
+        os.makedirs(self.path(host, path), exist_ok=True)
+
+    def remove_dir(self, host, path, on_execute=None, on_completion=None):
+        shutil.rmtree(self.path(host, path), ignore_errors=True)
+
+    def copy_file(self, src, dst, on_execute=None, on_completion=None,
+                  compression=True):
+        host, _sep, path = dst.partition(':')
+        shutil.copyfile(src, self.path(host, path))
+
+
+class CopyingFakeVBox(test_snapshotops.FakeVBox):
+    """clonemedium copies its source's bytes (a flat copy of a disk
+    without snapshots holds what the disk holds)."""
+
+    def run(self, *args, **kwargs):
+        result = super().run(*args, **kwargs)
+        if args[0] == 'clonemedium' and os.path.exists(args[2]):
+            shutil.copyfile(args[2], args[3])
+        return result
+
+
+def volume_bdm(number, boot_index=None):
+    """A file volume vol-N at /dev/sdX (N=0: sda, 1: sdb, ...)."""
+    connection_info = {'driver_volume_type': 'local',
+                       'data': {'device_path': '/cinder/volume-%d' % number,
+                                'volume_id': 'vol-%d' % number}}
+    return {'connection_info': connection_info,
+            'mount_device': '/dev/sd%s' % 'abcdefgh'[number],
+            'boot_index': boot_index}
 
 
 class MigrationOpsTestCase(test_base.VBoxTestCase):
@@ -51,16 +99,20 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
         self.flags(my_ip='10.0.0.1', host='h1')
         self.pathutils = pathutils.PathUtils()
         self.vmops = mock.create_autospec(vmops.VMOps, instance=True)
-        self.remotefs = mock.Mock()
+        self.volumeops = mock.create_autospec(volumeops.VolumeOps,
+                                              instance=True)
+        self.remote = FakeRemoteFilesystem(
+            self.useFixture(fixtures.TempDir()).path)
+        self.remotefs = mock.Mock(wraps=self.remote)
         self.built = mock.create_autospec(vmops.VMOps, instance=True)
         self.caches = []
 
-        def factory(cache):
-            self.caches.append(cache)
+        def factory(cache, reuse_disks=False):
+            self.caches.append((cache, reuse_disks))
             return self.built
         self.ops = migrationops.MigrationOps(
             self.vbox, self.vmops, self.pathutils, vm_ops_factory=factory,
-            remote_fs=self.remotefs)
+            remote_fs=self.remotefs, volume_ops=self.volumeops)
         self.instance = test_base.FakeInstance(
             flavor=Flavor(root_gb=2, memory_mb=1024, vcpus=2),
             old_flavor=Flavor(), task_state=None)
@@ -123,7 +175,7 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
         vm_dir = self.pathutils.instance_dir(self.instance)
         self.remotefs.create_dir.assert_called_once_with('10.0.0.2', vm_dir)
         flat = os.path.join(self.instances_path, '_migrating',
-                            self.uuid + '.vdi')
+                            self.uuid + '.root.vdi')
         self.assertEqual([
             mock.call('clonemedium', 'disk', self.root, flat, '--format',
                       'VDI', timeout=LONG, undo=mock.ANY),
@@ -162,6 +214,109 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
                           self.instance, '10.0.0.2', Flavor(root_gb=3), None)
         self.remotefs.copy_file.assert_not_called()
         self.remotefs.remove_dir.assert_called_once()
+
+    def _vm_folder_disks(self, **contents):
+        """Files in the VM folder: name -> bytes."""
+        vm_dir = self.pathutils.instance_dir(self.instance)
+        os.makedirs(vm_dir, exist_ok=True)
+        for name, data in contents.items():
+            with open(os.path.join(vm_dir, name), 'wb') as f:
+                f.write(data)
+
+    def _arrived(self, path, host='10.0.0.2'):
+        """The bytes of ``path`` at ``host``, None when absent."""
+        try:
+            with open(self.remote.path(host, path), 'rb') as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def test_other_host_copies_the_ephemeral_disks_of_block_device_info(self):
+        CopyingFakeVBox(self.vbox)
+        self._vm_folder_disks(**{'root.vdi': b'root', 'ephemeral.vdi': b'e0',
+                                 'ephemeral1.vdi': b'e1',
+                                 'swap.vdi': b'swap'})
+        bdi = {'ephemerals': [{'device_name': '/dev/sdb', 'size': 1},
+                              {'device_name': '/dev/sdc', 'size': 2}]}
+        self.ops.migrate_disk_and_power_off('ctx', self.instance, '10.0.0.2',
+                                            Flavor(root_gb=3), None, bdi)
+        path = self.pathutils.ephemeral_disk_path
+        self.assertEqual(b'root', self._arrived(self.root))
+        self.assertEqual(b'e0', self._arrived(path(self.instance, 0)))
+        self.assertEqual(b'e1', self._arrived(path(self.instance, 1)))
+        # A fresh swap disk will do at the destination.
+        self.assertIsNone(self._arrived(
+            self.pathutils.swap_disk_path(self.instance)))
+        # The flat copies are gone; the source's disks stay for a revert.
+        self.assertFalse(os.path.exists(os.path.join(self.instances_path,
+                                                     '_migrating')))
+        self.assertTrue(os.path.exists(path(self.instance, 1)))
+
+    def test_other_host_copies_the_ephemeral_disk_of_the_flavor(self):
+        CopyingFakeVBox(self.vbox)
+        self.instance.flavor = Flavor(root_gb=2, ephemeral_gb=1)
+        self._vm_folder_disks(**{'root.vdi': b'root',
+                                 'ephemeral.vdi': b'data'})
+        self.ops.migrate_disk_and_power_off('ctx', self.instance, '10.0.0.2',
+                                            Flavor(root_gb=3), None)
+        self.assertEqual(b'data', self._arrived(
+            self.pathutils.ephemeral_disk_path(self.instance)))
+
+    def test_other_host_detaches_the_volumes_once_powered_off(self):
+        test_snapshotops.FakeVBox(self.vbox)
+        bdi = {'block_device_mapping': [volume_bdm(1), volume_bdm(2)]}
+        events = mock.Mock()
+        events.attach_mock(self.vmops.power_off, 'power_off')
+        events.attach_mock(self.volumeops.detach_volume, 'detach_volume')
+        self.ops.migrate_disk_and_power_off('ctx', self.instance, '10.0.0.2',
+                                            Flavor(root_gb=3), None, bdi)
+        self.assertEqual('power_off', events.mock_calls[0][0])
+        detached = [(c.args[0]['data']['volume_id'], c.args[1], c.args[2])
+                    for c in self.volumeops.detach_volume.call_args_list]
+        self.assertEqual([('vol-1', self.instance, '/dev/sdb'),
+                          ('vol-2', self.instance, '/dev/sdc')], detached)
+
+    def test_same_host_keeps_the_volumes_attached(self):
+        bdi = {'block_device_mapping': [volume_bdm(1)]}
+        self.ops.migrate_disk_and_power_off('ctx', self.instance, 'h1',
+                                            Flavor(root_gb=3), None, bdi)
+        self.volumeops.detach_volume.assert_not_called()
+
+    def test_copy_failure_keeps_the_volumes_attached(self):
+        test_snapshotops.FakeVBox(self.vbox)
+        self.remotefs.copy_file.side_effect = OSError('disk full')
+        bdi = {'block_device_mapping': [volume_bdm(1)]}
+        self.assertRaises(OSError, self.ops.migrate_disk_and_power_off,
+                          'ctx', self.instance, '10.0.0.2',
+                          Flavor(root_gb=3), None, bdi)
+        self.volumeops.detach_volume.assert_not_called()
+
+    def test_boot_from_volume_copies_no_root_disk(self):
+        # Port 0 holds the boot volume: Cinder's, never copied.
+        boot = volume_bdm(0, boot_index=0)
+        self.info['SATA-0-0'] = '/cinder/volume-0'
+        test_snapshotops.FakeVBox(self.vbox)
+        self.ops.migrate_disk_and_power_off(
+            'ctx', self.instance, '10.0.0.2', Flavor(root_gb=3), None,
+            {'block_device_mapping': [boot]})
+        self.assertNotIn('clonemedium',
+                         [c.args[0] for c in self.vbox.run.call_args_list])
+        self.assertIsNone(self._arrived(self.root))
+        self.volumeops.detach_volume.assert_called_once_with(
+            boot['connection_info'], self.instance, '/dev/sda')
+
+    def test_other_host_refuses_a_vm_with_snapshots_before_power_off(self):
+        # A snapshot holds part of each disk: no disk can be copied alone.
+        self.info.update(SnapshotName='nova-resize', SnapshotUUID='s')
+        err = self.assertRaises(
+            exception.InstanceFaultRollback,
+            self.ops.migrate_disk_and_power_off, 'ctx', self.instance,
+            '10.0.0.2', Flavor(root_gb=3), None)
+        self.assertIsInstance(err.inner_exception, exception.ResizeError)
+        self.assertIn('nova-resize', str(err.inner_exception))
+        self.vmops.power_off.assert_not_called()
+        self.remotefs.create_dir.assert_not_called()
+        self.vbox.run.assert_not_called()
 
     # -- finish_migration --------------------------------------------------
 
@@ -346,13 +501,38 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
                       '--bandwidthgroup', 'nova-disk'),
             self.vbox.run.call_args_list)
 
-    def test_finish_other_host_builds_the_vm_around_the_copied_disk(self):
-        self._finish(same_host=False)
-        self.built.spawn.assert_called_once_with(
-            'ctx', self.instance, 'meta', None, None, power_on=False)
+    def _finish_other_host(self, network_info=None, bdi=None):
+        self.ops.finish_migration(
+            'ctx', Migration('h2', 'h1'), self.instance,
+            jsonutils.dumps({'same_host': False}), network_info, 'meta',
+            True, bdi, True)
+
+    def test_finish_other_host_gives_the_new_vm_the_nics_and_volumes(self):
+        network_info = [{'id': 'port-1', 'address': 'fa:16:3e:00:00:01'}]
+        bdi = {'block_device_mapping': [volume_bdm(1)]}
+        self._finish_other_host(network_info, bdi)
+        [call] = self.built.spawn.call_args_list
+        spawn = inspect.signature(vmops.VMOps.spawn).bind(
+            self.built, *call.args, **call.kwargs)
+        spawn.apply_defaults()
+        self.assertIs(self.instance, spawn.arguments['instance'])
+        self.assertEqual('meta', spawn.arguments['image_meta'])
+        self.assertIs(network_info, spawn.arguments['network_info'])
+        self.assertIs(bdi, spawn.arguments['block_device_info'])
+        self.assertIsNone(spawn.arguments['injected_files'])
+        self.assertIsNone(spawn.arguments['admin_password'])
+        # Built stopped, started once built.
+        self.assertFalse(spawn.arguments['power_on'])
         self.vmops.power_on.assert_called_once_with(self.instance)
-        [cache] = self.caches
-        # The copied disk is used, grown to the new flavor.
+
+    def test_finish_other_host_builder_keeps_the_copied_disks(self):
+        self._finish_other_host()
+        [(_cache, reuse_disks)] = self.caches
+        self.assertTrue(reuse_disks)
+
+    def test_finish_other_host_grows_the_copied_root_disk(self):
+        self._finish_other_host()
+        [(cache, _reuse)] = self.caches
         os.makedirs(os.path.dirname(self.root))
         open(self.root, 'w').close()
         self.assertEqual(self.root, cache.create_root_disk(
@@ -363,7 +543,7 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
 
     def test_finish_other_host_without_the_disk(self):
         self._finish(same_host=False)
-        [cache] = self.caches
+        [(cache, _reuse)] = self.caches
         self.assertRaises(exception.ResizeError, cache.create_root_disk,
                           'ctx', self.instance, 'meta', 2)
 
@@ -435,6 +615,23 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
         self.vmops.destroy.assert_called_once_with(self.instance,
                                                    destroy_disks=True)
         self.vbox.run.assert_not_called()
+
+    def test_confirm_at_the_source_removes_its_flat_copies(self):
+        # Left by a migration whose host died while copying.
+        folder = os.path.join(self.instances_path, '_migrating')
+        os.makedirs(folder)
+        ours = os.path.join(folder, self.uuid + '.ephemeral.vdi')
+        other = os.path.join(folder, 'c0ffee00-0000-4000-8000-000000000000'
+                                     '.root.vdi')
+        for path in (ours, other):
+            open(path, 'w').close()
+        test_snapshotops.FakeVBox(self.vbox)
+        self.ops.confirm_migration('ctx', Migration('h1', 'h2'),
+                                   self.instance, None)
+        self.assertFalse(os.path.exists(ours))
+        self.assertTrue(os.path.exists(other))
+        self.vmops.destroy.assert_called_once_with(self.instance,
+                                                   destroy_disks=True)
 
     # -- revert ------------------------------------------------------------
 
@@ -524,6 +721,30 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
                                          Migration('h1', 'h2'))
         self.vbox.run.assert_not_called()
         self.vmops.power_on.assert_called_once_with(self.instance)
+
+    def test_revert_at_the_source_reattaches_the_volumes_then_starts(self):
+        bdi = {'block_device_mapping': [volume_bdm(1), volume_bdm(2)]}
+        events = mock.Mock()
+        events.attach_mock(self.volumeops.attach_volume, 'attach_volume')
+        events.attach_mock(self.vmops.power_on, 'power_on')
+        self.ops.finish_revert_migration('ctx', self.instance, None,
+                                         Migration('h1', 'h2'), bdi)
+        self.assertEqual(
+            [('attach_volume', 'vol-1', '/dev/sdb'),
+             ('attach_volume', 'vol-2', '/dev/sdc'), ('power_on',)],
+            [(name,) + ((args[0]['data']['volume_id'], args[2])
+                        if name == 'attach_volume' else ())
+             for name, args, _kwargs in events.mock_calls])
+        self.assertIs(self.instance,
+                      self.volumeops.attach_volume.call_args.args[1])
+
+    def test_revert_on_the_same_host_attaches_no_volume(self):
+        # The VM kept its volumes; the snapshot restore keeps them too.
+        self.with_resize_snapshot()
+        self.ops.finish_revert_migration(
+            'ctx', self.instance, None, Migration(),
+            {'block_device_mapping': [volume_bdm(1)]})
+        self.volumeops.attach_volume.assert_not_called()
 
     def test_revert_restore_failure_keeps_the_snapshot(self):
         self.with_resize_snapshot()
