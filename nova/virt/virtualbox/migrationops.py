@@ -557,6 +557,9 @@ class MigrationOps(object):
                     # The grown copy, detached by the restore.
                     self._snapshotops.remove_clone(root[1], keep_folder=True)
                 self._keep_root_disk_name(instance)
+                if block_device_info is not None:
+                    self._volumeops.keep_only_volumes_of(instance,
+                                                         block_device_info)
         if power_on:
             self._vmops.power_on(instance)
         LOG.info('Resize reverted', instance=instance)

@@ -634,6 +634,55 @@ class VolumeOps(object):
             attached.append((volume_id(connection_info), name, port, device))
         return attached
 
+    def keep_only_volumes_of(self, instance, block_device_info):
+        """Make the stopped VM attach exactly the volumes Nova maps to it.
+        A snapshot restore (a resize revert) attaches the volumes the VM
+        had when the snapshot was taken: one detached since would be back,
+        while Cinder may hand it to another server, and one attached since
+        would be gone. Volumes are told from the driver's own disks by
+        place: outside the VM folder and the image cache (an iSCSI
+        location, a volume file), or a raw volume's descriptor."""
+        bdms = self.volumes(block_device_info)
+        info = self._vm_info(instance)
+        for name, port, device in _slots(info):
+            location = info.get('%s-%d-%d' % (name, port, device))
+            if not self._is_volume(instance, location) or any(
+                    self._is_this_volume(instance, location,
+                                         bdm['connection_info'])
+                    for bdm in bdms):
+                continue
+            LOG.info('Detaching %(loc)s, which the restored snapshot '
+                     'attached and Nova no longer maps to the instance',
+                     {'loc': location}, instance=instance)
+            self._vbox.run('storageattach', instance.uuid, '--storagectl',
+                           name, '--port', str(port), '--device',
+                           str(device), '--medium', constants.MEDIUM_NONE)
+            self._close_medium(info.get('%s-ImageUUID-%d-%d' % (
+                name, port, device)), instance)
+        for bdm in bdms:
+            self.attach_volume(bdm['connection_info'], instance,
+                               bdm['mount_device'])
+
+    def _is_volume(self, instance, location):
+        if not location or location in (constants.MEDIUM_NONE,
+                                        constants.MEDIUM_EMPTY_DRIVE):
+            return False
+        if not os.path.isabs(location):
+            return True  # an iSCSI target: "HOST|IQN[|LUN]"
+        folder = self._pathutils.instance_dir(instance)
+        if location.startswith(folder + os.sep):
+            name = os.path.basename(location)
+            return name.startswith('volume-') and name.endswith('.vmdk')
+        return not location.startswith(
+            self._pathutils.image_cache_dir() + os.sep)
+
+    def _is_this_volume(self, instance, location, connection_info):
+        if self._same_volume(location, connection_info,
+                             _data(connection_info).get('device_path')):
+            return True
+        return os.path.abspath(location) == os.path.abspath(
+            self.descriptor_path(instance, connection_info))
+
     # -- not supported --------------------------------------------------------
 
     def extend_volume(self, connection_info, instance, requested_size):

@@ -373,6 +373,38 @@ class _DisksMixin(object):
         self.driver.destroy(self.ctx, instance, [])
         self.assert_nothing_left(instance, hdds)
 
+    def test_resize_revert_keeps_the_volumes_nova_maps(self):
+        # Volumes change while the resize waits for its confirm; the
+        # revert's snapshot restore must not bring back the one detached
+        # (Cinder may give it to another server) nor drop the one added.
+        old, old_bdm = self._file_volume('old')
+        new, new_bdm = self._file_volume('new')
+        new_bdm['mount_device'] = '/dev/sdc'
+        digests = {path: self._digest(path) for path in (old, new)}
+        instance = self._instance()
+        self._spawn(instance, power_on=False,
+                    bdi={'block_device_mapping': [old_bdm]})
+        migration = self._resize_to(instance, objects.Flavor(
+            memory_mb=512, vcpus=1, root_gb=0, ephemeral_gb=0, swap=0,
+            extra_specs={}))
+        self.driver.detach_volume(self.ctx, old_bdm['connection_info'],
+                                  instance, '/dev/sdb')
+        self.driver.attach_volume(self.ctx, new_bdm['connection_info'],
+                                  instance, '/dev/sdc')
+        instance.task_state = 'resize_reverting'
+        self.driver.finish_revert_migration(
+            self.ctx, instance, [], migration,
+            block_device_info={'block_device_mapping': [new_bdm]},
+            power_on=False)
+        info = self._info(instance)
+        self.assertEqual(256, info['memory'])
+        self.assertEqual('none', info['SATA-1-0'])
+        self.assertEqual(new, info['SATA-2-0'])
+        self.assertNotIn(old, self._hdds())
+        self.driver.destroy(self.ctx, instance, [])
+        for path, digest in digests.items():
+            self.assertEqual(digest, self._digest(path))
+
     def test_failed_start_keeps_the_volume(self):
         path, bdm = self._file_volume('kept')
         self._fail_start()

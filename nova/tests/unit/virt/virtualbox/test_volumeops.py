@@ -481,6 +481,23 @@ class SpawnDestroyTestCase(VolumeTestBase):
         self.assertIn('--hotpluggable', second[0])
         self.vbox.show_vm_info.assert_not_called()
 
+    def test_keep_only_volumes_of_detaches_the_unmapped_ones(self):
+        folder = self.ops._pathutils.instance_dir(self.instance)
+        cache = self.ops._pathutils.image_cache_dir()
+        self.vbox.show_vm_info.return_value = vm_info(slots={
+            (0, 0): (os.path.join(folder, 'root.vdi'), 'root', 'off'),
+            (1, 0): ('192.0.2.10|%s|1' % IQN, 'mapped', 'on'),
+            (2, 0): ('192.0.2.10|%s-gone' % IQN, 'gone', 'on'),
+            (3, 0): (os.path.join(cache, 'image.iso'), 'iso', 'off')})
+        self.ops.keep_only_volumes_of(self.instance, {
+            'block_device_mapping': [{'connection_info': iscsi_info(),
+                                      'mount_device': '/dev/sdb'}]})
+        self.assertEqual(
+            [('storageattach', UUID, '--storagectl', 'SATA', '--port', '2',
+              '--device', '0', '--medium', 'none'),
+             ('closemedium', 'disk', 'gone')],
+            [c[0] for c in self.vbox.run.call_args_list])
+
     def test_extend_is_not_supported(self):
         self.assertRaises(exception.ExtendVolumeNotSupported,
                           self.ops.extend_volume, iscsi_info(),
