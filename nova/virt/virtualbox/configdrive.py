@@ -122,7 +122,3 @@ class ConfigDrive(object):
         """Attach the config drive as a DVD: one VBoxManage call."""
         self._vbox.run(*self.attach_args(instance, controller, port, device,
                                          path))
-
-    def remove(self, instance):
-        """Delete the ISO (spawn's rollback; destroy removes the folder)."""
-        self._pathutils.remove_file(self.path(instance))

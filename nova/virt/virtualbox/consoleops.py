@@ -232,8 +232,7 @@ class ConsoleOps(object):
 
         Idempotent: an instance that holds a port of the range keeps it
         (hard reboot, a spawn retried). The port is written to the VM
-        folder, which is created if needed; :meth:`release` or removing the
-        folder frees it.
+        folder, which is created if needed; removing the folder frees it.
 
         :raises VRDEPortsExhausted: every port of the range is held.
         """
@@ -257,13 +256,6 @@ class ConsoleOps(object):
             _write_private(path, '%d\n' % port)
         LOG.debug('VRDE port %d reserved', port, instance=instance)
         return port
-
-    def release(self, instance):
-        """Free what :meth:`vrde_args` reserved (spawn's rollback). Destroy
-        need not call it: removing the VM folder does the same."""
-        for path in (self._pathutils.vrde_port_path(instance),
-                     self._pathutils.vrde_password_path(instance)):
-            self._pathutils.remove_file(path)
 
     def get_port(self, instance):
         """The instance's VRDE port: the one it holds, else the one
@@ -367,8 +359,7 @@ class ConsoleOps(object):
         """``modifyvm`` arguments for the instance's remote display.
 
         Reserves the instance's port when vrde_unique_port is on and
-        creates its password when one is asked for; :meth:`release`
-        undoes both.
+        creates its password when one is asked for, both in the VM folder.
         """
         vbox = CONF.virtualbox
         if not vbox.remote_display:

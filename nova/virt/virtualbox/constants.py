@@ -134,11 +134,4 @@ NIC_TYPES = ('82540EM', '82543GC', '82545EM', 'Am79C970A', 'Am79C973',
 # default chipset and what we create).
 MAX_NICS = 8
 
-# Marks a VM as Nova's: extradata key holding the instance UUID. VMs without
-# it are the user's own and are never touched.
-EXTRADATA_INSTANCE = 'nova/instance_uuid'
-
 HYPERVISOR_TYPE = 'vbox'
-
-# Disk formats VirtualBox reads directly (Glance disk_format names).
-NATIVE_DISK_FORMATS = frozenset(['vdi', 'vmdk', 'vhd'])

@@ -312,13 +312,6 @@ class StateCache(object):
             return True
         return LOG_STATE_LINE in data
 
-    def note_log(self, uuid, name):
-        with self._lock:
-            seen = self._known.get(uuid)
-            if seen is not None:
-                self._known[uuid] = seen._replace(
-                    log_size=self._log_size(name))
-
     def exact(self, uuid, name):
         """VMState from one ``showvminfo``, remembered.
 

@@ -525,9 +525,6 @@ class ImageCache(imagecache.ImageCacheManager):
         except FileNotFoundError:
             return None
 
-    def update(self, context, all_instances):
-        self.manage_image_cache(context, all_instances)
-
     def manage_image_cache(self, context, all_instances):
         """Remove the cached images no instance has used for [image_cache]
         remove_unused_original_minimum_age_seconds. VBoxManage calls: none
@@ -626,7 +623,3 @@ class ImageCache(imagecache.ImageCacheManager):
         except vbox_exc.VBoxError:
             pass  # not registered (or gone): nothing to close
         self._pathutils.remove_file(path)
-
-    def get_disk_usage(self):
-        bases, _temps = self._scan()
-        return sum(os.path.getsize(p) for p in bases if os.path.exists(p))

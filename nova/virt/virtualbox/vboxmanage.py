@@ -311,9 +311,6 @@ class VBoxManage(object):
     def host_info(self):
         return parse_host_info(self.run('list', 'hostinfo').stdout)
 
-    def system_properties(self):
-        return parse_colon_pairs(self.run('list', 'systemproperties').stdout)
-
     def list_hdds(self):
         return parse_colon_blocks(self.run('list', 'hdds').stdout)
 
@@ -324,11 +321,6 @@ class VBoxManage(object):
         """
         return parse_medium_info(
             self.run('showmediuminfo', 'disk', path).stdout)
-
-    def get_extradata(self, vm, key):
-        """The value, or None where VirtualBox says "No value set!"."""
-        return parse_extradata_value(
-            self.run('getextradata', vm, key).stdout)
 
 
 def _kill_group(proc, killed):
@@ -613,20 +605,3 @@ def parse_host_info(text):
     info['cpu_model'] = info.get('Processor#0 description', '')
     info['cpu_mhz'] = number('Processor#0 speed')
     return info
-
-
-def parse_extradata_value(text):
-    """``getextradata VM KEY`` -> the value or None ("No value set!")."""
-    text = strip_wrapper_warning(text).rstrip('\n')
-    if text.startswith('Value: '):
-        return text[len('Value: '):]
-    return None
-
-
-def parse_extradata_enumerate(text):
-    """``getextradata VM enumerate`` -> {key: value}."""
-    result = {}
-    for match in re.finditer(r'^Key: (.*?), Value: (.*)$',
-                             strip_wrapper_warning(text), re.MULTILINE):
-        result[match.group(1)] = match.group(2)
-    return result

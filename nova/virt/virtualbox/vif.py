@@ -79,14 +79,6 @@ MODES = {
     MODE_NAT: ('nat', None, False),
     MODE_NATNETWORK: ('natnetwork', '--nat-network', True),
 }
-# showvminfo --machinereadable key holding each mode's target (N appended).
-TARGET_KEYS = {
-    MODE_BRIDGED: 'bridgeadapter',
-    MODE_HOSTONLY: 'hostonlyadapter',
-    MODE_HOSTONLYNET: 'hostonly-network',
-    MODE_INTNET: 'intnet',
-    MODE_NATNETWORK: 'nat-network',
-}
 # A slot without an adapter, and what a NIC detached from a running VM is
 # left attached to (VirtualBox cannot remove an adapter from a running VM).
 NIC_NONE = 'none'

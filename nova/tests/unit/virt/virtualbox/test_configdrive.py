@@ -257,15 +257,6 @@ class ConfigDriveTestCase(test_base.VBoxTestCase):
             '0', '--device', '1', '--type', 'dvddrive', '--medium',
             '/x/cd.iso')
 
-    def test_remove(self):
-        inst = test_base.FakeInstance()
-        path = self.pathutils.config_drive_path(inst)
-        os.makedirs(os.path.dirname(path))
-        open(path, 'wb').close()
-        self.cd.remove(inst)
-        self.assertFalse(os.path.exists(path))
-        self.cd.remove(inst)
-
 
 def mock_security_groups():
     return fixtures.MockPatch(

@@ -230,16 +230,6 @@ class PortTestCase(_Base):
         self.pathutils.remove_tree(self.pathutils.instance_dir(instance(1)))
         self.assertEqual(5001, self.ops.reserve_port(instance(7)))
 
-    def test_release(self):
-        self.vrde(vrde_unique_port=True, vrde_port='5000-5002',
-                  vrde_module='VNC', vrde_password_length=8)
-        self.ops.vrde_args(self.inst)
-        self.ops.release(self.inst)
-        self.assertEqual({}, self.ops.used_ports())
-        self.assertFalse(os.path.exists(
-            self.pathutils.vrde_password_path(self.inst)))
-        self.ops.release(self.inst)
-
     def test_survives_restart(self):
         self.ops.reserve_port(instance(0))
         other = consoleops.ConsoleOps(self.vbox, pathutils.PathUtils())

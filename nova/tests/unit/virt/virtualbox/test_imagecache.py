@@ -871,10 +871,6 @@ class ManageImageCacheTestCase(ImageCacheTestCase):
         self.assertEqual([os.path.basename(pin), os.path.basename(path)],
                          self.cache_listing())
 
-    def test_disk_usage_counts_sized_bases(self):
-        self.sized_base(2)
-        self.assertEqual(2, self.cache.get_disk_usage())
-
     def test_disabled_does_nothing(self):
         self.flags(remove_unused_base_images=False, group='image_cache')
         cache = imagecache.ImageCache(self.vbox, self.paths)
@@ -907,9 +903,6 @@ class ManageImageCacheTestCase(ImageCacheTestCase):
         shutil.rmtree(self.cache_dir)
         self.cache.manage_image_cache(self.context, [])
         self.vbox.list_hdds.assert_not_called()
-
-    def test_disk_usage(self):
-        self.assertEqual(1, self.cache.get_disk_usage())
 
 
 class DriverTestCase(test_base.VBoxTestCase):

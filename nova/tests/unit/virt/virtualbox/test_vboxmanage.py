@@ -259,10 +259,6 @@ class VBoxManageRunTestCase(test_base.VBoxTestCase):
             ('list_vms', (), '23-list-vms.txt',
              [('t1', '4fd89640-4231-4c44-a7b5-a3c7ca859849')]),
             ('list_running_vms', (), '07-list-runningvms-empty.txt', []),
-            ('get_extradata', ('t1', 'myproj/tag'), '38-getextradata.txt',
-             'hello world'),
-            ('get_extradata', ('t1', 'x'), '40-getextradata-missing.txt',
-             None),
         ]
         for method, args, transcript, expected in cases:
             self.replay.play_transcript(transcript)
@@ -274,9 +270,6 @@ class VBoxManageRunTestCase(test_base.VBoxTestCase):
         self.replay.play_transcript('27-showmediuminfo-t1-vdi.txt')
         self.assertEqual(64, self.vbm.show_medium_info('/tmp/t1.vdi')[
             'capacity_mb'])
-        self.replay.play_transcript('04-list-systemproperties.txt')
-        self.assertEqual('VDI', self.vbm.system_properties()[
-            'Default hard disk format'])
         self.replay.play_transcript('26-list-hdds.txt')
         self.assertEqual('/tmp/t1.vdi', self.vbm.list_hdds()[0]['Location'])
 
@@ -494,7 +487,7 @@ class ParserTestCase(test_base.VBoxTestCase):
             self.assertGreater(info['cpus'], 0, name)
             self.assertGreater(info['memory_mb'], 0, name)
 
-    def test_system_properties(self):
+    def test_colon_pairs(self):
         props = vboxmanage.parse_colon_pairs(
             self.stdout_of('04-list-systemproperties.txt'))
         self.assertEqual('7_2', props['API version'])
@@ -540,15 +533,6 @@ class ParserTestCase(test_base.VBoxTestCase):
         for name in ('74-list-bridgedifs.txt', '75-list-hostonlyifs.txt'):
             for block in vboxmanage.parse_colon_blocks(self.stdout_of(name)):
                 self.assertIn('Name', block)
-
-    def test_extradata(self):
-        self.assertEqual('hello world', vboxmanage.parse_extradata_value(
-            self.stdout_of('38-getextradata.txt')))
-        self.assertIsNone(vboxmanage.parse_extradata_value(
-            self.stdout_of('40-getextradata-missing.txt')))
-        self.assertEqual({'myproj/tag': 'hello world'},
-                         vboxmanage.parse_extradata_enumerate(
-                             self.stdout_of('39-getextradata-enumerate.txt')))
 
     def test_version(self):
         self.assertEqual(((7, 2, 22), '7.2.22_Debianr175245'),
