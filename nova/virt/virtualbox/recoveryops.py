@@ -64,7 +64,7 @@ from oslo_log import log as logging
 from oslo_serialization import jsonutils
 
 from nova.virt.virtualbox import exception as vbox_exc
-from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import parsers
 
 import nova.conf
 
@@ -346,7 +346,7 @@ class RecoveryOps(object):
         return closed
 
     def _list_dvds(self):
-        return vboxmanage.parse_colon_blocks(
+        return parsers.parse_colon_blocks(
             self._vbox.run('list', 'dvds').stdout)
 
 

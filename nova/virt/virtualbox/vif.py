@@ -58,7 +58,7 @@ from nova import exception
 from nova.i18n import _
 from nova.virt.virtualbox import constants
 from nova.virt.virtualbox import exception as vbox_exc
-from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import parsers
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -241,7 +241,7 @@ class VIFOps(object):
                        'is unknown); choose another attachment than %r'
                        % (what, subcommand, mode))
         names = set()
-        for block in vboxmanage.parse_colon_blocks(out):
+        for block in parsers.parse_colon_blocks(out):
             name = block.get('Name') or block.get('NetworkName')
             if name:
                 names.add(name)

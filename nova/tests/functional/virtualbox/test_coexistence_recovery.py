@@ -33,7 +33,7 @@ from nova.virt import driver as base_driver
 from nova.virt import event as virtevent
 from nova.virt import fake as fake_virt
 from nova.virt.virtualbox import conf as vbox_conf
-from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import parsers
 
 import nova.conf
 
@@ -124,7 +124,7 @@ class CoexistenceTestCase(_Base):
     def _snapshot_of(self, uuids):
         result = {}
         for uuid in uuids:
-            info = vboxmanage.parse_machine_readable(
+            info = parsers.parse_machine_readable(
                 self._vbm('showvminfo', uuid, '--machinereadable'))
             info.pop('VMStateChangeTime', None)
             result[uuid] = info

@@ -33,7 +33,7 @@ from nova.tests.functional.virtualbox import vbox_fixtures
 from nova.virt import driver as base_driver
 from nova.virt import fake as fake_virt
 from nova.virt.virtualbox import conf as vbox_conf
-from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import parsers
 
 import nova.conf
 
@@ -146,7 +146,7 @@ class _LifecycleBase(object):
         return instance.uuid in self._vbm('list', 'vms')
 
     def _info(self, instance):
-        return vboxmanage.parse_machine_readable(
+        return parsers.parse_machine_readable(
             self._vbm('showvminfo', instance.uuid, '--machinereadable'))
 
     def _hdds(self):
@@ -159,7 +159,7 @@ class _LifecycleBase(object):
         cache = self.driver._pathutils.image_cache_dir()
         return sorted(
             block.get('Location') for block in
-            vboxmanage.parse_colon_blocks(hdds)
+            parsers.parse_colon_blocks(hdds)
             if block.get('Location', '').startswith(self.instances + '/')
             and not block.get('Location', '').startswith(cache))
 
@@ -178,12 +178,12 @@ class _LifecycleBase(object):
         with futures.ThreadPoolExecutor(len(instances)) as pool:
             list(pool.map(lambda i: self._spawn(i, power_on=False),
                           instances))
-        base = vboxmanage.parse_medium_info(
+        base = parsers.parse_medium_info(
             self._vbm('showmediuminfo', 'disk', self.base))
         for instance in instances:
             root = self.driver._pathutils.root_disk_path(instance)
             self.assertEqual(root, self._info(instance)['SATA-0-0'])
-            info = vboxmanage.parse_medium_info(
+            info = parsers.parse_medium_info(
                 self._vbm('showmediuminfo', 'disk', root))
             self.assertEqual(base['UUID'], info['parent_uuid'])
         with futures.ThreadPoolExecutor(len(instances)) as pool:
@@ -211,7 +211,7 @@ class _DisksMixin(object):
         self.assertEqual(eph, info['SATA-1-0'])
         self.assertEqual(swap, info['SATA-2-0'])
         for path, mb in ((eph, 1024), (swap, 64)):
-            medium = vboxmanage.parse_medium_info(
+            medium = parsers.parse_medium_info(
                 self._vbm('showmediuminfo', 'disk', path))
             self.assertEqual(mb, medium['capacity_mb'])
             self.assertIsNone(medium['parent_uuid'])
@@ -296,7 +296,7 @@ class _DisksMixin(object):
         self.assertEqual(iso, info['IDE-1-0'])
         root = self.driver._pathutils.root_disk_path(instance)
         self.assertEqual(root, info['SATA-0-0'])
-        self.assertEqual(1024, vboxmanage.parse_medium_info(
+        self.assertEqual(1024, parsers.parse_medium_info(
             self._vbm('showmediuminfo', 'disk', root))['capacity_mb'])
         self.driver.destroy(self.ctx, instance, [])
         self.assertTrue(os.path.exists(iso))
@@ -585,7 +585,7 @@ class RealVBoxLifecycleTestCase(_DisksMixin, _LifecycleBase,
         self.assertEqual(os.path.join(self.instances, 'nova', instance.name,
                                       instance.name + '.vbox'),
                          info['CfgFile'])
-        medium = vboxmanage.parse_medium_info(
+        medium = parsers.parse_medium_info(
             self._vbm('showmediuminfo', 'disk', root))
         self.assertIsNotNone(medium['parent_uuid'])
         self.assertIn(instance.uuid, medium['in_use_by'])

@@ -33,6 +33,7 @@ from nova import test
 from nova.tests.functional.virtualbox import vbox_fixtures
 from nova.virt.virtualbox import conf as vbox_conf
 from nova.virt.virtualbox import exception as vbox_exc
+from nova.virt.virtualbox import parsers
 from nova.virt.virtualbox import vboxmanage
 from nova.virt.virtualbox import vif as vbox_vif
 from nova.virt.virtualbox import volumeops
@@ -167,7 +168,7 @@ class _NetworkVolumeTests(object):
     def _cleanup(self):
         self.vbm.run('controlvm', self.instance.uuid, 'poweroff')
         self.vbm.run('unregistervm', self.instance.uuid, '--delete')
-        for medium in vboxmanage.parse_colon_blocks(
+        for medium in parsers.parse_colon_blocks(
                 self.vbm.run('list', 'hdds').stdout):
             if medium.get('Location', '').startswith(self.instances):
                 self.vbm.run('closemedium', 'disk', medium['UUID'])
@@ -176,7 +177,7 @@ class _NetworkVolumeTests(object):
         return self.vbox.show_vm_info(self.instance.uuid)
 
     def _bridged_name(self):
-        blocks = vboxmanage.parse_colon_blocks(
+        blocks = parsers.parse_colon_blocks(
             self._vbm('list', 'bridgedifs'))
         self.assertTrue(blocks)
         return blocks[0]['Name']
@@ -349,7 +350,7 @@ class RealVBoxNetworkVolumesTestCase(_NetworkVolumeTests,
         location, medium, hot = self._slot(1)
         # showmediuminfo opens the medium: VirtualBox's initiator logs in
         # with the CHAP secret from the password file and reads the size.
-        shown = vboxmanage.parse_medium_info(
+        shown = parsers.parse_medium_info(
             self._vbm('showmediuminfo', 'disk', medium))
         self.assertEqual('created', shown['State'])
         self.assertEqual(16, shown['capacity_mb'])

@@ -19,7 +19,7 @@ import os_resource_classes as orc
 from nova.compute import provider_tree
 from nova.tests.unit.virt.virtualbox import test_base
 from nova.virt.virtualbox import hostops
-from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import parsers
 
 CONF = test_base.CONF
 
@@ -28,7 +28,7 @@ class HostOpsTestCase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
-        self.vbox.host_info.return_value = vboxmanage.parse_host_info(
+        self.vbox.host_info.return_value = parsers.parse_host_info(
             self.stdout_of('03-list-hostinfo.txt'))
         self.pathutils = mock.Mock()
         self.pathutils.disk_usage.return_value = (100, 60, 40)

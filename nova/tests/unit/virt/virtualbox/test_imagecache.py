@@ -31,6 +31,7 @@ from nova.tests.unit.virt.virtualbox import test_base
 from nova.virt import images
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import imagecache
+from nova.virt.virtualbox import parsers
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import vboxmanage
 
@@ -728,7 +729,7 @@ class ManageImageCacheTestCase(ImageCacheTestCase):
         values = {'base': self.base, 'base_uuid': BASE_UUID,
                   'pin': self.pin}
         values['child'] = CHILD % values if child else ''
-        self.vbox.list_hdds.return_value = vboxmanage.parse_colon_blocks(
+        self.vbox.list_hdds.return_value = parsers.parse_colon_blocks(
             HDDS % values)
 
     def test_old_unused_base_is_removed_with_its_pin(self):
@@ -822,7 +823,7 @@ class ManageImageCacheTestCase(ImageCacheTestCase):
             text += '\n' + CHILD % {'base_uuid': uuid}
         self.vbox.list_hdds.return_value = (
             self.vbox.list_hdds.return_value +
-            vboxmanage.parse_colon_blocks(text))
+            parsers.parse_colon_blocks(text))
         return path, pin, uuid
 
     def test_old_unused_sized_base_is_removed_with_its_pin(self):
