@@ -15,13 +15,19 @@
 """Reliability of VBoxDriver on the simulator.
 
 * A fault soak: transient VirtualBox failures (session locked, object not
-  ready) on 20% of all VBoxManage calls over many lifecycle operations;
-  every operation succeeds or fails with a Nova exception, and afterwards
+  ready) on 20% of all VBoxManage calls over many lifecycle operations,
+  every third spawn with a Cinder-like volume file; every operation
+  succeeds or fails with a Nova exception, and afterwards
   tools/check_consistency.py finds VirtualBox, the VM folders, the media
-  and the VRDE ports holding exactly the instances that exist.
+  and the VRDE ports holding exactly the instances that exist, and every
+  volume file is there with its bytes unchanged and registered with
+  VirtualBox only while its instance exists.
 * Hard faults: each VBoxManage step of spawn (and of snapshot) failing once
   in turn; each leaves nothing behind and the instance can be spawned
   again.
+* Volume files: destroy under faults, after a failed detach or during a
+  resize, a failed spawn, a snapshot: no volume file is ever deleted or
+  written, nor left registered once its instance is gone.
 * Bad input: hostile names and metadata, a missing or too old VBoxManage,
   nonsense configuration, hostile images.
 
@@ -30,6 +36,8 @@ VBOX_SOAK_SEED the fault and operation seed, VBOX_SOAK_REPORT a file the
 soak appends its figures to.
 """
 
+import hashlib
+import itertools
 import json
 import os
 import random
@@ -50,6 +58,7 @@ from nova import objects
 from nova import test
 from nova.tests.functional.virtualbox import vbox_fixtures
 from nova.tests.functional.virtualbox import vbox_harness as harness
+from nova.tests.unit.virt.virtualbox import test_configdrive
 from nova.virt import driver as base_driver
 from nova.virt import fake as fake_virt
 from nova.virt import images
@@ -67,6 +76,38 @@ vbox_conf.register_opts(CONF)
 SOAK_OPS = int(os.environ.get('VBOX_SOAK_OPS', '300'))
 SOAK_SEED = int(os.environ.get('VBOX_SOAK_SEED', '7'))
 SOAK_INSTANCES = 4
+# Every third spawn of the soak gets a volume.
+SOAK_VOLUME_EVERY = 3
+VOLUME_BYTES = 1024 * 1024
+
+
+def file_sha256(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+class FileVolume(object):
+    """A Cinder-like volume file (a ``local`` connection) and the sha256
+    of its bytes when it was made."""
+
+    def __init__(self, path, volume_id):
+        self.path = path
+        self.volume_id = volume_id
+        self.sha256 = file_sha256(path)
+
+    @property
+    def connection_info(self):
+        return {'driver_volume_type': 'local',
+                'data': {'device_path': self.path,
+                         'volume_id': self.volume_id}}
+
+    def registered_as(self, location):
+        """Whether VirtualBox's medium at ``location`` is this volume:
+        the file itself, or the VMDK descriptor volumeops writes in the
+        VM folder for a raw file."""
+        return (os.path.realpath(location) == os.path.realpath(self.path) or
+                os.path.basename(location) ==
+                'volume-%s.vmdk' % self.volume_id)
 
 
 class _ReliabilityBase(test.NoDBTestCase):
@@ -128,11 +169,66 @@ class _ReliabilityBase(test.NoDBTestCase):
         return harness.make_instance(self.image_id, root_gb=root_gb,
                                      **fields)
 
-    def spawn(self, instance, image_id=None, power_on=True):
+    def spawn(self, instance, image_id=None, power_on=True,
+              block_device_info=None):
         meta = self.glance.image_meta(image_id or self.image_id)
         self.driver.spawn(self.ctx, instance, meta, [], None, {},
-                          network_info=[], block_device_info=None,
+                          network_info=[],
+                          block_device_info=block_device_info,
                           power_on=power_on)
+
+    # -- volumes ----------------------------------------------------------
+
+    def make_volume(self, volume_format, seed):
+        """A volume file outside the instances path holding 1 MiB of
+        random bytes from ``seed``: raw, or a VDI made of them by
+        qemu-img (as Cinder would)."""
+        folder = os.path.join(self.top, 'volumes')
+        os.makedirs(folder, exist_ok=True)
+        volume_id = str(uuidlib.uuid4())
+        path = os.path.join(folder, 'volume-%s' % volume_id)
+        data = random.Random(seed).randbytes(VOLUME_BYTES)
+        if volume_format == 'raw':
+            with open(path, 'wb') as f:
+                f.write(data)
+        else:
+            raw = path + '.raw'
+            with open(raw, 'wb') as f:
+                f.write(data)
+            harness.qemu_img('convert', '-f', 'raw', '-O', volume_format,
+                             raw, path)
+            os.unlink(raw)
+        return FileVolume(path, volume_id)
+
+    @staticmethod
+    def volume_mapping(volumes):
+        """Nova's block_device_info with ``volumes`` as /dev/sdb, sdc..."""
+        return {'block_device_mapping': [
+            {'connection_info': volume.connection_info,
+             'mount_device': '/dev/sd%s' % chr(ord('b') + index),
+             'boot_index': None}
+            for index, volume in enumerate(volumes)]}
+
+    def assert_volumes_intact(self, volumes):
+        """Each volume file exists with the bytes it was made with."""
+        for volume in volumes:
+            self.assertTrue(os.path.isfile(volume.path),
+                            'volume file %s was deleted' % volume.path)
+            self.assertEqual(volume.sha256, file_sha256(volume.path),
+                             'volume file %s was written' % volume.path)
+
+    def registered_volumes(self, volumes):
+        """The paths of ``volumes`` VirtualBox has a medium of (faults
+        off)."""
+        locations = [block.get('Location', '')
+                     for block in self.vbox.list_hdds()]
+        return [volume.path for volume in volumes
+                if any(volume.registered_as(location)
+                       for location in locations)]
+
+    def assert_volumes_unregistered(self, volumes):
+        self.assertEqual([], self.registered_volumes(volumes),
+                         'volumes still registered with VirtualBox')
 
     def assert_consistent(self, expected):
         """The checker finds exactly ``expected`` (faults off)."""
@@ -163,11 +259,12 @@ class FaultSoakTestCase(_ReliabilityBase):
             return sorted({op for ops in by_state.values() for op in ops})
         return by_state[state]
 
-    def _do(self, op, instance):
-        """Run ``op``; returns the VM state it leads to."""
-        d, ctx = self.driver, self.ctx
+    def _do(self, op, instance, block_device_info=None):
+        """Run ``op``, with ``block_device_info`` where Nova passes it;
+        returns the VM state it leads to."""
+        d, ctx, bdi = self.driver, self.ctx, block_device_info
         if op == 'spawn':
-            self.spawn(instance)
+            self.spawn(instance, block_device_info=bdi)
             return 'running'
         if op == 'power_off':
             d.power_off(instance)
@@ -176,10 +273,10 @@ class FaultSoakTestCase(_ReliabilityBase):
             d.power_off(instance, timeout=2, retry_interval=1)
             return 'off'
         if op == 'power_on':
-            d.power_on(ctx, instance, [])
+            d.power_on(ctx, instance, [], bdi)
             return 'running'
         if op in ('reboot_soft', 'reboot_hard'):
-            d.reboot(ctx, instance, [], op.split('_')[1].upper())
+            d.reboot(ctx, instance, [], op.split('_')[1].upper(), bdi)
             return 'running'
         if op == 'pause':
             d.pause(instance)
@@ -191,31 +288,68 @@ class FaultSoakTestCase(_ReliabilityBase):
             d.suspend(ctx, instance)
             return 'saved'
         if op == 'resume':
-            d.resume(ctx, instance, [])
+            d.resume(ctx, instance, [], bdi)
             return 'running'
         if op == 'destroy':
-            d.destroy(ctx, instance, [])
+            d.destroy(ctx, instance, [], bdi)
             return 'gone'
         raise AssertionError(op)
 
     def test_transient_fault_soak(self):
         rng = random.Random(SOAK_SEED)
+        # Made before the soak, half raw (attached through a VMDK
+        # descriptor), half VDI (attached as they are). A spawn with a
+        # volume takes the one free longest, so each is used by a few
+        # instances in turn, as Cinder's are.
+        volumes = [self.make_volume('raw' if n % 2 else 'vdi',
+                                    SOAK_SEED * 1000 + n)
+                   for n in range(SOAK_INSTANCES + SOAK_OPS // 20)]
+        free_volumes = list(volumes)
+        volume_of = {}                     # uuid -> volume it holds
         self.faults({'*': {'transient': 0.2}, 'seed': SOAK_SEED})
         slots = [None] * SOAK_INSTANCES   # [instance, state] or None
         live = {}                          # uuid -> instance
+        mappings = {}                      # uuid -> block_device_info
         tally = {}
         foreign = []
+        spawns = 0
+        # Destroys of instances with a volume: with its mapping, and
+        # without (Nova's recovery paths pass None).
+        volume_destroys = {'mapping': 0, 'None': 0}
+
+        def destroy_mapping(instance, number):
+            mapping = mappings.get(instance.uuid)
+            if mapping is None:
+                return None
+            if number % 2:
+                volume_destroys['None'] += 1
+                return None
+            volume_destroys['mapping'] += 1
+            return mapping
+
+        def release_volume(instance):
+            volume = volume_of.pop(instance.uuid, None)
+            if volume is not None:
+                free_volumes.append(volume)
+
         started = time.monotonic()
         for number in range(SOAK_OPS):
             slot = rng.randrange(SOAK_INSTANCES)
             if slots[slot] is None:
-                slots[slot] = [self.instance(display_name='soak %d' % number),
-                               'new']
+                instance = self.instance(display_name='soak %d' % number)
+                if spawns % SOAK_VOLUME_EVERY == 0:
+                    volume_of[instance.uuid] = free_volumes.pop(0)
+                    mappings[instance.uuid] = self.volume_mapping(
+                        [volume_of[instance.uuid]])
+                spawns += 1
+                slots[slot] = [instance, 'new']
             instance, state = slots[slot]
             op = ('spawn' if state == 'new'
                   else rng.choice(self._operations(state)))
+            mapping = (destroy_mapping(instance, number) if op == 'destroy'
+                       else mappings.get(instance.uuid))
             try:
-                new_state = self._do(op, instance)
+                new_state = self._do(op, instance, mapping)
             except Exception as err:
                 ok = False
                 if not isinstance(err, exception.NovaException) or \
@@ -224,6 +358,7 @@ class FaultSoakTestCase(_ReliabilityBase):
                         traceback.format_exception(err))))
                 if op == 'spawn':
                     slots[slot] = None  # rolled back: Nova's instance ERROR
+                    release_volume(instance)
                 else:
                     slots[slot][1] = None
                     live[instance.uuid] = instance
@@ -232,6 +367,7 @@ class FaultSoakTestCase(_ReliabilityBase):
                 if new_state == 'gone':
                     slots[slot] = None
                     live.pop(instance.uuid, None)
+                    release_volume(instance)
                 else:
                     slots[slot][1] = new_state
                     live[instance.uuid] = instance
@@ -241,8 +377,12 @@ class FaultSoakTestCase(_ReliabilityBase):
         self.faults(None)
         summary = ', '.join('%s %d ok/%d failed' % (op, c[0], c[1])
                             for op, c in sorted(tally.items()))
-        text = '%d operations in %.1f s (%d VBoxManage calls): %s' % (
-            SOAK_OPS, elapsed, self.driver._vbox.call_count, summary)
+        text = ('%d operations in %.1f s (%d VBoxManage calls): %s; '
+                '%d volume files, %d of %d spawns with one, destroys of '
+                'those with block_device_info %d, with None %d' % (
+                    SOAK_OPS, elapsed, self.driver._vbox.call_count,
+                    summary, len(volumes), len(mappings), spawns,
+                    volume_destroys['mapping'], volume_destroys['None']))
         self.addDetail('soak', testtools.content.text_content(text))
         if os.environ.get('VBOX_SOAK_REPORT'):
             with open(os.environ['VBOX_SOAK_REPORT'], 'a') as f:
@@ -253,12 +393,22 @@ class FaultSoakTestCase(_ReliabilityBase):
                                 SOAK_OPS // 2, summary)
         report = self.assert_consistent(list(live.values()))
         self.assertEqual(len(live), len(report.vms))
+        self.assert_volumes_intact(volumes)
+        # VirtualBox knows only the volumes of instances that exist.
+        self.assert_volumes_unregistered(free_volumes)
 
         # Nova cleans up what is left; then nothing at all remains but
-        # the cached image.
-        for instance in live.values():
-            self.driver.destroy(self.ctx, instance, [])
+        # the cached image, and every volume is as it was made.
+        for number, instance in enumerate(live.values()):
+            self.driver.destroy(self.ctx, instance, [],
+                                destroy_mapping(instance, number))
         self.assert_consistent([])
+        self.assert_volumes_intact(volumes)
+        self.assert_volumes_unregistered(volumes)
+        if SOAK_OPS >= 100:
+            # The soak exercised what it is meant to.
+            self.assertGreater(volume_destroys['mapping'], 0, text)
+            self.assertGreater(volume_destroys['None'], 0, text)
 
 
 class SpawnHardFaultTestCase(_ReliabilityBase):
@@ -532,6 +682,174 @@ class SnapshotResizeHardFaultTestCase(_ReliabilityBase):
             allowed_snapshots=()))
         self.assertEqual(512, self.vbox.show_vm_info(
             self.server.uuid)['memory'])
+
+
+class VolumeFileTestCase(_ReliabilityBase):
+    """Instances with volume files - a VDI attached as it is, a raw file
+    through a VMDK descriptor - destroyed under faults, after a failed
+    spawn, after a snapshot or during a resize: the files are never
+    deleted nor written, and VirtualBox forgets them with the instance."""
+
+    def setUp(self):
+        super().setUp()
+        self.volume_seeds = itertools.count(1)
+        # An instance that stays, with a volume of its own: what is done
+        # to the others must not touch it.
+        self.bystander_volume = self.make_volume('vdi',
+                                                 next(self.volume_seeds))
+        self.bystander = self.instance(display_name='bystander')
+        self.spawn(self.bystander, block_device_info=self.volume_mapping(
+            [self.bystander_volume]))
+
+    def _volumes(self):
+        return [self.make_volume(volume_format, next(self.volume_seeds))
+                for volume_format in ('vdi', 'raw')]
+
+    def _spawn_with_volumes(self, config_drive=False):
+        volumes = self._volumes()
+        mapping = self.volume_mapping(volumes)
+        if config_drive:
+            instance = test_configdrive.metadata_instance(
+                self.ctx, uuid=str(uuidlib.uuid4()),
+                id=random.randrange(1 << 28, 1 << 31),
+                display_name='with volumes', image_ref=self.image_id,
+                host='laptop', flavor=objects.Flavor(
+                    id=1, flavorid='1', name='tiny', memory_mb=256,
+                    vcpus=1, root_gb=0, ephemeral_gb=0, swap=0,
+                    extra_specs={}))
+            instance.trusted_certs = None  # else loaded from the database
+        else:
+            instance = self.instance(display_name='with volumes')
+        self.spawn(instance, block_device_info=mapping)
+        self.assertEqual(sorted(v.path for v in volumes),
+                         sorted(self.registered_volumes(volumes)))
+        return instance, volumes, mapping
+
+    def _assert_only_bystander_left(self, volumes):
+        self.assert_consistent([self.bystander])
+        self.assert_volumes_intact(volumes + [self.bystander_volume])
+        self.assert_volumes_unregistered(volumes)
+        self.assertEqual([self.bystander_volume.path],
+                         self.registered_volumes([self.bystander_volume]))
+
+    def _fault_count(self, subcommand):
+        with open(os.path.join(self.sim.home, 'faults.json')) as f:
+            return json.load(f)[subcommand]['count']
+
+    def test_destroy_under_faults(self):
+        """storageattach, closemedium and unregistervm each failing once
+        while an instance with a config drive (closed by destroy) is
+        destroyed, with its block_device_info or None, and destroyed
+        again while destroy fails, as Nova's retried delete does:
+        whatever destroy raised, the volume files are as they were, and
+        in the end VirtualBox knows none of them. (Destroy detaches no
+        volume today; storageattach fails for one that would.)"""
+        if not shutil.which(CONF.mkisofs_cmd):
+            self.skipTest('%s is not installed' % CONF.mkisofs_cmd)
+        self.useFixture(test_configdrive.mock_security_groups())
+        self.useFixture(fixtures.MockPatch(
+            'nova.objects.BlockDeviceMappingList.get_by_instance_uuid',
+            return_value=objects.BlockDeviceMappingList(objects=[])))
+        steps = ('storageattach', 'closemedium', 'unregistervm')
+        for kind in ('hard', 'transient', 'late'):
+            for with_mapping in (True, False):
+                instance, volumes, mapping = self._spawn_with_volumes(
+                    config_drive=True)
+                self.faults({step: {kind: 1.0, 'count': 1}
+                             for step in steps})
+                errors = []
+                for _attempt in range(len(steps) + 1):
+                    try:
+                        self.driver.destroy(
+                            self.ctx, instance, [],
+                            mapping if with_mapping else None)
+                    except Exception as err:
+                        errors.append(err)
+                    else:
+                        break
+                    finally:
+                        self.assert_volumes_intact(volumes)
+                else:
+                    self.fail('destroy keeps failing: %s' % errors)
+                for step in ('closemedium', 'unregistervm'):
+                    self.assertEqual(0, self._fault_count(step),
+                                     'the %s fault did not fire' % step)
+                self.faults(None)
+                for err in errors:
+                    self.assert_nova_error(err)
+                if kind != 'hard':
+                    # Retried, or undone and retried.
+                    self.assertEqual([], errors)
+                self._assert_only_bystander_left(volumes)
+
+    def test_detach_fails_then_destroy(self):
+        """A detach whose storageattach fails leaves the volume attached;
+        the destroy after it forgets the volume and keeps its bytes."""
+        instance, volumes, mapping = self._spawn_with_volumes()
+        bdm = mapping['block_device_mapping'][0]
+        self.faults({'storageattach': {'hard': 1.0, 'count': 1}})
+        err = self.assertRaises(
+            exception.VolumeDetachFailed, self.driver.detach_volume,
+            self.ctx, bdm['connection_info'], instance, bdm['mount_device'])
+        self.assert_nova_error(err)
+        self.faults(None)
+        self.assert_volumes_intact(volumes)
+        self.driver.destroy(self.ctx, instance, [], None)
+        self._assert_only_bystander_left(volumes)
+
+    def test_spawn_fails_at_startvm(self):
+        volumes = self._volumes()
+        mapping = self.volume_mapping(volumes)
+        instance = self.instance()
+        self.faults({'startvm': {'hard': 1.0, 'count': 1}})
+        err = self.assertRaises(exception.InstancePowerOnFailure,
+                                self.spawn, instance,
+                                block_device_info=mapping)
+        self.assert_nova_error(err)
+        self.faults(None)
+        self._assert_only_bystander_left(volumes)
+        # Nothing left in the way: the same instance spawns with them.
+        self.spawn(instance, block_device_info=mapping)
+        self.assertEqual(sorted(v.path for v in volumes),
+                         sorted(self.registered_volumes(volumes)))
+        self.driver.destroy(self.ctx, instance, [], mapping)
+        self._assert_only_bystander_left(volumes)
+
+    def test_snapshot_then_destroy(self):
+        instance, volumes, mapping = self._spawn_with_volumes()
+        self.driver._snapshotops._image_api = self.glance
+        uploads = []
+        self.glance.update = (
+            lambda context, image_id, meta, data=None, **kwargs:
+            uploads.append((image_id, len(data.read()))))
+        image_id = str(uuidlib.uuid4())
+        self.driver.snapshot(self.ctx, instance, image_id,
+                             lambda **kwargs: None)
+        self.assertEqual([image_id], [upload[0] for upload in uploads])
+        self.assert_volumes_intact(volumes)
+        self.driver.destroy(self.ctx, instance, [], mapping)
+        self._assert_only_bystander_left(volumes)
+
+    def test_destroy_during_resize(self):
+        """A same-host resize not yet confirmed: the VM has the offline
+        snapshot nova-resize, taken with the volumes attached."""
+        instance, volumes, mapping = self._spawn_with_volumes()
+        flavor = objects.Flavor(memory_mb=512, vcpus=2, root_gb=0,
+                                ephemeral_gb=0, swap=0, extra_specs={},
+                                flavorid='2', name='bigger')
+        disk_info = self.driver.migrate_disk_and_power_off(
+            self.ctx, instance, CONF.host, flavor, [], mapping)
+        instance.flavor = flavor
+        migration = objects.Migration(source_compute=CONF.host,
+                                      dest_compute=CONF.host)
+        self.driver.finish_migration(
+            self.ctx, migration, instance, disk_info, [],
+            self.glance.image_meta(self.image_id), True, {}, mapping)
+        self.assertIn((instance.name, 'nova-resize'), self.assert_consistent(
+            [self.bystander, instance]).snapshots)
+        self.assert_volumes_intact(volumes)
+        self.driver.destroy(self.ctx, instance, [], mapping)
+        self._assert_only_bystander_left(volumes)
 
 
 class BadInputTestCase(_ReliabilityBase):
