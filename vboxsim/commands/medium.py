@@ -208,6 +208,12 @@ def set_medium_type(medium, new_type, context):
     medium["type"] = new_type
 
 
+def _megabytes(size):
+    """A size as VBoxManage prints it there: MB with one truncated
+    decimal."""
+    return "%d.%d" % (size // MB, size % MB * 10 // MB)
+
+
 def _resize(medium, new_bytes):
     if new_bytes < medium["capacity"]:
         raise errors.com_error(
@@ -246,7 +252,7 @@ def modifymedium(ctx, argv):
         if opt == "--type":
             changes.append(("type", args.value(opt).lower()))
         elif opt == "--resize":
-            changes.append(("resize", parse_size_mb(args.value(opt)) * MB))
+            changes.append(("resize_mb", parse_size_mb(args.value(opt)) * MB))
         elif opt == "--resizebyte":
             changes.append(("resize", int(args.value(opt))))
         elif opt == "--compact":
@@ -285,7 +291,18 @@ def modifymedium(ctx, argv):
                         "VBoxManageDisk.cpp",
                     ),
                 )
-            elif what == "resize":
+            elif what == "resize_mb" and value > medium["capacity"] * 1000:
+                # VBoxManage's own guard on --resize (megabytes), checked
+                # before anything changes; --resizebyte has none.
+                raise errors.VBoxError(
+                    errors.error_lines(
+                        "Error: Attempt to resize the medium from %s MB to"
+                        " %s MB. Use --resizebyte if this is intended!"
+                        % (_megabytes(medium["capacity"]), _megabytes(value))
+                    ),
+                    exit_code=1,
+                )
+            elif what in ("resize", "resize_mb"):
                 _resize(medium, value)
                 progress = True
             elif what == "compact":
