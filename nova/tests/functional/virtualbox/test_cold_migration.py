@@ -38,7 +38,7 @@ from nova.tests.functional.virtualbox import vbox_harness
 from nova.virt import driver as base_driver
 from nova.virt import fake as fake_virt
 from nova.virt.virtualbox import conf as vbox_conf
-from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import parsers
 from vboxsim import vdi
 
 import nova.conf
@@ -161,7 +161,7 @@ class ColdMigrationTestCase(test.NoDBTestCase):
         return result.stdout
 
     def _info(self, name):
-        return vboxmanage.parse_machine_readable(self._vbm(
+        return parsers.parse_machine_readable(self._vbm(
             name, 'showvminfo', self.instance.uuid, '--machinereadable'))
 
     def _registered(self, name):
@@ -252,9 +252,9 @@ class ColdMigrationTestCase(test.NoDBTestCase):
         # The disks' bytes arrived; the root disk grew to the new flavor.
         self.assertEqual({0: ROOT_DATA}, self._blocks(root))
         self.assertEqual({3: EPHEMERAL_DATA}, self._blocks(ephemeral))
-        self.assertEqual(1024, vboxmanage.parse_medium_info(self._vbm(
+        self.assertEqual(1024, parsers.parse_medium_info(self._vbm(
             DEST, 'showmediuminfo', 'disk', root))['capacity_mb'])
-        self.assertEqual(1024, vboxmanage.parse_medium_info(self._vbm(
+        self.assertEqual(1024, parsers.parse_medium_info(self._vbm(
             DEST, 'showmediuminfo', 'disk', ephemeral))['capacity_mb'])
 
     def test_confirm_destroys_the_source_vm_and_keeps_the_volume(self):

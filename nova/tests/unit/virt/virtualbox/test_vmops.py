@@ -27,6 +27,7 @@ from nova import objects
 from nova.tests.unit.virt.virtualbox import test_base
 from nova.virt.virtualbox import constants
 from nova.virt.virtualbox import exception as vbox_exc
+from nova.virt.virtualbox import parsers
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import vboxmanage
 from nova.virt.virtualbox import vmops
@@ -153,7 +154,7 @@ class ListingAndInfoTestCase(VMOpsTestBase):
 
     def test_get_info_maps_the_real_vmstate(self):
         self.vbox.show_vm_info.return_value = (
-            vboxmanage.parse_machine_readable(
+            parsers.parse_machine_readable(
                 self.stdout_of('20-showvminfo-t1-machinereadable.txt')))
         info = self.vmops.get_info(self.instance)
         self.assertEqual(power_state.SHUTDOWN, info.state)
@@ -196,7 +197,7 @@ class ListingAndInfoTestCase(VMOpsTestBase):
                          sorted(constants.POWER_STATE_MAP))
 
     def test_diagnostics_of_the_real_showvminfo(self):
-        info = vboxmanage.parse_machine_readable(
+        info = parsers.parse_machine_readable(
             self.stdout_of('110-showvminfo-m1-mr.txt'))
         info.update({'VMState': 'running', 'SATA-0-0': '/vms/m1/root.vdi',
                      'SATA-ImageUUID-0-0': 'abc'})
@@ -218,7 +219,7 @@ class ListingAndInfoTestCase(VMOpsTestBase):
 
     def test_diagnostics_of_a_stopped_vm_have_no_uptime(self):
         self.vbox.show_vm_info.return_value = (
-            vboxmanage.parse_machine_readable(
+            parsers.parse_machine_readable(
                 self.stdout_of('110-showvminfo-m1-mr.txt')))
         diags = self.vmops.get_diagnostics(self.instance)
         self.assertEqual('poweroff', diags['state'])
