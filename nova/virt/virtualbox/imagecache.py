@@ -455,9 +455,7 @@ class ImageCache(imagecache.ImageCacheManager):
         With ``keep_on_error`` a disk VirtualBox refuses to close (it has
         children) stays; else its file is removed anyway."""
         try:
-            self._vbox.run('closemedium', 'disk', uuid or path, '--delete')
-        except vbox_exc.VBoxObjectNotFound:
-            pass
+            self._vbox.close_medium(uuid or path, delete=True)
         except vbox_exc.VBoxError as err:
             LOG.warning('Could not close and delete %(path)s: %(err)s',
                         {'path': path, 'err': err})
@@ -619,7 +617,9 @@ class ImageCache(imagecache.ImageCacheManager):
     def _remove_iso(self, path):
         LOG.info('Removing cached ISO image %s', path)
         try:
-            self._vbox.run('closemedium', 'dvd', path)
-        except vbox_exc.VBoxError:
-            pass  # not registered (or gone): nothing to close
+            self._vbox.close_medium(path, device='dvd')
+        except vbox_exc.VBoxError as err:
+            # The file goes anyway: an image nothing uses.
+            LOG.warning('Could not close %(path)s: %(err)s',
+                        {'path': path, 'err': err})
         self._pathutils.remove_file(path)

@@ -334,9 +334,9 @@ class RecoveryOps(object):
                         os.path.exists(location)):
                     continue
                 try:
-                    self._vbox.run('closemedium', device, medium['UUID'])
-                except vbox_exc.VBoxObjectNotFound:
-                    continue
+                    if not self._vbox.close_medium(medium['UUID'],
+                                                   device=device):
+                        continue
                 except vbox_exc.VBoxManageError as err:
                     LOG.warning('Could not close the missing medium %(path)s:'
                                 ' %(err)s', {'path': location, 'err': err})

@@ -187,12 +187,9 @@ class RescueOps(object):
             self._configdrive.attach(instance, slot['controller'],
                                      slot['port'], slot['device'],
                                      path=slot['medium'])
-        try:
-            # Detached, it stays in VirtualBox's media registry until closed.
-            self._vbox.run('closemedium', 'dvd',
-                           self._configdrive.rescue_path(instance))
-        except vbox_exc.VBoxObjectNotFound:
-            pass
+        # Detached, it stays in VirtualBox's media registry until closed.
+        self._vbox.close_medium(self._configdrive.rescue_path(instance),
+                                device='dvd')
 
     def _rescue(self, instance, base, rescue_drive):
         try:
@@ -251,10 +248,7 @@ class RescueOps(object):
                               instance=instance)
 
     def _close(self, path):
-        try:
-            self._vbox.run('closemedium', 'disk', path, '--delete')
-        except vbox_exc.VBoxObjectNotFound:
-            pass
+        self._vbox.close_medium(path, delete=True)
         self._pathutils.remove_file(path)
 
     # -- unrescue -------------------------------------------------------------

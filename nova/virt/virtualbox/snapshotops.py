@@ -218,9 +218,7 @@ class SnapshotOps(object):
         on one failure); True once VirtualBox no longer holds the medium."""
         for attempt in (1, 2):
             try:
-                self._vbox.run('closemedium', 'disk', path, '--delete')
-                return True
-            except vbox_exc.VBoxObjectNotFound:
+                self._vbox.close_medium(path, delete=True)
                 return True
             except vbox_exc.VBoxError as err:
                 LOG.warning('Could not close %(path)s (try %(n)d): %(err)s',

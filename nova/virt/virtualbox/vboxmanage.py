@@ -322,6 +322,24 @@ class VBoxManage(object):
         return parsers.parse_medium_info(
             self.run('showmediuminfo', 'disk', path).stdout)
 
+    # -- changes used by several ops modules ---------------------------------
+
+    def close_medium(self, medium, device='disk', delete=False):
+        """``closemedium DEVICE MEDIUM [--delete]``: VirtualBox forgets the
+        medium (a path or UUID) and, with ``delete``, deletes its file. A
+        medium VirtualBox does not know is fine: cleanups repeat.
+
+        :returns: whether VirtualBox held the medium.
+        """
+        args = ['closemedium', device, medium]
+        if delete:
+            args.append('--delete')
+        try:
+            self.run(*args)
+        except vbox_exc.VBoxObjectNotFound:
+            return False
+        return True
+
 
 def _kill_group(proc, killed):
     killed.set()

@@ -428,7 +428,7 @@ class VolumeOps(object):
                     raise
                 LOG.info('Closing medium %s left from an earlier attach',
                          stale.group(1), instance=instance)
-                self._vbox.run('closemedium', 'disk', stale.group(1))
+                self._vbox.close_medium(stale.group(1))
                 out = self._vbox.run(*args, retry=False).stdout
         finally:
             if password_file:
@@ -580,7 +580,7 @@ class VolumeOps(object):
         if not medium_uuid:
             return
         try:
-            self._vbox.run('closemedium', 'disk', medium_uuid)
+            self._vbox.close_medium(medium_uuid)
         except vbox_exc.VBoxManageError as err:
             LOG.warning('Could not close medium %(uuid)s after detaching '
                         'it: %(err)s', {'uuid': medium_uuid, 'err': err},

@@ -22,6 +22,7 @@ from unittest import mock
 from nova.compute import power_state
 from nova import exception
 from nova.tests.unit.virt.virtualbox import test_base
+from nova.tests.unit.virt.virtualbox import test_vboxmanage
 from nova.virt import event as virtevent
 from nova.virt.virtualbox import eventops
 from nova.virt.virtualbox import exception as vbox_exc
@@ -538,6 +539,7 @@ class RecoveryTestCase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
+        test_vboxmanage.run_close_medium(self.vbox)
         self.paths = pathutils.PathUtils()
         self.vmops = mock.Mock()
         self.vbox.list_vms.return_value = []

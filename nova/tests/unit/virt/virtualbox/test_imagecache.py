@@ -28,6 +28,7 @@ import fixtures
 from nova import exception
 from nova import objects
 from nova.tests.unit.virt.virtualbox import test_base
+from nova.tests.unit.virt.virtualbox import test_vboxmanage
 from nova.virt import images
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import imagecache
@@ -64,6 +65,7 @@ class ImageCacheTestCase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
+        test_vboxmanage.run_close_medium(self.vbox)
         if not QEMU_IMG:
             self.skipTest('qemu-img is not installed (apt install '
                           'qemu-utils)')

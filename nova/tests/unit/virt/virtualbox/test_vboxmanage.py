@@ -12,6 +12,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+import functools
 import json
 import os
 import sys
@@ -45,6 +46,13 @@ REPLAY_SCRIPT = textwrap.dedent('''\
     sys.stderr.write(step.get('stderr', ''))
     sys.exit(step.get('exit', 0))
     ''')
+
+
+def run_close_medium(vbox):
+    """Let a mocked wrapper's close_medium run its own code on the mocked
+    run, so that a test sees the closemedium command."""
+    vbox.close_medium.side_effect = functools.partial(
+        vboxmanage.VBoxManage.close_medium, vbox)
 
 
 class ReplayVBoxManage(fixtures.Fixture):
@@ -272,6 +280,20 @@ class VBoxManageRunTestCase(test_base.VBoxTestCase):
             'capacity_mb'])
         self.replay.play_transcript('26-list-hdds.txt')
         self.assertEqual('/tmp/t1.vdi', self.vbm.list_hdds()[0]['Location'])
+
+    def test_close_medium(self):
+        self.replay.play_transcript('94-closemedium-diff-delete.txt')
+        self.assertTrue(self.vbm.close_medium('/tmp/t1-diff.vdi',
+                                              delete=True))
+        self.replay.play_transcript('97-closemedium-nosuch.txt')
+        self.assertFalse(self.vbm.close_medium('/tmp/nosuch.vdi',
+                                               device='dvd'))
+        self.assertEqual([['closemedium', 'dvd', '/tmp/nosuch.vdi']],
+                         self.replay.recorded['argv'])
+        self.replay.play({'exit': 1, 'stderr': (
+            'VBoxManage: error: Cannot close medium: it has 1 child\n')})
+        self.assertRaises(vbox_exc.VBoxManageError,
+                          self.vbm.close_medium, '/tmp/base.vdi')
 
     def test_from_conf_reads_nothing_until_used(self):
         conf = mock.Mock()

@@ -20,6 +20,7 @@ import fixtures
 
 from nova import exception
 from nova.tests.unit.virt.virtualbox import test_base
+from nova.tests.unit.virt.virtualbox import test_vboxmanage
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import vboxmanage
@@ -59,6 +60,7 @@ class VolumeTestBase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
+        test_vboxmanage.run_close_medium(self.vbox)
         self.ops = volumeops.VolumeOps(self.vbox, pathutils.PathUtils())
         self.instance = test_base.FakeInstance()
         self.flags(iscsi_initiator_name='iqn.1994-05.com.example:laptop',
