@@ -263,10 +263,7 @@ class ConsoleOps(object):
         port = _read_port(self._pathutils.vrde_port_path(instance))
         if port is not None:
             return port
-        try:
-            info = self._vbox.show_vm_info(instance.uuid)
-        except vbox_exc.VBoxObjectNotFound:
-            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        info = self._vbox.show_instance_info(instance)
         if info.get('vrde') != 'on':
             return None
         # A running VM reports the port its VRDE server bound; a stopped

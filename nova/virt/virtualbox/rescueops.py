@@ -48,7 +48,6 @@ from nova.image import glance
 from nova import objects
 from nova.virt.virtualbox import configdrive
 from nova.virt.virtualbox import constants
-from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import snapshotops
 from nova.virt.virtualbox import vboxmanage
@@ -192,10 +191,7 @@ class RescueOps(object):
                                 device='dvd')
 
     def _rescue(self, instance, base, rescue_drive):
-        try:
-            info = self._vbox.show_vm_info(instance.uuid)
-        except vbox_exc.VBoxObjectNotFound:
-            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        info = self._vbox.show_instance_info(instance)
         root = snapshotops.root_attachment(info)
         if root is None:
             raise exception.InstanceNotRescuable(

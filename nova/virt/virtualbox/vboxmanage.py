@@ -36,6 +36,7 @@ import time
 
 from oslo_log import log as logging
 
+from nova import exception
 from nova.virt.virtualbox import constants
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import parsers
@@ -306,6 +307,17 @@ class VBoxManage(object):
         """
         return parsers.parse_machine_readable(
             self.run('showvminfo', vm, '--machinereadable').stdout)
+
+    def show_instance_info(self, instance):
+        """show_vm_info of a Nova instance's VM, which has the instance's
+        UUID.
+
+        :raises InstanceNotFound: VirtualBox has no such VM.
+        """
+        try:
+            return self.show_vm_info(instance.uuid)
+        except vbox_exc.VBoxObjectNotFound:
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
 
     def host_info(self):
         return parsers.parse_host_info(self.run('list', 'hostinfo').stdout)

@@ -380,10 +380,7 @@ class VIFOps(object):
     def _nics(self, instance):
         """(VMState, {nic number: (nic value, MAC lower case)}) from one
         showvminfo call."""
-        try:
-            info = self._vbox.show_vm_info(instance.uuid)
-        except vbox_exc.VBoxObjectNotFound:
-            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        info = self._vbox.show_instance_info(instance)
         nics = {}
         for number in range(1, constants.MAX_NICS + 1):
             value = info.get('nic%d' % number)

@@ -258,12 +258,6 @@ class VolumeOps(object):
 
     # -- what VirtualBox has --------------------------------------------------
 
-    def _vm_info(self, instance):
-        try:
-            return self._vbox.show_vm_info(instance.uuid)
-        except vbox_exc.VBoxObjectNotFound:
-            raise exception.InstanceNotFound(instance_id=instance.uuid)
-
     @staticmethod
     def _controllers(info):
         """[(name, type, max ports)] of showvminfo."""
@@ -446,7 +440,7 @@ class VolumeOps(object):
         """
         vol = volume_id(connection_info)
         self._refuse_encrypted(connection_info, encryption)
-        info = self._vm_info(instance)
+        info = self._vbox.show_instance_info(instance)
         name, ctl_type, max_ports = self._pick_controller(info, instance,
                                                           disk_bus)
         port, device = slot_for_device(mountpoint, ctl_type, max_ports)
@@ -500,7 +494,7 @@ class VolumeOps(object):
             attached hot-pluggable.
         """
         try:
-            info = self._vm_info(instance)
+            info = self._vbox.show_instance_info(instance)
         except exception.InstanceNotFound:
             LOG.info('VM gone; volume %s needs no detach',
                      volume_id(connection_info), instance=instance)
@@ -643,7 +637,7 @@ class VolumeOps(object):
         place: outside the VM folder and the image cache (an iSCSI
         location, a volume file), or a raw volume's descriptor."""
         bdms = self.volumes(block_device_info)
-        info = self._vm_info(instance)
+        info = self._vbox.show_instance_info(instance)
         for name, port, device in _slots(info):
             location = info.get('%s-%d-%d' % (name, port, device))
             if not self._is_volume(instance, location) or any(

@@ -539,7 +539,7 @@ class RecoveryTestCase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
-        test_vboxmanage.run_close_medium(self.vbox)
+        test_vboxmanage.use_wrapper_helpers(self.vbox)
         self.paths = pathutils.PathUtils()
         self.vmops = mock.Mock()
         self.vbox.list_vms.return_value = []

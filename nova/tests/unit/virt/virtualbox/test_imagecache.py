@@ -65,7 +65,7 @@ class ImageCacheTestCase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
-        test_vboxmanage.run_close_medium(self.vbox)
+        test_vboxmanage.use_wrapper_helpers(self.vbox)
         if not QEMU_IMG:
             self.skipTest('qemu-img is not installed (apt install '
                           'qemu-utils)')

@@ -43,7 +43,7 @@ class RescueOpsTestCase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
-        test_vboxmanage.run_close_medium(self.vbox)
+        test_vboxmanage.use_wrapper_helpers(self.vbox)
         objects.register_all()
         self.pathutils = pathutils.PathUtils()
         self.vmops = mock.create_autospec(vmops.VMOps, instance=True)
@@ -182,7 +182,7 @@ class RescueConfigDriveTestCase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
-        test_vboxmanage.run_close_medium(self.vbox)
+        test_vboxmanage.use_wrapper_helpers(self.vbox)
         objects.register_all()
         self.log = self.useFixture(fixtures.FakeLogger(
             name='nova', level=logging.DEBUG, format='%(message)s'))

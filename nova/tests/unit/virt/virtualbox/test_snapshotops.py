@@ -48,7 +48,7 @@ class FakeVBox(object):
     def __init__(self, vbox, fail=None):
         self.fail = fail or {}
         vbox.run.side_effect = self.run
-        test_vboxmanage.run_close_medium(vbox)
+        test_vboxmanage.use_wrapper_helpers(vbox)
 
     def run(self, *args, **kwargs):
         key = args[0] if args[0] != 'snapshot' else 'snapshot ' + args[2]

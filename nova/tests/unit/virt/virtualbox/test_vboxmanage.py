@@ -23,6 +23,7 @@ from unittest import mock
 import ddt
 import fixtures
 
+from nova import exception
 from nova.tests.unit.virt.virtualbox import test_base
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import vboxmanage
@@ -48,11 +49,13 @@ REPLAY_SCRIPT = textwrap.dedent('''\
     ''')
 
 
-def run_close_medium(vbox):
-    """Let a mocked wrapper's close_medium run its own code on the mocked
-    run, so that a test sees the closemedium command."""
-    vbox.close_medium.side_effect = functools.partial(
-        vboxmanage.VBoxManage.close_medium, vbox)
+def use_wrapper_helpers(vbox):
+    """Let a mocked wrapper's helpers built on its other methods
+    (close_medium, show_instance_info) run their own code, so that a test
+    sees the closemedium command on run and sets show_vm_info only."""
+    for name in ('close_medium', 'show_instance_info'):
+        getattr(vbox, name).side_effect = functools.partial(
+            getattr(vboxmanage.VBoxManage, name), vbox)
 
 
 class ReplayVBoxManage(fixtures.Fixture):
@@ -294,6 +297,20 @@ class VBoxManageRunTestCase(test_base.VBoxTestCase):
             'VBoxManage: error: Cannot close medium: it has 1 child\n')})
         self.assertRaises(vbox_exc.VBoxManageError,
                           self.vbm.close_medium, '/tmp/base.vdi')
+
+    def test_show_instance_info(self):
+        instance = test_base.FakeInstance()
+        self.replay.play_transcript('20-showvminfo-t1-machinereadable.txt')
+        self.assertEqual('poweroff',
+                         self.vbm.show_instance_info(instance)['VMState'])
+        self.assertEqual([['showvminfo', instance.uuid,
+                           '--machinereadable']],
+                         self.replay.recorded['argv'])
+        self.replay.play({'exit': 1, 'stderr': (
+            'VBoxManage: error: Could not find a registered machine named '
+            "'%s'\n" % instance.uuid)})
+        self.assertRaises(exception.InstanceNotFound,
+                          self.vbm.show_instance_info, instance)
 
     def test_from_conf_reads_nothing_until_used(self):
         conf = mock.Mock()

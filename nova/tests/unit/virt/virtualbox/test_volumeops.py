@@ -60,7 +60,7 @@ class VolumeTestBase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
-        test_vboxmanage.run_close_medium(self.vbox)
+        test_vboxmanage.use_wrapper_helpers(self.vbox)
         self.ops = volumeops.VolumeOps(self.vbox, pathutils.PathUtils())
         self.instance = test_base.FakeInstance()
         self.flags(iscsi_initiator_name='iqn.1994-05.com.example:laptop',
@@ -208,7 +208,8 @@ class AttachTestCase(VolumeTestBase):
         logger = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
         ops = volumeops.VolumeOps(vboxmanage.VBoxManage(
             command='echo iSCSI disk created. UUID: ' + MEDIUM))
-        with mock.patch.object(ops, '_vm_info', return_value=vm_info()):
+        with mock.patch.object(ops._vbox, 'show_vm_info',
+                               return_value=vm_info()):
             ops.attach_volume(iscsi_info(), self.instance, '/dev/sdc')
         self.assertIn('storageattach', logger.output)
         self.assertNotIn(SECRET, logger.output)
