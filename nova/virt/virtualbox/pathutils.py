@@ -63,6 +63,11 @@ def vm_name(instance):
     return instance.name
 
 
+def lock_name(instance):
+    """The per-instance lock every ops module takes (see doc/design.md)."""
+    return 'vbox-instance-%s' % instance.uuid
+
+
 class PathUtils(object):
 
     def instances_dir(self):

@@ -81,7 +81,7 @@ class RescueOps(object):
 
     @staticmethod
     def _lock(instance):
-        return lockutils.lock(snapshotops.lock_name(instance))
+        return lockutils.lock(pathutils.lock_name(instance))
 
     def _attach(self, instance, controller, port, medium):
         self._vbox.run('storageattach', instance.uuid,

@@ -61,9 +61,8 @@ SNAPSHOTS_DIR_NAME = '_snapshots'
 LIVE_STATES = (constants.STATE_RUNNING, constants.STATE_PAUSED)
 
 
-def lock_name(instance):
-    """The per-instance lock every ops module takes (see doc/design.md)."""
-    return 'vbox-instance-%s' % instance.uuid
+# Still called here by migrationops; remove once it uses pathutils.lock_name.
+lock_name = pathutils.lock_name
 
 
 def root_attachment(info):
@@ -102,7 +101,7 @@ class SnapshotOps(object):
         flat = os.path.join(self._pathutils.ensure_dir(self._snapshots_dir()),
                             '%s.vdi' % image_id)
         try:
-            with lockutils.lock(lock_name(instance)):
+            with lockutils.lock(pathutils.lock_name(instance)):
                 self._capture(instance, image_id, flat, update_task_state)
             update_task_state(task_state=task_states.IMAGE_UPLOADING,
                               expected_state=task_states.IMAGE_PENDING_UPLOAD)

@@ -25,6 +25,10 @@ class PathUtilsTestCase(test_base.VBoxTestCase):
         self.pathutils = pathutils.PathUtils()
         self.instance = test_base.FakeInstance()
 
+    def test_lock_name(self):
+        self.assertEqual('vbox-instance-' + self.instance.uuid,
+                         pathutils.lock_name(self.instance))
+
     def test_layout(self):
         vm_dir = os.path.join(self.instances_path, 'nova',
                               'instance-0000002a')
