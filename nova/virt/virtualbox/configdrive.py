@@ -119,6 +119,6 @@ class ConfigDrive(object):
                 '--medium', path or self.path(instance)]
 
     def attach(self, instance, controller, port, device=0, path=None):
-        """Attach the config drive as a DVD: one VBoxManage call."""
+        """Attach the config drive as a DVD."""
         self._vbox.run(*self.attach_args(instance, controller, port, device,
                                          path))

@@ -17,7 +17,7 @@
 VRDE serves each VM's screen over RDP (the Oracle extension pack) or VNC
 (the VNC extension pack, [virtualbox] vrde_module = VNC). Spawn asks
 :meth:`ConsoleOps.vrde_args` and :meth:`ConsoleOps.serial_args` for
-``modifyvm`` options and puts them into its one ``modifyvm`` call.
+``modifyvm`` options and puts them into its own ``modifyvm``.
 
 Ports. With [virtualbox] vrde_unique_port each instance holds one port of
 [virtualbox] vrde_port, written to ``<vm folder>/vrde.port``. The ports in
@@ -29,7 +29,7 @@ vrde_unique_port VirtualBox picks the first free port of the range when the
 VM starts, and ``showvminfo`` tells which.
 
 Extension packs. The VRDE server comes from an extension pack:
-:meth:`ConsoleOps.check_host` (one ``list extpacks`` call) checks that the
+:meth:`ConsoleOps.check_host` (``list extpacks``) checks that the
 configured one is installed and usable, taking either name of Oracle's
 pack ("Oracle VM VirtualBox Extension Pack" before 7.1, "Oracle VirtualBox
 Extension Pack" since); VirtualBox itself refuses ``--vrde-extpack`` naming

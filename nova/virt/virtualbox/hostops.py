@@ -14,8 +14,8 @@
 
 """The host as Nova sees it: resources, inventory, uptime, CPU stats.
 
-Host figures come from VirtualBox itself (``list hostinfo``: one call
-whatever the number of VMs) and from the filesystem holding the instances.
+Host figures come from VirtualBox itself (``list hostinfo``) and from the
+filesystem holding the instances.
 """
 
 import datetime
@@ -96,7 +96,7 @@ class HostOps(object):
         }
 
     def get_available_resource(self):
-        """The dict Nova's resource tracker wants (1 VBoxManage call)."""
+        """The dict Nova's resource tracker wants."""
         res = self._host_resources()
         return {
             'vcpus': res['vcpus'],
@@ -152,8 +152,7 @@ class HostOps(object):
 
     def update_provider_tree(self, provider_tree, nodename,
                              allocation_ratios, reserved_disk_gb):
-        """Set VCPU, MEMORY_MB and DISK_GB inventory (2 VBoxManage calls,
-        +1 per user's VM started since the last time): what the user's own
+        """Set VCPU, MEMORY_MB and DISK_GB inventory: what the user's own
         running VMs use is reserved."""
         res = self._host_resources()
         user_memory, user_cpus = self._user_vm_usage()

@@ -333,12 +333,6 @@ class ImageCache(imagecache.ImageCacheManager):
         blank disk of ``root_gb`` (None when 0; the ISO itself,
         ``get_cached_image``, is attached as a DVD).
 
-        VBoxManage calls from a cached image: linked clone 1
-        (createmedium), +1 the first time a base is a parent (its pin), +2
-        the first time a size of an image is used (clonemedium and
-        modifymedium --resize of the per-size base); full copy 1
-        (clonemedium), +1 to grow it.
-
         :raises FlavorDiskSmallerThanImage: root_gb is smaller than the
             image; nothing is created.
         """
@@ -525,9 +519,7 @@ class ImageCache(imagecache.ImageCacheManager):
 
     def manage_image_cache(self, context, all_instances):
         """Remove the cached images no instance has used for [image_cache]
-        remove_unused_original_minimum_age_seconds. VBoxManage calls: none
-        when nothing is old enough, else one ``list hdds`` and one
-        ``closemedium`` per removed VDI (two with its pin)."""
+        remove_unused_original_minimum_age_seconds."""
         if not self.remove_unused_base_images:
             return
         bases, temps = self._scan()

@@ -21,18 +21,15 @@ is copied (``clonemedium``, a standalone disk: VirtualBox's
 the root disk's place (port 0 of the boot controller) and the root disk
 goes to the first free port; ``rescue.json`` in the VM folder records
 where, so unrescue puts everything back exactly and deletes the rescue
-disk. VBoxManage calls: rescue 4 + power off/on (showvminfo, clonemedium,
-2 storageattach); unrescue 3 + power off/on (2 storageattach,
-closemedium). ISO rescue images are refused.
+disk. ISO rescue images are refused.
 
 When the instance has a config drive (configdrive.required_by, as libvirt),
 the rescue password reaches the guest as libvirt and Hyper-V pass it: a
 rescue config drive (``<vm folder>/configdrive-rescue.iso``, the password
 as ``admin_pass``, built before the power off) takes the config drive's
 DVD slot for the rescue boot; unrescue puts the instance's own config drive
-back, closes the rescue one and deletes it. +1 VBoxManage call each way
-(storageattach; closemedium), +1 when the VM had no DVD controller (added
-at rescue, removed at unrescue).
+back, closes the rescue one and deletes it. A VM without a DVD controller
+gets one for the rescue, removed at unrescue.
 """
 
 import json

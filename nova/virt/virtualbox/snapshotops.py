@@ -24,8 +24,7 @@ A running (or paused) VM keeps running: a live VirtualBox snapshot
 to a new differencing image from then on - the frozen disk is cloned, and
 ``snapshot U delete NAME`` merges the guest's writes back. A VM that is not
 running is cloned directly: nothing writes to its disk while the instance
-lock is held. VBoxManage calls: 3 (showvminfo, clonemedium, closemedium),
-5 for a running VM (+ snapshot take, snapshot delete).
+lock is held.
 
 Real VirtualBox 7.2 cannot clone a differencing disk that was grown past
 its parent's size (``modifymedium --resize`` of a linked clone): clonemedium
