@@ -443,9 +443,3 @@ def classify_error(command, exit_code, stderr, stdout=''):
         messages = messages[:1]
     return cls(command=command, exit_code=exit_code, code_name=code_name,
                messages=messages, stderr=stderr)
-
-
-# Still read from here by test_vmops and test_cold_migration; remove once
-# they use nova.virt.virtualbox.parsers.
-parse_machine_readable = parsers.parse_machine_readable
-parse_medium_info = parsers.parse_medium_info
