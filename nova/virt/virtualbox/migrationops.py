@@ -91,6 +91,7 @@ from nova.i18n import _
 from nova.virt import driver
 from nova.virt.libvirt.volume import remotefs
 from nova.virt.virtualbox import constants
+from nova.virt.virtualbox import disklayout
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import snapshotops
@@ -357,7 +358,7 @@ class MigrationOps(object):
                     self._remove_grown_copies(instance, keep=None)
 
     def _resize_disk_limit(self, instance, root):
-        """The new flavor's disk bytes/s limit (vmops.disk_bytes_limit) on
+        """The new flavor's disk bytes/s limit (disklayout.disk_bytes_limit) on
         the root disk's bandwidth group: ``bandwidthctl set`` when the VM
         has the group, else ``add`` and a storageattach putting the root
         disk in it; without a limit any group is taken off the root disk
@@ -371,11 +372,11 @@ class MigrationOps(object):
         is_set = getattr(instance, 'obj_attr_is_set', None)
         old_flavor = (None if is_set and not is_set('old_flavor') else
                       getattr(instance, 'old_flavor', None))
-        old = vmops.disk_bytes_limit(old_flavor) if old_flavor else None
-        new = vmops.disk_bytes_limit(instance.flavor, instance)
+        old = disklayout.disk_bytes_limit(old_flavor) if old_flavor else None
+        new = disklayout.disk_bytes_limit(instance.flavor, instance)
         if not old and not new:
             return None
-        group = vmops.DISK_BANDWIDTH_GROUP
+        group = disklayout.DISK_BANDWIDTH_GROUP
         listing = self._vbox.run('bandwidthctl', instance.uuid, 'list',
                                  '--machinereadable').stdout
         exists = any(line.split('=', 1)[1].split(',')[0].strip('"') == group
@@ -383,7 +384,7 @@ class MigrationOps(object):
                      if line.startswith('BandwidthGroup') and '=' in line)
         if new and exists:
             self._vbox.run('bandwidthctl', instance.uuid, 'set', group,
-                           '--limit', vmops.bandwidth_limit_arg(new))
+                           '--limit', disklayout.bandwidth_limit_arg(new))
             return new
         if new and root is None:
             LOG.warning('No root disk to limit (boot volume?); the disk '
@@ -423,7 +424,8 @@ class MigrationOps(object):
             self._vbox.run('storageattach', instance.uuid, '--storagectl',
                            controller, '--port', '0', '--device', '0',
                            '--type', constants.DEVICE_HDD, '--medium', grown,
-                           *(('--bandwidthgroup', vmops.DISK_BANDWIDTH_GROUP)
+                           *(('--bandwidthgroup',
+                              disklayout.DISK_BANDWIDTH_GROUP)
                              if limit else ()))
         except Exception:
             with excutils.save_and_reraise_exception():

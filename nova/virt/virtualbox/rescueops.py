@@ -45,10 +45,11 @@ from nova.image import glance
 from nova import objects
 from nova.virt.virtualbox import configdrive
 from nova.virt.virtualbox import constants
+from nova.virt.virtualbox import disklayout
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import snapshotops
 from nova.virt.virtualbox import vboxmanage
-from nova.virt.virtualbox import vmops
+
 
 LOG = logging.getLogger(__name__)
 
@@ -147,9 +148,9 @@ class RescueOps(object):
     @staticmethod
     def _config_drive_slot(info):
         """Where the rescue config drive goes, and what to put back there:
-        vmops' config drive slot on its DVD controller."""
-        _add, _model, name, _ports = vmops.DVD_CONTROLLER
-        port, device = vmops.CONFIG_DRIVE_SLOT
+        disklayout's config drive slot on its DVD controller."""
+        _add, _model, name, _ports = disklayout.DVD_CONTROLLER
+        port, device = disklayout.CONFIG_DRIVE_SLOT
         controllers = [value for key, value in info.items()
                        if str(key).startswith('storagecontrollername')]
         return {'controller': name, 'port': port, 'device': device,
@@ -159,7 +160,7 @@ class RescueOps(object):
 
     def _attach_rescue_drive(self, instance, slot, rescue_drive, done):
         if slot['controller_added']:
-            add, model, name, ports = vmops.DVD_CONTROLLER
+            add, model, name, ports = disklayout.DVD_CONTROLLER
             self._vbox.run('storagectl', instance.uuid, '--name', name,
                            '--add', add, '--controller', model,
                            '--portcount', str(ports), '--bootable', 'on')

@@ -20,15 +20,7 @@ instance never interleave while different instances run in parallel.
 Waits for the guest are polls of ``showvminfo`` against a monotonic
 deadline: bounded, never a blind sleep.
 
-Disks of a VM (see doc/design.md, "Disks and device names"): one
-controller of the image's bus (hw_disk_bus, else [virtualbox]
-storage_bus; SATA has 30 ports) holds everything Nova names, at the port
-of its device name (/dev/sdX is port X, on IDE two per port): the root
-disk at /dev/sda (port 0), volumes, ephemeral and swap disks. DVDs - an
-ISO image to boot from, the config drive - are not Nova's devices: they
-go on the secondary channel of an IDE controller (port 1, device 0 and
-1), added for them when the root bus is not IDE, so no device name Nova
-gives can ever meet them.
+Where the disks go is disklayout's decision; this module makes them.
 """
 
 import calendar
@@ -42,11 +34,11 @@ from oslo_utils import excutils
 from nova.compute import power_state
 from nova import exception
 from nova.i18n import _
-from nova.virt import driver
 from nova.virt import hardware
 from nova.virt.virtualbox import configdrive
 from nova.virt.virtualbox import consoleops
 from nova.virt.virtualbox import constants
+from nova.virt.virtualbox import disklayout
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import imagecache
 from nova.virt.virtualbox import pathutils
@@ -72,20 +64,6 @@ DESCRIPTION_MAX = 255
 # stopping, saving, ...) to settle before acting on it.
 SETTLE_TIMEOUT = 60
 VBOX_LOG_TAIL_LINES = 5
-# Where DVDs go: port 1 (the secondary channel) of the IDE controller.
-DVD_CONTROLLER = constants.STORAGE_CONTROLLERS[constants.STORAGE_BUS_IDE]
-ISO_SLOT = (1, 0)
-CONFIG_DRIVE_SLOT = (1, 1)
-ISO_DISK_FORMAT = 'iso'
-# The disk bandwidth group that carries the flavor's disk I/O limit
-# (quota:disk_*_bytes_sec) on the root disk's attachment.
-DISK_BANDWIDTH_GROUP = 'nova-disk'
-_DISK_BYTES_QUOTAS = ('quota:disk_total_bytes_sec',
-                      'quota:disk_read_bytes_sec',
-                      'quota:disk_write_bytes_sec')
-_DISK_IOPS_QUOTAS = ('quota:disk_total_iops_sec',
-                     'quota:disk_read_iops_sec',
-                     'quota:disk_write_iops_sec')
 
 
 def lock_name(instance):
@@ -98,93 +76,6 @@ def sanitize_description(text):
     and it is cut to DESCRIPTION_MAX characters."""
     text = ''.join(c if c.isprintable() else ' ' for c in text or '')
     return ' '.join(text.split())[:DESCRIPTION_MAX]
-
-
-def _image_id(image_meta):
-    if image_meta is not None and image_meta.obj_attr_is_set('id'):
-        return image_meta.id
-    return None
-
-
-def _image_prop(image_meta, name):
-    if image_meta is None or not image_meta.obj_attr_is_set('properties'):
-        return None
-    return image_meta.properties.get(name)
-
-
-def _is_iso(image_meta):
-    """Whether the image is an ISO to boot from as a DVD (Glance's
-    disk_format; the image cache checks the bytes agree)."""
-    return (image_meta is not None and
-            image_meta.obj_attr_is_set('disk_format') and
-            image_meta.disk_format == ISO_DISK_FORMAT)
-
-
-def disk_bytes_limit(flavor, instance=None):
-    """The flavor's disk I/O limit in bytes/s for the VM's disk bandwidth
-    group, or None. VirtualBox limits read and write together, so this is
-    quota:disk_total_bytes_sec if set, else the smaller of
-    quota:disk_read_bytes_sec and quota:disk_write_bytes_sec (the one set
-    when only one is); neither direction then exceeds its own limit, at
-    the cost of limiting the other one more. VirtualBox has no IOPS limit:
-    quota:disk_*_iops_sec are ignored (logged when ``instance`` is
-    given: the flavor it gets).
-    """
-    if (hasattr(flavor, 'obj_attr_is_set') and
-            not flavor.obj_attr_is_set('extra_specs')):
-        specs = {}  # not loaded: nothing to lazy-load it from here
-    else:
-        specs = getattr(flavor, 'extra_specs', None) or {}
-    ignored = [key for key in _DISK_IOPS_QUOTAS if specs.get(key)]
-    if ignored and instance is not None:
-        LOG.warning('VirtualBox cannot limit disk IOPS; ignoring %s',
-                    ', '.join(ignored), instance=instance)
-    limits = {}
-    for key in _DISK_BYTES_QUOTAS:
-        try:
-            value = int(specs.get(key) or 0)
-        except (TypeError, ValueError):
-            raise exception.InvalidInput(reason=_(
-                '%(key)s must be a number of bytes per second, not '
-                '%(value)r') % {'key': key, 'value': specs.get(key)})
-        if value > 0:
-            limits[key] = value
-    if _DISK_BYTES_QUOTAS[0] in limits:
-        return limits[_DISK_BYTES_QUOTAS[0]]
-    return min(limits.values()) if limits else None
-
-
-def bandwidth_limit_arg(limit):
-    """``--limit`` of bandwidthctl for ``limit`` bytes/s: whole KiB
-    ("K"; lower-case "k" would be 125 bytes), rounded down, at least 1."""
-    return '%dK' % max(1, limit // 1024)
-
-
-def _letters(index):
-    """0 -> 'a', 25 -> 'z', 26 -> 'aa': the device name letters of
-    volumeops.device_index's numbering."""
-    letters = ''
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord('a') + rest) + letters
-    return letters
-
-
-class _Disk(object):
-    """An ephemeral or swap disk spawn creates: a dynamic VDI in the VM
-    folder at the slot of its device name."""
-
-    def __init__(self, kind, path, size_mb, slot, device_name):
-        self.kind = kind
-        self.path = path
-        self.size_mb = size_mb
-        self.slot = slot
-        self.device_name = device_name
-
-    def __repr__(self):
-        return '<%s %s %d MB %s>' % (self.kind, self.device_name,
-                                     self.size_mb, self.slot)
 
 
 class _Rollback(object):
@@ -340,13 +231,14 @@ class VMOps(object):
         and there is a root disk (disk_bytes_limit).
         """
         os_type = self._os_type(instance, image_meta)
-        controller = self._controller(image_meta)
-        iso = _is_iso(image_meta)
+        controller = disklayout.controller(image_meta)
+        iso = disklayout.is_iso(image_meta)
         boot_volume = self._volumeops.boot_volume(block_device_info)
         if boot_volume is not None and iso:
             iso = False  # the volume boots; the image made it
-        disks = self._plan_disks(instance, block_device_info, controller,
-                                 iso, boot_volume is not None)
+        disks = disklayout.plan_disks(
+            self._pathutils, instance, block_device_info, controller, iso,
+            boot_volume is not None, self._configdrive.required(instance))
         with self._lock(instance):
             rollback = _Rollback(instance)
             try:
@@ -408,10 +300,10 @@ class VMOps(object):
                        '--portcount', str(ports), '--bootable', 'on')
         if root_disk:
             group = ()
-            limit = disk_bytes_limit(instance.flavor, instance)
+            limit = disklayout.disk_bytes_limit(instance.flavor, instance)
             if limit:
                 self.add_bandwidth_group(instance, limit)
-                group = ('--bandwidthgroup', DISK_BANDWIDTH_GROUP)
+                group = ('--bandwidthgroup', disklayout.DISK_BANDWIDTH_GROUP)
             self._vbox.run('storageattach', instance.uuid, '--storagectl',
                            name, '--port', '0', '--device', '0',
                            '--type', constants.DEVICE_HDD,
@@ -443,105 +335,14 @@ class VMOps(object):
                        '--type', constants.DEVICE_HDD, '--medium', disk.path)
         rollback.forget(step)
 
-    # -- where the disks go -------------------------------------------------
-
-    def _plan_disks(self, instance, block_device_info, controller, iso,
-                    boot_from_volume):
-        """The ephemeral and swap disks to create ([_Disk]), each at the
-        slot of the device name Nova gave it; without Nova's
-        block_device_info (or without these devices in it), those the
-        flavor asks for at the first free slots. Checked before any
-        VBoxManage call.
-
-        :raises InvalidBDM: two devices want the same slot, or one wants
-            a DVD's slot of an IDE root controller.
-        :raises TooManyDiskDevices: beyond the controller's ports.
-        """
-        _add, model, _name, ports = controller
-        taken = {}
-
-        def take(slot, what):
-            if slot in taken:
-                raise exception.InvalidBDM(message=_(
-                    '%(what)s and %(other)s want the same place on the '
-                    'disk controller (port %(port)d, device %(dev)d)') % {
-                        'what': what, 'other': taken[slot],
-                        'port': slot[0], 'dev': slot[1]})
-            taken[slot] = what
-
-        def slot_of(device_name):
-            return volumeops.slot_for_device(device_name, model, ports)
-
-        def free_slot(what):
-            for index in range(ports * (2 if model == DVD_CONTROLLER[1]
-                                        else 1)):
-                slot = slot_of('/dev/sd' + _letters(index))
-                if slot not in taken:
-                    return slot
-            raise exception.TooManyDiskDevices(maximum=len(taken))
-
-        if model == DVD_CONTROLLER[1]:
-            # The DVDs share the root's IDE controller.
-            if iso:
-                take(ISO_SLOT, _('the ISO image'))
-            if self._configdrive.required(instance):
-                take(CONFIG_DRIVE_SLOT, _('the config drive'))
-        if not boot_from_volume:
-            take((0, 0), _('the root disk'))
-        for bdm in self._volumeops.volumes(block_device_info):
-            take(slot_of(bdm.get('mount_device')),
-                 _('volume %s') % bdm.get('mount_device'))
-
-        disks = []
-        flavor = instance.flavor
-        ephemerals = driver.block_device_info_get_ephemerals(
-            block_device_info)
-        if not ephemerals and flavor.ephemeral_gb:
-            ephemerals = [{'size': flavor.ephemeral_gb, 'device_name': None}]
-        for index, eph in enumerate(ephemerals):
-            if not eph.get('size'):
-                continue
-            name = eph.get('device_name')
-            slot = slot_of(name) if name else free_slot(_('an ephemeral'))
-            take(slot, _('ephemeral disk %s') % (name or index))
-            disks.append(_Disk('ephemeral', self._pathutils
-                               .ephemeral_disk_path(instance, index),
-                               eph['size'] * 1024, slot, name))
-        swap = driver.block_device_info_get_swap(block_device_info)
-        if driver.swap_is_usable(swap):
-            name, size_mb = swap['device_name'], swap['swap_size']
-        else:
-            name, size_mb = None, flavor.swap
-        if size_mb:
-            slot = slot_of(name) if name else free_slot(_('swap'))
-            take(slot, _('the swap disk'))
-            disks.append(_Disk('swap', self._pathutils.swap_disk_path(
-                instance), size_mb, slot, name))
-        return disks
-
     def _os_type(self, instance, image_meta):
         sysmeta = getattr(instance, 'system_metadata', None) or {}
         for value in (sysmeta.get('image_hw_vbox_os_type'),
                       sysmeta.get('image_os_type'),
-                      _image_prop(image_meta, 'os_type')):
+                      disklayout.image_prop(image_meta, 'os_type')):
             if value:
                 return NOVA_OS_TYPES.get(value.lower(), value)
         return CONF.virtualbox.os_type
-
-    @staticmethod
-    def _controller(image_meta):
-        bus = (_image_prop(image_meta, 'hw_disk_bus') or
-               CONF.virtualbox.storage_bus)
-        try:
-            return constants.STORAGE_CONTROLLERS[bus]
-        except KeyError:
-            raise exception.ImageUnacceptable(
-                image_id=_image_id(image_meta),
-                reason=_('hw_disk_bus %(bus)s is not a VirtualBox disk bus '
-                         '(use one of %(buses)s)') % {
-                    'bus': bus,
-                    'buses': ', '.join(sorted(
-                        constants.STORAGE_CONTROLLERS))})
 
     def _create_vm(self, instance, os_type):
         # --groups here rather than in modifyvm: VirtualBox puts the VM
@@ -570,14 +371,14 @@ class VMOps(object):
         after a transient failure first removes a group the failed
         attempt may have added."""
         self._vbox.run('bandwidthctl', instance.uuid, 'add',
-                       DISK_BANDWIDTH_GROUP, '--type', 'disk',
-                       '--limit', bandwidth_limit_arg(limit),
+                       disklayout.DISK_BANDWIDTH_GROUP, '--type', 'disk',
+                       '--limit', disklayout.bandwidth_limit_arg(limit),
                        undo=lambda: self._remove_bandwidth_group(instance))
 
     def _remove_bandwidth_group(self, instance):
         try:
             self._vbox.run('bandwidthctl', instance.uuid, 'remove',
-                           DISK_BANDWIDTH_GROUP)
+                           disklayout.DISK_BANDWIDTH_GROUP)
         except vbox_exc.VBoxObjectNotFound:
             pass
 
@@ -601,7 +402,7 @@ class VMOps(object):
         flavor = instance.flavor
         windows = os_type.lower().startswith('win')
         firmware = FIRMWARE_TYPES.get(
-            _image_prop(image_meta, 'hw_firmware_type'), 'bios')
+            disklayout.image_prop(image_meta, 'hw_firmware_type'), 'bios')
         args = ['--memory', str(flavor.memory_mb),
                 '--cpus', str(flavor.vcpus),
                 '--ioapic', 'on',
@@ -629,7 +430,7 @@ class VMOps(object):
                                                  image_meta)
         if not imagecache.ImageCache.is_iso(path):
             raise exception.ImageUnacceptable(
-                image_id=_image_id(image_meta),
+                image_id=disklayout.image_id(image_meta),
                 reason=_('its disk_format is iso but the image cache holds '
                          '%s') % path)
         return path
@@ -643,20 +444,21 @@ class VMOps(object):
             context, instance, injected_files, admin_password, network_info)
         if not (iso_path or config_drive):
             return
-        add, model, name, ports = DVD_CONTROLLER
+        add, model, name, ports = disklayout.DVD_CONTROLLER
         if controller[2] != name:
             self._vbox.run('storagectl', instance.uuid, '--name', name,
                            '--add', add, '--controller', model,
                            '--portcount', str(ports), '--bootable', 'on')
         if iso_path:
             self._vbox.run('storageattach', instance.uuid, '--storagectl',
-                           name, '--port', str(ISO_SLOT[0]),
-                           '--device', str(ISO_SLOT[1]),
+                           name, '--port', str(disklayout.ISO_SLOT[0]),
+                           '--device', str(disklayout.ISO_SLOT[1]),
                            '--type', constants.DEVICE_DVD,
                            '--medium', iso_path)
         if config_drive:
-            self._configdrive.attach(instance, name, CONFIG_DRIVE_SLOT[0],
-                                     CONFIG_DRIVE_SLOT[1], path=config_drive)
+            port, device = disklayout.CONFIG_DRIVE_SLOT
+            self._configdrive.attach(instance, name, port, device,
+                                     path=config_drive)
 
     def _stop_quietly(self, instance):
         try:

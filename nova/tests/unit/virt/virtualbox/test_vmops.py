@@ -26,6 +26,7 @@ from nova import exception
 from nova import objects
 from nova.tests.unit.virt.virtualbox import test_base
 from nova.virt.virtualbox import constants
+from nova.virt.virtualbox import disklayout
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import parsers
 from nova.virt.virtualbox import pathutils
@@ -569,14 +570,9 @@ class DiskBandwidthTestCase(VMOpsTestBase):
             self.spawn()
             self.assertEqual(self.expected_commands(), self.commands())
 
-    def test_extra_specs_not_loaded(self):
-        self.assertFalse(self.instance.flavor.obj_attr_is_set(
-            'extra_specs'))
-        self.assertIsNone(vmops.disk_bytes_limit(self.instance.flavor))
-
     def test_iops_limits_are_logged_and_ignored(self):
         self.limited(disk_total_iops_sec='500', disk_read_iops_sec='100')
-        with mock.patch.object(vmops.LOG, 'warning') as warning:
+        with mock.patch.object(disklayout.LOG, 'warning') as warning:
             self.spawn()
         self.assertEqual(self.expected_commands(), self.commands())
         warning.assert_called_once_with(
@@ -595,10 +591,6 @@ class DiskBandwidthTestCase(VMOpsTestBase):
     def test_invalid_limit(self):
         self.limited(disk_total_bytes_sec='fast')
         self.assertRaises(exception.InvalidInput, self.spawn)
-
-    def test_limit_arg(self):
-        self.assertEqual('1K', vmops.bandwidth_limit_arg(1))
-        self.assertEqual('1024K', vmops.bandwidth_limit_arg(1048576))
 
 
 class SpawnDisksTestCase(VMOpsTestBase):
@@ -940,13 +932,6 @@ class SpawnDisksTestCase(VMOpsTestBase):
         self.vmops._vif = vif
         self.spawn(power_on=False)
         vif.wait_for_vif_plugged.assert_not_called()
-
-    def test_device_letters(self):
-        self.assertEqual(['a', 'b', 'z', 'aa', 'ad'],
-                         [vmops._letters(i) for i in (0, 1, 25, 26, 29)])
-        for index in (0, 1, 25, 26, 29, 701, 702):
-            self.assertEqual(index, vmops.volumeops.device_index(
-                '/dev/sd' + vmops._letters(index)))
 
 
 class DestroyTestCase(VMOpsTestBase):
