@@ -114,8 +114,9 @@ class VBoxDriver(driver.ComputeDriver):
             vm_ops_factory=self._make_vmops)
         self._rescueops = rescueops.RescueOps(
             self._vbox, self._vmops, self._imagecache, self._pathutils)
-        self._recovery = recoveryops.RecoveryOps(self._vbox, self._pathutils,
-                                                 self._vmops)
+        self._recovery = recoveryops.RecoveryOps(
+            self._vbox, self._pathutils, self._vmops,
+            snapshot_ops=self._snapshotops)
 
     def _make_vmops(self, image_cache, reuse_disks=False):
         """A VMOps with every settings builder wired in; migrations build
@@ -266,7 +267,7 @@ class VBoxDriver(driver.ComputeDriver):
 
     # -- snapshots, resize, rescue (snapshotops, migrationops) ----------------
 
-    @_own_operation()
+    @_own_operation(recoveryops.SNAPSHOT)
     def snapshot(self, context, instance, image_id, update_task_state):
         self._snapshotops.snapshot(context, instance, image_id,
                                    update_task_state)

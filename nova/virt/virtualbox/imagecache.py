@@ -36,10 +36,11 @@ base. A root disk from a cached size is then one ``createmedium
 --diffparent``. When root_gb is 0 or the image's size, the parent is the
 base itself. Full copies are ``clonemedium`` + ``--resize`` of the copy.
 
-Linked clones need a guard: real VirtualBox 7.2's ``unregistervm --delete``
-also deletes the PARENT of the VM's disk when that disk was the parent's
-only child (seen in tools/real-vbox, see test_imagecache's RealVBox tests),
-so destroying the last instance of an image would delete the cached base.
+Linked clones need a guard: real VirtualBox 7.2 treats the PARENT of a
+VM's disk as the VM's when that disk was its only child (``unregistervm
+--delete`` deletes it, seen in tools/real-vbox, see test_imagecache's
+RealVBox tests; a plain unregister, which the driver uses, may forget it),
+so destroying the last instance of an image could lose the cached base.
 Each base used for linked clones (plain or per-size) therefore has a second
 child of its own, ``<base name>.pin.vdi``, created once and kept registered
 in VirtualBox's global media registry; the base is registered too
@@ -389,9 +390,7 @@ class ImageCache(imagecache.ImageCacheManager):
         grown differencing VDI cannot be cloned by real VirtualBox); on
         failure the disk is removed."""
         try:
-            self._vbox.run('modifymedium', 'disk', path, '--resize',
-                           str(root_gb * 1024),
-                           timeout=vboxmanage.TIMEOUT_LONG)
+            self._vbox.grow_medium(path, root_gb)
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._remove_disk(path)

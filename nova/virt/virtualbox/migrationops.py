@@ -58,24 +58,6 @@ disk, so a VM that has one is refused before anything changes.
 
 Shrinking a root disk is refused before anything changes
 (InstanceFaultRollback wrapping ResizeError, as libvirt does).
-
-VBoxManage calls, same host: migrate 2 + power off (showvminfo, snapshot
-take); finish 2-7 (showvminfo, modifyvm, [showmediuminfo, clonemedium,
-modifymedium --resize, storageattach, closemedium]) + start, +2-4 when
-either flavor limits disk bytes/s (bandwidthctl list, then set, or add +
-storageattach, or storageattach + remove); confirm 2-6
-(showvminfo, snapshot delete, [list hdds, closemedium of a frozen base],
-showvminfo, [modifymedium --move]); revert 3-7 (showvminfo, [showvminfo
-after a hard power off of a resized guest still running], snapshot
-restore, snapshot delete, [closemedium of the grown copy], showvminfo,
-[modifymedium --move]) + [power off] + start.
-
-VBoxManage calls, other host: migrate 1 (showvminfo) + power off + 1
-(showvminfo) + 2 per copied disk (clonemedium, closemedium) + 3 per volume
-(volumeops' detach); finish: vmops' spawn (+1 to grow the root disk, no
-createmedium for an ephemeral disk copied) + start; confirm: destroy + 1
-closemedium per flat copy left in _migrating/; revert: 2 per volume
-(volumeops' attach) + 1 (showvminfo) + start.
 """
 
 import os
@@ -113,12 +95,6 @@ LOCAL_HOSTS = ('localhost', '127.0.0.1', '::1')
 STOPPED_STATES = (constants.STATE_POWEROFF, constants.STATE_ABORTED)
 
 
-def snapshot_names(info):
-    """Names of the VM's snapshots, from showvminfo --machinereadable."""
-    return [value for key, value in info.items()
-            if str(key).startswith('SnapshotName')]
-
-
 class _MigratedRootDisk(object):
     """An image cache stand-in for vmops' spawn at a migration's
     destination: the root disk is the one copied from the source, grown to
@@ -137,9 +113,7 @@ class _MigratedRootDisk(object):
         if root_gb:
             capacity = self._vbox.show_medium_info(path)['capacity_mb']
             if capacity and root_gb * 1024 > capacity:
-                self._vbox.run('modifymedium', 'disk', path, '--resize',
-                               str(root_gb * 1024),
-                               timeout=vboxmanage.TIMEOUT_LONG)
+                self._vbox.grow_medium(path, root_gb)
         return path
 
 
@@ -168,13 +142,10 @@ class MigrationOps(object):
 
     @staticmethod
     def _lock(instance):
-        return lockutils.lock(snapshotops.lock_name(instance))
+        return lockutils.lock(pathutils.lock_name(instance))
 
     def _vm_info(self, instance):
-        try:
-            return self._vbox.show_vm_info(instance.uuid)
-        except vbox_exc.VBoxObjectNotFound:
-            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        return self._vbox.show_instance_info(instance)
 
     def _remote(self):
         if self._remotefs is None:
@@ -215,7 +186,7 @@ class MigrationOps(object):
         with self._lock(instance):
             info = self._vm_info(instance)
             if same_host:
-                if RESIZE_SNAPSHOT in snapshot_names(info):
+                if RESIZE_SNAPSHOT in snapshotops.snapshot_names(info):
                     LOG.warning('Keeping the %s snapshot of an earlier '
                                 'resize that did not finish',
                                 RESIZE_SNAPSHOT, instance=instance)
@@ -235,7 +206,7 @@ class MigrationOps(object):
     def _refuse_snapshots(self, instance):
         """A VirtualBox snapshot holds part of every disk of the VM (its
         frozen images), so no disk can be flattened and copied alone."""
-        names = snapshot_names(self._vm_info(instance))
+        names = snapshotops.snapshot_names(self._vm_info(instance))
         if names:
             raise exception.InstanceFaultRollback(
                 exception.ResizeError(reason=_(
@@ -339,9 +310,7 @@ class MigrationOps(object):
                         self._replace_by_grown_copy(instance, root, medium,
                                                     flavor.root_gb, limit)
                     else:
-                        self._vbox.run('modifymedium', 'disk', root[1],
-                                       '--resize', str(flavor.root_gb * 1024),
-                                       timeout=vboxmanage.TIMEOUT_LONG)
+                        self._vbox.grow_medium(root[1], flavor.root_gb)
         except Exception:
             with excutils.save_and_reraise_exception():
                 LOG.error('Resize failed; putting the VM back as it was '
@@ -418,9 +387,7 @@ class MigrationOps(object):
             self._snapshotops.remove_clone(grown, keep_folder=True)
         self._snapshotops.clone_flat(path, grown)
         try:
-            self._vbox.run('modifymedium', 'disk', grown, '--resize',
-                           str(root_gb * 1024),
-                           timeout=vboxmanage.TIMEOUT_LONG)
+            self._vbox.grow_medium(grown, root_gb)
             self._vbox.run('storageattach', instance.uuid, '--storagectl',
                            controller, '--port', '0', '--device', '0',
                            '--type', constants.DEVICE_HDD, '--medium', grown,
@@ -433,7 +400,7 @@ class MigrationOps(object):
         # The guest's differencing image since the snapshot, now
         # detached: nothing else uses it.
         try:
-            self._vbox.run('closemedium', 'disk', path, '--delete')
+            self._vbox.close_medium(path, delete=True)
         except vbox_exc.VBoxError as err:
             LOG.warning('Could not delete the replaced root disk %(path)s: '
                         '%(err)s', {'path': path, 'err': err},
@@ -463,7 +430,7 @@ class MigrationOps(object):
             return
         with self._lock(instance):
             info = self._vm_info(instance)
-            if RESIZE_SNAPSHOT not in snapshot_names(info):
+            if RESIZE_SNAPSHOT not in snapshotops.snapshot_names(info):
                 LOG.info('No %s snapshot; nothing to confirm',
                          RESIZE_SNAPSHOT, instance=instance)
                 return
@@ -496,9 +463,8 @@ class MigrationOps(object):
             if block.get('UUID') == frozen_uuid:
                 LOG.info('Deleting the root disk from before the resize, '
                          '%s', block.get('Location'), instance=instance)
-                self._vbox.run('closemedium', 'disk',
-                               block.get('Location') or frozen_uuid,
-                               '--delete')
+                self._vbox.close_medium(
+                    block.get('Location') or frozen_uuid, delete=True)
                 return
 
     def _keep_root_disk_name(self, instance):
@@ -523,7 +489,7 @@ class MigrationOps(object):
             info = self._vbox.show_vm_info(instance.uuid)
         except vbox_exc.VBoxObjectNotFound:
             return False
-        return RESIZE_SNAPSHOT in snapshot_names(info)
+        return RESIZE_SNAPSHOT in snapshotops.snapshot_names(info)
 
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,
@@ -542,14 +508,14 @@ class MigrationOps(object):
         # (Nova holds the instance in task_state resize_reverting: the
         # info read before the lock stays true unless the VM is stopped.)
         info = self._vm_info(instance)
-        if (RESIZE_SNAPSHOT in snapshot_names(info) and
+        if (RESIZE_SNAPSHOT in snapshotops.snapshot_names(info) and
                 info.get('VMState') not in STOPPED_STATES):
             self._vmops.power_off(instance)
             info = None
         with self._lock(instance):
             if info is None:
                 info = self._vm_info(instance)
-            if RESIZE_SNAPSHOT in snapshot_names(info):
+            if RESIZE_SNAPSHOT in snapshotops.snapshot_names(info):
                 self._vbox.run('snapshot', instance.uuid, 'restore',
                                RESIZE_SNAPSHOT,
                                timeout=vboxmanage.TIMEOUT_LONG)

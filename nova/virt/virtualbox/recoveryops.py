@@ -18,12 +18,12 @@ A spawn or destroy writes a journal entry first (``<instances>/
 .virtualbox-journal/<host>/<op>-<uuid>``, holding the VM name and the
 host) and removes it when it returns or raises (a failed spawn has rolled
 itself back). An entry found at ``init_host`` means the process died
-inside that operation: the VM is destroyed (powered off, volumes
-detached, unregistered with its disks, folder removed, VRDE port freed
-with it). The instance itself is Nova's business: ``_init_instance`` puts
-an instance that was building into ERROR and finishes a delete that was
-in progress, both of which end in ``destroy``, which finds nothing left
-and succeeds.
+inside that operation: the VM is destroyed (powered off, unregistered,
+its folder with the driver's disks removed, VRDE port freed with it; a
+volume it still attached is only forgotten, never deleted). The instance
+itself is Nova's business: ``_init_instance`` puts an instance that was
+building into ERROR and finishes a delete that was in progress, both of
+which end in ``destroy``, which finds nothing left and succeeds.
 
 The journal is per compute host (``CONF.host``) because the instances
 path may be shared (NFS) by several hosts, each with its own VirtualBox:
@@ -65,6 +65,7 @@ from oslo_serialization import jsonutils
 
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import parsers
+from nova.virt.virtualbox import snapshotops
 
 import nova.conf
 
@@ -74,7 +75,10 @@ CONF = nova.conf.CONF
 JOURNAL_DIR = '.virtualbox-journal'
 SPAWN = 'spawn'
 DESTROY = 'destroy'
-OPERATIONS = (SPAWN, DESTROY)
+# A Glance snapshot: what it leaves is a live VirtualBox snapshot on a VM
+# that lives on (the flat copy is swept by snapshotops by its age).
+SNAPSHOT = 'snapshot'
+OPERATIONS = (SPAWN, DESTROY, SNAPSHOT)
 # A VM folder younger than this is left alone (someone may be making it).
 ORPHAN_MIN_AGE = 600
 # What the driver itself puts in a VM folder besides the settings file and
@@ -117,11 +121,14 @@ def _inside(path, folder):
 
 class RecoveryOps(object):
 
-    def __init__(self, vbox, path_utils, vm_ops, clock=time.time):
+    def __init__(self, vbox, path_utils, vm_ops, clock=time.time,
+                 snapshot_ops=None):
         self._vbox = vbox
         self._pathutils = path_utils
         self._vmops = vm_ops
         self._clock = clock
+        self._snapshotops = snapshot_ops or snapshotops.SnapshotOps(
+            vbox, path_utils)
 
     # -- the journal ----------------------------------------------------------
 
@@ -237,11 +244,17 @@ class RecoveryOps(object):
                     '%(name)s (%(uuid)s); removing what it left',
                     {'op': entry.operation, 'name': entry.name,
                      'uuid': entry.uuid})
+        leftover = _Leftover(entry.uuid, entry.name)
         try:
-            self._vmops.destroy(_Leftover(entry.uuid, entry.name), True)
+            if entry.operation == SNAPSHOT:
+                # The VM is the instance's and stays.
+                self._snapshotops.delete_live_snapshots(leftover)
+            else:
+                self._vmops.destroy(leftover, True)
         except Exception:
-            LOG.exception('Removing the half-made VM %s failed; Nova '
-                          'deletes it with its instance', entry.uuid)
+            LOG.exception('Removing what the %(op)s of VM %(uuid)s left '
+                          'failed; Nova deletes it with its instance',
+                          {'op': entry.operation, 'uuid': entry.uuid})
             return False
         self._pathutils.remove_file(entry.path)
         return True

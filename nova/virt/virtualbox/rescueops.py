@@ -15,8 +15,8 @@
 """Rescue: boot a rescue image with the instance's root disk second.
 
 The rescue image comes through the image cache (``get_cached_image``) and
-is copied (``clonemedium``, a standalone disk: VirtualBox's
-``unregistervm --delete`` would take a linked clone's base with it) to
+is copied (``clonemedium``, a standalone disk, so that nothing of the
+image cache ever hangs on the rescued VM) to
 ``<vm folder>/rescue.vdi``. The VM is powered off, the rescue disk takes
 the root disk's place (port 0 of the boot controller) and the root disk
 goes to the first free port; ``rescue.json`` in the VM folder records

@@ -60,8 +60,10 @@ SNAPSHOTS_DIR_NAME = '_snapshots'
 LIVE_STATES = (constants.STATE_RUNNING, constants.STATE_PAUSED)
 
 
-# Still called here by migrationops; remove once it uses pathutils.lock_name.
-lock_name = pathutils.lock_name
+def snapshot_names(info):
+    """Names of the VM's snapshots, from showvminfo --machinereadable."""
+    return [value for key, value in info.items()
+            if str(key).startswith('SnapshotName')]
 
 
 def root_attachment(info):
@@ -146,6 +148,20 @@ class SnapshotOps(object):
         self._vbox.run(*args, timeout=vboxmanage.TIMEOUT_LONG,
                        undo=lambda: self.delete_snapshot(instance, name,
                                                          missing_ok=True))
+
+    def delete_live_snapshots(self, instance):
+        """Delete the live snapshots of Glance snapshots a killed
+        nova-compute left on the VM (their content is merged back, as a
+        finished snapshot's is); a VM that is gone has none."""
+        try:
+            info = self._vbox.show_instance_info(instance)
+        except exception.InstanceNotFound:
+            return
+        for name in snapshot_names(info):
+            if name.startswith(LIVE_SNAPSHOT_PREFIX):
+                LOG.warning('Deleting the snapshot %s of an image upload '
+                            'that did not finish', name, instance=instance)
+                self.delete_snapshot(instance, name, missing_ok=True)
 
     def delete_snapshot(self, instance, name, missing_ok=False):
         try:

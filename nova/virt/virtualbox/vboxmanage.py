@@ -35,6 +35,7 @@ import threading
 import time
 
 from oslo_log import log as logging
+from oslo_utils import units
 
 from nova import exception
 from nova.virt.virtualbox import constants
@@ -335,6 +336,14 @@ class VBoxManage(object):
             self.run('showmediuminfo', 'disk', path).stdout)
 
     # -- changes used by several ops modules ---------------------------------
+
+    def grow_medium(self, medium, size_gb):
+        """``modifymedium disk MEDIUM --resizebyte``: the disk's capacity
+        becomes ``size_gb`` GiB. In bytes, because VBoxManage refuses
+        ``--resize`` (megabytes) beyond 1000 times the current size: a
+        small image grown for a big flavor."""
+        self.run('modifymedium', 'disk', medium, '--resizebyte',
+                 str(size_gb * units.Gi), timeout=TIMEOUT_LONG)
 
     def close_medium(self, medium, device='disk', delete=False):
         """``closemedium DEVICE MEDIUM [--delete]``: VirtualBox forgets the

@@ -31,10 +31,8 @@ from oslo_concurrency import lockutils
 from oslo_log import log as logging
 from oslo_utils import excutils
 
-from nova.compute import power_state
 from nova import exception
 from nova.i18n import _
-from nova.virt import hardware
 from nova.virt.virtualbox import configdrive
 from nova.virt.virtualbox import consoleops
 from nova.virt.virtualbox import constants
@@ -64,10 +62,6 @@ DESCRIPTION_MAX = 255
 # stopping, saving, ...) to settle before acting on it.
 SETTLE_TIMEOUT = 60
 VBOX_LOG_TAIL_LINES = 5
-
-
-def lock_name(instance):
-    return 'vbox-instance-%s' % instance.uuid
 
 
 def sanitize_description(text):
@@ -135,7 +129,7 @@ class VMOps(object):
 
     @staticmethod
     def _lock(instance):
-        return lockutils.lock(lock_name(instance))
+        return lockutils.lock(pathutils.lock_name(instance))
 
     # -- listing: one `list vms` call, whatever the number of VMs -------------
 
@@ -157,18 +151,7 @@ class VMOps(object):
 
         :raises InstanceNotFound: VirtualBox has no VM with its UUID.
         """
-        try:
-            return self._vbox.show_vm_info(instance.uuid)
-        except vbox_exc.VBoxObjectNotFound:
-            raise exception.InstanceNotFound(instance_id=instance.uuid)
-
-    def get_info(self, instance):
-        """Nova's InstanceInfo from one ``showvminfo`` call."""
-        info = self.vm_info(instance)
-        state = info.get('VMState', constants.STATE_UNKNOWN)
-        return hardware.InstanceInfo(
-            state=constants.POWER_STATE_MAP.get(state, power_state.NOSTATE),
-            internal_id=info.get('UUID'))
+        return self._vbox.show_instance_info(instance)
 
     def instance_exists(self, instance):
         try:
@@ -288,7 +271,7 @@ class VMOps(object):
         if boot_volume is None:
             # Registered with VirtualBox by its creation; once attached,
             # it is the VM's: forgotten with it, deleted with its folder.
-            rollback.add('root disk', self._close_medium,
+            rollback.add('root disk', self._close_own_disk,
                          self._pathutils.root_disk_path(instance))
             # For an ISO image: a blank disk of root_gb to install to, or
             # None when root_gb is 0.
@@ -324,11 +307,11 @@ class VMOps(object):
         data lasts across reboots), attached at its slot; with
         reuse_disks, the file already there when there is one."""
         step = '%s disk %s' % (disk.kind, disk.path)
-        rollback.add(step, self._close_medium, disk.path)
+        rollback.add(step, self._close_own_disk, disk.path)
         if not (self._reuse_disks and os.path.exists(disk.path)):
             self._vbox.run('createmedium', 'disk', '--filename', disk.path,
                            '--size', str(disk.size_mb), '--format', 'VDI',
-                           undo=lambda: self._close_medium(disk.path))
+                           undo=lambda: self._close_own_disk(disk.path))
         self._vbox.run('storageattach', instance.uuid, '--storagectl',
                        controller, '--port', str(disk.slot[0]),
                        '--device', str(disk.slot[1]),
@@ -476,12 +459,9 @@ class VMOps(object):
                                             network_info):
             self._start(instance)
 
-    def _close_medium(self, path):
-        """Forget a medium VirtualBox registered and delete its file."""
-        try:
-            self._vbox.run('closemedium', 'disk', path, '--delete')
-        except vbox_exc.VBoxObjectNotFound:
-            pass
+    def _close_own_disk(self, path):
+        """Forget a disk the driver made and delete its file."""
+        self._vbox.close_medium(path, delete=True)
 
     def _unregister(self, instance):
         """Plain unregistervm: VirtualBox forgets the VM and the media only
@@ -545,12 +525,8 @@ class VMOps(object):
         rescued."""
         for iso in (self._pathutils.config_drive_path(instance),
                     self._pathutils.rescue_config_drive_path(instance)):
-            if not os.path.exists(iso):
-                continue
-            try:
-                self._vbox.run('closemedium', 'dvd', iso)
-            except vbox_exc.VBoxObjectNotFound:
-                pass
+            if os.path.exists(iso):
+                self._vbox.close_medium(iso, device='dvd')
 
     # -- power ----------------------------------------------------------------
 

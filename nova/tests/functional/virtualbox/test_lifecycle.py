@@ -66,12 +66,12 @@ class _LifecycleBase(object):
         self.assertEqual(0, result.returncode, result.stderr)
         return result.stdout
 
-    def _make_base(self):
+    def _make_base(self, size_mb=16):
         """A cached base VDI, as the image cache leaves it."""
         path = self.driver._pathutils.cached_image_path(self.image_id)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        self._vbm('createmedium', 'disk', '--filename', path, '--size', '16',
-                  '--format', 'VDI')
+        self._vbm('createmedium', 'disk', '--filename', path, '--size',
+                  str(size_mb), '--format', 'VDI')
         self._vbm('closemedium', 'disk', path)
         self.addCleanup(self._forget_base, path)
         return path
@@ -237,6 +237,20 @@ class _DisksMixin(object):
     def _digest(self, path):
         with open(path, 'rb') as f:
             return hashlib.sha256(f.read()).hexdigest()
+
+    def test_tiny_image_on_a_big_flavor(self):
+        # 1 MB grown to 2 GB: VBoxManage refuses --resize (MB) beyond 1000
+        # times the size; the driver gives the size in bytes.
+        self.image_id = str(uuidlib.uuid4())
+        self.base = self._make_base(size_mb=1)
+        instance = self._instance(flavor=objects.Flavor(
+            memory_mb=256, vcpus=1, root_gb=2, ephemeral_gb=0, swap=0,
+            extra_specs={}))
+        self._spawn(instance, power_on=False)
+        root = parsers.parse_medium_info(self._vbm(
+            'showmediuminfo', 'disk', self._info(instance)['SATA-0-0']))
+        self.assertEqual(2048, root['capacity_mb'])
+        self.driver.destroy(self.ctx, instance, [])
 
     def test_destroy_without_the_mapping_keeps_the_volume(self):
         # What the start-up recovery and any cleanup without Nova's

@@ -111,7 +111,7 @@ class SnapshotResizeRescueRealVBoxTestCase(test.NoDBTestCase):
         return info['UUID'], info['capacity_mb']
 
     def _snapshots(self):
-        return migrationops.snapshot_names(self._vm())
+        return snapshotops.snapshot_names(self._vm())
 
     # -- snapshot ---------------------------------------------------------
 

@@ -19,6 +19,7 @@ tests feed it to the parsers and to a mocked VBoxManage so that every
 parser is proven on what VirtualBox really prints.
 """
 
+import functools
 import os
 from unittest import mock
 
@@ -51,6 +52,15 @@ def transcript_names(prefix=''):
                   if n.endswith('.txt') and n.startswith(prefix))
 
 
+def use_wrapper_helpers(vbox):
+    """Let a mocked wrapper's helpers built on its other methods
+    (close_medium, grow_medium, show_instance_info) run their own code, so
+    that a test sees their commands on run and sets show_vm_info only."""
+    for name in ('close_medium', 'grow_medium', 'show_instance_info'):
+        getattr(vbox, name).side_effect = functools.partial(
+            getattr(vboxmanage.VBoxManage, name), vbox)
+
+
 class FakeInstance(object):
     """Just the Instance fields the ops modules read."""
 
@@ -73,6 +83,7 @@ class VBoxTestCase(test.NoDBTestCase):
         self.vbox = mock.create_autospec(vboxmanage.VBoxManage,
                                          instance=True)
         self.vbox.version.return_value = ((7, 2, 22), '7.2.22_Debianr175245')
+        use_wrapper_helpers(self.vbox)
 
     def stdout_of(self, name):
         return read_transcript(name).stdout

@@ -28,7 +28,6 @@ import fixtures
 from nova.console import type as console_type
 from nova import exception
 from nova.tests.unit.virt.virtualbox import test_base
-from nova.tests.unit.virt.virtualbox import test_vboxmanage
 from nova.virt import fake as fake_virt
 from nova.virt.virtualbox import consoleops
 from nova.virt.virtualbox import driver
@@ -78,7 +77,6 @@ class _Base(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
-        test_vboxmanage.use_wrapper_helpers(self.vbox)
         self.lock_path = self.useFixture(fixtures.TempDir()).path
         self.flags(lock_path=self.lock_path, group='oslo_concurrency')
         self.pathutils = pathutils.PathUtils()

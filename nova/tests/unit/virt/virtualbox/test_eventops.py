@@ -22,7 +22,6 @@ from unittest import mock
 from nova.compute import power_state
 from nova import exception
 from nova.tests.unit.virt.virtualbox import test_base
-from nova.tests.unit.virt.virtualbox import test_vboxmanage
 from nova.virt import event as virtevent
 from nova.virt.virtualbox import eventops
 from nova.virt.virtualbox import exception as vbox_exc
@@ -539,7 +538,6 @@ class RecoveryTestCase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
-        test_vboxmanage.use_wrapper_helpers(self.vbox)
         self.paths = pathutils.PathUtils()
         self.vmops = mock.Mock()
         self.vbox.list_vms.return_value = []

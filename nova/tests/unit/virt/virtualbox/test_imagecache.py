@@ -28,7 +28,6 @@ import fixtures
 from nova import exception
 from nova import objects
 from nova.tests.unit.virt.virtualbox import test_base
-from nova.tests.unit.virt.virtualbox import test_vboxmanage
 from nova.virt import images
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import imagecache
@@ -40,6 +39,8 @@ QEMU_IMG = shutil.which('qemu-img')
 IMAGE_ID = '1b1f4e52-64a5-4a47-8ad0-1f0e1cc4a2a1'
 OTHER_ID = '7d0a9c55-3c0d-4d5b-9a55-8e2f0b6a5f10'
 MiB = 1024 * 1024
+
+GIB = 1024 ** 3
 
 
 def tiny_iso(path, blocks=64):
@@ -65,7 +66,6 @@ class ImageCacheTestCase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
-        test_vboxmanage.use_wrapper_helpers(self.vbox)
         if not QEMU_IMG:
             self.skipTest('qemu-img is not installed (apt install '
                           'qemu-utils)')
@@ -371,9 +371,9 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
                 open(args[args.index('--filename') + 1], 'wb').close()
             elif args[0] == 'clonemedium':
                 shutil.copyfile(args[2], args[3])
-            elif args[0] == 'modifymedium' and '--resize' in args:
+            elif args[0] == 'modifymedium' and '--resizebyte' in args:
                 subprocess.run([QEMU_IMG, 'create', '-q', '-f', 'vdi',
-                                args[2], args[-1] + 'M'], check=True)
+                                args[2], args[-1]], check=True)
             return vboxmanage.Result('', '')
 
         self.vbox.run.side_effect = run
@@ -403,8 +403,8 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
         return [mock.call('clonemedium', 'disk', self.base, sized,
                           '--format', 'VDI', timeout=vboxmanage.TIMEOUT_LONG,
                           undo=mock.ANY),
-                mock.call('modifymedium', 'disk', sized, '--resize',
-                          str(root_gb * 1024),
+                mock.call('modifymedium', 'disk', sized, '--resizebyte',
+                          str(root_gb * GIB),
                           timeout=vboxmanage.TIMEOUT_LONG),
                 self.pin_call(pin, sized)]
 
@@ -477,8 +477,8 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
                                            self.meta, 5)
         self.assertEqual(self.sized_calls(5) +
                          [self.diff_call(root, sized)], self.calls())
-        self.assertNotIn('--resize', [a for c in self.calls()
-                                      if self.root in c[0] for a in c[0]])
+        self.assertNotIn('--resizebyte', [
+            a for c in self.calls() if self.root in c[0] for a in c[0]])
         self.assertEqual([IMAGE_ID + '-5g.pin.vdi', IMAGE_ID + '-5g.vdi',
                           IMAGE_ID + '.vdi'], self.cache_listing())
         # The next spawn of that size: one call.
@@ -559,8 +559,9 @@ class CreateRootDiskTestCase(ImageCacheTestCase):
             [mock.call('clonemedium', 'disk', self.base, self.root,
                        '--format', 'VDI', timeout=vboxmanage.TIMEOUT_LONG,
                        undo=mock.ANY),
-             mock.call('modifymedium', 'disk', self.root, '--resize', '2048',
-                       timeout=vboxmanage.TIMEOUT_LONG)], self.calls())
+             mock.call('modifymedium', 'disk', self.root, '--resizebyte',
+                       str(2 * GIB), timeout=vboxmanage.TIMEOUT_LONG)],
+            self.calls())
         self.assertFalse(os.path.exists(self.pin))
 
     def test_full_copy_without_linked_clones(self):

@@ -34,6 +34,8 @@ from nova.virt.virtualbox import volumeops
 LONG = vboxmanage.TIMEOUT_LONG
 failure = test_snapshotops.failure
 
+GIB = 1024 ** 3
+
 
 class Flavor(object):
     def __init__(self, root_gb=1, memory_mb=512, vcpus=1, ephemeral_gb=0):
@@ -331,7 +333,8 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
         self.assertEqual([
             mock.call('modifyvm', self.uuid, '--memory', '1024',
                       '--cpus', '2'),
-            mock.call('modifymedium', 'disk', self.root, '--resize', '2048',
+            mock.call('modifymedium', 'disk', self.root, '--resizebyte',
+                      str(2 * GIB),
                       timeout=LONG),
         ], self.vbox.run.call_args_list)
         self.vmops.power_on.assert_called_once_with(self.instance)
@@ -361,8 +364,8 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
                       '--cpus', '2'),
             mock.call('clonemedium', 'disk', self.current, self.grown,
                       '--format', 'VDI', timeout=LONG, undo=mock.ANY),
-            mock.call('modifymedium', 'disk', self.grown, '--resize',
-                      '2048', timeout=LONG),
+            mock.call('modifymedium', 'disk', self.grown, '--resizebyte',
+                      str(2 * GIB), timeout=LONG),
             mock.call('storageattach', self.uuid, '--storagectl', 'SATA',
                       '--port', '0', '--device', '0', '--type', 'hdd',
                       '--medium', self.grown),
@@ -454,7 +457,8 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
             mock.call('storageattach', self.uuid, '--storagectl', 'SATA',
                       '--port', '0', '--device', '0',
                       '--bandwidthgroup', 'nova-disk'),
-            mock.call('modifymedium', 'disk', self.root, '--resize', '2048',
+            mock.call('modifymedium', 'disk', self.root, '--resizebyte',
+                      str(2 * GIB),
                       timeout=LONG),
         ], self.vbox.run.call_args_list)
         self.vmops.add_bandwidth_group.assert_called_once_with(
@@ -538,7 +542,7 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
         self.assertEqual(self.root, cache.create_root_disk(
             'ctx', self.instance, 'meta', 2))
         self.vbox.run.assert_called_once_with(
-            'modifymedium', 'disk', self.root, '--resize', '2048',
+            'modifymedium', 'disk', self.root, '--resizebyte', str(2 * GIB),
             timeout=LONG)
 
     def test_finish_other_host_without_the_disk(self):

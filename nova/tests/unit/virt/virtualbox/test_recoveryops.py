@@ -22,8 +22,10 @@ import time
 from unittest import mock
 
 from nova.tests.unit.virt.virtualbox import test_base
+from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import recoveryops
+from nova.virt.virtualbox import vboxmanage
 
 HOST_A = 'compute-a'
 HOST_B = 'compute-b'
@@ -226,3 +228,51 @@ class SharedInstancesPathTestCase(test_base.VBoxTestCase):
         self.assertEqual(['console.log'], os.listdir(folder))
         self.assertTrue(any(instance.uuid in str(call)
                             for call in warning.call_args_list))
+
+
+class InterruptedSnapshotTestCase(test_base.VBoxTestCase):
+    """A Glance snapshot killed half-way: the instance's VM stays, the
+    live VirtualBox snapshot it took goes."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(host=HOST_A)
+        self.vbox.list_vms.return_value = []
+        self.vbox.list_hdds.return_value = []
+        self.vmops = mock.Mock()
+        self.recovery = recoveryops.RecoveryOps(
+            self.vbox, pathutils.PathUtils(), self.vmops)
+        self.instance = test_base.FakeInstance()
+
+    def killed_inside_snapshot(self):
+        try:
+            with self.recovery.journal(recoveryops.SNAPSHOT, self.instance):
+                raise _Killed()
+        except _Killed:
+            pass
+
+    def snapshot_calls(self):
+        return [c for c in self.vbox.run.call_args_list
+                if c[0][0] == 'snapshot']
+
+    def test_live_snapshot_deleted_vm_kept(self):
+        self.vbox.show_vm_info.return_value = {
+            'VMState': 'running',
+            'SnapshotName': 'nova-resize',
+            'SnapshotName-1': 'nova-image-0b5e'}
+        self.killed_inside_snapshot()
+        self.recovery.recover()
+        self.vmops.destroy.assert_not_called()
+        self.assertEqual(
+            [mock.call('snapshot', self.instance.uuid, 'delete',
+                       'nova-image-0b5e', timeout=vboxmanage.TIMEOUT_LONG)],
+            self.snapshot_calls())
+        self.assertEqual([], os.listdir(self.recovery.journal_dir()))
+
+    def test_vm_gone_meanwhile(self):
+        self.vbox.show_vm_info.side_effect = vbox_exc.VBoxObjectNotFound(
+            command='showvminfo', exit_code=1)
+        self.killed_inside_snapshot()
+        self.recovery.recover()
+        self.assertEqual([], self.snapshot_calls())
+        self.assertEqual([], os.listdir(self.recovery.journal_dir()))

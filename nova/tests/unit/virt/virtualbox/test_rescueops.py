@@ -26,7 +26,6 @@ from nova import objects
 from nova.tests.unit.virt.virtualbox import test_base
 from nova.tests.unit.virt.virtualbox import test_configdrive
 from nova.tests.unit.virt.virtualbox import test_snapshotops
-from nova.tests.unit.virt.virtualbox import test_vboxmanage
 from nova.virt.virtualbox import configdrive
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import imagecache
@@ -43,7 +42,6 @@ class RescueOpsTestCase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
-        test_vboxmanage.use_wrapper_helpers(self.vbox)
         objects.register_all()
         self.pathutils = pathutils.PathUtils()
         self.vmops = mock.create_autospec(vmops.VMOps, instance=True)
@@ -182,7 +180,6 @@ class RescueConfigDriveTestCase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
-        test_vboxmanage.use_wrapper_helpers(self.vbox)
         objects.register_all()
         self.log = self.useFixture(fixtures.FakeLogger(
             name='nova', level=logging.DEBUG, format='%(message)s'))

@@ -19,7 +19,6 @@ from unittest import mock
 from nova.compute import task_states
 from nova import exception
 from nova.tests.unit.virt.virtualbox import test_base
-from nova.tests.unit.virt.virtualbox import test_vboxmanage
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import snapshotops
@@ -48,7 +47,7 @@ class FakeVBox(object):
     def __init__(self, vbox, fail=None):
         self.fail = fail or {}
         vbox.run.side_effect = self.run
-        test_vboxmanage.use_wrapper_helpers(vbox)
+        test_base.use_wrapper_helpers(vbox)
 
     def run(self, *args, **kwargs):
         key = args[0] if args[0] != 'snapshot' else 'snapshot ' + args[2]

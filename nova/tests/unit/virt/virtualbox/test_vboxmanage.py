@@ -12,7 +12,6 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-import functools
 import json
 import os
 import sys
@@ -47,15 +46,6 @@ REPLAY_SCRIPT = textwrap.dedent('''\
     sys.stderr.write(step.get('stderr', ''))
     sys.exit(step.get('exit', 0))
     ''')
-
-
-def use_wrapper_helpers(vbox):
-    """Let a mocked wrapper's helpers built on its other methods
-    (close_medium, show_instance_info) run their own code, so that a test
-    sees the closemedium command on run and sets show_vm_info only."""
-    for name in ('close_medium', 'show_instance_info'):
-        getattr(vbox, name).side_effect = functools.partial(
-            getattr(vboxmanage.VBoxManage, name), vbox)
 
 
 class ReplayVBoxManage(fixtures.Fixture):

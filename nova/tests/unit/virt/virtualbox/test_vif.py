@@ -18,7 +18,6 @@ from nova import exception
 from nova.network import model as network_model
 from nova import objects
 from nova.tests.unit.virt.virtualbox import test_base
-from nova.tests.unit.virt.virtualbox import test_vboxmanage
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import vboxmanage
 from nova.virt.virtualbox import vif as vbox_vif
@@ -83,7 +82,6 @@ class VIFTestBase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
-        test_vboxmanage.use_wrapper_helpers(self.vbox)
         self.vifops = vbox_vif.VIFOps(self.vbox)
         self.instance = test_base.FakeInstance()
 

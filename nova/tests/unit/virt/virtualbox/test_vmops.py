@@ -21,7 +21,6 @@ from unittest import mock
 
 import fixtures
 
-from nova.compute import power_state
 from nova import exception
 from nova import objects
 from nova.tests.unit.virt.virtualbox import test_base
@@ -152,32 +151,6 @@ class ListingAndInfoTestCase(VMOpsTestBase):
                          self.vmops.list_instances())
         self.assertEqual(['u1', 'u3'], self.vmops.list_instance_uuids())
         self.assertEqual(2, self.vbox.list_vms.call_count)
-
-    def test_get_info_maps_the_real_vmstate(self):
-        self.vbox.show_vm_info.return_value = (
-            parsers.parse_machine_readable(
-                self.stdout_of('20-showvminfo-t1-machinereadable.txt')))
-        info = self.vmops.get_info(self.instance)
-        self.assertEqual(power_state.SHUTDOWN, info.state)
-        self.vbox.show_vm_info.assert_called_once_with(self.instance.uuid)
-
-    def test_get_info_every_state(self):
-        for state, expected in constants.POWER_STATE_MAP.items():
-            self.vbox.show_vm_info.return_value = {'VMState': state,
-                                                   'UUID': 'u'}
-            self.assertEqual(expected,
-                             self.vmops.get_info(self.instance).state, state)
-        self.vbox.show_vm_info.return_value = {'VMState': 'novel'}
-        self.assertEqual(power_state.NOSTATE,
-                         self.vmops.get_info(self.instance).state)
-        self.vbox.show_vm_info.return_value = {'name': '<inaccessible>'}
-        self.assertEqual(power_state.NOSTATE,
-                         self.vmops.get_info(self.instance).state)
-
-    def test_get_info_of_a_missing_vm(self):
-        self.vbox.show_vm_info.side_effect = not_found()
-        self.assertRaises(exception.InstanceNotFound, self.vmops.get_info,
-                          self.instance)
 
     def test_instance_exists(self):
         self.set_states('poweroff')

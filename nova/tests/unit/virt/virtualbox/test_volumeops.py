@@ -20,7 +20,6 @@ import fixtures
 
 from nova import exception
 from nova.tests.unit.virt.virtualbox import test_base
-from nova.tests.unit.virt.virtualbox import test_vboxmanage
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import vboxmanage
@@ -60,7 +59,6 @@ class VolumeTestBase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
-        test_vboxmanage.use_wrapper_helpers(self.vbox)
         self.ops = volumeops.VolumeOps(self.vbox, pathutils.PathUtils())
         self.instance = test_base.FakeInstance()
         self.flags(iscsi_initiator_name='iqn.1994-05.com.example:laptop',
