@@ -199,20 +199,11 @@ class VMOps(object):
     def spawn(self, context, instance, image_meta, injected_files=None,
               admin_password=None, network_info=None,
               block_device_info=None, power_on=True):
-        """Build the VM and start it. Any failure removes everything made
-        so far (volumes are detached, never deleted).
-
-        VBoxManage calls from a cached image: 6 (createvm, modifyvm,
-        createmedium, storagectl, storageattach, startvm); +1 to grow the
-        root disk for the flavor (image cache); +1 per volume
-        (storageattach; a boot volume replaces the root disk's
-        createmedium); +2 per ephemeral or swap disk (createmedium,
-        storageattach); +2 for a config drive or an ISO image
-        (storagectl of the DVD controller, storageattach), +1 for the
-        other of the two; an ISO image with root_gb 0 has no root disk
-        (-2); +1 (bandwidthctl add) when the flavor limits disk bytes/s
-        and there is a root disk (disk_bytes_limit).
-        """
+        """Build the VM and start it: createvm, one modifyvm with every
+        setting, the root disk, the controller and what it holds, the
+        DVDs, startvm (tools/benchmark.py counts the calls). Any failure
+        removes everything made so far; volumes are only forgotten, never
+        deleted."""
         os_type = self._os_type(instance, image_meta)
         controller = disklayout.controller(image_meta)
         iso = disklayout.is_iso(image_meta)
