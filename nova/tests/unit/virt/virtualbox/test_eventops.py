@@ -302,10 +302,10 @@ class StateCacheConcurrencyTestCase(test_base.VBoxTestCase):
         self.assertEqual((True, False, True), outcome['result'])
         self.assertTrue(counter.is_alive())
 
-    def test_concurrent_refreshes_make_one_call(self):
-        self.fake.add(_uuid(1), 'instance-00000001', 'running')
-        first, first_out = self._wait_in_flight(self.cache.running_vms, 0)
-        second, second_out = self._start(self.cache.running_vms, 0)
+    def _assert_one_call_for_two_readers(self, read, state, command):
+        self.fake.add(_uuid(1), 'instance-00000001', state)
+        first, first_out = self._wait_in_flight(read, 0)
+        second, second_out = self._start(read, 0)
         self._assert_waiting(second)
         self.fake.release.set()
         self._assert_done(first)
@@ -313,20 +313,15 @@ class StateCacheConcurrencyTestCase(test_base.VBoxTestCase):
         expected = {_uuid(1): 'instance-00000001'}
         self.assertEqual(expected, first_out['result'])
         self.assertEqual(expected, second_out['result'])
-        self.assertEqual(['list runningvms'], self.fake.calls)
+        self.assertEqual([command], self.fake.calls)
+
+    def test_concurrent_refreshes_make_one_call(self):
+        self._assert_one_call_for_two_readers(
+            self.cache.running_vms, 'running', 'list runningvms')
 
     def test_concurrent_registered_refreshes_make_one_call(self):
-        self.fake.add(_uuid(1), 'instance-00000001', 'poweroff')
-        first, first_out = self._wait_in_flight(self.cache.nova_vms, 0)
-        second, second_out = self._start(self.cache.nova_vms, 0)
-        self._assert_waiting(second)
-        self.fake.release.set()
-        self._assert_done(first)
-        self._assert_done(second)
-        expected = {_uuid(1): 'instance-00000001'}
-        self.assertEqual(expected, first_out['result'])
-        self.assertEqual(expected, second_out['result'])
-        self.assertEqual(['list vms'], self.fake.calls)
+        self._assert_one_call_for_two_readers(
+            self.cache.nova_vms, 'poweroff', 'list vms')
 
     def test_list_read_before_end_is_not_cached(self):
         self.fake.add(_uuid(1), 'instance-00000001', 'poweroff')

@@ -38,17 +38,22 @@ failure = test_snapshotops.failure
 RESCUE_IMAGE = 'a1b2c3d4-0000-4000-8000-00000000000e'
 
 
+def rescue_collaborators():
+    """Path utils, a mocked VMOps and an image cache holding a rescue
+    disk image."""
+    vm_ops = mock.create_autospec(vmops.VMOps, instance=True)
+    cache = mock.create_autospec(imagecache.ImageCache, instance=True)
+    cache.get_cached_image.return_value = '/cache/rescue.vdi'
+    cache.is_iso.return_value = False
+    return pathutils.PathUtils(), vm_ops, cache
+
+
 class RescueOpsTestCase(test_base.VBoxTestCase):
 
     def setUp(self):
         super().setUp()
         objects.register_all()
-        self.pathutils = pathutils.PathUtils()
-        self.vmops = mock.create_autospec(vmops.VMOps, instance=True)
-        self.cache = mock.create_autospec(imagecache.ImageCache,
-                                          instance=True)
-        self.cache.get_cached_image.return_value = '/cache/rescue.vdi'
-        self.cache.is_iso.return_value = False
+        self.pathutils, self.vmops, self.cache = rescue_collaborators()
         self.image_api = mock.Mock()
         self.ops = rescueops.RescueOps(self.vbox, self.vmops, self.cache,
                                        self.pathutils, self.image_api)
@@ -188,12 +193,7 @@ class RescueConfigDriveTestCase(test_base.VBoxTestCase):
         self.useFixture(fixtures.MockPatch(
             'nova.objects.BlockDeviceMappingList.get_by_instance_uuid',
             return_value=objects.BlockDeviceMappingList(objects=[])))
-        self.pathutils = pathutils.PathUtils()
-        self.vmops = mock.create_autospec(vmops.VMOps, instance=True)
-        self.cache = mock.create_autospec(imagecache.ImageCache,
-                                          instance=True)
-        self.cache.get_cached_image.return_value = '/cache/rescue.vdi'
-        self.cache.is_iso.return_value = False
+        self.pathutils, self.vmops, self.cache = rescue_collaborators()
         self.ops = rescueops.RescueOps(self.vbox, self.vmops, self.cache,
                                        self.pathutils, mock.Mock())
         self.instance = test_configdrive.metadata_instance(
