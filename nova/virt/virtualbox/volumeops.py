@@ -34,6 +34,7 @@ hot-pluggable, so they can be detached from a running VM; attaching to a
 running VM needs a SATA (AHCI) controller, the one VirtualBox hot-plugs.
 """
 
+import functools
 import os
 import platform
 import re
@@ -411,8 +412,12 @@ class VolumeOps(object):
                 with os.fdopen(fd, 'w', encoding='utf-8') as handle:
                     handle.write(secret)
                 args += ['--passwordfile', password_file]
+            # A transient failure is retried once the slot is emptied of
+            # what the failed attempt may have attached.
+            undo = functools.partial(self._empty_slot, instance, controller,
+                                     port, device)
             try:
-                out = self._vbox.run(*args, retry=False).stdout
+                out = self._vbox.run(*args, undo=undo).stdout
             except vbox_exc.VBoxAlreadyExists as err:
                 # An iSCSI medium of this target left registered (a detach
                 # that could not close it): VirtualBox refuses a second one
@@ -423,12 +428,20 @@ class VolumeOps(object):
                 LOG.info('Closing medium %s left from an earlier attach',
                          stale.group(1), instance=instance)
                 self._vbox.close_medium(stale.group(1))
-                out = self._vbox.run(*args, retry=False).stdout
+                out = self._vbox.run(*args, undo=undo).stdout
         finally:
             if password_file:
                 os.unlink(password_file)
         match = _ISCSI_CREATED_RE.search(out or '')
         return match.group(1) if match else None
+
+    def _empty_slot(self, instance, controller, port, device):
+        try:
+            self._vbox.run('storageattach', instance.uuid, '--storagectl',
+                           controller, '--port', str(port), '--device',
+                           str(device), '--medium', constants.MEDIUM_NONE)
+        except vbox_exc.VBoxObjectNotFound:
+            pass  # nothing was attached
 
     def attach_volume(self, connection_info, instance, mountpoint,
                       disk_bus=None, encryption=None):

@@ -185,11 +185,25 @@ class AttachTestCase(VolumeTestBase):
             '--lun', '1', '--initiator', 'iqn.1994-05.com.example:laptop',
             '--username', 'user', '--mtype', 'writethrough',
             '--hotpluggable', 'on', '--passwordfile', seen['path']), args)
-        self.assertEqual({'retry': False}, self.vbox.run.call_args[1])
+        self.assertEqual({'undo': mock.ANY}, self.vbox.run.call_args[1])
         self.assertEqual(SECRET, seen['content'])
         self.assertEqual(0o600, seen['mode'])
         self.assertFalse(os.path.exists(seen['path']))
         self.assertNotIn(SECRET, ' '.join(args))
+
+    def test_retry_after_a_transient_failure_empties_the_slot_first(self):
+        self.vbox.show_vm_info.return_value = vm_info()
+        self.ops.attach_volume(iscsi_info(), self.instance, '/dev/sdb')
+        undo = self.vbox.run.call_args[1]['undo']
+        self.vbox.run.reset_mock()
+        self.vbox.run.side_effect = [None, vbox_exc.VBoxObjectNotFound(
+            command='storageattach', exit_code=1)]
+        undo()  # the failed attempt had attached the volume
+        undo()  # it had not: nothing to empty, no error
+        empty = ('storageattach', UUID, '--storagectl', 'SATA', '--port',
+                 '1', '--device', '0', '--medium', 'none')
+        self.assertEqual([mock.call(*empty)] * 2,
+                         self.vbox.run.call_args_list)
 
     def test_secret_never_logged_even_on_failure(self):
         logger = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
