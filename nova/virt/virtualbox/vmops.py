@@ -225,9 +225,9 @@ class VMOps(object):
                                       context, instance, image_meta))
                 if power_on:
                     if self._volumeops.volumes(block_device_info):
-                        # A start that timed out may leave the VM running;
-                        # the volumes can only be detached from a stopped
-                        # one.
+                        # A start that timed out may leave the VM running,
+                        # and unregistervm refuses a running VM: stop it
+                        # before the rollback lets go of the volumes.
                         rollback.add('start', self._stop_quietly, instance)
                     self._start_new(instance, network_info)
             except Exception:

@@ -661,9 +661,7 @@ class VolumeOps(object):
             LOG.info('Detaching %(loc)s, which the restored snapshot '
                      'attached and Nova no longer maps to the instance',
                      {'loc': location}, instance=instance)
-            self._vbox.run('storageattach', instance.uuid, '--storagectl',
-                           name, '--port', str(port), '--device',
-                           str(device), '--medium', constants.MEDIUM_NONE)
+            self._empty_slot(instance, name, port, device)
             self._close_medium(info.get('%s-ImageUUID-%d-%d' % (
                 name, port, device)), instance)
         for bdm in bdms:

@@ -445,7 +445,7 @@ class SpawnTestCase(VMOpsTestBase):
         err = self.assertRaises(exception.InstancePowerOnFailure, self.spawn)
         self.assertIn('terminated unexpectedly', str(err))
         self.assertIn('no vboxdrv', str(err))
-        # The disk is attached: unregistervm --delete takes it along.
+        # The disk is attached: it goes with the VM and its folder.
         self.assertEqual(['startvm', 'unregistervm'],
                          [c[0] for c in self.commands()[-2:]])
         self.assert_nothing_left()
