@@ -177,6 +177,10 @@ def new_vm(name, uuid, ostype, cfgfile, groups=None, now_ns=0):
         "vtxux": True,
         "virtvmsavevmload": True,
         "bootmenu": "messageandmenu",
+        # Kept in the settings file only: showvminfo does not show them.
+        "logo_fade_in": True,
+        "logo_fade_out": True,
+        "logo_display_time": 0,
         "boot": ["floppy", "dvd", "disk", "none"],
         "acpi": True,
         "ioapic": True,

@@ -7,6 +7,12 @@
 # `virtualbox` from sid/contrib (without virtualbox-dkms) and expose its real
 # binary on the host as /usr/local/bin/vboxmanage-real.
 #
+# VMs start too: a small launcher of ours (vboxheadless-driverless.c, built
+# here with the host's C compiler) replaces the chroot's hardened
+# VBoxHeadless, and the global extradata VBoxInternal/HM/FallbackToIEM=1 lets
+# VirtualBox run guests in its instruction interpreter without a kernel
+# driver (see FINDINGS.md: tiny guests only).
+#
 # Run as root.  Idempotent: a second run only re-checks the root, re-mounts
 # what is missing and rewrites the host command (about 1 s).  A root that has
 # no success marker (an interrupted run) is unmounted, removed and rebuilt.
@@ -22,6 +28,7 @@
 set -eEu
 set -o pipefail
 
+HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=${REALVBOX_ROOT:-/var/lib/nova-virtualbox/realvbox/root}
 ROOT=${ROOT%/}
 SHARED_DIRS=${REALVBOX_SHARED_DIRS-/tmp /var/lib/nova}
@@ -167,14 +174,45 @@ EOF
     mv -f "$tmp" "$BIN"
 }
 
+# The driverless launcher in place of VBoxHeadless (Debian's file diverted to
+# VBoxHeadless.distrib), rebuilt when its source changes, and the extradata
+# that lets VMs fall back on the instruction interpreter.
+install_driverless() {
+    local src=$HERE/vboxheadless-driverless.c
+    local target=$ROOT/usr/lib/virtualbox/VBoxHeadless
+    local built=$STATE_DIR/VBoxHeadless-driverless
+    local stamp=$STATE_DIR/VBoxHeadless-driverless.sha256
+    local sum
+    sum=$(sha256sum "$src" | cut -d' ' -f1)
+    if [ ! -x "$built" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+        if ! command -v "${CC:-cc}" >/dev/null 2>&1; then
+            run apt-get update -qq
+            run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                --no-install-recommends gcc libc6-dev
+        fi
+        run "${CC:-cc}" -O2 -Wall -o "$built.tmp" "$src" -ldl
+        mv -f "$built.tmp" "$built"
+        echo "$sum" >"$stamp"
+    fi
+    if ! chroot "$ROOT" dpkg-divert --list /usr/lib/virtualbox/VBoxHeadless |
+            grep -q 'local diversion'; then
+        run chroot "$ROOT" env -i PATH=$CHROOT_PATH dpkg-divert --local \
+            --rename --add /usr/lib/virtualbox/VBoxHeadless
+    fi
+    cmp -s "$built" "$target" || install -m 0755 "$built" "$target"
+    run "$BIN" setextradata global VBoxInternal/HM/FallbackToIEM 1
+}
+
 # ---------------------------------------------------------------------------
 if [ -f "$MARKER" ] && [ -x "$ROOT$VBM_IN_ROOT" ]; then
     step "reuse $ROOT"
     mount_all
     write_host_command
     run "$BIN" --version
+    ver=$(tail -n 1 "$LOG")
+    install_driverless
     done_step
-    echo "realvbox: ready: $BIN ($(tail -n 1 "$LOG"))"
+    echo "realvbox: ready: $BIN ($ver, VMs start in driverless mode)"
     exit 0
 fi
 
@@ -249,9 +287,13 @@ out=$("$BIN" list hostinfo 9>&- 2>>"$LOG")
 case $out in *'Processor count: 0'*|'') echo "list hostinfo: 0 CPUs" >>"$LOG"; false ;; esac
 done_step
 
+step "driverless VBoxHeadless"
+install_driverless
+done_step
+
 date -u +%Y-%m-%dT%H:%M:%SZ >"$MARKER"
 excl=""
 for d in $SHARED_DIRS; do excl="$excl --exclude=$ROOT$d"; done
 echo "realvbox: disk used by root: $(du -sxm $excl "$ROOT" | cut -f1) MB"
 printf 'realvbox: total %.1f s\n' "$(awk -v a="$T_ALL" -v b="$(now)" 'BEGIN{print b-a}')"
-echo "realvbox: ready: $BIN ($ver)"
+echo "realvbox: ready: $BIN ($ver, VMs start in driverless mode)"

@@ -90,6 +90,9 @@ ALIASES = {
     "clipboard": "clipboardmode",
     "draganddrop": "draganddrop",
     "biosbootmenu": "firmwarebootmenu",
+    "bioslogofadein": "firmwarelogofadein",
+    "bioslogofadeout": "firmwarelogofadeout",
+    "bioslogodisplaytime": "firmwarelogodisplaytime",
     "biossystemtimeoffset": "firmwaresystemtimeoffset",
     "paravirtprovider": "paravirtprovider",
     "vrdemulticon": "vrdemulticon",
@@ -618,6 +621,9 @@ HANDLERS = {
         "bootmenu", ("disabled", "menuonly", "messageandmenu")
     ),
     "firmwaresystemtimeoffset": _set("biossystemtimeoffset", int),
+    "firmwarelogofadein": _set_flag("logo_fade_in"),
+    "firmwarelogofadeout": _set_flag("logo_fade_out"),
+    "firmwarelogodisplaytime": _set("logo_display_time", int),
     "defaultfrontend": _set(
         "defaultfrontend", lambda v: "" if v == "default" else v
     ),
