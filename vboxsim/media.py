@@ -295,6 +295,35 @@ def users(registry, medium):
     return result
 
 
+def lock_state(registry, medium):
+    """"locked write", "locked read" or None: a running (or paused) VM
+    holds a write lock on each medium its current state attaches (a disk
+    image) and a read lock on the parents of those and on DVD images, as
+    `list hdds` and `showmediuminfo` show while the VM runs."""
+    lock = None
+    for vm in registry.vms:
+        if vm["state"] not in ("running", "paused"):
+            continue
+        for _snap, _ctl, att in model.all_attachments(
+                vm, include_snapshots=False):
+            leaf = registry.medium_by_uuid(att.get("medium") or "")
+            if leaf is None:
+                continue
+            if leaf["uuid"] == medium["uuid"]:
+                if leaf["device"] == "hdd":
+                    return "locked write"
+                lock = "locked read"
+            else:
+                parent = leaf.get("parent")
+                while parent:
+                    if parent == medium["uuid"]:
+                        lock = "locked read"
+                        break
+                    above = registry.medium_by_uuid(parent)
+                    parent = above.get("parent") if above else None
+    return lock
+
+
 def in_use_anywhere(registry, medium):
     if users(registry, medium):
         return True

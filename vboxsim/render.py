@@ -304,9 +304,13 @@ def _mr_vrde(vm):
     if not vrde["enabled"]:
         return [mr_str("vrde", "off")]
     props = vrde["properties"]
+    # the port the VRDE server listens on while the VM runs
+    port = -1
+    if vm["state"] in ("running", "paused"):
+        port = vm.get("vrde_port_in_use") or -1
     out = [
         mr_str("vrde", "on"),
-        mr_num("vrdeport", -1),
+        mr_num("vrdeport", port),
         mr_str("vrdeports", vrde_ports(vm)),
         mr_str("vrdeaddress", props.get("TCP/Address", "")),
         mr_str("vrdeauthtype", vrde["authtype"]),
@@ -500,6 +504,11 @@ def showvminfo_machinereadable(vm, registry):
             mr_str("GuestOSType", vm["ostype"]),
             mr_num("GuestAdditionsRunLevel", 0),
         ]
+        if vm.get("restored_ms"):
+            # restored from a saved state: the facility status the saved
+            # state carried, with the time it was set (ms since the epoch)
+            out.append("GuestAdditionsFacility_Seamless Mode=0,%d\n"
+                       % vm["restored_ms"])
     return "".join(out)
 
 
@@ -918,9 +927,10 @@ def medium_info(medium, registry, long_form):
     if medium["device"] == "hdd":
         out.append("Parent UUID:    %s\n" % (medium.get("parent") or "base"))
     access_error = medium_access_error(medium)
+    lock = medialib.lock_state(registry, medium)
     out.append(
         "State:          %s\n"
-        % ("inaccessible" if access_error else "created")
+        % ("inaccessible" if access_error else lock or "created")
     )
     if long_form and access_error:
         out.append(
@@ -955,6 +965,10 @@ def medium_info(medium, registry, long_form):
     out.append("Encryption:     disabled\n")
     if long_form:
         props = medium_properties(medium)
+        if lock:
+            # the backend's properties are not read while a VM holds the
+            # medium (7.2.22 shows `AllocationBlockSize=`)
+            props = [(name, "") for name, _value in props]
         for index, (name, value) in enumerate(props):
             out.append(
                 "%s%s=%s\n"

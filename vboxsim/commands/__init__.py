@@ -43,6 +43,7 @@ _HANDLERS = {
     "closemedium": ("medium", "closemedium"),
     "showmediuminfo": ("medium", "showmediuminfo"),
     "showhdinfo": ("medium", "showmediuminfo"),
+    "convertfromraw": ("medium", "convertfromraw"),
     "snapshot": ("snapshot", "snapshot"),
     "startvm": ("control", "startvm"),
     "controlvm": ("control", "controlvm"),

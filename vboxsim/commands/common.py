@@ -31,7 +31,7 @@ def find_vm(registry, name, command):
 def require_unlocked(
     vm,
     source_file="VBoxManageModifyVM.cpp",
-    line=897,
+    line=901,
     call="LockMachine(a->session, LockType_Write)",
 ):
     """Commands needing a write session fail while the VM process holds it."""

@@ -23,11 +23,13 @@ loads the registry moves the VM to ``poweroff`` once the deadline has passed
 
 import os
 import re
+import socket
 
 from vboxsim.args import Args
 from vboxsim.commands import common
 from vboxsim.commands import modifyvm
 from vboxsim import errors
+from vboxsim import guest as guestlib
 from vboxsim import model
 from vboxsim import state as statelib
 
@@ -102,18 +104,63 @@ def startvm(ctx, argv):
                 raise errors.launch_locked(vm["name"])
             if session_type == "gui" and not os.environ.get("DISPLAY"):
                 raise _launch_failed_gui(vm)
+            restored = vm["state"] in ("saved", "aborted-saved")
             _remove_state_file(vm)
             statelib.set_vm_state(vm, "running")
             vm.update(
                 session=SESSION_NAMES[session_type],
                 acpi_deadline_ns=None,
                 crash_deadline_ns=_crash_deadline(),
+                vrde_port_in_use=_vrde_port(registry, vm),
+                # a VM restored from a saved state reports a guest facility
+                # (7.2.22: "GuestAdditionsFacility_Seamless Mode=0,<ms>")
+                restored_ms=(statelib.now_ns() // 1000000 if restored
+                             else None),
             )
+            guestlib.power_on(registry, vm, restored)
         ctx.out(
             'Waiting for VM "%s" to power on...\nVM "%s" has been successfully'
             " started.\n" % (name, name)
         )
     return 0
+
+
+def _port_ranges(text):
+    for part in (text or "3389").split(","):
+        first, _, last = part.strip().partition("-")
+        try:
+            first = int(first)
+            last = int(last or first)
+        except ValueError:
+            continue
+        for port in range(first, last + 1):
+            yield port
+
+
+def _port_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def _vrde_port(registry, vm):
+    """The TCP port the VM's VRDE server listens on: the first port of
+    vrdeports that no other running VM holds and that can be bound (the
+    real server binds it on every address); -1 without a VRDE server (VRDE
+    off, or no VRDE extension pack chosen)."""
+    vrde = vm["vrde"]
+    if not vrde["enabled"] or not vrde.get("extpack"):
+        return -1
+    taken = set(other.get("vrde_port_in_use") for other in registry.vms
+                if other is not vm
+                and other["state"] in common.RUNNING_STATES)
+    for port in _port_ranges(vrde["properties"].get("TCP/Ports")):
+        if port not in taken and _port_free(port):
+            return port
+    return -1
 
 
 def _crash_deadline():
@@ -166,11 +213,12 @@ def _save_state(vm):
     )
 
 
-def _press_power_button(vm):
+def _press_power_button(vm, registry):
     if vm["state"] == "paused":
-        raise _invalid_state(vm, "PowerButton()", 285)
+        raise _invalid_state(vm, "PowerButton()", 658)
+    answers = guestlib.press_power_button(registry, vm)
     delay = acpi_delay()
-    if delay < 0 or not vm["acpi"]:
+    if answers is False or delay < 0 or not vm["acpi"]:
         return
     vm["acpi_deadline_ns"] = statelib.now_ns() + int(delay * 1e9)
     if delay == 0:
@@ -178,8 +226,16 @@ def _press_power_button(vm):
 
 
 def _pause(vm):
+    if vm["state"] == "paused":
+        raise errors.com_error(
+            "Already paused",
+            "VBOX_E_INVALID_VM_STATE",
+            "ConsoleWrap",
+            "IConsole",
+            ("Pause()", 388, CONTROL_FILE),
+        )
     if vm["state"] != "running":
-        raise _invalid_state(vm, "Pause()", 253)
+        raise _invalid_state(vm, "Pause()", 388)
     statelib.set_vm_state(vm, "paused")
 
 
@@ -191,13 +247,14 @@ def _resume(vm):
             "VBOX_E_INVALID_VM_STATE",
             "ConsoleWrap",
             "IConsole",
-            ("Resume()", 262, CONTROL_FILE),
+            ("Resume()", 393, CONTROL_FILE),
         )
     statelib.set_vm_state(vm, "running")
 
 
-def _reset(vm):
+def _reset(vm, registry):
     vm["acpi_deadline_ns"] = None
+    guestlib.reset(registry, vm)
 
 
 # controlvm settings that mirror a modifyvm option (value count taken from
@@ -267,13 +324,13 @@ def controlvm(ctx, argv):
             if action == "shutdown" and "--force" in values:
                 _power_off(vm)
             else:
-                _press_power_button(vm)
+                _press_power_button(vm, registry)
         elif action == "pause":
             _pause(vm)
         elif action == "resume":
             _resume(vm)
         elif action in ("reset", "reboot"):
-            _reset(vm)
+            _reset(vm, registry)
         elif action in (
             "acpisleepbutton",
             "keyboardputscancode",

@@ -431,3 +431,72 @@ def showmediuminfo(ctx, argv):
         medium = medialib.open_medium(registry, rest[0], device)
         ctx.out(render.medium_info(medium, registry, long_form=True))
     return 0
+
+
+CONVERT_SOURCE = "/build/reproducible-path/virtualbox-7.2.22-dfsg/src/VBox"
+
+
+def convertfromraw(ctx, argv):
+    """convertfromraw RAW OUT [--format VDI|VMDK|VHD] [--uuid U]
+    [--variant V]: an image file made from a raw disk, not registered.
+    Everything it prints goes to stderr (7.2.22)."""
+    args = Args(argv)
+    files, fmt, image_uuid, fixed = [], "VDI", None, False
+    while args:
+        opt = args.next()
+        if opt in ("--format", "-o"):
+            fmt = args.value(opt).upper()
+        elif opt in ("--uuid", "-u"):
+            image_uuid = args.value(opt)
+        elif opt in ("--variant", "-m"):
+            fixed = "fixed" in args.value(opt).lower()
+        else:
+            files.append(opt)
+    if len(files) != 2:
+        raise errors.syntax_error("Incorrect number of parameters")
+    source, target = files
+    ctx.err('Converting from raw image file="%s" to file="%s"...\n'
+            % (source, target))
+    try:
+        with open(source, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        raise errors.VBoxError(errors.error_lines(
+            'Cannot open file "%s": VERR_FILE_NOT_FOUND' % source))
+    size = len(data)
+    ctx.err("Creating %s image with size %d bytes (%dMB)...\n"
+            % ("fixed" if fixed else "dynamic", size,
+               (size + (1 << 20) - 1) >> 20))
+    if size % 512:
+        raise errors.VBoxError(errors.error_lines(
+            "VD: The given disk size %d is not aligned on a sector boundary "
+            "(512 bytes)" % size,
+            "Error code VERR_VD_INVALID_SIZE at %s/Storage/VD.cpp(6054) in "
+            "function int VDCreateBase(PVDISK, const char*, const char*, "
+            "uint64_t, unsigned int, const char*, PCVDGEOMETRY, "
+            "PCVDGEOMETRY, PCRTUUID, unsigned int, PVDINTERFACE, "
+            "PVDINTERFACE)" % CONVERT_SOURCE,
+            'Cannot create the disk image "%s": VERR_VD_INVALID_SIZE'
+            % target))
+    if os.path.exists(target):
+        raise errors.VBoxError(errors.error_lines(
+            "%s: cannot create image '%s'" % (fmt, target),
+            "Error code VERR_ALREADY_EXISTS at %s/Storage/VDI.cpp(706) in "
+            "function int vdiImageCreateFile(PVDIIMAGEDESC, unsigned int, "
+            "PVDINTERFACEPROGRESS, unsigned int, unsigned int)"
+            % CONVERT_SOURCE,
+            'Cannot create the disk image "%s": VERR_ALREADY_EXISTS'
+            % target))
+    image_uuid = image_uuid or medialib.new_uuid()
+    if fmt == "VDI":
+        blocks = {}
+        for offset in range(0, size, vdi.BLOCK_SIZE):
+            blocks[offset // vdi.BLOCK_SIZE] = data[offset:offset
+                                                    + vdi.BLOCK_SIZE]
+        vdi.write_image(target, size, image_uuid, blocks, fixed=fixed)
+    else:
+        medialib.run_qemu_img("convert", "-f", "raw", "-O",
+                              {"VHD": "vpc"}.get(fmt, fmt.lower()),
+                              source, target)
+    os.chmod(target, 0o600)
+    return 0

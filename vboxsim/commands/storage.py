@@ -401,10 +401,16 @@ def _hotplug(vm, ctl, req, existing, port, device):
     it on the medium (not the machine) before AttachDevice. Returns True
     when the request is such a hot-plug and may go on.
     """
+    # --hotpluggable on: 7.2.22 attaches the medium, then fails to mark the
+    # slot (SetHotPluggableForDevice on a running machine)
+    flag_only = (req.flags == {"hotpluggable": True}
+                 and vm["state"] in common.RUNNING_STATES
+                 and req.medium is not None
+                 and req.medium.lower() != "none")
     if (
         vm["state"] not in common.RUNNING_STATES
         or req.medium is None
-        or req.flags
+        or (req.flags and not flag_only)
         or req.comment is not None
         or req.medium.lower() == "emptydrive"
         or (req.type or (existing or {}).get("type") or "hdd") != "hdd"
@@ -432,6 +438,7 @@ def _hotplug(vm, ctl, req, existing, port, device):
         )
     if not detaching:
         req.flags["hotpluggable"] = True
+    req.refuse_hotpluggable_flag = flag_only
     return True
 
 
@@ -612,4 +619,14 @@ def storageattach(ctx, argv):
             )
         )
         ctl["attachments"].sort(key=lambda a: (a["port"], a["device"]))
+        state = vm["state"]
+    if getattr(req, "refuse_hotpluggable_flag", False):
+        raise errors.com_error(
+            "The machine is not mutable (state is %s)" % state.capitalize(),
+            "VBOX_E_INVALID_VM_STATE",
+            "SessionMachine",
+            "IMachine",
+            ("SetHotPluggableForDevice(Bstr(pszCtl).raw(), port, device,"
+             " TRUE)", 910, CTL_FILE),
+        )
     return 0

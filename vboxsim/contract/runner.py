@@ -37,6 +37,18 @@ line (without the ``VBoxManage`` word).  Syntax:
   ``sleep=S``    wait S seconds after the step (real VBoxSVC settles);
   ``capture=NAME[@N]``  set ``$NAME`` to the N-th (default first) UUID the
                  step printed on stdout, for later steps and cleanup;
+  ``until=REGEX``  poll: run the step again (every 0.2 s) until its stdout
+                 matches REGEX (``re.search``, multi-line; no spaces or
+                 ``]``), for what real VirtualBox does in its own time (a
+                 guest answering the ACPI power button); only the last run
+                 is compared; not matching within the timeout is a failure;
+  ``timeout=S``  how long ``until`` polls (default 30 s);
+
+* ``$GUEST`` and ``$GUEST_NOACPI`` are raw disk images of the tiny test
+  guest (``tools/tinyguest/build.py``; the second ignores the ACPI power
+  button), built into the side's work dir when a scenario uses them; a
+  scenario that uses them is skipped, with the reason, where the guest
+  cannot be built (no C compiler or assembler);
 
 * ``cleanup:`` starts the cleanup section: its commands run before the
   scenario (to remove leftovers of an aborted run, output ignored) and after
@@ -74,6 +86,7 @@ import argparse
 import dataclasses
 import difflib
 import fcntl
+import importlib.util
 import json
 import os
 import re
@@ -94,6 +107,11 @@ DEFAULT_REAL = "/usr/local/bin/vboxmanage-real"
 REAL_LOCK = "/tmp/.nova-ct-real.lock"
 STEP_TIMEOUT = 120
 KNOWN_FLAGS = ("real-only", "host", "rc-only")
+POLL_INTERVAL = 0.2
+DEFAULT_POLL_TIMEOUT = 30.0
+# $NAME -> whether the tiny guest ignores the ACPI power button
+GUEST_VARIABLES = {"GUEST": False, "GUEST_NOACPI": True}
+TINYGUEST_BUILD = os.path.join(REPO_ROOT, "tools", "tinyguest", "build.py")
 
 
 # ---------------------------------------------------------------- scenarios
@@ -107,6 +125,8 @@ class Step:
     rc: int = None
     sleep: float = 0.0
     capture: tuple = None    # (variable, n-th UUID)
+    until: str = None        # poll until stdout matches this regex
+    timeout: float = DEFAULT_POLL_TIMEOUT
 
     @property
     def real_only(self):
@@ -150,6 +170,7 @@ def parse_scenario(path):
                 variables.append((var.strip(), value.strip()))
                 continue
             flags, rc, sleep, capture = set(), None, 0.0, None
+            until, timeout = None, DEFAULT_POLL_TIMEOUT
             m = _FLAGS_RE.match(stripped)
             if m:
                 for flag in m.group(1).split():
@@ -160,6 +181,15 @@ def parse_scenario(path):
                     elif flag.startswith("capture="):
                         var, _, nth = flag[8:].partition("@")
                         capture = (var, int(nth or 1))
+                    elif flag.startswith("until="):
+                        until = flag[6:]
+                        try:
+                            re.compile(until)
+                        except re.error as exc:
+                            raise ScenarioError("%s:%d: bad until: %s"
+                                                % (path, lineno, exc))
+                    elif flag.startswith("timeout="):
+                        timeout = float(flag[8:])
                     elif flag in KNOWN_FLAGS:
                         flags.add(flag)
                     else:
@@ -171,7 +201,7 @@ def parse_scenario(path):
             except ValueError as exc:
                 raise ScenarioError("%s:%d: %s" % (path, lineno, exc))
             target.append(Step(lineno, stripped, argv, frozenset(flags),
-                               rc, sleep, capture))
+                               rc, sleep, capture, until, timeout))
     return Scenario(name, path, variables, steps, cleanup)
 
 
@@ -197,6 +227,64 @@ def expand(word, env):
             raise ScenarioError("undefined variable $%s" % key)
         return env[key]
     return _VAR_RE.sub(repl, word)
+
+
+def guest_variables(scenario):
+    """The $GUEST* variables the scenario uses."""
+    words = [raw for _, raw in scenario.variables]
+    for step in scenario.steps + scenario.cleanup:
+        words += step.argv
+    used = set()
+    for word in words:
+        for m in _VAR_RE.finditer(word):
+            key = m.group(1) or m.group(2)
+            if key in GUEST_VARIABLES:
+                used.add(key)
+    return sorted(used)
+
+
+class GuestUnavailable(Exception):
+    pass
+
+
+_GUEST_IMAGES = {}
+
+
+def guest_image(ignore_acpi=False):
+    """The tiny guest's raw disk image (bytes), built once per process."""
+    if ignore_acpi not in _GUEST_IMAGES:
+        if not os.path.exists(TINYGUEST_BUILD):
+            raise GuestUnavailable("%s not found" % TINYGUEST_BUILD)
+        spec = importlib.util.spec_from_file_location(
+            "nova_ct_tinyguest_build", TINYGUEST_BUILD)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        try:
+            sector = module.boot_sector(ignore_acpi)
+        except module.BuildError as exc:
+            raise GuestUnavailable("the tiny guest cannot be built: %s"
+                                   % exc)
+        _GUEST_IMAGES[ignore_acpi] = sector.ljust(module.IMAGE_BYTES, b"\0")
+    return _GUEST_IMAGES[ignore_acpi]
+
+
+def skip_reason(scenario):
+    """Why the scenario cannot run here (None when it can)."""
+    for var in guest_variables(scenario):
+        try:
+            guest_image(GUEST_VARIABLES[var])
+        except GuestUnavailable as exc:
+            return "needs $%s: %s" % (var, exc)
+    return None
+
+
+def _write_guests(scenario, work, env):
+    for var in guest_variables(scenario):
+        path = os.path.join(work, "%s.raw" % var.lower().replace("_", "-"))
+        with open(path, "wb") as f:
+            f.write(guest_image(GUEST_VARIABLES[var]))
+        os.chmod(path, 0o644)
+        env[var] = path
 
 
 # ------------------------------------------------------------------ backends
@@ -303,6 +391,12 @@ class Result:
 _UUID_RE = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                       r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
 _TIME_RE = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?")
+# Saved state file names: Machine::i_composeSavedStateFilename's time stamp
+_SAV_TIME_RE = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d+Z\.sav\b")
+# A guest facility's status line ends with the time of its last change (ms
+# since the epoch)
+_FACILITY_TIME_RE = re.compile(r"^(GuestAdditionsFacility_[^=\n]*=\d+),\d+$",
+                               re.M)
 _MAC_RE = re.compile(r"\b080027[0-9A-Fa-f]{6}\b")
 _MAC_COLON_RE = re.compile(r"\b08:00:27(?::[0-9a-fA-F]{2}){3}\b")
 _PROGRESS_RE = re.compile(r"^(?:\d+%\.\.\.)+", re.M)
@@ -346,6 +440,8 @@ class Normaliser:
                        flags=re.M)
         s = _UUID_RE.sub(self._uuid, s)
         s = _TIME_RE.sub("<TIME>", s)
+        s = _SAV_TIME_RE.sub("<TIME>Z.sav", s)
+        s = _FACILITY_TIME_RE.sub(r"\1,<TIME>", s)
         s = _MAC_RE.sub("080027<MAC>", s)
         s = _MAC_COLON_RE.sub("08:00:27:<MAC>", s)
         s = _PROGRESS_RE.sub("<PROGRESS>", s)
@@ -444,6 +540,17 @@ def _registered_ids(backend, cwd):
             set(_media(backend, cwd)))
 
 
+def _power_off(backend, uuid, cwd):
+    """controlvm poweroff, then wait until the VM is off."""
+    backend.run(["controlvm", uuid, "poweroff"], cwd)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        info = backend.run(["showvminfo", uuid, "--machinereadable"], cwd)
+        if re.search(r'^VMState="(poweroff|aborted)"$', info.stdout, re.M):
+            return
+        time.sleep(POLL_INTERVAL)
+
+
 def _scrub(backend, cwd, before, work):
     """Remove this scenario's VMs and media registered since `before`.
 
@@ -457,7 +564,18 @@ def _scrub(backend, cwd, before, work):
             m = re.search(r'^CfgFile="(.*)"$', info.stdout, re.M)
             if not (m and _own_location(m.group(1), work)):
                 continue
-            if backend.run(["unregistervm", uuid, "--delete"], cwd).rc:
+            vm_state = re.search(r'^VMState="(.*)"$', info.stdout, re.M)
+            vm_state = vm_state.group(1) if vm_state else ""
+            if vm_state in ("saved", "aborted-saved"):
+                backend.run(["discardstate", uuid], cwd)
+            elif vm_state not in ("poweroff", "aborted", ""):
+                _power_off(backend, uuid, cwd)
+            for _ in range(10):     # the VM process may still hold a lock
+                if not backend.run(["unregistervm", uuid, "--delete"],
+                                   cwd).rc:
+                    break
+                time.sleep(0.3)
+            else:
                 backend.run(["unregistervm", uuid], cwd)
             done.append("VM " + uuid)
     failed = set()
@@ -497,6 +615,21 @@ def _filter_listing(argv, stdout, work, seen):
     return stdout
 
 
+def _run_step(backend, step, argv, work, seen, outcome):
+    """Run one step (polling it for ``until``); its filtered result."""
+    deadline = time.monotonic() + step.timeout
+    while True:
+        raw = backend.run(argv, work)
+        raw.stdout = _filter_listing(argv, raw.stdout, work, seen)
+        if step.until is None or re.search(step.until, raw.stdout, re.M):
+            return raw
+        if time.monotonic() >= deadline:
+            outcome.errors.append("stdout did not match %r within %g s"
+                                  % (step.until, step.timeout))
+            return raw
+        time.sleep(POLL_INTERVAL)
+
+
 def run_side(scenario, backend):
     """Run one scenario on one backend; always cleans up."""
     if not isinstance(backend, RealBackend):
@@ -517,6 +650,7 @@ def _run_side(scenario, backend):
     errors, outcomes, leaks = [], [], []
     known = []
     try:
+        _write_guests(scenario, work, env)
         for var, raw in scenario.variables:
             env[var] = expand(raw, env)
             if _UUID_RE.fullmatch(env[var]):
@@ -541,8 +675,7 @@ def _run_side(scenario, backend):
                 outcomes.append(outcome)
                 if step.real_only and not isinstance(backend, RealBackend):
                     continue
-                raw = backend.run(argv, work)
-                raw.stdout = _filter_listing(argv, raw.stdout, work, seen)
+                raw = _run_step(backend, step, argv, work, seen, outcome)
                 seen.update(u.lower() for u in _UUID_RE.findall(raw.stdout))
                 outcome.raw = raw
                 outcome.result = norm.result(raw)
@@ -654,6 +787,9 @@ def _problems(side):
 
 
 def compare_live(scenario, real, sim):
+    reason = skip_reason(scenario)
+    if reason:
+        return Report(scenario.name, [], [], skipped=reason), None
     real_run = run_side(scenario, real)
     sim_run = run_side(scenario, sim)
     diffs = compare([(o.step, o.result) for o in real_run.outcomes],
@@ -723,6 +859,9 @@ def compare_golden(scenario, backend):
     golden = read_golden(scenario)
     if golden is None:
         return Report(scenario.name, [], [], skipped="no golden file"), None
+    reason = skip_reason(scenario)
+    if reason:
+        return Report(scenario.name, [], [], skipped=reason), None
     side = run_side(scenario, backend)
     diffs = compare(golden, [(o.step, o.result) for o in side.outcomes],
                     "golden(real)", backend.label, host_stdout=False)
@@ -790,7 +929,10 @@ def main(argv=None):
         if real is not None and sim is not None:
             rep, real_run = compare_live(scenario, real, sim)
         elif real is not None:
-            if args.record:
+            if args.record and skip_reason(scenario):
+                rep = Report(name, [], [], skipped=skip_reason(scenario))
+                real_run = None
+            elif args.record:
                 real_run = run_side(scenario, real)
                 write_golden(scenario, real_run, version)
                 rep = Report(name, [], _problems(real_run),

@@ -68,7 +68,7 @@ class LifecycleTest(base.SimTestCase):
             " session (or being unlocked)\nVBoxManage: error: Details: code"
             " VBOX_E_INVALID_OBJECT_STATE (0x80bb0007), component MachineWrap,"
             " interface IMachine, callee nsISupports\nVBoxManage: error:"
-            ' Context: "LockMachine(a->session, LockType_Write)" at line 897'
+            ' Context: "LockMachine(a->session, LockType_Write)" at line 901'
             " of file VBoxManageModifyVM.cpp\n",
             err,
         )
@@ -80,7 +80,7 @@ class LifecycleTest(base.SimTestCase):
         self.assertEqual("paused", self.mr("vm1")["VMState"])
         code, _, err = self.vbox("controlvm", "vm1", "pause")
         self.assertEqual(1, code)
-        self.assertIn("Invalid machine state: Paused", err)
+        self.assertIn("Already paused", err)
         self.ok("controlvm", "vm1", "resume")
         self.assertEqual("running", self.mr("vm1")["VMState"])
         code, out, err = self.vbox("controlvm", "vm1", "poweroff")
@@ -214,13 +214,15 @@ class DiskHotplugTest(base.SimTestCase):
         )
         self.assertEqual("none", self.mr("vm1").get("IDE-0-0", "none"))
 
-    def test_flag_changes_stay_locked(self):
+    def test_hotpluggable_flag_fails_after_the_attach(self):
         code, _, err = self.vbox(
             "storageattach", "vm1", "--storagectl", "SATA", "--port", "1",
             "--device", "0", "--type", "hdd", "--medium",
             self.path("hot.vdi"), "--hotpluggable", "on")
+        # 7.2.22: attached, then SetHotPluggableForDevice fails
         self.assertEqual(1, code)
-        self.assertIn("is already locked for a session", err)
+        self.assertIn("The machine is not mutable (state is Running)", err)
+        self.assertEqual(self.path("hot.vdi"), self.mr("vm1")["SATA-1-0"])
 
 
 class AcpiTest(base.SimTestCase):
