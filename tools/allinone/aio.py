@@ -28,14 +28,36 @@ What runs, on 127.0.0.1 only (see node.py):
                     (compute_driver = virtualbox.VBoxDriver), Placement :8778,
                     a Neutron stand-in :9696; Nova's RPC over oslo.messaging's
                     in-memory fake:// bus (no broker); SQLite databases.
+                    Nova's noVNC proxy :6080.
   process "glance": Glance API :9292, file store, SQLite.
 No Keystone: nothing is authenticated (any token "USER:PROJECT" is
 accepted, "admin" is admin). No Neutron, no Cinder: boot with --nic none.
 
-Everything lives under .aio/ in the checkout: the venv (.aio/venv) and the
-state (.aio/state: databases, images, VMs, logs), which the next start
-reuses. VirtualBox is used when VBoxManage is on the PATH, otherwise the
-bundled simulator (vboxmanage-sim), and the start says which.
+The first start uploads the project's tiny test guest (tools/tinyguest: a
+1 MiB disk that prints "nova-virtualbox tinyguest uuid=<server ID>" to the
+console log and the screen, and powers off on the ACPI power button) as
+the public image "tinyguest", as DevStack uploads cirros, and prints a
+first "openstack server create" line that boots it.
+
+Consoles: `openstack console log show` (COM1) and `openstack console url
+show` (noVNC through Nova's proxy). The noVNC client is the noVNC
+project's own release from npm, @novnc/novnc (NOVNC_PACKAGE; `npm install`
+puts it into .aio/novnc, no root needed), under our page vnc_lite.html,
+modelled on noVNC's; not Debian's novnc package (needs root, and is
+older) nor PyPI (no upstream noVNC there). Without npm the start says
+there is no client. Each VM's VirtualBox Remote Display (VRDE) serves its
+screen with the VNC extension pack on 127.0.0.1, ports 15900-15979, when
+VirtualBox has that pack. The simulator has no screens: the start and the
+console page say so.
+
+Everything lives under .aio/ in the checkout: the venv (.aio/venv), noVNC
+(.aio/novnc) and the state (.aio/state: databases, images, VMs, logs),
+which the next start reuses. VirtualBox is used when VBoxManage is on the
+PATH, otherwise the bundled simulator (vboxmanage-sim), and the start says
+which. When VBoxManage is tools/real-vbox's command (VirtualBox in a
+chroot), the VMs live where the chroot sees them: the state's instances
+folder when it is under a folder the chroot shares (/tmp, /var/lib/nova),
+else /var/lib/nova/allinone-<hash of the state folder>/instances.
 
 Only the standard library here: this runs before the venv exists.
 """
@@ -44,6 +66,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -66,8 +89,22 @@ REQUIREMENTS = [
     'cheroot',
     'SQLAlchemy>=2.0,<2.1',
 ]
-PORTS = {'nova': 8774, 'placement': 8778, 'glance': 9292, 'neutron': 9696}
+PORTS = {'nova': 8774, 'placement': 8778, 'glance': 9292, 'neutron': 9696,
+         'novncproxy': 6080}
 SERVICES = ('glance', 'nova')
+# The VMs' VNC servers (VRDE): VirtualBox binds the first free port of the
+# range when a VM starts. Away from 5900.., where VNC servers of the
+# machine's desktops and other tests' VMs listen.
+VRDE_PORTS = (15900, 15979)
+# The noVNC client library (npm), see the module docstring.
+NOVNC_PACKAGE = '@novnc/novnc@1.7.0'
+NOVNC_PAGE = 'vnc_lite.html'
+# The first image and the flavor the printed first server create uses.
+FIRST_IMAGE = 'tinyguest'
+FIRST_FLAVOR = 'm1.nano'
+# Folders that tools/real-vbox/provision.sh shares with its chroot by
+# default: where the VM folders go when the state is elsewhere.
+CHROOT_VM_DIR = '/var/lib/nova/allinone-%s/instances'
 TOKEN = 'admin:admin'
 CLOUD = 'allinone'
 # The checkout files whose change means our package must be reinstalled.
@@ -190,6 +227,40 @@ def install(venv, force=False):
     return python
 
 
+def novnc_dir(venv):
+    """Where the noVNC client library goes: beside the venv."""
+    return os.path.join(os.path.dirname(venv), 'novnc')
+
+
+def install_novnc(venv):
+    """Install NOVNC_PACKAGE with npm unless it is there. Returns the
+    package's folder (core/, vendor/), or None when npm is missing."""
+    prefix = novnc_dir(venv)
+    name, _at, version = NOVNC_PACKAGE.rpartition('@')
+    package = os.path.join(prefix, 'node_modules', *name.split('/'))
+    try:
+        with open(os.path.join(package, 'package.json')) as f:
+            if json.load(f).get('version') == version:
+                return package
+    except (OSError, ValueError):
+        pass
+    npm = shutil.which('npm')
+    if npm is None:
+        say('warning: npm is not installed, so neither is the noVNC client: '
+            'the console URLs will lead to a page that says so')
+        return None
+    say('installing the noVNC client (%s) into %s with npm'
+        % (NOVNC_PACKAGE, prefix))
+    os.makedirs(prefix, exist_ok=True)
+    result = subprocess.run(
+        [npm, 'install', '--prefix', prefix, '--no-audit', '--no-fund',
+         '--loglevel=error', NOVNC_PACKAGE], capture_output=True, text=True)
+    if result.returncode:
+        raise Failed('npm install %s failed: %s' % (
+            NOVNC_PACKAGE, (result.stderr or result.stdout)[-3000:]))
+    return package
+
+
 # --- Configuration ----------------------------------------------------------
 
 def ini(sections):
@@ -211,12 +282,78 @@ def find_vboxmanage(venv, simulator):
     return os.path.join(venv, 'bin', 'vboxmanage-sim'), True
 
 
+def chroot_of(vboxmanage):
+    """The root of the chroot that tools/real-vbox's command runs VirtualBox
+    in, or None for any other VBoxManage."""
+    try:
+        with open(os.path.realpath(vboxmanage), 'rb') as f:
+            head = f.read(4096).decode('utf-8', 'replace')
+    except OSError:
+        return None
+    if 'tools/real-vbox/provision.sh' not in head:
+        return None
+    match = re.search(r"^root='([^']+)'$", head, re.M)
+    return match.group(1) if match else None
+
+
+def seen_by_chroot(root, path):
+    """Whether the chroot sees ``path`` as the same folder (a bind mount of
+    a folder it shares), so VirtualBox finds there what Nova writes."""
+    try:
+        return os.path.samefile(path, root + path)
+    except OSError:
+        return False
+
+
+def place_instances(settings):
+    """The instances folder (VM folders, image cache, console logs):
+    VirtualBox in tools/real-vbox's chroot only sees the folders the chroot
+    shares, so there the VMs go to one of those when the state is not."""
+    path = os.path.join(settings['state'], 'nova', 'instances')
+    os.makedirs(path, exist_ok=True)
+    root = None if settings['simulated'] else chroot_of(
+        settings['vboxmanage'])
+    if root is None or seen_by_chroot(root, path):
+        return path
+    shared = CHROOT_VM_DIR % hashlib.sha256(
+        settings['state'].encode()).hexdigest()[:8]
+    os.makedirs(shared, exist_ok=True)
+    if not seen_by_chroot(root, shared):
+        raise Failed('VirtualBox runs in the chroot %s, which sees neither '
+                     '%s nor %s: pass a --state-dir under a folder it '
+                     'shares (tools/real-vbox/provision.sh '
+                     'REALVBOX_SHARED_DIRS)' % (root, path, shared))
+    say('VirtualBox runs in the chroot %s, which does not see %s: the VMs '
+        'go to %s' % (root, settings['state'], shared))
+    return shared
+
+
+def has_vnc_pack(settings):
+    """Whether VirtualBox has a usable VNC extension pack (the simulator
+    lists one)."""
+    result = subprocess.run([settings['vboxmanage'], 'list', 'extpacks'],
+                            env=service_env(settings), capture_output=True,
+                            text=True, timeout=120)
+    usable = {}
+    pack = None
+    for line in result.stdout.splitlines():
+        match = re.match(r'Pack no\.\s*\d+:\s*(.*?)\s*$', line)
+        if match:
+            pack = match.group(1)
+        elif pack is not None and line.startswith('Usable:'):
+            usable[pack] = line.partition(':')[2].strip() == 'true'
+    return usable.get('VNC', False)
+
+
 def settings_for(args):
     state = os.path.abspath(args.state_dir)
     ports = {name: port + args.port_offset for name, port in PORTS.items()}
     vbox, simulated = find_vboxmanage(args.venv, args.simulator)
+    vrde_ports = tuple(port + args.port_offset for port in VRDE_PORTS)
     settings = dict(ports, state=state, venv=args.venv, vboxmanage=vbox,
                     simulated=simulated, debug=args.debug,
+                    vrde_ports=vrde_ports,
+                    novnc_web=os.path.join(state, 'novnc'),
                     cell0_db='sqlite:///%s/nova/nova_cell0.sqlite' % state,
                     glance_db='sqlite:///%s/glance/glance.sqlite' % state)
     return settings
@@ -232,6 +369,7 @@ def write_config(settings):
         os.makedirs(os.path.join(state, sub), exist_ok=True)
     url = 'http://127.0.0.1:%d'
     debug = str(bool(settings['debug'])).lower()
+    instances = settings.get('instances') or '%s/nova/instances' % state
 
     def service_auth(endpoint):
         # keystoneauth's admin_token plugin: a fixed token and endpoint, no
@@ -245,11 +383,23 @@ def write_config(settings):
             'host': 'allinone',
             'my_ip': '127.0.0.1',
             'state_path': '%s/nova' % state,
-            'instances_path': '%s/nova/instances' % state,
+            'instances_path': instances,
+            # VirtualBox's VM names: apart from other Nova's instance-*
+            # VMs in a VirtualBox shared with other users.
+            'instance_name_template': 'aio-%08x',
             'compute_driver': 'virtualbox.VBoxDriver',
             'transport_url': 'fake://',
             'log_file': '%s/logs/nova.log' % state,
             'debug': debug,
+        },
+        'vnc': {
+            'enabled': 'true',
+            'server_listen': '127.0.0.1',
+            'server_proxyclient_address': '127.0.0.1',
+            'novncproxy_host': '127.0.0.1',
+            'novncproxy_port': settings['novncproxy'],
+            'novncproxy_base_url': (url % settings['novncproxy'] + '/' +
+                                    NOVNC_PAGE),
         },
         'api_database': {
             'connection': 'sqlite:///%s/nova/nova_api.sqlite' % state},
@@ -261,7 +411,8 @@ def write_config(settings):
         'glance': service_auth(url % settings['glance']),
         'neutron': service_auth(url % settings['neutron']),
         'compute': {'heal_instance_info_cache_interval': '-1'},
-        'virtualbox': {'vboxmanage_cmd': settings['vboxmanage']},
+        'virtualbox': dict(vboxmanage_cmd=settings['vboxmanage'],
+                           **vrde_options(settings)),
     }
     placement = {
         'DEFAULT': {'debug': debug},
@@ -302,6 +453,49 @@ def write_config(settings):
     with open(os.path.join(state, 'aio.json'), 'w') as f:
         json.dump(settings, f, indent=1)
     write_clouds_yaml(settings)
+
+
+def vrde_options(settings):
+    """[virtualbox] options of the VMs' remote display: VNC on 127.0.0.1,
+    without password (Nova's proxy cannot give one), when VirtualBox has
+    the VNC extension pack."""
+    if not settings.get('vnc'):
+        return {'remote_display': 'false'}
+    return {
+        'remote_display': 'true',
+        'vrde_module': 'VNC',
+        'vrde_address': '127.0.0.1',
+        'vrde_port': '%d-%d' % settings['vrde_ports'],
+        # Real VirtualBox binds the first free port of the range when the
+        # VM starts, skipping ports that other programs hold; the simulator
+        # binds nothing and shows no port, so there each instance holds one
+        # (vrde.port) for a console URL to exist.
+        'vrde_unique_port': str(bool(settings['simulated'])).lower(),
+    }
+
+
+def write_novnc_web(settings, package):
+    """Nova's noVNC proxy's web folder: the noVNC library (``package``,
+    None when not installed) and our page, with a notice when there is no
+    screen to show."""
+    web = settings['novnc_web']
+    shutil.rmtree(web, ignore_errors=True)
+    if package:
+        shutil.copytree(package, web, ignore=shutil.ignore_patterns(
+            'docs', '*.md'))
+    else:
+        os.makedirs(web)
+    notice = ''
+    if package is None:
+        notice = ('The noVNC client is not installed (npm was not found): '
+                  'install npm and start the all-in-one again.')
+    elif settings['simulated']:
+        notice = ('This all-in-one runs on the VirtualBox simulator: no VM '
+                  'runs, so there is no screen behind this console.')
+    with open(os.path.join(HERE, NOVNC_PAGE)) as f:
+        page = f.read()
+    with open(os.path.join(web, NOVNC_PAGE), 'w') as f:
+        f.write(page.replace('<!-- AIO_NOTICE -->', notice))
 
 
 def _noauth_paste(path, context_filter):
@@ -416,14 +610,21 @@ def port_free(port):
     return True
 
 
-def launch(settings, detach):
-    state = settings['state']
-    python = os.path.join(settings['venv'], 'bin', 'python')
+def service_env(settings):
+    """The environment of the services and of our VBoxManage calls."""
     env = dict(os.environ)
     env['PATH'] = os.path.join(settings['venv'], 'bin') + os.pathsep + \
         env.get('PATH', '')
     if settings['simulated']:
-        env.setdefault('VBOXSIM_HOME', os.path.join(state, 'vboxsim'))
+        env.setdefault('VBOXSIM_HOME', os.path.join(settings['state'],
+                                                    'vboxsim'))
+    return env
+
+
+def launch(settings, detach):
+    state = settings['state']
+    python = os.path.join(settings['venv'], 'bin', 'python')
+    env = service_env(settings)
     children = {}
     for name in SERVICES:
         log = os.path.join(state, 'logs', name + '.log')
@@ -546,6 +747,34 @@ def _alive(pid):
     return True
 
 
+FIRST_SERVER_CREATE = ('openstack server create --flavor %s --image %s '
+                       '--nic none --wait vm1' % (FIRST_FLAVOR, FIRST_IMAGE))
+
+
+def vbox_version(settings):
+    result = subprocess.run([settings['vboxmanage'], '--version'],
+                            env=service_env(settings), capture_output=True,
+                            text=True, timeout=120)
+    return 'version %s' % (result.stdout.strip() or '?')
+
+
+def console_note(settings):
+    """What `openstack console url show` leads to, in one line."""
+    if not settings['vnc']:
+        return ('consoles: the console log only; VirtualBox has no VNC '
+                'extension pack, so no VM screens (openstack console url '
+                'show answers "Unavailable console type")')
+    if not settings['novnc']:
+        return ('consoles: noVNC is not installed (no npm): console URLs '
+                'lead to a page that says so')
+    if settings['simulated']:
+        return ('consoles: the SIMULATOR runs no VM, so there is NO SCREEN '
+                'behind a console URL (its page says so); the console log '
+                'shows what the simulator writes')
+    return ('consoles: each VM\'s screen over VNC (VirtualBox VRDE, '
+            '127.0.0.1:%d-%d) through noVNC' % settings['vrde_ports'])
+
+
 def announce(settings, started):
     points = endpoints(settings)
     if settings['simulated']:
@@ -554,7 +783,9 @@ def announce(settings, started):
             % (settings['vboxmanage'], os.path.join(settings['state'],
                                                     'vboxsim')))
     else:
-        say('VirtualBox: %s' % settings['vboxmanage'])
+        say('VirtualBox: REAL, %s (%s); VMs in %s' % (
+            settings['vboxmanage'], vbox_version(settings),
+            settings['instances']))
     say('OpenStack is up in %.0f s, on 127.0.0.1 only, WITHOUT '
         'authentication (any token "USER:PROJECT"; admin is admin):'
         % (time.monotonic() - started))
@@ -562,13 +793,17 @@ def announce(settings, started):
         label = service + (' (stand-in: no networks)'
                            if service == 'network' else '')
         say('  %-35s %s' % (label, url))
+    say('  %-35s http://127.0.0.1:%d/%s' % (
+        'console (noVNC proxy)', settings['novncproxy'], NOVNC_PAGE))
+    say(console_note(settings))
     say('Use the openstack CLI:')
     for line in env_lines(settings):
         print('    ' + line)
     print('    openstack hypervisor list\n'
-          '    openstack image create --disk-format raw --file DISK img\n'
-          '    openstack server create --flavor m1.tiny --image img '
-          '--nic none vm1', flush=True)
+          '    %s\n'
+          '    openstack console log show vm1\n'
+          '    openstack console url show vm1' % FIRST_SERVER_CREATE,
+          flush=True)
     say('logs: %s' % os.path.join(settings['state'], 'logs'))
 
 
@@ -586,6 +821,23 @@ def ensure_flavors(settings):
         say(result.stdout.strip())
 
 
+def ensure_first_image(settings):
+    """Upload the tiny test guest as the public image FIRST_IMAGE unless
+    an image of that name exists (image.py, with the venv's Python)."""
+    python = os.path.join(settings['venv'], 'bin', 'python')
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds_yaml_path(
+        settings['state']), OS_CLOUD=CLOUD)
+    result = subprocess.run(
+        [python, os.path.join(HERE, 'image.py'), '--name', FIRST_IMAGE,
+         '--work-dir', os.path.join(settings['state'], 'run')],
+        env=env, capture_output=True, text=True)
+    if result.returncode:
+        raise Failed('uploading the first image failed: %s'
+                     % (result.stderr or result.stdout)[-2000:])
+    if result.stdout.strip():
+        say(result.stdout.strip())
+
+
 def cmd_start(args):
     started = time.monotonic()
     state = os.path.abspath(args.state_dir)
@@ -594,24 +846,30 @@ def cmd_start(args):
         raise Failed('already running (%s); "aio.py stop" first' % ', '.join(
             '%s pid %d' % i for i in already.items()))
     install(args.venv)
+    novnc = install_novnc(args.venv)
     settings = settings_for(args)
     for name in PORTS:
         if not port_free(settings[name]):
             raise Failed('port 127.0.0.1:%d (%s) is in use; stop what uses '
                          'it or pass --port-offset' % (settings[name], name))
+    settings['instances'] = place_instances(settings)
+    settings['vnc'] = has_vnc_pack(settings)
+    settings['novnc'] = novnc is not None
     write_config(settings)
+    write_novnc_web(settings, novnc)
     say('starting (state in %s; it is kept for the next start)' % state)
     children = launch(settings, args.detach)
     try:
         wait_ready(settings, children, args.timeout)
         check_http(settings)
         ensure_flavors(settings)
+        ensure_first_image(settings)
     except BaseException:
         stop_all(state, children=children)
         raise
     announce(settings, started)
     if args.detach:
-        say('running in the background; stop with: %s %s stop%s' % (
+        say('running in the background; stop with: %s %s%s stop' % (
             os.path.basename(sys.executable), os.path.relpath(__file__),
             '' if state == DEFAULT_STATE else ' --state-dir %s' % state))
         return 0
@@ -656,6 +914,7 @@ def cmd_env(args):
 
 def cmd_install(args):
     install(args.venv, force=args.force)
+    install_novnc(args.venv)
     say('venv ready: %s' % args.venv)
     return 0
 

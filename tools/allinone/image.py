@@ -12,61 +12,68 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""A tiny bootable disk: a BIOS boot sector that prints a line and halts.
+"""The all-in-one's first image: the project's tiny test guest, public.
 
-    python3 tools/allinone/image.py hello.raw [SIZE_MIB]
+    python tools/allinone/image.py [--name tinyguest] [--work-dir DIR]
 
-The first sector is real x86 machine code (below, hand-assembled), with the
-0x55AA signature and one partition in its table, so a PC BIOS (VirtualBox's
-too) boots it and shows "nova-virtualbox: booted" on the console. The rest
-of the disk is zeros. A raw image of 1 MiB by default: upload it with
---disk-format raw.
+aio.py start runs it with the venv's Python and OS_CLOUD pointing at the
+all-in-one, as DevStack uploads cirros. It builds tools/tinyguest (a 1 MiB
+raw disk whose boot sector prints "nova-virtualbox tinyguest uuid=<server
+ID>" to COM1 and the screen, and powers off on the ACPI power button) and
+uploads it as a public raw image, unless an image of that name exists.
+Building needs a C compiler and GNU ld: without them it says so and
+uploads nothing.
 """
 
+import argparse
+import importlib.util
+import os
 import sys
+import tempfile
 
-MESSAGE = b'nova-virtualbox: booted\r\n\0'
-LOAD_ADDRESS = 0x7c00
-CODE = bytes([
-    0x31, 0xC0,        # xor ax, ax
-    0x8E, 0xD8,        # mov ds, ax
-    0xBE, 0, 0,        # mov si, MESSAGE (patched below)
-    0xB4, 0x0E,        # mov ah, 0x0e        (BIOS teletype output)
-    0xAC,              # next: lodsb
-    0x08, 0xC0,        # or al, al
-    0x74, 0x04,        # jz halt
-    0xCD, 0x10,        # int 0x10
-    0xEB, 0xF7,        # jmp next
-    0xFA,              # halt: cli
-    0xF4,              # hlt
-    0xEB, 0xFC,        # jmp halt
-])
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD = os.path.join(os.path.dirname(HERE), 'tinyguest', 'build.py')
 
 
-def partition_entry(first_lba, sectors):
-    """One MBR partition (type 0x83, Linux) with LBA addressing; the CHS
-    fields say "use LBA". Glance refuses an MBR without partitions."""
-    return (bytes([0x00, 0xFE, 0xFF, 0xFF, 0x83, 0xFE, 0xFF, 0xFF]) +
-            first_lba.to_bytes(4, 'little') + sectors.to_bytes(4, 'little'))
+def tinyguest():
+    """tools/tinyguest/build.py as a module."""
+    spec = importlib.util.spec_from_file_location('tinyguest_build', BUILD)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def boot_sector(size_mib=1):
-    code = bytearray(CODE)
-    address = LOAD_ADDRESS + len(code)
-    code[5:7] = address.to_bytes(2, 'little')
-    sector = (bytes(code) + MESSAGE).ljust(446, b'\0')
-    total = size_mib * 2048
-    sector += partition_entry(2048 if total > 2048 else 1,
-                              total - (2048 if total > 2048 else 1))
-    return sector.ljust(510, b'\0') + b'\x55\xaa'
+def build(path, ignore_acpi=False):
+    """Write the tiny guest as a raw disk at ``path``; returns ``path``.
+    Raises the build module's BuildError without a compiler."""
+    return tinyguest().write_image(path, ignore_acpi=ignore_acpi)
 
 
-def write(path, size_mib=1):
-    with open(path, 'wb') as f:
-        f.write(boot_sector(size_mib))
-        f.truncate(size_mib * 1024 * 1024)
-    return path
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--name', default='tinyguest')
+    parser.add_argument('--work-dir', default=None,
+                        help='where the disk is built (a temporary folder)')
+    args = parser.parse_args(argv)
+
+    import openstack
+    conn = openstack.connect()
+    if conn.image.find_image(args.name, ignore_missing=True):
+        return 0
+    guest = tinyguest()
+    with tempfile.TemporaryDirectory(dir=args.work_dir) as work:
+        path = os.path.join(work, args.name + '.raw')
+        try:
+            guest.write_image(path)
+        except guest.BuildError as err:
+            print('warning: no first image: %s' % err)
+            return 0
+        image = conn.image.create_image(
+            name=args.name, filename=path, disk_format='raw',
+            container_format='bare', visibility='public')
+    print('uploaded the first image %s (%s, public)' % (args.name, image.id))
+    return 0
 
 
 if __name__ == '__main__':
-    write(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1)
+    sys.exit(main())

@@ -15,19 +15,21 @@
 """The service processes of the all-in-one cloud (run with the venv's Python).
 
 ``node.py nova STATE_DIR``: one process holding Nova's API (WSGI, port 8774),
-conductor, scheduler and compute (VBoxDriver), Placement (WSGI, 8778) and the
-Neutron stand-in (WSGI, 9696). Nova's services talk over oslo.messaging's
-in-memory ``fake://`` transport, the way Nova's own functional tests run them:
-no broker, so they must share a process. Native threads, no eventlet.
+conductor, scheduler and compute (VBoxDriver), its noVNC proxy (6080),
+Placement (WSGI, 8778) and the Neutron stand-in (WSGI, 9696). Nova's
+services talk over oslo.messaging's in-memory ``fake://`` transport, the way
+Nova's own functional tests run them: no broker, so they must share a
+process. Native threads, no eventlet.
 
 ``node.py glance STATE_DIR``: Glance's API (WSGI, 9292) with its file store.
 Glance keeps its options in oslo.config's global CONF like Nova, so it gets a
 process of its own.
 
-Both serve WSGI with cheroot (threaded HTTP/1.1 with chunked uploads: Nova
-uploads snapshots to Glance chunked), on 127.0.0.1 only; an application's
-wsgi.input.close() does not close the connection (KeptInput). Their SQLite
-transactions wait for each other (sqlite_tx). Each writes its progress to
+Nova and Glance serve WSGI with cheroot (threaded HTTP/1.1 with chunked
+uploads: Nova uploads snapshots to Glance chunked), on 127.0.0.1 only; an
+application's wsgi.input.close() does not close the connection
+(KeptInput). Their SQLite transactions wait for each other (sqlite_tx).
+Each process writes its progress to
 STATE_DIR/run/NAME.status (one line per step, "ready" last) for aio.py to
 show, and stops cleanly on SIGTERM or SIGINT.
 """
@@ -96,6 +98,47 @@ def start_server(label, port, app):
     thread = threading.Thread(target=server.serve, name='wsgi-' + label,
                               daemon=True)
     thread.start()
+    return server
+
+
+def start_novncproxy(port, web_dir):
+    """Nova's noVNC proxy (what nova-novncproxy serves), started in a
+    thread of this process on 127.0.0.1:``port``, serving ``web_dir``.
+
+    It must live in the process of the compute: before it connects a
+    console it asks the compute over RPC (validate_console_port), and RPC
+    is this process's in-memory bus. nova-novncproxy's websockify server
+    forks a process per connection, whose copy of the bus has no compute
+    behind it (the request waits for the RPC timeout); websockify's
+    LibProxyServer serves each connection in a thread instead. It would
+    chdir the whole process to the web folder: the handler reads files
+    from ``web_dir`` instead.
+    """
+    from websockify import websocketproxy as websockify_proxy
+
+    from nova.console.securityproxy import rfb
+    from nova.console import websocketproxy
+
+    class Handler(websocketproxy.NovaProxyRequestHandler):
+        def translate_path(self, path):
+            self.directory = web_dir
+            return super().translate_path(path)
+
+    class Server(websockify_proxy.LibProxyServer):
+        daemon_threads = True
+
+        def stop(self):
+            self.shutdown()
+            self.server_close()
+
+    server = Server(RequestHandlerClass=Handler, listen_host='127.0.0.1',
+                    listen_port=port)
+    server.only_upgrade = False  # serve the page too, not only WebSockets
+    server.file_only = True
+    server.security_proxy = rfb.RFBSecurityProxy()
+    server.logger = websocketproxy.NovaWebSocketProxy.get_logger()
+    threading.Thread(target=server.serve_forever, name='wsgi-novncproxy',
+                     daemon=True).start()
     return server
 
 
@@ -243,6 +286,11 @@ def run_nova(node):
                          name='osapi_compute')
     node.serve('nova', settings['nova'], api)
 
+    node.step('noVNC proxy: starting on 127.0.0.1:%d'
+              % settings['novncproxy'])
+    node.servers.append(start_novncproxy(settings['novncproxy'],
+                                         settings['novnc_web']))
+
     def stop():
         log.info('stopping Nova services')
         for svc in reversed(services):
@@ -295,13 +343,17 @@ def run_glance(node):
     os._exit(0)
 
 
+SERVICES = {'nova': run_nova, 'glance': run_glance}
+
+
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ('nova', 'glance'):
-        sys.stderr.write('usage: node.py nova|glance STATE_DIR\n')
+    if len(argv) != 3 or argv[1] not in SERVICES:
+        sys.stderr.write('usage: node.py %s STATE_DIR\n'
+                         % '|'.join(SERVICES))
         return 2
     node = Node(argv[1], os.path.abspath(argv[2]))
     try:
-        (run_nova if argv[1] == 'nova' else run_glance)(node)
+        SERVICES[argv[1]](node)
     except BaseException as e:
         node.step('failed: %s: %s' % (
             type(e).__name__, ' | '.join(str(e).splitlines())[:2000]))

@@ -57,7 +57,8 @@ class StepFailed(Exception):
 
 class Run:
 
-    def __init__(self):
+    def __init__(self, offset=OFFSET):
+        self.offset = offset
         self.state = tempfile.mkdtemp(prefix='aio-test-')
         self.results = []
         self.env = dict(os.environ, VBOXSIM_LATENCY='0',
@@ -67,7 +68,7 @@ class Run:
 
     def aio(self, *args, check=True, timeout=900):
         command = [sys.executable, AIO, '--state-dir', self.state,
-                   '--port-offset', str(OFFSET)] + list(args)
+                   '--port-offset', str(self.offset)] + list(args)
         result = subprocess.run(command, env=self.env, timeout=timeout,
                                 capture_output=True, text=True)
         if check and result.returncode:
@@ -95,7 +96,7 @@ class Run:
         seconds to start, too slow to poll with."""
         import urllib.request
         request = urllib.request.Request(
-            'http://127.0.0.1:%d/v2.1%s' % (8774 + OFFSET, path),
+            'http://127.0.0.1:%d/v2.1%s' % (8774 + self.offset, path),
             headers={'X-Auth-Token': 'admin:admin',
                      'OpenStack-API-Version': 'compute 2.100'})
         return json.load(urllib.request.urlopen(request, timeout=30))
@@ -155,7 +156,7 @@ def main():
     image = os.path.join(run.state, 'hello.raw')
     sys.path.insert(0, os.path.dirname(HERE))
     import image as image_module
-    image_module.write(image)
+    image_module.build(image)
     ids = {}
 
     debug = ['--debug'] if os.environ.get('AIO_TEST_DEBUG') else []
@@ -164,8 +165,9 @@ def main():
         out = run.aio('start', '--detach', '--simulator', *debug)
         settings = json.load(open(os.path.join(run.state, 'aio.json')))
         run.venv = settings['venv']
-        if 'SIMULATOR' not in out:
-            raise StepFailed('the start did not announce the simulator')
+        if 'SIMULATOR' not in out or 'NO SCREEN' not in out:
+            raise StepFailed('the start did not announce the simulator and '
+                             'its screenless consoles:\n%s' % out)
 
     def hypervisor():
         hvs = run.os('hypervisor', 'list', '--long', '-f', 'json')
@@ -208,6 +210,28 @@ def main():
         run.wait_status(srv['id'], 'ACTIVE')
         if not run.vbox_vms():
             raise StepFailed('ACTIVE but VirtualBox lists no VM')
+
+    def first_image():
+        img = run.os('image', 'show', 'tinyguest', '-f', 'json')
+        if img['status'] != 'active' or img['visibility'] != 'public':
+            raise StepFailed('the first image: %s' % img)
+
+    def console_url():
+        # The simulator has no screens: the console page must say so.
+        import urllib.request
+        url = run.os('console', 'url', 'show', ids['vm1'], '-f',
+                     'json')['url']
+        if '/vnc_lite.html?path=' not in url:
+            raise StepFailed('console URL %s' % url)
+        page = urllib.request.urlopen(url, timeout=30).read().decode()
+        if 'no screen behind this console' not in page:
+            raise StepFailed('the console page does not say the simulator '
+                             'has no screen')
+        rfb = urllib.request.urlopen(url.split('vnc_lite.html')[0] +
+                                     'core/rfb.js', timeout=30)
+        if 'javascript' not in rfb.headers.get('Content-Type', ''):
+            raise StepFailed('noVNC core/rfb.js is served as %s'
+                             % rfb.headers.get('Content-Type'))
 
     def action(verb, wanted):
         def do():
@@ -257,8 +281,10 @@ def main():
     try:
         if run.step('start', start):
             run.step('hypervisor and placement', hypervisor)
+            run.step('first image (tinyguest)', first_image)
             if run.step('image upload', upload) and \
                     run.step('server create (ACTIVE)', boot):
+                run.step('console url (simulator notice)', console_url)
                 for name, verb, wanted in (
                         ('stop', 'stop', 'SHUTOFF'),
                         ('start', 'start', 'ACTIVE'),
