@@ -62,9 +62,23 @@ def _strip_global_options(argv):
     return argv
 
 
+def _locale_is_ascii():
+    """Whether the C runtime's locale would be C/POSIX (LC_ALL, LC_CTYPE,
+    LANG, the first one set)."""
+    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return value in ("C", "POSIX")
+    return True
+
+
 def run(argv, store=None):
     """Run one VBoxManage invocation; returns (exit code, stdout, stderr)."""
     store = store or statelib.Store()
+    if _locale_is_ascii() and any(not arg.isascii() for arg in argv):
+        # IPRT cannot convert the arguments to UTF-8 in the C locale
+        return 3, "", ("VBoxManage: fatal error: RTR3Init:"
+                       " VERR_NO_TRANSLATION\n")
     argv = _strip_global_options(list(argv))
     ctx = Context(store)
     if not argv:

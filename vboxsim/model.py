@@ -17,6 +17,7 @@ buses."""
 
 import copy
 import functools
+import json
 import os
 import re
 
@@ -59,21 +60,24 @@ NIC_TYPES = [
 ]
 UART_DEFAULTS = [("0x03f8", 4), ("0x02f8", 3), ("0x03e8", 4), ("0x02e8", 3)]
 
-# Recommended RAM (MB) for the OS types a 7.2 createvm applies without
-# --default.
-RECOMMENDED_RAM = {
-    "Linux_64": 1024,
-    "Linux": 512,
-    "Ubuntu_64": 1024,
-    "Ubuntu": 1024,
-    "Debian_64": 1024,
-    "Debian": 1024,
-    "Other": 64,
-    "Other_64": 64,
-}
-# OS types whose 7.2 defaults leave PAE off (seen: Ubuntu_64; Linux_64 has it
-# on).
-PAE_OFF = {"Ubuntu_64", "Ubuntu", "Debian_64", "Debian"}
+# What createvm sets per --ostype ("" = no --ostype), recorded on real 7.2.22
+# (data/ostype_defaults.json, written by contract/record_ostypes.py).
+OSTYPE_DEFAULTS_FILE = "ostype_defaults.json"
+
+
+@functools.lru_cache(maxsize=1)
+def _ostype_defaults():
+    with open(os.path.join(DATA_DIR, OSTYPE_DEFAULTS_FILE)) as handle:
+        data = json.load(handle)
+    return {ostype: dict(zip(data["fields"], row))
+            for ostype, row in data["types"].items()}
+
+
+def ostype_defaults(ostype):
+    """createvm's defaults for ``ostype`` ("" = createvm without
+    --ostype)."""
+    table = _ostype_defaults()
+    return table.get(ostype) or table["Other"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -113,9 +117,7 @@ def effective_paravirt(vm):
     provider = vm["paravirtprovider"]
     if provider != "default":
         return provider
-    return {"windows": "hyperv", "linux": "kvm"}.get(
-        os_family(vm["ostype"]), "none"
-    )
+    return ostype_defaults(vm["ostype"])["paravirt"]
 
 
 def random_mac():
@@ -147,28 +149,32 @@ def new_nic(slot):
     }
 
 
-def new_vm(name, uuid, ostype, cfgfile, groups=None, now_ns=0):
-    is64 = ostype.endswith("_64")
-    return {
+def new_vm(name, uuid, ostype, cfgfile, groups=None, now_ns=0,
+           defaults=None):
+    """A new VM's settings; ``defaults`` names the OS type whose createvm
+    defaults apply (default: ``ostype``; "" for createvm without
+    --ostype)."""
+    d = ostype_defaults(ostype if defaults is None else defaults)
+    vm = {
         "uuid": uuid,
         "name": name,
         "ostype": ostype,
         "groups": groups or ["/"],
         "cfgfile": cfgfile,
         "description": "",
-        "memory": RECOMMENDED_RAM.get(ostype, 128),
-        "vram": 8,
+        "memory": d["memory"],
+        "vram": d["vram"],
         "cpus": 1,
         "cpuexecutioncap": 100,
         "pagefusion": False,
-        "chipset": "piix3",
-        "firmware": "BIOS",
-        "hpet": False,
-        "pae": ostype not in PAE_OFF,
-        "longmode": is64,
-        "triplefaultreset": False,
+        "chipset": d["chipset"],
+        "firmware": d["firmware"],
+        "hpet": d["hpet"],
+        "pae": d["pae"],
+        "longmode": d["longmode"],
+        "triplefaultreset": d["triplefaultreset"],
         "apic": True,
-        "x2apic": True,
+        "x2apic": d["x2apic"],
         "nested_hw_virt": False,
         "hwvirtex": True,
         "nestedpaging": True,
@@ -183,8 +189,8 @@ def new_vm(name, uuid, ostype, cfgfile, groups=None, now_ns=0):
         "logo_display_time": 0,
         "boot": ["floppy", "dvd", "disk", "none"],
         "acpi": True,
-        "ioapic": True,
-        "rtcuseutc": os_family(ostype) != "windows",
+        "ioapic": d["ioapic"],
+        "rtcuseutc": d["rtcuseutc"],
         "biossystemtimeoffset": 0,
         "iommu": "none",
         "paravirtprovider": "default",
@@ -245,6 +251,35 @@ def new_vm(name, uuid, ostype, cfgfile, groups=None, now_ns=0):
         "bandwidth_groups": [],
         "other_settings": {},
     }
+    vm["nics"][0]["attachment"] = d["nic"]
+    if d["nictype"]:
+        vm["nics"][0]["type"] = d["nictype"]
+    vm["uarts"][0]["enabled"] = d["uart"]
+    return vm
+
+
+# IVirtualBox::ComposeMachineFilename keeps these characters of a VM name
+# (sanitiseMachineFilename): space, ( ) - . 0-9 A-Z _ a-z and U+00A0 to
+# U+D7AF; each other character becomes "_"; so do a leading "." or "-", a
+# trailing "." and leading and trailing spaces.
+_FILENAME_OK = re.compile("[ ()\\-.0-9A-Z_a-z\u00a0-\ud7af]")
+
+
+def sanitise_filename(name):
+    chars = [c if _FILENAME_OK.match(c) else "_" for c in name]
+    if chars and chars[0] in ".-":
+        chars[0] = "_"
+    if chars and chars[-1] == ".":
+        chars[-1] = "_"
+    for index in range(len(chars)):
+        if chars[index] != " ":
+            break
+        chars[index] = "_"
+    for index in range(len(chars) - 1, 0, -1):
+        if chars[index] != " ":
+            break
+        chars[index] = "_"
+    return "".join(chars)
 
 
 def machine_dir(vm):

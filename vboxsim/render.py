@@ -129,12 +129,14 @@ def ostype_description(ostype):
 
 def paths(vm):
     folder = model.machine_dir(vm)
+    # the file names follow the settings file's (the sanitised VM name)
+    stem = os.path.basename(vm["cfgfile"])[:-len(".vbox")]
     return {
         "cfg": vm["cfgfile"],
         "snap": model.snapshot_folder(vm),
         "log": folder + "/Logs",
-        "nvram": "%s/%s.nvram" % (folder, vm["name"]),
-        "webm": "%s/%s-screen0.webm" % (folder, vm["name"]),
+        "nvram": "%s/%s.nvram" % (folder, stem),
+        "webm": "%s/%s-screen0.webm" % (folder, stem),
     }
 
 

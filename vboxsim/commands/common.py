@@ -17,6 +17,7 @@
 import os
 
 from vboxsim import errors
+from vboxsim import model
 
 RUNNING_STATES = ("running", "paused")
 
@@ -45,7 +46,8 @@ def compose_settings_path(registry, name, basefolder=None, groups=None):
     group = (groups or ["/"])[0]
     if group not in ("", "/"):
         base = os.path.join(base, group.strip("/"))
-    return os.path.join(os.path.abspath(base), name, name + ".vbox")
+    leaf = model.sanitise_filename(name)
+    return os.path.join(os.path.abspath(base), leaf, leaf + ".vbox")
 
 
 def settings_exists_error(path):

@@ -727,8 +727,9 @@ def _move_to_group(registry, vm, old_group):
     else:
         base = parent
     new_sub = _group_path((vm.get("groups") or ["/"])[0])
-    new_dir = os.path.join(base, new_sub, vm["name"]) if new_sub else (
-        os.path.join(base, vm["name"]))
+    leaf = model.sanitise_filename(vm["name"])
+    new_dir = os.path.join(base, new_sub, leaf) if new_sub else (
+        os.path.join(base, leaf))
     if new_dir == old_dir:
         return
     if os.path.exists(new_dir):

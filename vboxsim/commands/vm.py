@@ -108,7 +108,8 @@ def createvm(ctx, argv):
         vm_uuid = vm_uuid or str(uuidlib.uuid4())
         existing = registry.find_vm(vm_uuid)
         vm = model.new_vm(
-            name, vm_uuid, resolved_ostype, cfgfile, groups, statelib.now_ns()
+            name, vm_uuid, resolved_ostype, cfgfile, groups, statelib.now_ns(),
+            defaults=None if ostype else "",
         )
         if default:
             _apply_defaults(vm)
@@ -213,7 +214,7 @@ def _delete_vm_files(vm):
     for path in (
         vm["cfgfile"],
         vm["cfgfile"] + "-prev",
-        os.path.join(folder, vm["name"] + ".nvram"),
+        vm["cfgfile"][:-len(".vbox")] + ".nvram",
         vm.get("state_file") or "",
     ):
         if path and os.path.exists(path):

@@ -196,7 +196,8 @@ class SnapshotDiskTest(base.SimTestCase):
     def setUp(self):
         super().setUp()
         self.disk = self.path("root.vdi")
-        self.ok("createvm", "--name", "vm", "--register")
+        self.ok("createvm", "--name", "vm", "--ostype", "Ubuntu_64",
+                "--register")
         self.ok(
             "storagectl",
             "vm",
