@@ -8,7 +8,8 @@
 #                                 functional tests on the simulator and on
 #                                 real VirtualBox 7.2 (chroot)
 #                                 then the all-in-one OpenStack's lifecycle
-#                                 test with the openstack CLI
+#                                 test with the openstack CLI, on the
+#                                 simulator and (as root) on real VirtualBox
 #   TOX_ENVS=py311 tools/run-tests.sh      other tox environments
 #   SKIP_ALLINONE=1 tools/run-tests.sh     without the all-in-one test
 #
@@ -82,6 +83,27 @@ if [ "${SKIP_ALLINONE:-0}" != 1 ]; then
     say "all-in-one plumbing tests (tools/allinone/tests/test_*.py)"
     "${AIO_VENV:-$TOP/.aio/venv}/bin/python" -m unittest discover \
         -s tools/allinone/tests
+    # The main job on real VirtualBox (tools/real-vbox's chroot, where VMs
+    # run): the tiny guest through the openstack CLI, its console log, its
+    # noVNC console in headless Chromium, stop/start, pause, suspend, soft
+    # reboot, snapshot, delete (about 4 minutes). Root only, like the chroot.
+    if is_root && [ -x /usr/local/bin/vboxmanage-real ]; then
+        browser=""
+        command -v chromium >/dev/null || browser="$browser chromium"
+        command -v chromedriver >/dev/null || \
+            browser="$browser chromium-driver"
+        if [ -n "$browser" ] && command -v apt-get >/dev/null; then
+            say "installing$browser"
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                --no-install-recommends $browser >/dev/null
+        fi
+        say "all-in-one on real VirtualBox (tools/allinone/tests/realvbox.py)"
+        "$PYTHON" tools/allinone/tests/realvbox.py
+    else
+        say "no real VirtualBox (root and /usr/local/bin/vboxmanage-real):" \
+            "the all-in-one's real-VirtualBox test is skipped"
+    fi
 fi
 say "all tiers passed in $(( $(date +%s) - started )) s"
 # One plain closing line for whoever reads only the end (each tier above
