@@ -81,11 +81,17 @@ EXPECTED_MISSING = {
 
 
 def real_vboxmanage():
-    """The real VBoxManage command (a path), or None."""
-    command = os.environ.get('REALVBOX_CMD') or REAL_VBOXMANAGE
-    if command == 'off' or not os.access(command, os.X_OK):
+    """The real VBoxManage command (a path: the all-in-one finds it on the
+    PATH through a link), or None. REALVBOX_CMD=off means none; another
+    REALVBOX_CMD is used when it is an executable's path."""
+    command = os.environ.get('REALVBOX_CMD', '')
+    if command == 'off':
         return None
-    return command
+    for candidate in (command, REAL_VBOXMANAGE):
+        if candidate and os.path.isfile(candidate) and \
+                os.access(candidate, os.X_OK):
+            return candidate
+    return None
 
 
 class RealRun(lifecycle.Run):
@@ -106,6 +112,28 @@ class RealRun(lifecycle.Run):
             'realvbox-%s' % time.strftime('%Y%m%d-%H%M%S'))
         os.makedirs(self.artifacts, exist_ok=True)
         self.servers = set()
+
+    def step(self, name, func):
+        passed = super().step(name, func)
+        if not passed and self.results[-1] == 'FAIL':
+            self.keep_vm_logs(name)
+        return passed
+
+    def keep_vm_logs(self, step):
+        """Copy VirtualBox's logs of this run's VMs (VBox.log: why a VM
+        aborted) to the artifacts before the VMs and their folders go."""
+        vms = os.path.join(self.state, 'nova', 'instances', 'nova')
+        target = os.path.join(self.artifacts, 'vm-logs',
+                              step.replace(' ', '_').replace('/', '_'))
+        try:
+            names = os.listdir(vms)
+        except OSError:
+            return
+        for name in names:
+            logs = os.path.join(vms, name, 'Logs')
+            if os.path.isdir(logs):
+                shutil.copytree(logs, os.path.join(target, name),
+                                dirs_exist_ok=True)
 
     def vbm(self, *args, check=True):
         result = subprocess.run([self.vboxmanage] + list(args),
@@ -142,8 +170,9 @@ class RealRun(lifecycle.Run):
                 if any(uuid in line for uuid in self.servers)]
 
     def remove_leftovers(self):
-        """Power off and delete the VMs of this run's servers, and no
-        other."""
+        """Power off and delete the VMs of this run's servers, then forget
+        the disks VirtualBox still registers in this run's state folder
+        (the image cache's): no other VM or disk."""
         for uuid in self.servers:
             if uuid not in self.vbm('list', 'vms', check=False):
                 continue
@@ -155,6 +184,37 @@ class RealRun(lifecycle.Run):
                         uuid not in self.vbm('list', 'vms', check=False):
                     break
                 time.sleep(1)
+        close_media_under(self.vboxmanage, self.state)
+
+
+def close_media_under(vboxmanage, folder):
+    """closemedium every disk VirtualBox registers under ``folder``;
+    differencing disks close before their parents, so go round until
+    nothing closes any more."""
+    def ours():
+        listing = subprocess.run([vboxmanage, 'list', 'hdds'],
+                                 capture_output=True, text=True,
+                                 timeout=120).stdout
+        media, uuid = [], None
+        for line in listing.splitlines():
+            key, _sep, value = line.partition(':')
+            if key == 'UUID':
+                uuid = value.strip()
+            elif key == 'Location' and value.strip().startswith(
+                    folder.rstrip('/') + '/'):
+                media.append(uuid)
+        return media
+    left = ours()
+    while left:
+        for uuid in left:
+            subprocess.run([vboxmanage, 'closemedium', 'disk', uuid],
+                           capture_output=True, timeout=120)
+        still = ours()
+        if len(still) == len(left):
+            print('cleanup: VirtualBox keeps %d disks under %s'
+                  % (len(still), folder), flush=True)
+            return
+        left = still
 
 
 # --- The browser ------------------------------------------------------------
