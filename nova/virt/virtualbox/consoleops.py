@@ -56,7 +56,9 @@ characters of a password. The Oracle RDP server takes no per-VM password
 options do not apply to RDP.
 
 Serial console. The first serial port (COM1) writes to
-``<vm folder>/console.log``; get_console_output returns its end.
+``<vm folder>/console.log``, which VirtualBox empties whenever the VM
+starts; the log of the boot before is kept as ``console.log.1``, and
+get_console_output returns the end of both.
 """
 
 import os
@@ -417,22 +419,42 @@ class ConsoleOps(object):
         # would open an unauthenticated root console to the network.
         raise NotImplementedError()
 
+    def keep_previous_log(self, instance):
+        """Before the VM starts: VirtualBox empties the console log when
+        its VM process opens it, so the log of the boot that ended is kept
+        as console.log.1 and the console output still shows how the guest
+        went down and came back (a reboot, a stop and start)."""
+        path = self._pathutils.console_log_path(instance)
+        if os.path.isfile(path) and os.path.getsize(path):
+            os.replace(path,
+                       self._pathutils.previous_console_log_path(instance))
+
     def get_console_output(self, context, instance):
-        """The end of the serial console log, at most [virtualbox]
-        console_log_max_bytes (empty before the first boot).
+        """The end of the serial console log of this boot and the one
+        before, at most [virtualbox] console_log_max_bytes (empty before
+        the first boot).
 
         A str of the bytes as latin-1, as Nova's driver contract tests
         expect: the compute manager encodes it back to the same bytes.
         """
-        path = self._pathutils.console_log_path(instance)
-        limit = CONF.virtualbox.console_log_max_bytes
-        try:
-            with open(path, 'rb') as f:
-                f.seek(0, os.SEEK_END)
-                size = f.tell()
-                f.seek(max(0, size - limit))
-                return f.read(limit).decode('latin-1')
-        except FileNotFoundError:
-            if not os.path.isdir(self._pathutils.instance_dir(instance)):
-                raise exception.InstanceNotFound(instance_id=instance.uuid)
-            return ''
+        remaining = CONF.virtualbox.console_log_max_bytes
+        output = b''
+        found = False
+        for path in (self._pathutils.console_log_path(instance),
+                     self._pathutils.previous_console_log_path(instance)):
+            try:
+                with open(path, 'rb') as f:
+                    f.seek(0, os.SEEK_END)
+                    f.seek(max(0, f.tell() - remaining))
+                    tail = f.read(remaining)
+            except FileNotFoundError:
+                continue
+            found = True
+            output = tail + output
+            remaining -= len(tail)
+            if remaining <= 0:
+                break
+        if not found and not os.path.isdir(
+                self._pathutils.instance_dir(instance)):
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        return output.decode('latin-1')

@@ -36,7 +36,8 @@ and keeps a frozen base (a full copy), which the driver then deletes. In
 both, real VirtualBox may leave the root disk in ``Snapshots/`` (it merges
 a frozen differencing disk INTO its child) or under the grown copy's name,
 so the disk is found by its attachment (``snapshotops.root_attachment``)
-and moved back to ``root.vdi``.
+and moved back to ``root.vdi`` (unless the VM runs, which a move needs it
+not to).
 
 Nova's revert calls ``destroy`` at the destination before
 finish_revert_migration at the source; on the same host both are this VM,
@@ -469,10 +470,15 @@ class MigrationOps(object):
 
     def _keep_root_disk_name(self, instance):
         """Put the root disk back at root.vdi when VirtualBox kept the
-        merge's result in Snapshots/ or it is a resize's grown copy."""
-        root = snapshotops.root_attachment(self._vm_info(instance))
+        merge's result in Snapshots/ or it is a resize's grown copy. Not
+        while the VM runs (Nova confirms a resize of a running server):
+        VirtualBox moves no medium of a VM with an open session, and the
+        disk stays in the VM folder, found by its attachment."""
+        info = self._vm_info(instance)
+        root = snapshotops.root_attachment(info)
         wanted = self._pathutils.root_disk_path(instance)
-        if root is None or root[1] == wanted or os.path.exists(wanted):
+        if (root is None or root[1] == wanted or os.path.exists(wanted) or
+                info.get('VMState') not in STOPPED_STATES):
             return
         self._vbox.run('modifymedium', 'disk', root[2] or root[1],
                        '--move', wanted, timeout=vboxmanage.TIMEOUT_LONG)

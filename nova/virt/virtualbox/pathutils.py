@@ -50,6 +50,8 @@ RESIZED_ROOT_PREFIX = 'root.resized.'
 EPHEMERAL_DISK_NAME = 'ephemeral.vdi'
 SWAP_DISK_NAME = 'swap.vdi'
 CONSOLE_LOG_NAME = 'console.log'
+# The console log of the boot before the current one (see ConsoleOps).
+PREVIOUS_CONSOLE_LOG_NAME = 'console.log.1'
 CONFIG_DRIVE_NAME = 'configdrive.iso'
 RESCUE_CONFIG_DRIVE_NAME = 'configdrive-rescue.iso'
 VRDE_PORT_NAME = 'vrde.port'
@@ -139,6 +141,10 @@ class PathUtils(object):
 
     def console_log_path(self, instance):
         return os.path.join(self.instance_dir(instance), CONSOLE_LOG_NAME)
+
+    def previous_console_log_path(self, instance):
+        return os.path.join(self.instance_dir(instance),
+                            PREVIOUS_CONSOLE_LOG_NAME)
 
     def config_drive_path(self, instance):
         return os.path.join(self.instance_dir(instance), CONFIG_DRIVE_NAME)

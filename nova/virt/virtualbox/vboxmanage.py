@@ -69,6 +69,10 @@ _TRANSIENT_PATTERNS = (
     # Another task (a clone, a resize, another VBoxManage) holds a medium.
     'is locked for writing by another task',
     'is locked for reading by another task',
+    # showvminfo of a VM whose VM process is stopping or has just died,
+    # before VBoxSVC has closed its session.
+    'Failed to get a console object from the direct session',
+    'Operation aborted (extended info not available)',
 )
 _TRANSIENT_CODES = frozenset([
     'VBOX_E_INVALID_SESSION_STATE',

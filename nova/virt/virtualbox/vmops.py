@@ -608,6 +608,7 @@ class VMOps(object):
     def _start(self, instance):
         """startvm --type headless: VirtualBox prints its success line once
         the VM runs, so no wait follows."""
+        self._console.keep_previous_log(instance)
         try:
             self._run(instance, 'startvm', instance.uuid, '--type',
                       'headless')

@@ -13,8 +13,8 @@
 #    under the License.
 
 """The instance lifecycle through the driver object, on the simulator and
-on the real VBoxManage (where no VM can start), with a real VDI root disk
-made from a cached base image."""
+on the real VBoxManage, with a real VDI root disk made from a cached base
+image (test_running_realvbox boots real guests)."""
 
 from concurrent import futures
 import hashlib
@@ -421,8 +421,8 @@ class _DisksMixin(object):
 
     def test_failed_start_keeps_the_volume(self):
         path, bdm = self._file_volume('kept')
-        self._fail_start()
         instance = self._instance()
+        self._fail_start(instance)
         self.assertRaises(exception.InstancePowerOnFailure, self._spawn,
                           instance, bdi={'block_device_mapping': [bdm]})
         self.assertTrue(os.path.exists(path))
@@ -528,7 +528,7 @@ class SimulatorLifecycleTestCase(_DisksMixin, _LifecycleBase,
         with open(os.path.join(self.vbm.home, 'faults.json'), 'w') as f:
             json.dump({command: {'hard': 1.0, 'count': 1}}, f)
 
-    def _fail_start(self):
+    def _fail_start(self, instance):
         self._fail('startvm')
 
     def test_call_budget_of_the_extras(self):
@@ -571,16 +571,19 @@ class RealVBoxLifecycleTestCase(_DisksMixin, _LifecycleBase,
                                 test.NoDBTestCase):
     backend = vbox_fixtures.RealVBoxFixture
 
-    def _fail_start(self):
-        pass  # no VM can start there
+    def _fail_start(self, instance):
+        # A real startvm failure: VirtualBox cannot open the console log.
+        os.makedirs(self.driver._pathutils.console_log_path(instance))
 
     def test_spawn_runs_every_step_then_start_fails_and_rolls_back(self):
         self._spawn(self._instance(), power_on=False)  # pins the base
         hdds = self._hdds()
         instance = self._instance()
+        self._fail_start(instance)
         err = self.assertRaises(exception.InstancePowerOnFailure,
                                 self._spawn, instance)
         self.assertIn('VirtualBox could not start the VM', str(err))
+        self.assertIn('VERR_IS_A_DIRECTORY', str(err))
         self.assert_nothing_left(instance, hdds)
 
     def test_build_powered_off_then_destroy(self):

@@ -289,9 +289,7 @@ class _NetworkVolumeTests(object):
         self.assertIn(self._slot(1)[0], (None, 'none'))
         self.assertTrue(os.path.exists(info['data']['device_path']))
 
-
-class SimulatorNetworkVolumesTestCase(_NetworkVolumeTests, test.NoDBTestCase):
-    backend = vbox_fixtures.SimulatorFixture
+    # -- running VMs (a VM with no bootable disk: it runs in its BIOS) -------
 
     def _start(self):
         self._vbm('startvm', self.instance.uuid, '--type', 'headless')
@@ -318,8 +316,12 @@ class SimulatorNetworkVolumesTestCase(_NetworkVolumeTests, test.NoDBTestCase):
         self.assertEqual('null', info['nic2'])
         self.assertEqual('off', info['cableconnected2'])
 
+    def _iscsi_volume(self):
+        """An iSCSI volume the VM can start with."""
+        return iscsi_info(chap=False)
+
     def test_volumes_on_running_vm(self):
-        stopped_time = iscsi_info(chap=False)
+        stopped_time = self._iscsi_volume()
         self.volops.attach_volume(stopped_time, self.instance, '/dev/sdb')
         self._start()
         # Attached hot-pluggable while stopped: leaves the running VM.
@@ -335,17 +337,26 @@ class SimulatorNetworkVolumesTestCase(_NetworkVolumeTests, test.NoDBTestCase):
         self.assertIn(self._slot(2)[0], (None, 'none'))
 
 
+class SimulatorNetworkVolumesTestCase(_NetworkVolumeTests, test.NoDBTestCase):
+    backend = vbox_fixtures.SimulatorFixture
+
+
 class RealVBoxNetworkVolumesTestCase(_NetworkVolumeTests,
                                      test.NoDBTestCase):
     backend = vbox_fixtures.RealVBoxFixture
 
-    def test_iscsi_volume_from_a_real_target_with_chap(self):
+    def _iscsi_volume(self):
+        """A LUN of a real target: VirtualBox's initiator logs in when the
+        VM starts (and startvm fails when it cannot)."""
         tgt = self.useFixture(TgtFixture())
-        info = {'driver_volume_type': 'iscsi',
+        return {'driver_volume_type': 'iscsi',
                 'data': {'target_portal': '127.0.0.1:%d' % tgt.port,
                          'target_iqn': tgt.target, 'target_lun': 1,
                          'auth_method': 'CHAP', 'auth_username': 'nova',
                          'auth_password': SECRET, 'volume_id': 'vol-t'}}
+
+    def test_iscsi_volume_from_a_real_target_with_chap(self):
+        info = self._iscsi_volume()
         self.volops.attach_volume(info, self.instance, '/dev/sdb')
         location, medium, hot = self._slot(1)
         # showmediuminfo opens the medium: VirtualBox's initiator logs in
@@ -355,4 +366,4 @@ class RealVBoxNetworkVolumesTestCase(_NetworkVolumeTests,
         self.assertEqual('created', shown['State'])
         self.assertEqual(16, shown['capacity_mb'])
         self.volops.detach_volume(info, self.instance, '/dev/sdb')
-        self.assertFalse(self._registered(tgt.target))
+        self.assertFalse(self._registered(info['data']['target_iqn']))

@@ -527,6 +527,35 @@ class ConsoleTestCase(_Base):
         self.assertEqual(1024, len(out))
         self.assertTrue(out.endswith('b' * 1000 + 'login: '))
 
+    def test_console_output_spans_this_boot_and_the_one_before(self):
+        # VirtualBox empties console.log when the VM starts: the driver
+        # keeps the log of the boot before as console.log.1.
+        self.flags(console_log_max_bytes=1024, group='virtualbox')
+        path = self.pathutils.console_log_path(self.inst)
+        self.vm_dir(self.inst)
+        self.ops.keep_previous_log(self.inst)
+        self.assertEqual('', self.ops.get_console_output(None, self.inst))
+        with open(path, 'wb') as f:
+            f.write(b'first boot\nACPI power off\n')
+        self.ops.keep_previous_log(self.inst)
+        self.assertFalse(os.path.exists(path))
+        with open(path, 'wb') as f:
+            f.write(b'second boot\n')
+        self.assertEqual('first boot\nACPI power off\nsecond boot\n',
+                         self.ops.get_console_output(None, self.inst))
+        # The limit counts both, the end of this boot first.
+        with open(path, 'wb') as f:
+            f.write(b'x' * 1000)
+        out = self.ops.get_console_output(None, self.inst)
+        self.assertEqual('off\n' + 'x' * 1000, out[-1004:])
+        self.assertEqual(1024, len(out))
+        # An empty log (a VM that printed nothing) does not replace the
+        # boot before.
+        open(path, 'wb').close()
+        self.ops.keep_previous_log(self.inst)
+        self.assertEqual('first boot\nACPI power off\n',
+                         self.ops.get_console_output(None, self.inst))
+
     def test_console_output_instance_gone(self):
         self.assertRaises(exception.InstanceNotFound,
                           self.ops.get_console_output, None, self.inst)

@@ -575,6 +575,18 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
                                    self.root, timeout=LONG),
                          self.vbox.run.call_args)
 
+    def test_confirm_of_a_running_vm_leaves_the_merged_disk_in_place(self):
+        # Real VirtualBox refuses to move a medium of a running VM.
+        merged = os.path.join(self.pathutils.instance_dir(self.instance),
+                              'Snapshots', '{c}.vdi')
+        self.with_resize_snapshot()
+        self.vbox.show_vm_info.side_effect = [
+            self.info, test_snapshotops.vm_info(
+                'running', root=merged, **{'SATA-ImageUUID-0-0': 'c'})]
+        self.ops.confirm_migration('ctx', Migration(), self.instance, None)
+        self.vbox.run.assert_called_once_with(
+            'snapshot', self.uuid, 'delete', 'nova-resize', timeout=LONG)
+
     def test_confirm_of_a_grown_copy_deletes_a_frozen_base(self):
         # The frozen disk was a full copy (a base): VirtualBox keeps it
         # at the snapshot delete. The copy then moves to root.vdi.

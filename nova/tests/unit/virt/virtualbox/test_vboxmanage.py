@@ -359,6 +359,10 @@ class ErrorClassificationTestCase(test_base.VBoxTestCase):
         ('113-startvm-m1-headless.txt', vbox_exc.VBoxManageError),
         ('115-startvm-m1-default-type.txt', vbox_exc.VBoxManageError),
         ('117-startvm-nosuch.txt', vbox_exc.VBoxObjectNotFound),
+        # A running VM's process between states: retried.
+        ('139-showvminfo-vm-process-just-killed.txt',
+         vbox_exc.VBoxTransientError),
+        ('140-showvminfo-vm-stopping.txt', vbox_exc.VBoxTransientError),
     )
     @ddt.unpack
     def test_real_error_transcript(self, name, expected):
