@@ -102,8 +102,9 @@ NOVNC_PAGE = 'vnc_lite.html'
 # The first image and the flavor the printed first server create uses.
 FIRST_IMAGE = 'tinyguest'
 FIRST_FLAVOR = 'm1.nano'
-# Folders that tools/real-vbox/provision.sh shares with its chroot by
-# default: where the VM folders go when the state is elsewhere.
+# Where the VM folders go when VirtualBox runs in tools/real-vbox's chroot
+# and the state is not in a folder it shares: /var/lib/nova is one of the
+# folders provision.sh shares by default.
 CHROOT_VM_DIR = '/var/lib/nova/allinone-%s/instances'
 TOKEN = 'admin:admin'
 CLOUD = 'allinone'

@@ -31,8 +31,8 @@ sees) on ports 21000 above the usual ones, and as a user would:
   checks noVNC reached the VM's screen; keeps VirtualBox's own screenshot
   of the VM's screen too;
 - stop/start, pause/unpause, suspend/resume, soft reboot (the guest
-  answers the ACPI power button), each checked in Nova's state and, where
-  the guest shows it, in the console log;
+  answers the ACPI power button), each checked in Nova's state, in
+  VirtualBox's and, where the guest shows it, in the console log;
 - a snapshot, and a server booted from it shows the banner with ITS ID;
 - deletes the servers, and VirtualBox holds none of their VMs.
 
@@ -426,12 +426,18 @@ def main():
         if not png_lit_bytes(kept):
             raise StepFailed('the VM screen is black (%s)' % kept)
 
-    def action(verb, wanted, console_text=None):
+    def action(verb, wanted, console_text=None, vm_state=None):
         def do():
             run.os('server', verb, ids['vm1'])
             run.wait_status(ids['vm1'], wanted, timeout=GUEST_SECONDS)
             if console_text:
                 run.wait_console(ids['vm1'], console_text)
+            if vm_state:
+                info = run.vbm('showvminfo', ids['vm1'], '--machinereadable')
+                if 'VMState="%s"' % vm_state not in info:
+                    raise StepFailed('VirtualBox: %s, not %s' % ([
+                        line for line in info.splitlines()
+                        if line.startswith('VMState=')], vm_state))
         return do
 
     def soft_reboots():
@@ -489,13 +495,19 @@ def main():
             run.step('console url: noVNC page', console_page)
             run.step('noVNC shows the guest screen', novnc_screen)
             run.step('VirtualBox screenshot', vga_screen)
-            run.step('server stop', action('stop', 'SHUTOFF', POWERING_OFF))
+            run.step('server stop', action('stop', 'SHUTOFF', POWERING_OFF,
+                                           vm_state='poweroff'))
             run.step('server start', action('start', 'ACTIVE',
-                                            BANNER + ids['vm1']))
-            run.step('server pause', action('pause', 'PAUSED'))
-            run.step('server unpause', action('unpause', 'ACTIVE'))
-            run.step('server suspend', action('suspend', 'SUSPENDED'))
-            run.step('server resume', action('resume', 'ACTIVE'))
+                                            BANNER + ids['vm1'],
+                                            vm_state='running'))
+            run.step('server pause', action('pause', 'PAUSED',
+                                            vm_state='paused'))
+            run.step('server unpause', action('unpause', 'ACTIVE',
+                                              vm_state='running'))
+            run.step('server suspend', action('suspend', 'SUSPENDED',
+                                              vm_state='saved'))
+            run.step('server resume', action('resume', 'ACTIVE',
+                                             vm_state='running'))
             run.step('server reboot --soft', reboot)
             if run.step('snapshot', snapshot):
                 run.step('boot from snapshot', boot_snapshot)
