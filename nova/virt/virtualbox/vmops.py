@@ -632,8 +632,8 @@ class VMOps(object):
 
     def reboot(self, instance, reboot_type):
         """SOFT: ACPI shutdown (up to [virtualbox] wait_soft_reboot_seconds)
-        then start, else a hard reboot. HARD: reset a running VM, start any
-        other."""
+        then start, else a hard reboot. HARD: power off (or discard the
+        saved state), then start."""
         with self._lock(instance):
             try:
                 if reboot_type == SOFT_REBOOT and self._soft_reboot(instance):
@@ -653,17 +653,12 @@ class VMOps(object):
         return True
 
     def _hard_reboot(self, instance):
-        state = self._settled_state(instance)
-        if state == constants.STATE_RUNNING:
-            self._run(instance, 'controlvm', instance.uuid, 'reset')
-        else:
-            if state in (constants.STATE_SAVED,
-                         constants.STATE_ABORTED_SAVED):
-                self._run(instance, 'discardstate', instance.uuid)
-            elif state in constants.ACTIVE_STATES:
-                # paused (a reset would leave it paused), gurumeditation
-                self._run(instance, 'controlvm', instance.uuid, 'poweroff')
-            self._start(instance)
+        """A power cycle of the VM, whatever its state, as libvirt's hard
+        reboot recreates its domain. Not ``controlvm reset``: on VirtualBox
+        7.2 the reset of a VM restored from a saved state hangs in its BIOS
+        (a suspend and resume, then a hard reboot, never booted)."""
+        self._hard_power_off(instance)
+        self._start(instance)
         LOG.info('Instance rebooted hard', instance=instance)
 
     # -- pause, suspend, soft delete ------------------------------------------

@@ -239,20 +239,31 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         self.assertEqual({self.guest.IGNORED}, set(lines[1:]))
         self.driver.power_on(self.ctx, instance, [])
         self._wait(instance, lambda lines: lines[-1:] == [B], 'a boot')
-        # Soft reboot: ignored, then the hard one resets the VM.
+        # Soft reboot: ignored, then the hard one, a power cycle.
         before = self._vm_process(instance)
         self.driver.reboot(self.ctx, instance, [], 'SOFT')
-        self._wait(instance, lambda lines: lines[-2:] == [
-            self.guest.IGNORED, B], 'ignored, then a reset')
-        self.assertEqual(before, self._vm_process(instance))
+        self._wait_new_boot(instance, before)
+        self._wait_lines(instance, B, self.guest.IGNORED, B)
         self.assertEqual(power_state.RUNNING, self._power(instance))
 
     def test_hard_reboot_restarts_the_guest(self):
         instance = self._booted()
         before = self._vm_process(instance)
         self.driver.reboot(self.ctx, instance, [], 'HARD')
+        # A power cycle: a new VM process, no ACPI.
+        self._wait_new_boot(instance, before)
         self._wait_lines(instance, self.B(instance), self.B(instance))
-        self.assertEqual(before, self._vm_process(instance))
+        self.assertEqual(power_state.RUNNING, self._power(instance))
+
+    def test_hard_reboot_after_a_resume_boots_the_guest(self):
+        # VirtualBox's reset of a VM restored from a saved state left its
+        # BIOS hung (contract scenario 15-running-vm).
+        instance = self._booted()
+        self.driver.suspend(self.ctx, instance)
+        self.driver.resume(self.ctx, instance, [])
+        self.driver.reboot(self.ctx, instance, [], 'HARD')
+        self._wait(instance, lambda lines: lines[-1:] == [self.B(instance)]
+                   and len(lines) == 2, 'a boot after the reboot')
         self.assertEqual(power_state.RUNNING, self._power(instance))
 
     # -- images, disks, NICs -----------------------------------------------

@@ -1191,27 +1191,37 @@ class RebootTestCase(VMOpsTestBase):
         self.set_states('running')
         self.vmops.reboot(self.instance, 'SOFT')
         self.assertEqual([('controlvm', UUID, 'acpipowerbutton'),
-                          ('controlvm', UUID, 'reset')], self.commands())
+                          ('controlvm', UUID, 'poweroff'),
+                          ('startvm', UUID, '--type', 'headless')],
+                         self.commands())
         self.assertEqual(10, sum(self.clock.sleeps))
 
     def test_soft_reboot_of_a_stopped_vm_starts_it(self):
         self.set_states('poweroff')
+        self.vbox.run.side_effect = [not_running(), None]
         self.vmops.reboot(self.instance, 'SOFT')
-        self.assertEqual([('startvm', UUID, '--type', 'headless')],
+        self.assertEqual([('controlvm', UUID, 'poweroff'),
+                          ('startvm', UUID, '--type', 'headless')],
                          self.commands())
 
     def test_hard_reboot_from_each_state(self):
+        # A power cycle, never "controlvm reset" (which hangs a VM restored
+        # from a saved state); a VM not running answers the poweroff with
+        # "not currently running".
+        poweroff = ('controlvm', UUID, 'poweroff')
         start = ('startvm', UUID, '--type', 'headless')
         cases = {
-            'running': [('controlvm', UUID, 'reset')],
-            'poweroff': [start],
-            'aborted': [start],
-            'saved': [('discardstate', UUID), start],
-            'paused': [('controlvm', UUID, 'poweroff'), start],
-            'gurumeditation': [('controlvm', UUID, 'poweroff'), start],
+            'running': (None, [poweroff, start]),
+            'paused': (None, [poweroff, start]),
+            'gurumeditation': (None, [poweroff, start]),
+            'poweroff': (not_running(), [poweroff, start]),
+            'aborted': (not_running(), [poweroff, start]),
+            'saved': (not_running(), [poweroff, ('discardstate', UUID),
+                                      start]),
         }
-        for state, expected in cases.items():
+        for state, (answer, expected) in cases.items():
             self.vbox.run.reset_mock()
+            self.vbox.run.side_effect = [answer, None, None]
             self.set_states(state)
             self.vmops.reboot(self.instance, 'HARD')
             self.assertEqual(expected, self.commands(), state)
