@@ -90,17 +90,17 @@ virtualbox_opts = [
                     'gets one port of these.'),
     cfg.BoolOpt('vrde_require_instance_uuid_as_password',
                 default=False,
-                help='Use the instance UUID as its VRDE password. When off, '
-                     'each instance gets a random password of '
-                     'vrde_password_length characters.'),
+                help='Use the instance UUID as its VNC password (VNC '
+                     'extension pack only). When off, each instance gets a '
+                     'random password of vrde_password_length characters.'),
     cfg.IntOpt('vrde_password_length',
                default=None,
                min=1,
                max=128,
-               help='Length of the random VRDE password generated for each '
-                    'instance. Unset means no password (VRDE listens '
-                    'without authentication: keep vrde_address on '
-                    '127.0.0.1 then).'),
+               help='Length of the random VNC password generated for each '
+                    'instance (VNC extension pack only: VirtualBox\'s VNC '
+                    'server admits no one without a password). Unset means '
+                    '8, all that VNC authentication uses.'),
     cfg.IntOpt('wait_soft_reboot_seconds',
                default=60,
                min=0,
@@ -139,7 +139,13 @@ virtualbox_opts = [
     cfg.HostAddressOpt('vrde_address',
                        default='127.0.0.1',
                        help='Address the VRDE server of each instance '
-                            'listens on.'),
+                            'listens on. With vrde_module VNC, the console '
+                            'relay nova-compute runs for Nova\'s VNC proxy '
+                            'listens on it too, on a port the system picks, '
+                            'and admits the proxy without a password: keep '
+                            'it on 127.0.0.1 when the proxy runs on this '
+                            'host, else on an address only the proxy can '
+                            'reach.'),
     cfg.StrOpt('os_type',
                default='Linux_64',
                help='VirtualBox OS type (VBoxManage list ostypes) used when '

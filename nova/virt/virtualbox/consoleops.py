@@ -40,20 +40,28 @@ other than RDP sets the ``Security/*`` VRDE properties to the configured
 certificate, key and CA. Otherwise VirtualBox's default stays: 7.x turns
 TLS on with a certificate it generates into the VM folder.
 
-Passwords (VNC only). The VNC extension pack's ``VNCPassword`` property is
-the instance UUID (vrde_require_instance_uuid_as_password) or a random
-password of vrde_password_length characters, kept in
-``<vm folder>/vrde.password`` (mode 0600) for the operator. It is passed to
-VBoxManage as a :class:`vboxmanage.Secret`, so it is never logged, and it is
-never part of a console URL. Nova's noVNC proxy speaks only the "None" and
-VeNCrypt security types to the compute host, not VNC password
-authentication, so an instance with a VNC password has no Nova VNC console:
-its users connect with a VNC client to the host and port instead.
-VirtualBox keeps the password in clear in the VM's settings file, so the VM
-folder is made private (0700); VNC authentication only uses the first 8
-characters of a password. The Oracle RDP server takes no per-VM password
-(it authenticates against host accounts through VBoxAuth), so the password
+Passwords (VNC only). The VNC extension pack's server offers nothing but
+VNC Authentication and, without a ``VNCPassword`` property, accepts no
+answer at all: every instance gets a password. It is the instance UUID
+(vrde_require_instance_uuid_as_password) or a random password of
+vrde_password_length characters (8 when unset: VNC authentication uses
+only the first 8), kept in ``<vm folder>/vrde.password`` (mode 0600). It is
+passed to VBoxManage as a :class:`vboxmanage.Secret`, so it is never
+logged, and it is never part of a console URL. VirtualBox keeps the
+password in clear in the VM's settings file, so the VM folder is made
+private (0700). The Oracle RDP server takes no per-VM password (it
+authenticates against host accounts through VBoxAuth), so the password
 options do not apply to RDP.
+
+Nova's VNC console. Nova's noVNC proxy speaks only the "None" and VeNCrypt
+security types to the compute host, not VNC Authentication, so
+get_vnc_console gives it the host and port of a relay in nova-compute
+(:mod:`vncrelay`): one listener per instance on vrde_address, started on
+demand, which answers VirtualBox's VNC Authentication with the instance's
+password and offers "None" to the proxy. :meth:`ConsoleOps.close_vnc_console`
+closes it when the instance is destroyed, :meth:`ConsoleOps.close_vnc_consoles`
+all of them when nova-compute stops. Users of a VNC client of their own
+connect to the VRDE port with the password instead.
 
 Serial console. The first serial port (COM1) writes to
 ``<vm folder>/console.log``, which VirtualBox empties whenever the VM
@@ -77,6 +85,7 @@ from nova.virt.virtualbox import conf as vbox_conf
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import vncrelay
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -93,10 +102,14 @@ SERIAL_IRQ = '4'
 
 PORT_LOCK_NAME = 'vbox-vrde-ports'
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
+# The password length when vrde_password_length is unset: all that VNC
+# authentication uses.
+DEFAULT_VNC_PASSWORD_LENGTH = vncrelay.VNC_PASSWORD_LENGTH
 
 # VRDE listen addresses that mean "every address": the console's host is
 # then the address Nova's proxy is told to use for this compute host.
 _WILDCARD_ADDRESSES = ('', '0.0.0.0', '::', '[::]')
+_IPV6_WILDCARD_ADDRESSES = ('::', '[::]')
 
 
 class VRDEPortsExhausted(exception.ConsolePortRangeExhausted):
@@ -156,6 +169,7 @@ class ConsoleOps(object):
         self._vbox = vbox
         self._pathutils = path_utils or pathutils.PathUtils()
         self._module = None
+        self._relays = vncrelay.VNCRelays()
 
     # -- configuration --------------------------------------------------------
 
@@ -278,24 +292,35 @@ class ConsoleOps(object):
 
     # -- passwords ------------------------------------------------------------
 
-    def _password(self, instance):
-        """The VNC password of ``instance`` (None: no password), creating
-        and storing a random one on first use."""
-        vbox = CONF.virtualbox
-        if vbox.vrde_require_instance_uuid_as_password:
+    @staticmethod
+    def _password_length():
+        return (CONF.virtualbox.vrde_password_length or
+                DEFAULT_VNC_PASSWORD_LENGTH)
+
+    def _stored_password(self, instance):
+        """The VNC password the instance's VM was given, None when it has
+        none (spawned before every instance had one)."""
+        if CONF.virtualbox.vrde_require_instance_uuid_as_password:
             return instance.uuid
-        if not vbox.vrde_password_length:
-            return None
-        path = self._pathutils.vrde_password_path(instance)
         try:
-            with open(path, encoding='utf-8') as f:
-                stored = f.read()
-            if len(stored) == vbox.vrde_password_length:
-                return stored
+            with open(self._pathutils.vrde_password_path(instance),
+                      encoding='utf-8') as f:
+                return f.read() or None
         except OSError:
-            pass
+            return None
+
+    def _password(self, instance):
+        """The VNC password of ``instance``, creating and storing a random
+        one on first use or when vrde_password_length changed."""
+        if CONF.virtualbox.vrde_require_instance_uuid_as_password:
+            return instance.uuid
+        length = self._password_length()
+        stored = self._stored_password(instance)
+        if stored is not None and len(stored) == length:
+            return stored
         password = ''.join(secrets.choice(PASSWORD_ALPHABET)
-                           for _i in range(vbox.vrde_password_length))
+                           for _i in range(length))
+        path = self._pathutils.vrde_password_path(instance)
         self._pathutils.ensure_dir(self._pathutils.instance_dir(instance))
         _write_private(path, password)
         return password
@@ -307,12 +332,6 @@ class ConsoleOps(object):
         folder = self._pathutils.ensure_dir(
             self._pathutils.instance_dir(instance))
         os.chmod(folder, 0o700)
-
-    @staticmethod
-    def _has_password():
-        vbox = CONF.virtualbox
-        return bool(vbox.vrde_require_instance_uuid_as_password or
-                    vbox.vrde_password_length)
 
     # -- modifyvm builders ----------------------------------------------------
 
@@ -357,8 +376,8 @@ class ConsoleOps(object):
     def vrde_args(self, instance):
         """``modifyvm`` arguments for the instance's remote display.
 
-        Reserves the instance's port when vrde_unique_port is on and
-        creates its password when one is asked for, both in the VM folder.
+        Reserves the instance's port when vrde_unique_port is on and, with
+        the VNC pack, creates its password, both in the VM folder.
         """
         vbox = CONF.virtualbox
         if not vbox.remote_display:
@@ -377,10 +396,9 @@ class ConsoleOps(object):
                 '--vrde-auth-type', 'null']
         if self._is_vnc():
             password = self._password(instance)
-            if password:
-                self._protect_vm_dir(instance)
-                args += ['--vrde-property',
-                         vboxmanage.Secret('VNCPassword=%s' % password)]
+            self._protect_vm_dir(instance)
+            args += ['--vrde-property',
+                     vboxmanage.Secret('VNCPassword=%s' % password)]
         else:
             args += self.tls_properties()
         return args
@@ -394,24 +412,52 @@ class ConsoleOps(object):
     # -- Nova's console API ---------------------------------------------------
 
     def get_vnc_console(self, context, instance):
+        """The host and port of the instance's console relay for Nova's
+        VNC proxy, the relay started if needed: the same port every time
+        while nova-compute runs, as the proxy checks it when a console
+        token is used."""
         vbox = CONF.virtualbox
         if not vbox.remote_display or not self._is_vnc():
-            raise exception.ConsoleTypeUnavailable(console_type='vnc')
-        if self._has_password():
-            LOG.warning('No Nova VNC console: the instance\'s VNC server '
-                        'asks for a password and Nova\'s VNC proxy cannot '
-                        'give it. Connect a VNC client to the VRDE port, or '
-                        'unset [virtualbox] vrde_password_length and '
-                        'vrde_require_instance_uuid_as_password.',
-                        instance=instance)
             raise exception.ConsoleTypeUnavailable(console_type='vnc')
         port = self.get_port(instance)
         if port is None:
             raise exception.ConsoleTypeUnavailable(console_type='vnc')
-        host = vbox.vrde_address
+        password = self._stored_password(instance)
+        if password is None:
+            LOG.warning('No Nova VNC console: the instance\'s VM has no VNC '
+                        'password, without which VirtualBox\'s VNC server '
+                        'lets no one in. A rebuild gives it one.',
+                        instance=instance)
+            raise exception.ConsoleTypeUnavailable(console_type='vnc')
+        address = vbox.vrde_address
+        # The VRDE server listens on every address: reach it on loopback.
+        target = address
+        if address in _IPV6_WILDCARD_ADDRESSES:
+            target = '::1'
+        elif address in _WILDCARD_ADDRESSES:
+            target = '127.0.0.1'
+        try:
+            relay_port = self._relays.open(instance.uuid, address,
+                                           target.strip('[]'), port,
+                                           password)
+        except OSError as err:
+            LOG.error('No Nova VNC console: its relay cannot listen on '
+                      '%(address)s: %(err)s',
+                      {'address': address, 'err': err}, instance=instance)
+            raise exception.ConsoleTypeUnavailable(console_type='vnc')
+        host = address
         if host in _WILDCARD_ADDRESSES:
             host = CONF.vnc.server_proxyclient_address
-        return console_type.ConsoleVNC(host=host, port=port)
+        return console_type.ConsoleVNC(host=host, port=relay_port)
+
+    def close_vnc_console(self, instance):
+        """Close the instance's console relay, if it has one; destroy calls
+        it, since the port belongs to the instance."""
+        self._relays.close(instance.uuid)
+
+    def close_vnc_consoles(self):
+        """Close every console relay; cleanup_host calls it."""
+        self._relays.close_all()
 
     def get_serial_console(self, context, instance):
         # VirtualBox's "tcpserver" serial mode listens on every host address

@@ -27,6 +27,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import time
 from unittest import mock
 import uuid as uuidlib
@@ -375,6 +376,43 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
                                       timeout=10) as conn:
             version = conn.recv(12)
         self.assertRegex(version, rb'^RFB 003\.00[38]\n$')
+
+    def test_vnc_console_as_novas_proxy_sees_it(self):
+        # VirtualBox's VNC server offers only VNC Authentication; the
+        # driver's relay answers it and offers Nova's proxy "None".
+        self.flags(remote_display=True, vrde_module='VNC',
+                   vrde_port='15900-15999', vrde_unique_port=True,
+                   vrde_address='127.0.0.1', group='virtualbox')
+        instance = self._booted()
+        self.addCleanup(self.driver._consoleops.close_vnc_consoles)
+        console = self.driver.get_vnc_console(self.ctx, instance)
+        self.assertEqual('127.0.0.1', console.host)
+        with socket.create_connection((console.host, console.port),
+                                      timeout=10) as conn:
+            conn.settimeout(10)
+
+            def recv(count):
+                data = b''
+                while len(data) < count:
+                    chunk = conn.recv(count - len(data))
+                    self.assertTrue(chunk, 'closed after %r' % data)
+                    data += chunk
+                return data
+            self.assertEqual(b'RFB 003.008\n', recv(12))
+            conn.sendall(b'RFB 003.008\n')
+            count = recv(1)[0]
+            self.assertIn(1, recv(count))
+            conn.sendall(b'\x01')
+            self.assertEqual(0, struct.unpack('!I', recv(4))[0])
+            conn.sendall(b'\x01')  # ClientInit, shared
+            width, height = struct.unpack('!HH', recv(4))
+            recv(16)  # pixel format
+            recv(struct.unpack('!I', recv(4))[0])  # the name
+        self.assertGreater(width, 0)
+        self.assertGreater(height, 0)
+        # Nova's proxy asks again to validate the port: the same relay.
+        self.assertEqual(console.port, self.driver.get_vnc_console(
+            self.ctx, instance).port)
 
     # -- outside Nova --------------------------------------------------------
 

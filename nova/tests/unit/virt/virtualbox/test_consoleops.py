@@ -16,6 +16,7 @@
 
 import logging
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -28,12 +29,14 @@ import fixtures
 from nova.console import type as console_type
 from nova import exception
 from nova.tests.unit.virt.virtualbox import test_base
+from nova.tests.unit.virt.virtualbox import test_vncrelay
 from nova.virt import fake as fake_virt
 from nova.virt.virtualbox import consoleops
 from nova.virt.virtualbox import driver
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import pathutils
 from nova.virt.virtualbox import vboxmanage
+from nova.virt.virtualbox import vncrelay
 
 UUID = '4fd89640-4231-4c44-a7b5-a3c7ca859849'
 
@@ -334,10 +337,17 @@ class PasswordTestCase(_Base):
         self.assertEqual('--vrde-property', args[args.index(found[0]) - 1])
         return found[0][len('VNCPassword='):]
 
-    def test_no_password(self):
+    def test_always_a_password(self):
+        # VirtualBox's VNC server lets no one in without one: 8 characters
+        # (all VNC authentication uses) when no length is configured.
         args = self.ops.vrde_args(self.inst)
-        self.assertFalse([a for a in args if 'VNCPassword' in a])
         self.assertEqual('VNC', args[args.index('--vrde-extpack') + 1])
+        password = self.password_arg(args)
+        self.assertEqual(8, len(password))
+        path = self.pathutils.vrde_password_path(self.inst)
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+        with open(path) as f:
+            self.assertEqual(password, f.read())
 
     def test_instance_uuid(self):
         self.vrde(vrde_module='VNC',
@@ -445,7 +455,11 @@ class TLSTestCase(_Base):
 
     def test_not_for_vnc(self):
         self.vrde(vrde_module='VNC')
-        self.assertEqual([], self.tls(encrypted_rdp=True))
+        args = self.tls(encrypted_rdp=True)
+        # The VNC password, no Security/* property.
+        self.assertEqual(['--vrde-property'], args[:1])
+        self.assertTrue(args[1].startswith('VNCPassword='))
+        self.assertEqual(2, len(args))
 
 
 class ConsoleTestCase(_Base):
@@ -457,39 +471,143 @@ class ConsoleTestCase(_Base):
         self.assertRaises(exception.ConsoleTypeUnavailable,
                           self.ops.get_vnc_console, None, self.inst)
 
-    def test_vnc_unique_port(self):
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(self.ops.close_vnc_consoles)
+        self.logger = self.useFixture(fixtures.FakeLogger(
+            level=logging.DEBUG))
+
+    def virtualbox_vnc(self, password):
+        """VirtualBox's VNC server of the instance, expecting
+        ``password``."""
+        server = test_vncrelay.FakeVirtualBoxVNC(
+            response=vncrelay.vnc_auth_response(
+                password, test_vncrelay.CHALLENGE))
+        self.addCleanup(server.close)
+        return server
+
+    def stored_password(self):
+        with open(self.pathutils.vrde_password_path(self.inst)) as f:
+            return f.read()
+
+    def assert_console_works(self, console, server):
+        """Nova's proxy, connected to ``console``, gets the screen of
+        ``server``."""
+        with socket.create_connection((console.host, console.port),
+                                      timeout=test_vncrelay.TIMEOUT) as sock:
+            self.assertEqual(test_vncrelay.SERVER_INIT,
+                             test_vncrelay.nova_proxy_handshake(sock))
+        self.assertTrue(server.authenticated.is_set())
+
+    def test_vnc_unique_port_through_the_relay(self):
+        closed = socket.create_server(('127.0.0.1', 0))
+        port = closed.getsockname()[1]
+        closed.close()
         self.vrde(vrde_module='VNC', vrde_unique_port=True,
-                  vrde_port='5900-5910', vrde_address='192.0.2.7')
+                  vrde_port=str(port), vrde_address='127.0.0.1')
         self.ops.vrde_args(self.inst)
+        server = test_vncrelay.FakeVirtualBoxVNC(
+            response=vncrelay.vnc_auth_response(
+                self.stored_password(), test_vncrelay.CHALLENGE))
+        self.addCleanup(server.close)
         console = self.ops.get_vnc_console(None, self.inst)
         self.assertIsInstance(console, console_type.ConsoleVNC)
-        self.assertEqual(('192.0.2.7', 5900), (console.host, console.port))
+        self.assertEqual('127.0.0.1', console.host)
+        # The relay's port, not VirtualBox's, which offers only VNC
+        # Authentication.
+        self.assertNotEqual(port, console.port)
         self.vbox.show_vm_info.assert_not_called()
+        # Nothing answers on the VRDE port yet: the relay says so.
+        with socket.create_connection(('127.0.0.1', console.port),
+                                      timeout=10) as sock:
+            self.assertIn('does not answer',
+                          test_vncrelay.refusal_reason(sock))
+        self.assertNotIn(self.stored_password(), self.logger.output)
+
+    def test_vnc_console_answers_the_vm_password(self):
+        self.vrde(vrde_module='VNC', vrde_password_length=12,
+                  vrde_address='127.0.0.1', vrde_port='5900-5910')
+        self.ops.vrde_args(self.inst)
+        password = self.stored_password()
+        server = self.virtualbox_vnc(password)
+        self.vbox.show_vm_info.return_value = {'vrde': 'on',
+                                               'vrdeport': str(server.port)}
+        console = self.ops.get_vnc_console(None, self.inst)
+        self.assert_console_works(console, server)
+        self.assertNotIn(password, self.logger.output)
+
+    def test_vnc_console_answers_the_instance_uuid(self):
+        # Against OpenSSL's answer, not the relay's own.
+        uuid_password, response = test_vncrelay.OPENSSL_RESPONSES[1]
+        self.assertTrue(UUID.startswith(uuid_password))
+        self.vrde(vrde_module='VNC', vrde_port='5900-5910',
+                  vrde_require_instance_uuid_as_password=True)
+        self.ops.vrde_args(self.inst)
+        server = test_vncrelay.FakeVirtualBoxVNC(response=response)
+        self.addCleanup(server.close)
+        self.vbox.show_vm_info.return_value = {'vrde': 'on',
+                                               'vrdeport': str(server.port)}
+        self.assert_console_works(self.ops.get_vnc_console(None, self.inst),
+                                  server)
+        self.assertNotIn(UUID, self.logger.output)
+
+    def test_vnc_console_port_stable_until_destroy(self):
+        self.vrde(vrde_module='VNC', vrde_port='5900-5910')
+        self.ops.vrde_args(self.inst)
+        first = self.virtualbox_vnc(self.stored_password())
+        self.vbox.show_vm_info.return_value = {'vrde': 'on',
+                                               'vrdeport': str(first.port)}
+        console = self.ops.get_vnc_console(None, self.inst)
+        # Nova's proxy validates the port by asking again; the VM was
+        # restarted meanwhile and VirtualBox picked another VRDE port.
+        second = self.virtualbox_vnc(self.stored_password())
+        self.vbox.show_vm_info.return_value = {'vrde': 'on',
+                                               'vrdeport': str(second.port)}
+        self.assertEqual(console.port,
+                         self.ops.get_vnc_console(None, self.inst).port)
+        self.assert_console_works(console, second)
+        other = instance(9)
+        self.ops.vrde_args(other)
+        self.assertNotEqual(console.port,
+                            self.ops.get_vnc_console(None, other).port)
+        # Destroy closes the instance's relay, cleanup_host all of them.
+        self.ops.close_vnc_console(self.inst)
+        self.assertRaises(ConnectionRefusedError, socket.create_connection,
+                          (console.host, console.port), 10)
+        self.ops.close_vnc_consoles()
+        self.assertEqual({}, self.ops._relays.ports())
 
     def test_vnc_wildcard_address(self):
         self.vrde(vrde_module='VNC', vrde_unique_port=True,
                   vrde_port='5900', vrde_address='0.0.0.0')
         self.flags(server_proxyclient_address='198.51.100.4', group='vnc')
         self.ops.vrde_args(self.inst)
-        self.assertEqual('198.51.100.4',
-                         self.ops.get_vnc_console(None, self.inst).host)
-
-    def test_vnc_shared_range_running(self):
-        self.vrde(vrde_module='VNC', vrde_port='5900-5910')
-        self.vbox.show_vm_info.return_value = {'vrde': 'on',
-                                               'vrdeport': '5903'}
         console = self.ops.get_vnc_console(None, self.inst)
-        self.assertEqual(5903, console.port)
-        self.vbox.show_vm_info.assert_called_once_with(UUID)
+        self.assertEqual('198.51.100.4', console.host)
+        # The relay listens on every address too and reaches VirtualBox
+        # on loopback.
+        relay = self.ops._relays._relays[self.inst.uuid]
+        self.assertEqual('0.0.0.0', relay.listen_address)
+        self.assertEqual(('127.0.0.1', 5900), relay._target)
+
+    def test_vnc_relay_cannot_listen(self):
+        self.vrde(vrde_module='VNC', vrde_unique_port=True,
+                  vrde_port='5900', vrde_address='192.0.2.7')
+        self.ops.vrde_args(self.inst)
+        self.assertRaises(exception.ConsoleTypeUnavailable,
+                          self.ops.get_vnc_console, None, self.inst)
+        self.assertIn('relay cannot listen on 192.0.2.7', self.logger.output)
 
     def test_vnc_shared_range_not_running(self):
         self.vrde(vrde_module='VNC', vrde_port='5900-5910')
+        self.ops.vrde_args(self.inst)
         for info in ({'vrde': 'on', 'vrdeport': '-1'},
                      {'vrde': 'on', 'vrdeport': '0'},
                      {'vrde': 'off'}):
             self.vbox.show_vm_info.return_value = info
             self.assertRaises(exception.ConsoleTypeUnavailable,
                               self.ops.get_vnc_console, None, self.inst)
+        self.assertEqual({}, self.ops._relays.ports())
 
     def test_vnc_vm_gone(self):
         self.vrde(vrde_module='VNC', vrde_port='5900-5910')
@@ -497,16 +615,16 @@ class ConsoleTestCase(_Base):
         self.assertRaises(exception.InstanceNotFound,
                           self.ops.get_vnc_console, None, self.inst)
 
-    def test_vnc_with_password_is_unavailable(self):
-        logger = self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
+    def test_vnc_vm_without_password_is_unavailable(self):
+        # A VM spawned before every instance got a VNC password: no one
+        # gets into it.
         self.vrde(vrde_module='VNC', vrde_unique_port=True,
-                  vrde_port='5900',
-                  vrde_require_instance_uuid_as_password=True)
-        self.ops.vrde_args(self.inst)
+                  vrde_port='5900')
+        self.ops.reserve_port(self.inst)
         self.assertRaises(exception.ConsoleTypeUnavailable,
                           self.ops.get_vnc_console, None, self.inst)
-        self.assertIn('VNC client', logger.output)
-        self.assertNotIn(UUID, logger.output)
+        self.assertIn('no VNC password', self.logger.output)
+        self.assertEqual({}, self.ops._relays.ports())
 
     def test_serial_console_not_implemented(self):
         self.assertRaises(NotImplementedError, self.ops.get_serial_console,
