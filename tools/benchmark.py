@@ -38,7 +38,7 @@ No network: the image is a qcow2 made by qemu-img, served by a fake Glance.
 The 50 and 200 instances are registered with the simulator directly, in
 process and without latency; the measurements then run with latency.
 
-    python tools/benchmark.py [--quick] [--json FILE]
+    python tools/benchmark.py [--quick] [--json FILE] [--real [CMD]]
 
 Figures, not asserts: lines over a budget are flagged with "OVER".
 The simulator runs resident by default (vboxsim/service.py: a service
@@ -49,6 +49,23 @@ the real VBoxManage is a small native client of the resident VBoxSVC.
 ms of CPU for the interpreter, which with many concurrent calls on few
 cores, not the driver, sets the wall times. Either way the figures include
 the simulator's own CPU ("sim cpu").
+
+``--real [CMD]`` measures the same driver on real VirtualBox instead
+(default /usr/local/bin/vboxmanage-real: VirtualBox 7.2 in a chroot where
+only /tmp and /var/lib/nova are shared, so everything lives in a
+/tmp/vbox-bench-real-* folder), with the tiny guest (tools/tinyguest)
+running: no simulator, no latency emulation. Per lifecycle operation: the
+VBoxManage calls, wall seconds, seconds from the operation's start to the
+guest's banner in the console log of this boot (operations that boot it),
+this process's CPU, the VBoxManage clients' CPU ("vbm"), VBoxSVC's CPU
+("svc") and the slowest VBoxManage commands. Then N concurrent spawns of
+one image against one spawn (to running and to the banner), and
+list_instances, resources and Nova's power-state sync at 1, 20 and 50
+running guests (booted in batches of --batch, default the number of
+cores, and halted before measuring). Everything it made (its VMs by UUID,
+its media, its folder) is removed at the end, also on failure or SIGTERM;
+other VMs are never touched. ``--real --quick``: 1 and 5 VMs, 3 concurrent
+spawns, about a minute.
 """
 
 import argparse
@@ -60,6 +77,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import uuid as uuidlib
 
@@ -441,6 +459,628 @@ class Bench(object):
             shutil.rmtree(self.top, ignore_errors=True)
 
 
+# -- real VirtualBox ----------------------------------------------------------
+
+REAL_DEFAULT_CMD = '/usr/local/bin/vboxmanage-real'
+# Only /tmp (and /var/lib/nova) mean the same inside the real VirtualBox's
+# chroot: instances path and image cache go there.
+REAL_TOP = '/tmp'
+GUEST_WAIT_SECONDS = 120
+
+
+def load_tinyguest():
+    """tools/tinyguest/build.py (next to this file) as a module."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        'tinyguest', 'build.py')
+    spec = importlib.util.spec_from_file_location('tinyguest_build', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _proc_cpu(pid):
+    """User+system CPU seconds of process ``pid`` (None when gone)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def _processes(match):
+    """{pid: argv} of the processes whose argv ``match(argv)``."""
+    found = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                argv = f.read().split(b'\0')
+        except OSError:
+            continue
+        if argv and match(argv):
+            found[int(entry)] = argv
+    return found
+
+
+class _Uploads(object):
+    """Glance for snapshot(): the uploaded image lands in a file."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.bytes = 0
+
+    def update(self, context, image_id, meta, data, purge_props=False):
+        path = os.path.join(self.folder, 'uploaded-%s.vdi' % image_id)
+        with open(path, 'wb') as f:
+            shutil.copyfileobj(data, f)
+        self.bytes = os.path.getsize(path)
+        os.unlink(path)
+
+
+class RealBench(object):
+    """The driver on real VirtualBox with the tiny guest running."""
+
+    def __init__(self, args):
+        import random
+
+        self.args = args
+        self.command = args.real
+        self.rows = []
+        self.results = {'operations': {}, 'scale': {}, 'power_sync': {},
+                        'concurrent_spawn': {}, 'errors': []}
+        self.top = tempfile.mkdtemp(prefix='vbox-bench-real-', dir=REAL_TOP)
+        os.chmod(self.top, 0o755)
+        os.chdir(self.top)
+        self.guest = load_tinyguest()
+        self.created = []       # every instance spawned (cleanup)
+        self.images = []        # every cached base image made (cleanup)
+        self.live = []          # instances running for the scale levels
+        self._next_id = random.randint(0x100000, 0xe00000)
+        self._calls = []
+        self._calls_lock = threading.Lock()
+
+    # -- setup ----------------------------------------------------------------
+
+    def vbm(self, *args, check=False):
+        import shlex
+        import subprocess
+
+        proc = subprocess.run(shlex.split(self.command) + list(args),
+                              capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL)
+        if check and proc.returncode:
+            raise RuntimeError('VBoxManage %s: %s' % (
+                ' '.join(args), proc.stderr.strip()))
+        return proc
+
+    def configure(self):
+        import nova.conf
+        from nova import objects
+        from nova.virt.virtualbox import conf as vbox_conf
+
+        self.conf = conf = nova.conf.CONF
+        vbox_conf.register_opts(conf)
+        conf([], project='nova', default_config_files=[])
+        self.instances = os.path.join(self.top, 'instances')
+        conf.set_override('instances_path', self.instances)
+        conf.set_override('host', 'bench')
+        conf.set_override('lock_path', os.path.join(self.top, 'locks'),
+                          group='oslo_concurrency')
+        conf.set_override('vboxmanage_cmd', self.command, group='virtualbox')
+        conf.set_override('retry_interval', 0.1, group='virtualbox')
+        conf.set_override('wait_soft_reboot_seconds', 30,
+                          group='virtualbox')
+        conf.set_override('lifecycle_event_interval', 0, group='virtualbox')
+        objects.register_all()
+
+    def start_driver(self):
+        from nova import context as nova_context
+        from nova.virt import driver as base_driver
+        from nova.virt import fake as fake_virt
+
+        self.driver = base_driver.load_compute_driver(
+            fake_virt.FakeVirtAPI(), 'virtualbox.VBoxDriver')
+        self.driver.init_host('bench')
+        self.ctx = nova_context.get_admin_context()
+        self.vbox = self.driver._vbox
+        self.paths = self.driver._pathutils
+        self.version = self.vbox.version()[1]
+        self.uploads = _Uploads(self.top)
+        self.driver._snapshotops._image_api = self.uploads
+        # Time every VBoxManage call, to say where an operation's time goes.
+        run_once = self.vbox._run_once
+
+        def timed(args, timeout):
+            started = time.monotonic()
+            try:
+                return run_once(args, timeout)
+            finally:
+                name = str(args[0]) if args else ''
+                if name == 'controlvm' and len(args) > 2:
+                    name = 'controlvm %s' % args[2]
+                with self._calls_lock:
+                    self._calls.append((name, time.monotonic() - started))
+        self.vbox._run_once = timed
+
+    def make_base(self):
+        """The tiny guest in the image cache, as the cache leaves a base
+        image (convertfromraw, then closemedium)."""
+        image_id = str(uuidlib.uuid4())
+        path = self.paths.cached_image_path(image_id)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        raw = path + '.raw'
+        self.guest.write_image(raw)
+        self.images.append(image_id)
+        self.vbm('convertfromraw', raw, path, '--format', 'VDI', check=True)
+        os.unlink(raw)
+        self.vbm('closemedium', 'disk', path, check=True)
+        return image_id
+
+    def instance(self, image_id):
+        from nova.tests.functional.virtualbox import vbox_harness
+
+        number = self._next_id
+        self._next_id += 1
+        return vbox_harness.make_instance(image_id, number=number,
+                                          root_gb=0,
+                                          memory_mb=self.args.memory)
+
+    def image_meta(self, image_id):
+        from nova import objects
+
+        return objects.ImageMeta.from_dict({
+            'id': image_id, 'disk_format': 'vdi',
+            'container_format': 'bare', 'properties': {}})
+
+    def spawn(self, instance, image_id):
+        self.created.append(instance)
+        self.driver.spawn(self.ctx, instance, self.image_meta(image_id), [],
+                          None, {}, network_info=[], block_device_info=None)
+
+    # -- the guest ----------------------------------------------------------
+
+    def banner_seen(self, instance):
+        """The guest's banner with its UUID in the console log of this
+        boot (VirtualBox empties it when the VM process starts; the
+        driver moves the boot before to console.log.1 first)."""
+        try:
+            with open(self.paths.console_log_path(instance), 'rb') as f:
+                text = f.read()
+        except OSError:
+            return False
+        return (self.guest.BANNER + instance.uuid).encode() in text
+
+    def powering_off_seen(self, instance):
+        try:
+            with open(self.paths.console_log_path(instance), 'rb') as f:
+                return self.guest.POWERING_OFF.encode() in f.read()
+        except OSError:
+            return False
+
+    def wait_banner(self, instances, started=None):
+        """Seconds from ``started`` until every instance's guest printed
+        its banner, by instance uuid."""
+        started = time.monotonic() if started is None else started
+        seen = {}
+        deadline = time.monotonic() + GUEST_WAIT_SECONDS
+        while len(seen) < len(instances):
+            for instance in instances:
+                if instance.uuid not in seen and self.banner_seen(instance):
+                    seen[instance.uuid] = round(time.monotonic() - started,
+                                                3)
+            if len(seen) == len(instances):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError('no guest banner within %d s in %s' % (
+                    GUEST_WAIT_SECONDS, ', '.join(
+                        i.uuid for i in instances if i.uuid not in seen)))
+            time.sleep(0.05)
+        return seen
+
+    def vm_cpu(self, seconds):
+        """Cores the VM processes of the running instances use over
+        ``seconds``."""
+        uuids = [i.uuid.encode() for i in self.live]
+        pids = _processes(lambda argv: argv[0].endswith(b'VBoxHeadless')
+                          and any(u in argv for u in uuids))
+        before = {pid: _proc_cpu(pid) for pid in pids}
+        time.sleep(seconds)
+        used = 0.0
+        for pid, cpu in before.items():
+            after = _proc_cpu(pid)
+            if cpu is not None and after is not None:
+                used += after - cpu
+        return used / seconds
+
+    # -- measuring ------------------------------------------------------------
+
+    def _svc_cpu(self):
+        """CPU seconds of VBoxSVC (VirtualBox's resident service), by pid."""
+        pids = _processes(lambda argv: argv[0].endswith(b'VBoxSVC'))
+        return {pid: _proc_cpu(pid) or 0.0 for pid in pids}
+
+    def measure(self, func, *args, **kwargs):
+        calls = self.vbox.call_count
+        with self._calls_lock:
+            del self._calls[:]
+        svc = self._svc_cpu()
+        wall = time.monotonic()
+        cpu = time.process_time()
+        times = os.times()
+        children = times.children_user + times.children_system
+        result = func(*args, **kwargs)
+        elapsed = time.monotonic() - wall
+        times = os.times()
+        svc_after = self._svc_cpu()
+        with self._calls_lock:
+            timed = list(self._calls)
+        by_name = {}
+        for name, seconds in timed:
+            count, total = by_name.get(name, (0, 0.0))
+            by_name[name] = (count + 1, total + seconds)
+        return result, {
+            'calls': self.vbox.call_count - calls,
+            'wall_s': round(elapsed, 3),
+            'cpu_s': round(time.process_time() - cpu, 3),
+            # The VBoxManage clients (this process's children): not
+            # VBoxSVC, not the VM processes.
+            'vbm_cpu_s': round(times.children_user + times.children_system -
+                               children, 3),
+            'svc_cpu_s': round(sum(c - svc.get(pid, 0.0)
+                                   for pid, c in svc_after.items()), 3),
+            'vboxmanage_s': round(sum(s for _n, s in timed), 3),
+            'calls_by_command': {
+                name: {'calls': n, 'seconds': round(s, 3)}
+                for name, (n, s) in by_name.items()}}
+
+    @staticmethod
+    def where(fig, top=3):
+        """The slowest VBoxManage commands of a measurement, and the time
+        outside VBoxManage (sleeps between polls, the driver)."""
+        parts = sorted(fig['calls_by_command'].items(),
+                       key=lambda kv: -kv[1]['seconds'])[:top]
+        text = ', '.join('%s %s%.2f' % (
+            name, '%dx ' % v['calls'] if v['calls'] > 1 else '',
+            v['seconds']) for name, v in parts)
+        outside = fig['wall_s'] - fig['vboxmanage_s']
+        if fig['calls'] and outside > 0.2:
+            text += ', outside VBoxManage %.2f' % outside
+        return text
+
+    def row(self, section, name, figures, note=''):
+        self.rows.append((section, name, figures, '', note))
+        banner = figures.get('banner_s')
+        print('%-11s %-38s %5s %7.2f %7s %6.2f %6.2f %6.2f %s' % (
+            section, name, figures.get('calls', '-'), figures['wall_s'],
+            '%.2f' % banner if banner is not None else '-',
+            figures.get('cpu_s', 0), figures.get('vbm_cpu_s', 0),
+            figures.get('svc_cpu_s', 0), note), flush=True)
+
+    def error(self, section, name, err):
+        text = '%s: %s: %r' % (section, name, err)
+        self.results['errors'].append(text)
+        print('%-11s %-38s ERROR %r' % (section, name, err), flush=True)
+
+    # -- phases ---------------------------------------------------------------
+
+    def lifecycle(self):
+        from nova.compute import power_state
+
+        d, ctx = self.driver, self.ctx
+        self.image_id = self.make_base()
+        vm = self.instance(self.image_id)
+        started = time.monotonic()
+        _, fig = self.measure(self.spawn, vm, self.image_id)
+        fig['banner_s'] = self.wait_banner([vm], started)[vm.uuid]
+        self.one_spawn = fig
+        self.results['operations']['spawn'] = fig
+        self.row('lifecycle', 'spawn (cached image, first use)', fig,
+                 self.where(fig))
+
+        def snapshot():
+            d.snapshot(ctx, vm, str(uuidlib.uuid4()),
+                       lambda **kwargs: None)
+
+        # (name, call, boots the guest, check afterwards)
+        ops = [
+            ('get_info', lambda: d.get_info(vm, use_cache=False), False),
+            ('power_off soft (ACPI, timeout 30)',
+             lambda: d.power_off(vm, timeout=30, retry_interval=10), False),
+            ('power_on', lambda: d.power_on(ctx, vm, []), True),
+            ('power_off hard', lambda: d.power_off(vm), False),
+            ('power_on', lambda: d.power_on(ctx, vm, []), True),
+            ('pause', lambda: d.pause(vm), False),
+            ('unpause', lambda: d.unpause(vm), False),
+            ('suspend', lambda: d.suspend(ctx, vm), False),
+            ('resume', lambda: d.resume(ctx, vm, []), False),
+            ('reboot SOFT', lambda: d.reboot(ctx, vm, [], 'SOFT'), True),
+            ('reboot HARD', lambda: d.reboot(ctx, vm, [], 'HARD'), True),
+            ('snapshot (running)', snapshot, False),
+            ('destroy (running)', lambda: d.destroy(ctx, vm, []), False),
+        ]
+        expected = {'power_off': power_state.SHUTDOWN,
+                    'pause': power_state.PAUSED,
+                    'suspend': power_state.SUSPENDED}
+        seen = {}
+        for name, func, boots in ops:
+            key = name if name not in seen else '%s #%d' % (
+                name, seen[name] + 1)
+            seen[name] = seen.get(name, 0) + 1
+            started = time.monotonic()
+            try:
+                _, fig = self.measure(func)
+                if boots:
+                    fig['banner_s'] = self.wait_banner([vm],
+                                                       started)[vm.uuid]
+            except Exception as err:
+                self.error('lifecycle', key, err)
+                continue
+            note = self.where(fig)
+            if name.startswith('power_off soft'):
+                answered = self.powering_off_seen(vm)
+                fig['answered_by_guest'] = answered
+                note = ('%s; %s' % ('answered by the guest' if answered
+                                    else 'NOT answered by the guest', note))
+            if name.startswith('snapshot'):
+                fig['uploaded_bytes'] = self.uploads.bytes
+            if not name.startswith(('destroy', 'snapshot', 'get_info')):
+                want = next((v for k, v in expected.items()
+                             if name.startswith(k)), power_state.RUNNING)
+                state = d.get_info(vm, use_cache=False).state
+                if state != want:
+                    note = 'STATE %s not %s; %s' % (state, want, note)
+                    self.results['errors'].append('%s: state %s' % (key,
+                                                                    state))
+            self.results['operations'][key] = fig
+            self.row('lifecycle', key, fig, note)
+
+    def concurrent_spawns(self, count):
+        image_id = self.make_base()
+        instances = [self.instance(image_id) for _i in range(count)]
+        errors = []
+
+        def one(instance):
+            try:
+                self.spawn(instance, image_id)
+            except Exception as err:
+                errors.append('%s: %r' % (instance.name, err))
+
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(count) as pool:
+            _, fig = self.measure(lambda: list(pool.map(one, instances)))
+        booted = [i for i in instances
+                  if not any(e.startswith(i.name) for e in errors)]
+        banners = self.wait_banner(booted, started) if booted else {}
+        fig['banner_s'] = max(banners.values()) if banners else None
+        one_spawn = self.one_spawn
+        fig.update({
+            'spawns': count, 'failed': len(errors), 'errors': errors[:5],
+            'banner_first_s': min(banners.values()) if banners else None,
+            'one_spawn_wall_s': one_spawn['wall_s'],
+            'one_spawn_banner_s': one_spawn['banner_s'],
+            'ratio_running': round(fig['wall_s'] /
+                                   max(one_spawn['wall_s'], 1e-6), 2),
+            'ratio_banner': round((fig['banner_s'] or 0) /
+                                  max(one_spawn['banner_s'], 1e-6), 2)})
+        self.results['concurrent_spawn'] = fig
+        self.row('concurrent', '%d spawns of one image' % count, fig,
+                 '%d failed; %.1fx one spawn to running, %.1fx to the '
+                 'banner (first banner %.2f s)' % (
+                     len(errors), fig['ratio_running'], fig['ratio_banner'],
+                     fig['banner_first_s'] or 0))
+        self.destroy_all(instances, 'concurrent', '%d destroys (running)'
+                         % count, threads=count)
+
+    def destroy_all(self, instances, section, name, threads=4):
+        errors = []
+
+        def one(instance):
+            try:
+                self.driver.destroy(self.ctx, instance, [])
+            except Exception as err:
+                errors.append('%s: %r' % (instance.name, err))
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            _, fig = self.measure(lambda: list(pool.map(one, instances)))
+        fig['failed'] = len(errors)
+        fig['errors'] = errors[:5]
+        self.results.setdefault('destroys', {})[name] = fig
+        self.row(section, name, fig, '%d threads, %d failed' % (
+            threads, len(errors)))
+
+    def boot(self, count):
+        """``count`` more running guests, spawned in batches of
+        --batch (default the number of cores) so the cores are not
+        swamped; returns once every guest printed its banner (and
+        halted)."""
+        image_id = self.image_id
+        batch = self.args.batch or os.cpu_count() or 1
+        fresh = [self.instance(image_id) for _i in range(count)]
+        for start in range(0, count, batch):
+            group = fresh[start:start + batch]
+            with concurrent.futures.ThreadPoolExecutor(len(group)) as pool:
+                list(pool.map(lambda i: self.spawn(i, image_id), group))
+            self.live += group
+            self.wait_banner(group)
+        return fresh
+
+    def scale(self, levels):
+        from nova.compute import provider_tree
+
+        d = self.driver
+        calls = []
+        for level in levels:
+            missing = level - len(self.live)
+            started = time.monotonic()
+            fresh = self.boot(missing) if missing > 0 else []
+            booted_s = time.monotonic() - started
+            # Every guest halted: let the last boots' CPU settle, and say
+            # what the halted guests' VM processes use meanwhile.
+            guests_cpu = self.vm_cpu(2.0)
+            listed = d.list_instances()
+            assert len(listed) == level, '%d VMs, not %d' % (len(listed),
+                                                             level)
+            load = os.getloadavg()[0]
+            print('%-11s %d VMs running (%d booted in %.0f s), guests '
+                  'halted: their VM processes use %.0f%% of a core; load '
+                  '%.2f' % ('scale', level, len(fresh), booted_s,
+                            guests_cpu * 100, load), flush=True)
+            self.results['scale'].setdefault('boot', {})[str(level)] = {
+                'booted': len(fresh), 'wall_s': round(booted_s, 1),
+                'load_1min': load,
+                'halted_guests_cpu_cores': round(guests_cpu, 3)}
+            _, fig = self.measure(d.list_instances)
+            self.results['scale'].setdefault('list_instances',
+                                             {})[str(level)] = fig
+            self.row('periodic', 'list_instances @%d' % level, fig)
+            tree = provider_tree.ProviderTree()
+            tree.new_root('bench', str(uuidlib.uuid4()))
+
+            def resources():
+                d.get_available_resource('bench')
+                d.update_provider_tree(tree, 'bench')
+            _, fig = self.measure(resources)
+            self.results['scale'].setdefault(
+                'get_available_resource+update_provider_tree',
+                {})[str(level)] = fig
+            self.row('periodic', 'resources+provider tree @%d' % level, fig)
+
+            def sync():
+                d.get_num_instances()
+                for instance in self.live:
+                    d.get_info(instance, use_cache=True)
+
+            _, fig = self.measure(sync)
+            self.results['power_sync'].setdefault(
+                'first', {})[str(level)] = fig
+            self.row('power sync', 'first cycle, %d new VMs @%d' % (
+                len(fresh), level), fig, self.where(fig))
+            # Steady cycles: the median of 5 (one VBoxManage call can wait
+            # for VBoxSVC, busy with other clients).
+            cycles = sorted((self.measure(sync)[1] for _i in range(5)),
+                            key=lambda f: f['wall_s'])
+            fig = dict(cycles[len(cycles) // 2])
+            fig['calls_per_instance'] = round(fig['calls'] / level, 2)
+            fig['cycles_wall_s'] = [f['wall_s'] for f in cycles]
+            self.results['power_sync'][str(level)] = fig
+            calls.append(fig['calls'])
+            self.row('power sync', 'steady cycle @%d (median of 5)' % level,
+                     fig, '%.2f calls/instance; 5 cycles %.2f-%.2f s' % (
+                         fig['calls_per_instance'], cycles[0]['wall_s'],
+                         cycles[-1]['wall_s']))
+        self.results['power_sync']['limit'] = (
+            '%s calls per steady cycle at %s running VMs' % (
+                '/'.join(str(c) for c in calls),
+                '/'.join(str(n) for n in levels)))
+        self.destroy_all(self.live, 'scale', 'destroy %d (running)'
+                         % len(self.live))
+        self.live = []
+
+    # -- cleanup --------------------------------------------------------------
+
+    def cleanup(self):
+        """Everything this run made, and nothing else: its VMs by UUID, its
+        media (under its own folder), its folder."""
+        driver = getattr(self, 'driver', None)
+        created = {i.uuid: i for i in self.created}
+        if driver is not None:
+            for instance in created.values():
+                try:
+                    driver.destroy(self.ctx, instance, [])
+                except Exception as err:
+                    print('cleanup: destroy %s: %r' % (instance.uuid, err))
+        registered = self.vbm('list', 'vms').stdout
+        for uuid in created:
+            if uuid in registered:
+                self.vbm('controlvm', uuid, 'poweroff')
+                self.vbm('unregistervm', uuid, '--delete')
+        import signal
+        for pid in _processes(lambda argv: argv[0].endswith(b'VBoxHeadless')
+                              and any(u.encode() in argv for u in created)):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if driver is not None:
+            for image_id in self.images:
+                for path in (self.paths.cached_pin_path(image_id),
+                             self.paths.cached_image_path(image_id)):
+                    if os.path.exists(path):
+                        self.vbm('closemedium', 'disk', path, '--delete')
+        # Any medium left registered under this run's folder, children
+        # first (a base cannot close before its differencing children).
+        for _round in range(3):
+            left = [line.split(':', 1)[1].strip()
+                    for line in self.vbm('list', 'hdds').stdout.splitlines()
+                    if line.startswith('Location:') and
+                    line.split(':', 1)[1].strip().startswith(self.top + '/')]
+            if not left:
+                break
+            for path in reversed(left):
+                self.vbm('closemedium', 'disk', path, '--delete')
+        if left:
+            print('cleanup: media still registered: %s' % ', '.join(left))
+        if not self.args.keep:
+            os.chdir('/')
+            shutil.rmtree(self.top, ignore_errors=True)
+
+
+def run_real(args):
+    import signal
+
+    # A SIGTERM cleans up as an interrupt does.
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
+    if args.json:
+        args.json = os.path.abspath(args.json)
+    quick = args.quick
+    levels = [int(x) for x in (args.levels or
+                               ('1,5' if quick else '1,20,50')).split(',')]
+    concurrency = args.concurrency or (3 if quick else 10)
+    started = time.monotonic()
+    bench = RealBench(args)
+    status = 0
+    print('VBoxDriver benchmark on real VirtualBox (%s), running tiny '
+          'guests of %d MB; %s; %d cores, load average %s' % (
+              args.real, args.memory, time.strftime('%Y-%m-%d %H:%M %Z'),
+              os.cpu_count(), ' '.join('%.2f' % x for x in os.getloadavg())),
+          flush=True)
+    try:
+        bench.configure()
+        bench.start_driver()
+        print('VirtualBox %s; folder %s' % (bench.version, bench.top))
+        print('%-11s %-38s %5s %7s %7s %6s %6s %6s %s' % (
+            'section', 'operation', 'calls', 'wall s', 'banner', 'cpu s',
+            'vbm', 'svc', 'where the time goes (VBoxManage s)'))
+        bench.lifecycle()
+        bench.concurrent_spawns(concurrency)
+        bench.scale(levels)
+    except BaseException as err:
+        bench.results['errors'].append('aborted: %r' % err)
+        print('aborted: %r' % err, flush=True)
+        status = 1
+        if not isinstance(err, Exception):
+            raise
+    finally:
+        bench.cleanup()
+        bench.results['machine'] = machine()
+        bench.results['date'] = time.strftime('%Y-%m-%dT%H:%M:%S%z')
+        bench.results['virtualbox'] = getattr(bench, 'version', None)
+        bench.results['vboxmanage'] = args.real
+        bench.results['total_wall_s'] = round(time.monotonic() - started, 1)
+        print('total %.1f s; load average now %s; errors: %s' % (
+            bench.results['total_wall_s'],
+            ' '.join('%.2f' % x for x in os.getloadavg()),
+            '; '.join(bench.results['errors']) or 'none'), flush=True)
+        if args.json:
+            with open(args.json, 'w') as f:
+                json.dump(bench.results, f, indent=1, sort_keys=True,
+                          default=str)
+    return 1 if status or bench.results['errors'] else 0
+
+
 def machine():
     try:
         load = os.getloadavg()
@@ -473,10 +1113,23 @@ def main(argv=None):
                              'VBoxManage call')
     parser.add_argument('--keep', action='store_true',
                         help='keep the temporary folder')
+    parser.add_argument('--real', nargs='?', const=REAL_DEFAULT_CMD,
+                        metavar='CMD',
+                        help='measure on real VirtualBox with running tiny '
+                             'guests instead (VBoxManage command, default '
+                             '%s); quick: 1 and 5 VMs, 3 concurrent '
+                             'spawns' % REAL_DEFAULT_CMD)
+    parser.add_argument('--memory', type=int, default=16,
+                        help='--real: MB of memory per VM (default 16)')
+    parser.add_argument('--batch', type=int,
+                        help='--real: VMs booted at once for the scale '
+                             'levels (default the number of cores)')
     parser.add_argument('-v', '--verbose', action='store_true')
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose
                         else logging.ERROR)
+    if args.real:
+        return run_real(args)
     levels = [int(x) for x in (args.levels or
                                ('1,10' if args.quick else '1,50,200')
                                ).split(',')]
