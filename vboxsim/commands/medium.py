@@ -317,6 +317,7 @@ def modifymedium(ctx, argv):
                 key, _, prop_value = value.partition("=")
                 medium["properties"][key] = prop_value
             elif what == "move":
+                _refuse_move_while_running(registry, medium)
                 _move(medium, value)
                 moved = progress = True
     if progress:
@@ -324,6 +325,31 @@ def modifymedium(ctx, argv):
     if moved:
         ctx.out("Move medium with UUID %s finished\n" % medium["uuid"])
     return 0
+
+
+def _refuse_move_while_running(registry, medium):
+    """Real 7.2.22 moves no medium of a VM with a session, and says so
+    oddly: its success line on stdout, the error on stderr, exit code 0."""
+    for vm, current, _snaps in medialib.users(registry, medium):
+        if current and vm["state"] in ("running", "paused"):
+            error = errors.com_error(
+                "At least the VM '%s' to whom this medium '%s' attached has"
+                " currently an opened session. Stop all VMs before"
+                " relocating this medium" % (vm["uuid"], medium["location"]),
+                "VBOX_E_INVALID_VM_STATE",
+                "MediumWrap",
+                "IMedium",
+                (
+                    "MoveTo(Bstr(strLocation).raw(),"
+                    " pProgress.asOutParam())",
+                    954,
+                    "VBoxManageDisk.cpp",
+                ),
+                exit_code=0,
+            )
+            error.stdout = ("Move medium with UUID %s finished\n"
+                            % medium["uuid"])
+            raise error
 
 
 def _move(medium, destination):
