@@ -772,14 +772,9 @@ def console_note(settings):
         return ('consoles: the SIMULATOR runs no VM, so there is NO SCREEN '
                 'behind a console URL (its page says so); the console log '
                 'shows what the simulator writes')
-    # Until the driver gives VirtualBox's VNC server a password that the
-    # console path answers (tests/realvbox.py's EXPECTED_MISSING).
-    return ('consoles: each VM\'s screen over VNC (VirtualBox VRDE, '
-            '127.0.0.1:%d-%d) through noVNC. KNOWN ISSUE: VirtualBox 7.2\'s '
-            'VNC server asks for a VNC password, which the driver does not '
-            'set and Nova\'s proxy cannot give, so the console page says '
-            '"Failed to connect: Unable to negotiate security with server"'
-            % settings['vrde_ports'])
+    return ('consoles: each VM\'s screen over VNC (VirtualBox VRDE with a '
+            'per-VM password, 127.0.0.1:%d-%d, answered by the driver\'s '
+            'console relay) through noVNC' % settings['vrde_ports'])
 
 
 def announce(settings, started):

@@ -145,6 +145,7 @@ class VBoxDriver(driver.ComputeDriver):
 
     def cleanup_host(self, host):
         self._events.stop()
+        self._consoleops.close_vnc_consoles()
 
     def get_available_nodes(self, refresh=False):
         return self._hostops.get_available_nodes()

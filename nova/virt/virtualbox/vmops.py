@@ -493,6 +493,7 @@ class VMOps(object):
         self.destroy(instance, destroy_disks, block_device_info)
 
     def _destroy(self, instance, destroy_disks):
+        self._console.close_vnc_console(instance)
         name = pathutils.vm_name(instance)
         if self._pathutils.is_nova_vm(name):
             try:

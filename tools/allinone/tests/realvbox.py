@@ -70,14 +70,7 @@ StepFailed = lifecycle.StepFailed
 
 # step name -> why it is expected to fail today (a failure is reported as
 # skipped with the reason, a pass as a failure so the list is kept true).
-EXPECTED_MISSING = {
-    'noVNC shows the guest screen':
-        "driver: VirtualBox 7.2's VNC extension pack always asks for VNC "
-        "Authentication (security type 2) and, without a VNCPassword, "
-        "accepts no password; with one, get_vnc_console refuses the "
-        "console. Nova's proxy: SecurityProxyNegotiationFailed (allowed "
-        "types: '1', desired types: '2')",
-}
+EXPECTED_MISSING = {}
 
 
 def real_vboxmanage():

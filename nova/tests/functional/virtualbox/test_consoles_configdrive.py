@@ -22,6 +22,7 @@ drive, reads the VM back with showvminfo and deletes everything.
 import os
 import random
 import shutil
+import socket
 import tempfile
 import uuid
 
@@ -124,9 +125,12 @@ class _ConsoleTests(object):
         self.assertNotIn(password, str(info))
         self.assertIn('name="VNCPassword" value="%s"' % password,
                       self.settings(first))
-        # Nova's VNC proxy cannot pass the password.
-        self.assertRaises(exception.ConsoleTypeUnavailable,
-                          self.ops.get_vnc_console, None, first)
+        # Nova's VNC proxy gets the driver's relay, which answers the
+        # password for it.
+        self.addCleanup(self.ops.close_vnc_consoles)
+        console = self.ops.get_vnc_console(None, first)
+        self.assertEqual('127.0.0.1', console.host)
+        self.assertNotIn(console.port, (15900, 15901))
         # Range exhausted until destroy frees a port.
         self.create_vm(third)
         self.assertRaises(consoleops.VRDEPortsExhausted,
@@ -136,16 +140,27 @@ class _ConsoleTests(object):
         self.vbox.run('modifyvm', third.uuid, *args)
         self.assertEqual('15900', self.info(third)['vrdeports'])
 
-    def test_vnc_console_without_password(self):
+    def test_vnc_console_always_has_a_password(self):
+        # VirtualBox's VNC server lets no one in without VNCPassword.
         self.flags(remote_display=True, vrde_module='VNC',
                    vrde_unique_port=True, vrde_port='15910-15919',
                    vrde_address='127.0.0.1', group='virtualbox')
         inst = self.new_instance()
         self.create_vm(inst)
         self.vbox.run('modifyvm', inst.uuid, *self.ops.vrde_args(inst))
+        with open(self.pathutils.vrde_password_path(inst)) as f:
+            password = f.read()
+        self.assertEqual(8, len(password))
+        self.assertIn('name="VNCPassword" value="%s"' % password,
+                      self.settings(inst))
+        # The console is the relay's: it listens even where nothing
+        # answers behind it (the simulator has no VRDE server).
+        self.addCleanup(self.ops.close_vnc_consoles)
         console = self.ops.get_vnc_console(None, inst)
-        self.assertEqual(('127.0.0.1', 15910), (console.host, console.port))
-        self.assertNotIn('VNCPassword', self.settings(inst))
+        self.assertEqual('127.0.0.1', console.host)
+        self.assertNotEqual(15910, console.port)
+        socket.create_connection((console.host, console.port),
+                                 timeout=10).close()
 
     def test_vrde_off(self):
         inst = self.new_instance()

@@ -49,7 +49,7 @@ class VBoxDriverConformanceTestCase(test_virt_drivers._VirtDriverTestCase,
             acpi_delay='0.05'))
         super().setUp()
         # VRDE through the VNC extension pack, so get_vnc_console has a
-        # console to give (without a password, which noVNC cannot send).
+        # console to give (its relay; the simulator has no screen behind).
         self.flags(vboxmanage_cmd=self.sim.command, retry_interval=0.05,
                    wait_soft_reboot_seconds=2, remote_display=True,
                    vrde_module='VNC', vrde_unique_port=True,

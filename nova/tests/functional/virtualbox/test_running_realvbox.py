@@ -376,6 +376,10 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
                                       timeout=10) as conn:
             version = conn.recv(12)
         self.assertRegex(version, rb'^RFB 003\.00[38]\n$')
+        # The relay's port belongs to the instance: gone with it.
+        self.driver.destroy(self.ctx, instance, [])
+        self.assertRaises(ConnectionRefusedError, socket.create_connection,
+                          (console.host, console.port), timeout=10)
 
     def test_vnc_console_as_novas_proxy_sees_it(self):
         # VirtualBox's VNC server offers only VNC Authentication; the

@@ -106,13 +106,18 @@ class VBoxServersVNCConsoleTestCase(test_servers.VBoxServersTestBase):
         # connection the token was made for.
         ctxt = nova_context.get_admin_context()
         instance = objects.Instance.get_by_uuid(ctxt, server['id'])
+        # The port is the driver's relay's, the same every time (the
+        # proxy validates it); the VRDE port is the instance's own, and
+        # the VM has a VNC password.
         vnc = self.compute.driver.get_vnc_console(ctxt, instance)
-        self.assertEqual(str(vnc.port), info['vrdeports'])
-        self.assertIn(vnc.port, range(5900, 6000))
+        self.assertEqual(vnc.port, self.compute.driver.get_vnc_console(
+            ctxt, instance).port)
+        self.assertNotEqual(str(vnc.port), info['vrdeports'])
+        self.assertIn(int(info['vrdeports']), range(5900, 6000))
         paths = pathutils.PathUtils()
         with open(paths.vrde_port_path(instance)) as f:
-            self.assertEqual(vnc.port, int(f.read().strip()))
-        self.assertFalse(os.path.exists(paths.vrde_password_path(instance)))
+            self.assertEqual(int(info['vrdeports']), int(f.read().strip()))
+        self.assertTrue(os.path.exists(paths.vrde_password_path(instance)))
 
         self._delete_server(server)
         self._assert_nothing_left()
