@@ -100,7 +100,98 @@ def du(path):
     return total
 
 
-class Bench(object):
+def configure_nova(top, instances, vboxmanage_cmd,
+                   wait_soft_reboot_seconds):
+    """Nova's configuration for a benchmark run under ``top``, with no
+    lifecycle poller: its calls would land in the measurements at random
+    (one tick of it is measured on its own)."""
+    import nova.conf
+    from nova import objects
+    from nova.virt.virtualbox import conf as vbox_conf
+
+    conf = nova.conf.CONF
+    vbox_conf.register_opts(conf)
+    conf([], project='nova', default_config_files=[])
+    conf.set_override('instances_path', instances)
+    conf.set_override('host', 'bench')
+    conf.set_override('lock_path', os.path.join(top, 'locks'),
+                      group='oslo_concurrency')
+    conf.set_override('vboxmanage_cmd', vboxmanage_cmd, group='virtualbox')
+    conf.set_override('retry_interval', 0.1, group='virtualbox')
+    conf.set_override('wait_soft_reboot_seconds', wait_soft_reboot_seconds,
+                      group='virtualbox')
+    conf.set_override('lifecycle_event_interval', 0, group='virtualbox')
+    objects.register_all()
+    return conf
+
+
+class _DriverBench(object):
+    """What both benchmarks share: the driver as nova-compute starts it,
+    and what they measure at each number of instances (the periodic host
+    calls and the first power-state sync cycle)."""
+
+    def start_driver(self):
+        from nova import context as nova_context
+        from nova.virt import driver as base_driver
+        from nova.virt import fake as fake_virt
+
+        self.driver = base_driver.load_compute_driver(
+            fake_virt.FakeVirtAPI(), 'virtualbox.VBoxDriver')
+        self.driver.init_host('bench')
+        self.ctx = nova_context.get_admin_context()
+        self.vbox = self.driver._vbox
+
+    def spawn_concurrently(self, instances, image_id):
+        """Spawn ``instances`` of one image at once, on threads as Nova's
+        build pool does: (figures, errors)."""
+        errors = []
+
+        def one(instance):
+            try:
+                self.spawn(instance, image_id)
+            except Exception as err:
+                errors.append('%s: %r' % (instance.name, err))
+        with concurrent.futures.ThreadPoolExecutor(len(instances)) as pool:
+            _, fig = self.measure(lambda: list(pool.map(one, instances)))
+        return fig, errors
+
+    def periodic_and_first_sync(self, level, fresh, note=lambda fig: ''):
+        """list_instances, resources + provider tree and the first cycle of
+        Nova's power-state sync at ``level`` instances, ``fresh`` of them
+        new; returns the sync cycle, for the steady ones."""
+        from nova.compute import provider_tree
+
+        d = self.driver
+        _, fig = self.measure(d.list_instances)
+        self.results['scale'].setdefault('list_instances',
+                                         {})[str(level)] = fig
+        self.row('periodic', 'list_instances @%d' % level, fig)
+        tree = provider_tree.ProviderTree()
+        tree.new_root('bench', str(uuidlib.uuid4()))
+
+        def resources():
+            d.get_available_resource('bench')
+            d.update_provider_tree(tree, 'bench')
+        _, fig = self.measure(resources)
+        self.results['scale'].setdefault(
+            'get_available_resource+update_provider_tree',
+            {})[str(level)] = fig
+        self.row('periodic', 'resources+provider tree @%d' % level, fig)
+
+        def sync():
+            d.get_num_instances()
+            for instance in self.live:
+                d.get_info(instance, use_cache=True)
+        # The first cycle reads each running VM it has not read yet
+        # (running and paused look alike in "list runningvms").
+        _, fig = self.measure(sync)
+        self.results['power_sync'].setdefault('first', {})[str(level)] = fig
+        self.row('power sync', 'first cycle, %d new VMs @%d' % (
+            len(fresh), level), fig, note=note(fig))
+        return sync
+
+
+class Bench(_DriverBench):
 
     def __init__(self, args):
         self.args = args
@@ -123,26 +214,10 @@ class Bench(object):
         os.environ['VBOXSIM_LATENCY'] = self.args.latency if on else '0'
 
     def configure(self):
-        import nova.conf
-        from nova import objects
-        from nova.virt.virtualbox import conf as vbox_conf
-
-        self.conf = conf = nova.conf.CONF
-        vbox_conf.register_opts(conf)
-        conf([], project='nova', default_config_files=[])
         self.instances = os.path.join(self.top, 'instances')
-        conf.set_override('instances_path', self.instances)
-        conf.set_override('host', 'bench')
-        conf.set_override('lock_path', os.path.join(self.top, 'locks'),
-                          group='oslo_concurrency')
-        conf.set_override('vboxmanage_cmd', self.simulator_command(),
-                          group='virtualbox')
-        conf.set_override('retry_interval', 0.1, group='virtualbox')
-        conf.set_override('wait_soft_reboot_seconds', 10, group='virtualbox')
-        # No background poller: its calls would land in the measurements at
-        # random; one tick of it is measured on its own (scale()).
-        conf.set_override('lifecycle_event_interval', 0, group='virtualbox')
-        objects.register_all()
+        self.conf = configure_nova(self.top, self.instances,
+                                   self.simulator_command(),
+                                   wait_soft_reboot_seconds=10)
 
     def patch_images(self):
         """A fake Glance; count downloads and conversions."""
@@ -167,17 +242,6 @@ class Bench(object):
                               path)
         os.unlink(raw)
         return self.glance.add(path, 'qcow2')
-
-    def start_driver(self):
-        from nova import context as nova_context
-        from nova.virt import driver as base_driver
-        from nova.virt import fake as fake_virt
-
-        self.driver = base_driver.load_compute_driver(
-            fake_virt.FakeVirtAPI(), 'virtualbox.VBoxDriver')
-        self.driver.init_host('bench')
-        self.ctx = nova_context.get_admin_context()
-        self.vbox = self.driver._vbox
 
     def instance(self, image_id, root_gb=0):
         number = self._next_id
@@ -311,10 +375,7 @@ class Bench(object):
         return made
 
     def scale(self, levels):
-        from nova.compute import provider_tree
-
         d = self.driver
-        node = 'bench'
         for level in levels:
             missing = level - len(self.live)
             fresh = []
@@ -323,35 +384,7 @@ class Bench(object):
                 self.live += fresh
             assert len(d.list_instances()) == level, 'not %d VMs' % level
             self.latency(True)
-            tree = provider_tree.ProviderTree()
-            tree.new_root(node, str(uuidlib.uuid4()))
-
-            def resources():
-                d.get_available_resource(node)
-                d.update_provider_tree(tree, node)
-
-            _, fig = self.measure(resources)
-            self.results['scale'].setdefault(
-                'get_available_resource+update_provider_tree',
-                {})[str(level)] = fig
-            self.row('periodic', 'resources+provider tree @%d' % level, fig)
-            _, fig = self.measure(d.list_instances)
-            self.results['scale'].setdefault('list_instances',
-                                             {})[str(level)] = fig
-            self.row('periodic', 'list_instances @%d' % level, fig)
-
-            def sync():
-                d.get_num_instances()
-                for instance in self.live:
-                    d.get_info(instance, use_cache=True)
-
-            # The first cycle reads each running VM it has not read yet
-            # (running and paused look alike in "list runningvms").
-            _, fig = self.measure(sync)
-            self.results['power_sync'].setdefault(
-                'first', {})[str(level)] = fig
-            self.row('power sync', 'first cycle with %d new VMs @%d' % (
-                len(fresh), level), fig)
+            sync = self.periodic_and_first_sync(level, fresh)
             _, fig = self.measure(sync)
             fig['calls_per_instance'] = round(fig['calls'] / level, 2)
             self.results['power_sync'][str(level)] = fig
@@ -387,17 +420,8 @@ class Bench(object):
         instances = [self.instance(image_id) for _i in range(count)]
         downloads = self.glance.downloads
         converts = self.converts.calls
-        errors = []
-
-        def one(instance):
-            try:
-                self.spawn(instance, image_id)
-            except Exception as err:
-                errors.append('%s: %r' % (instance.name, err))
-
         self.latency(True)
-        with concurrent.futures.ThreadPoolExecutor(count) as pool:
-            _, fig = self.measure(lambda: list(pool.map(one, instances)))
+        fig, errors = self.spawn_concurrently(instances, image_id)
         ratio = fig['wall_s'] / max(self.first_spawn['wall_s'], 1e-6)
         fig.update({
             'spawns': count, 'failed': len(errors), 'errors': errors[:5],
@@ -492,18 +516,8 @@ def _proc_cpu(pid):
 
 def _processes(match):
     """{pid: argv} of the processes whose argv ``match(argv)``."""
-    found = {}
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % entry, 'rb') as f:
-                argv = f.read().split(b'\0')
-        except OSError:
-            continue
-        if argv and match(argv):
-            found[int(entry)] = argv
-    return found
+    from nova.tests.functional.virtualbox import vbox_harness
+    return vbox_harness.processes(match)
 
 
 class _Uploads(object):
@@ -521,7 +535,7 @@ class _Uploads(object):
         os.unlink(path)
 
 
-class RealBench(object):
+class RealBench(_DriverBench):
     """The driver on real VirtualBox with the tiny guest running."""
 
     def __init__(self, args):
@@ -558,35 +572,12 @@ class RealBench(object):
         return proc
 
     def configure(self):
-        import nova.conf
-        from nova import objects
-        from nova.virt.virtualbox import conf as vbox_conf
-
-        self.conf = conf = nova.conf.CONF
-        vbox_conf.register_opts(conf)
-        conf([], project='nova', default_config_files=[])
         self.instances = os.path.join(self.top, 'instances')
-        conf.set_override('instances_path', self.instances)
-        conf.set_override('host', 'bench')
-        conf.set_override('lock_path', os.path.join(self.top, 'locks'),
-                          group='oslo_concurrency')
-        conf.set_override('vboxmanage_cmd', self.command, group='virtualbox')
-        conf.set_override('retry_interval', 0.1, group='virtualbox')
-        conf.set_override('wait_soft_reboot_seconds', 30,
-                          group='virtualbox')
-        conf.set_override('lifecycle_event_interval', 0, group='virtualbox')
-        objects.register_all()
+        self.conf = configure_nova(self.top, self.instances, self.command,
+                                   wait_soft_reboot_seconds=30)
 
     def start_driver(self):
-        from nova import context as nova_context
-        from nova.virt import driver as base_driver
-        from nova.virt import fake as fake_virt
-
-        self.driver = base_driver.load_compute_driver(
-            fake_virt.FakeVirtAPI(), 'virtualbox.VBoxDriver')
-        self.driver.init_host('bench')
-        self.ctx = nova_context.get_admin_context()
-        self.vbox = self.driver._vbox
+        super().start_driver()
         self.paths = self.driver._pathutils
         self.version = self.vbox.version()[1]
         self.uploads = _Uploads(self.top)
@@ -841,17 +832,8 @@ class RealBench(object):
     def concurrent_spawns(self, count):
         image_id = self.make_base()
         instances = [self.instance(image_id) for _i in range(count)]
-        errors = []
-
-        def one(instance):
-            try:
-                self.spawn(instance, image_id)
-            except Exception as err:
-                errors.append('%s: %r' % (instance.name, err))
-
         started = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(count) as pool:
-            _, fig = self.measure(lambda: list(pool.map(one, instances)))
+        fig, errors = self.spawn_concurrently(instances, image_id)
         booted = [i for i in instances
                   if not any(e.startswith(i.name) for e in errors)]
         banners = self.wait_banner(booted, started) if booted else {}
@@ -908,8 +890,6 @@ class RealBench(object):
         return fresh
 
     def scale(self, levels):
-        from nova.compute import provider_tree
-
         d = self.driver
         calls = []
         for level in levels:
@@ -932,32 +912,7 @@ class RealBench(object):
                 'booted': len(fresh), 'wall_s': round(booted_s, 1),
                 'load_1min': load,
                 'halted_guests_cpu_cores': round(guests_cpu, 3)}
-            _, fig = self.measure(d.list_instances)
-            self.results['scale'].setdefault('list_instances',
-                                             {})[str(level)] = fig
-            self.row('periodic', 'list_instances @%d' % level, fig)
-            tree = provider_tree.ProviderTree()
-            tree.new_root('bench', str(uuidlib.uuid4()))
-
-            def resources():
-                d.get_available_resource('bench')
-                d.update_provider_tree(tree, 'bench')
-            _, fig = self.measure(resources)
-            self.results['scale'].setdefault(
-                'get_available_resource+update_provider_tree',
-                {})[str(level)] = fig
-            self.row('periodic', 'resources+provider tree @%d' % level, fig)
-
-            def sync():
-                d.get_num_instances()
-                for instance in self.live:
-                    d.get_info(instance, use_cache=True)
-
-            _, fig = self.measure(sync)
-            self.results['power_sync'].setdefault(
-                'first', {})[str(level)] = fig
-            self.row('power sync', 'first cycle, %d new VMs @%d' % (
-                len(fresh), level), fig, self.where(fig))
+            sync = self.periodic_and_first_sync(level, fresh, self.where)
             # Steady cycles: the median of 5 (one VBoxManage call can wait
             # for VBoxSVC, busy with other clients).
             cycles = sorted((self.measure(sync)[1] for _i in range(5)),

@@ -55,6 +55,27 @@ class StepFailed(Exception):
     pass
 
 
+def delete_servers(run, ids, timeout):
+    """Delete servers vm1 and vm2 (those made) and check none is left."""
+    servers = [ids[k] for k in ('vm1', 'vm2') if k in ids]
+    if servers:
+        run.os('server', 'delete', '--wait', *servers, timeout=timeout)
+    left = run.os('server', 'list', '-f', 'json')
+    if left:
+        raise StepFailed('servers left: %s' % left)
+
+
+def take_snapshot(run, ids):
+    """Snapshot server vm1 to the image vm1-snap (its id in ids['snap'])
+    and check Glance has it active."""
+    img = run.os('server', 'image', 'create', '--name', 'vm1-snap',
+                 '--wait', ids['vm1'], '-f', 'json', timeout=300)
+    ids['snap'] = img['id']
+    info = run.os('image', 'show', img['id'], '-f', 'json')
+    if info['status'] != 'active':
+        raise StepFailed('snapshot image is %s' % info['status'])
+
+
 class Run:
 
     def __init__(self, offset=OFFSET):
@@ -240,12 +261,7 @@ def main():
         return do
 
     def snapshot():
-        img = run.os('server', 'image', 'create', '--name', 'vm1-snap',
-                     '--wait', ids['vm1'], '-f', 'json', timeout=300)
-        ids['snap'] = img['id']
-        info = run.os('image', 'show', img['id'], '-f', 'json')
-        if info['status'] != 'active':
-            raise StepFailed('snapshot image is %s' % info['status'])
+        take_snapshot(run, ids)
 
     def boot_snapshot():
         srv = run.os('server', 'create', '--flavor', 'aio.test', '--image',
@@ -254,12 +270,7 @@ def main():
         run.wait_status(srv['id'], 'ACTIVE')
 
     def delete():
-        servers = [ids[k] for k in ('vm1', 'vm2') if k in ids]
-        if servers:
-            run.os('server', 'delete', '--wait', *servers, timeout=180)
-        left = run.os('server', 'list', '-f', 'json')
-        if left:
-            raise StepFailed('servers left: %s' % left)
+        delete_servers(run, ids, timeout=180)
 
     def vbox_empty():
         vms = run.vbox_vms()

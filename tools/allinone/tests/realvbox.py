@@ -453,12 +453,7 @@ def main():
                              'nova.log: the guest did not answer ACPI')
 
     def snapshot():
-        img = run.os('server', 'image', 'create', '--name', 'vm1-snap',
-                     '--wait', ids['vm1'], '-f', 'json', timeout=300)
-        ids['snap'] = img['id']
-        info = run.os('image', 'show', img['id'], '-f', 'json')
-        if info['status'] != 'active':
-            raise StepFailed('snapshot image is %s' % info['status'])
+        lifecycle.take_snapshot(run, ids)
 
     def boot_snapshot():
         srv = run.os('server', 'create', '--flavor', 'm1.nano', '--image',
@@ -471,12 +466,7 @@ def main():
         run.wait_console(srv['id'], BANNER + srv['id'])
 
     def delete():
-        servers = [ids[k] for k in ('vm1', 'vm2') if k in ids]
-        if servers:
-            run.os('server', 'delete', '--wait', *servers, timeout=300)
-        left = run.os('server', 'list', '-f', 'json')
-        if left:
-            raise StepFailed('servers left: %s' % left)
+        lifecycle.delete_servers(run, ids, timeout=300)
         vms = run.leftover_vms()
         if vms:
             raise StepFailed('VirtualBox still holds %s' % vms)

@@ -61,23 +61,6 @@ def load_tinyguest():
     return module
 
 
-def vm_processes(uuid):
-    """PIDs of the VM processes (VBoxHeadless) running VM ``uuid``."""
-    pids = []
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % entry, 'rb') as f:
-                args = f.read().split(b'\0')
-        except OSError:
-            continue
-        if (args and args[0].endswith(b'VBoxHeadless') and
-                uuid.encode() in args):
-            pids.append(int(entry))
-    return pids
-
-
 class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
                                 test.NoDBTestCase):
     backend = vbox_fixtures.RealVBoxFixture
@@ -112,7 +95,7 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         return instance
 
     def _no_vm_process_left(self, instance):
-        for pid in vm_processes(instance.uuid):
+        for pid in vbox_harness.vm_processes(instance.uuid):
             os.kill(pid, signal.SIGKILL)
 
     # -- what the guest shows ---------------------------------------------
@@ -138,7 +121,7 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         """Wait for the banner printed by a VM process other than
         ``vm_process`` (the VM was powered off and started again)."""
         deadline = time.monotonic() + GUEST_WAIT_SECONDS
-        while vm_processes(instance.uuid) in ([], [vm_process]):
+        while vbox_harness.vm_processes(instance.uuid) in ([], [vm_process]):
             if time.monotonic() > deadline:
                 self.fail('the VM process of %s was not replaced' %
                           instance.uuid)
@@ -167,12 +150,12 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         return instance
 
     def _vm_process(self, instance):
-        [pid] = vm_processes(instance.uuid)
+        [pid] = vbox_harness.vm_processes(instance.uuid)
         return pid
 
     def _wait_no_vm_process(self, instance):
         deadline = time.monotonic() + GUEST_WAIT_SECONDS
-        while vm_processes(instance.uuid):
+        while vbox_harness.vm_processes(instance.uuid):
             if time.monotonic() > deadline:
                 self.fail('the VM process of %s is still there' %
                           instance.uuid)
@@ -188,7 +171,7 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         self._vm_process(instance)
         self.driver.destroy(self.ctx, instance, [])
         self.assert_nothing_left(instance, hdds)
-        self.assertEqual([], vm_processes(instance.uuid))
+        self.assertEqual([], vbox_harness.vm_processes(instance.uuid))
 
     def test_pause_suspend_and_back_keep_the_guest_running(self):
         instance = self._booted()
@@ -450,7 +433,7 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
 
     def test_a_killed_vm_process_leaves_an_instance_nova_can_start(self):
         instance = self._booted()
-        for pid in vm_processes(instance.uuid):
+        for pid in vbox_harness.vm_processes(instance.uuid):
             os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
         while self._power(instance) != power_state.SHUTDOWN:

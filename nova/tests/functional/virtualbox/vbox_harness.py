@@ -173,3 +173,25 @@ def load_checker():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def processes(match):
+    """{pid: argv} of this host's processes whose argv ``match(argv)``."""
+    found = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                argv = f.read().split(b'\0')
+        except OSError:
+            continue
+        if argv and match(argv):
+            found[int(entry)] = argv
+    return found
+
+
+def vm_processes(uuid):
+    """PIDs of the VM processes (VBoxHeadless) running VM ``uuid``."""
+    return sorted(processes(lambda argv: argv[0].endswith(b'VBoxHeadless')
+                            and uuid.encode() in argv))
