@@ -28,6 +28,7 @@ import shutil
 import signal
 import socket
 import struct
+import subprocess
 import time
 from unittest import mock
 import uuid as uuidlib
@@ -288,6 +289,56 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         self.assertEqual(power_state.RUNNING, self._power(instance))
         self.driver.destroy(self.ctx, instance, [])
         self.assertTrue(os.path.exists(path))
+
+    def test_boot_from_a_volume_holding_the_guest(self):
+        # A Cinder volume file with the guest on it.
+        path = os.path.join(self.instances, 'boot-volume.vdi')
+        self._vbm('clonemedium', 'disk', self.base, path, '--format', 'VDI')
+        self._vbm('closemedium', 'disk', path)
+        self.addCleanup(self._close_volume, path)
+        bdm = {'connection_info': {'driver_volume_type': 'local',
+                                   'data': {'device_path': path,
+                                            'volume_id': 'boot-volume'}},
+               'mount_device': '/dev/sda', 'boot_index': 0}
+        bdi = {'block_device_mapping': [bdm]}
+        instance = self._instance(os_type=None)
+        self._spawn(instance, bdi=bdi)
+        self._wait_lines(instance, self.B(instance))
+        self.driver.destroy(self.ctx, instance, [], block_device_info=bdi)
+        self.assertTrue(os.path.exists(path))
+
+    def test_iso_image_boots_from_the_dvd(self):
+        if not shutil.which('genisoimage'):
+            self.skipTest('genisoimage is not installed')
+        iso, image = self._iso_image()
+        # The guest as an El Torito "no emulation" boot image: the BIOS
+        # loads it at 0x7c00 as it does a disk's boot sector.
+        tree = os.path.join(self.instances, 'iso-tree')
+        os.makedirs(tree)
+        with open(os.path.join(tree, 'boot.img'), 'wb') as f:
+            f.write(self.guest.boot_sector().ljust(2048, b'\0'))
+        subprocess.run(['genisoimage', '-quiet', '-o', iso, '-b', 'boot.img',
+                        '-no-emul-boot', '-boot-load-size', '4', tree],
+                       check=True)
+        instance = self._instance(os_type=None, flavor=objects.Flavor(
+            memory_mb=64, vcpus=1, root_gb=1, ephemeral_gb=0, swap=0,
+            extra_specs={}))
+        self._spawn(instance, image=image)
+        self._wait_lines(instance, self.B(instance))
+
+    def test_ephemeral_swap_and_disk_limit_on_a_running_vm(self):
+        instance = self._booted(flavor=objects.Flavor(
+            memory_mb=64, vcpus=1, root_gb=0, ephemeral_gb=1, swap=64,
+            extra_specs={'quota:disk_total_bytes_sec': '10485760'}))
+        vm = self._info(instance)
+        paths = self.driver._pathutils
+        self.assertEqual(paths.ephemeral_disk_path(instance), vm['SATA-1-0'])
+        self.assertEqual(paths.swap_disk_path(instance), vm['SATA-2-0'])
+        self.assertEqual(
+            'BandwidthGroup0="nova-disk",Disk,10485760\n',
+            self._vbm('bandwidthctl', instance.uuid, 'list',
+                      '--machinereadable'))
+        self.driver.destroy(self.ctx, instance, [])
 
     def _vif(self):
         network = network_model.Network(id=str(uuidlib.uuid4()),
