@@ -73,6 +73,8 @@ _TRANSIENT_PATTERNS = (
     # before VBoxSVC has closed its session.
     'Failed to get a console object from the direct session',
     'Operation aborted (extended info not available)',
+    # Another client's session request on the VM is being served.
+    'already has a lock request pending',
 )
 _TRANSIENT_CODES = frozenset([
     'VBOX_E_INVALID_SESSION_STATE',

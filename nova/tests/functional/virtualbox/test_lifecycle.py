@@ -57,6 +57,9 @@ class _LifecycleBase(object):
         self.driver = base_driver.load_compute_driver(
             fake_virt.FakeVirtAPI(), 'virtualbox.VBoxDriver')
         self.driver.init_host('laptop')
+        # Its lifecycle poller would outlive the test and watch the next
+        # test's instances ([DEFAULT] instances_path is global).
+        self.addCleanup(self.driver.cleanup_host, 'laptop')
         self.ctx = nova_context.get_admin_context()
         self.image_id = str(uuidlib.uuid4())
         self.base = self._make_base()

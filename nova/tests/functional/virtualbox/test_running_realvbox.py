@@ -507,8 +507,16 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         self.driver.power_off(instance, timeout=30, retry_interval=10)
         self.driver.destroy(self.ctx, instance, [])
         self.driver._recovery.recover()
-        self.assertEqual('running', parsers.parse_machine_readable(
-            self._vbm('showvminfo', own, '--machinereadable'))['VMState'])
+        info = parsers.parse_machine_readable(
+            self._vbm('showvminfo', own, '--machinereadable'))
+        self.assertEqual('running', info['VMState'], self._log_tail(info))
+
+    def _log_tail(self, info):
+        try:
+            with open(os.path.join(info['LogFldr'], 'VBox.log')) as f:
+                return ''.join(f.readlines()[-40:])
+        except OSError as err:
+            return str(err)
 
     def test_a_failed_start_is_a_clear_nova_error(self):
         instance = self._instance()

@@ -401,6 +401,17 @@ class ErrorClassificationTestCase(test_base.VBoxTestCase):
         err = vboxmanage.classify_error('cmd', 1, test_base.read_public(name))
         self.assertIs(expected, type(err))
 
+    def test_lock_request_pending_is_transient(self):
+        # Seen in CI on real 7.2.22: showvminfo of a VM while another
+        # client's session request on it was served.
+        err = vboxmanage.classify_error('showvminfo', 1, (
+            "VBoxManage: error: The machine 'instance-00816b7d' already has "
+            "a lock request pending\n"
+            "VBoxManage: error: Details: code VBOX_E_INVALID_OBJECT_STATE "
+            "(0x80bb0007), component MachineWrap, interface IMachine, callee "
+            "nsISupports\n"))
+        self.assertIs(vbox_exc.VBoxTransientError, type(err))
+
     def test_parse_error_details(self):
         t = test_base.read_transcript('17-createmedium-t1-vdi-exists.txt')
         messages, details = vboxmanage.parse_error(t.stderr)
