@@ -31,7 +31,21 @@ What runs, on 127.0.0.1 only (see node.py):
                     Nova's noVNC proxy :6080.
   process "glance": Glance API :9292, file store, SQLite.
 No Keystone: nothing is authenticated (any token "USER:PROJECT" is
-accepted, "admin" is admin). No Neutron, no Cinder: boot with --nic none.
+accepted, "admin" is admin). No Neutron: servers boot without networks
+(with or without --nic none). No Cinder: no volumes.
+
+Host tools: the start checks for qemu-img (images become VirtualBox disks)
+and genisoimage (config drives) and, as root with apt-get, installs
+qemu-utils and genisoimage; otherwise it stops and says what to install.
+
+Your own Nova options: .aio/local.conf (--local-conf, AIO_LOCAL_CONF), an
+oslo.config INI file like nova.conf, e.g.
+
+    [DEFAULT]
+    reserved_host_memory_mb = 1024
+
+It is read after the generated nova.conf (STATE/etc/nova/nova.conf, written
+anew at every start), so its options win; the start says where it is.
 
 The first start uploads the project's tiny test guest (tools/tinyguest: a
 1 MiB disk that prints "nova-virtualbox tinyguest uuid=<server ID>" to the
@@ -80,6 +94,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 AIO_DIR = os.path.join(REPO, '.aio')
 DEFAULT_VENV = os.path.join(AIO_DIR, 'venv')
 DEFAULT_STATE = os.path.join(AIO_DIR, 'state')
+# The user's own Nova options, kept across starts (see the docstring).
+DEFAULT_LOCAL_CONF = os.path.join(AIO_DIR, 'local.conf')
 
 # What the venv holds besides this checkout (pip install ., not editable).
 REQUIREMENTS = [
@@ -107,6 +123,10 @@ FIRST_FLAVOR = 'm1.nano'
 # folders provision.sh shares by default.
 CHROOT_VM_DIR = '/var/lib/nova/allinone-%s/instances'
 TOKEN = 'admin:admin'
+# Host commands the driver runs, and the Debian package of each: qemu-img
+# converts images into VirtualBox disks; genisoimage ([DEFAULT]
+# mkisofs_cmd) builds config drives.
+HOST_TOOLS = {'qemu-img': 'qemu-utils', 'genisoimage': 'genisoimage'}
 CLOUD = 'allinone'
 # The checkout files whose change means our package must be reinstalled.
 SOURCE_DIRS = ('nova', 'vboxsim')
@@ -262,6 +282,65 @@ def install_novnc(venv):
     return package
 
 
+# --- Host tools -------------------------------------------------------------
+
+def missing_host_tools(path=None):
+    """{command: Debian package} of the HOST_TOOLS not on ``path`` (None:
+    the PATH)."""
+    return {command: package for command, package in HOST_TOOLS.items()
+            if shutil.which(command, path=path) is None}
+
+
+def ensure_host_tools(path=None, can_install=None):
+    """Install the missing HOST_TOOLS with apt-get when root, else raise
+    Failed saying what to install: without them the first server create
+    only fails with "Exceeded maximum number of retries"."""
+    missing = missing_host_tools(path)
+    if not missing:
+        return
+    packages = sorted(set(missing.values()))
+    if can_install is None:
+        can_install = os.geteuid() == 0 and shutil.which('apt-get')
+    if not can_install:
+        raise Failed('%s not found: install %s (Debian/Ubuntu: sudo apt-get '
+                     'install %s) and start again' % (
+                         ' and '.join(sorted(missing)), ' and '.join(packages),
+                         ' '.join(packages)))
+    say('installing %s (for %s) with apt-get' % (
+        ' '.join(packages), ', '.join(sorted(missing))))
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    for command in (['apt-get', 'update', '-qq'],
+                    ['apt-get', 'install', '-y', '-qq',
+                     '--no-install-recommends'] + packages):
+        result = subprocess.run(command, env=env, capture_output=True,
+                                text=True)
+        if result.returncode:
+            last = (result.stderr or result.stdout).strip().splitlines()
+            raise Failed('%s failed (%s): install %s yourself' % (
+                ' '.join(command[:2]), last[-1] if last else 'no output',
+                ' '.join(packages)))
+    still = missing_host_tools(path)
+    if still:
+        raise Failed('%s still not found after apt-get install %s' % (
+            ' and '.join(sorted(still)), ' '.join(packages)))
+
+
+def read_local_conf(path):
+    """Check the user's own Nova options parse as an INI file; returns
+    ``path``, or None when there is no such file."""
+    import configparser
+    if not os.path.exists(path):
+        return None
+    # strict=False: oslo.config allows a multi-valued option to repeat.
+    parser = configparser.RawConfigParser(strict=False)
+    try:
+        parser.read(path)
+    except configparser.Error as e:
+        raise Failed('%s is not an INI file like nova.conf: %s' % (
+            path, ' '.join(str(e).split())))
+    return path
+
+
 # --- Configuration ----------------------------------------------------------
 
 def ini(sections):
@@ -355,6 +434,7 @@ def settings_for(args):
                     simulated=simulated, debug=args.debug,
                     vrde_ports=vrde_ports,
                     novnc_web=os.path.join(state, 'novnc'),
+                    local_conf=os.path.abspath(args.local_conf),
                     cell0_db='sqlite:///%s/nova/nova_cell0.sqlite' % state,
                     glance_db='sqlite:///%s/glance/glance.sqlite' % state)
     return settings
@@ -392,6 +472,10 @@ def write_config(settings):
             'transport_url': 'fake://',
             'log_file': '%s/logs/nova.log' % state,
             'debug': debug,
+            # One host: a resize must be able to land on it (the driver
+            # reports COMPUTE_SAME_HOST_COLD_MIGRATE for cold migrations,
+            # which need no option).
+            'allow_resize_to_same_host': 'true',
         },
         'vnc': {
             'enabled': 'true',
@@ -411,6 +495,8 @@ def write_config(settings):
         'placement': service_auth(url % settings['placement']),
         'glance': service_auth(url % settings['glance']),
         'neutron': service_auth(url % settings['neutron']),
+        # The quota API checks a project exists: the stand-in says any does.
+        'keystone': service_auth(url % settings['neutron'] + '/identity/v3'),
         'compute': {'heal_instance_info_cache_interval': '-1'},
         'virtualbox': dict(vboxmanage_cmd=settings['vboxmanage'],
                            **vrde_options(settings)),
@@ -449,7 +535,8 @@ def write_config(settings):
     for name, text in files.items():
         with open(os.path.join(etc, name), 'w') as f:
             f.write('# Written by tools/allinone/aio.py at every start: '
-                    'edit aio.py, not this file.\n')
+                    'put your own Nova options in %s.\n'
+                    % settings['local_conf'])
             f.write(text)
     with open(os.path.join(state, 'aio.json'), 'w') as f:
         json.dump(settings, f, indent=1)
@@ -499,23 +586,29 @@ def write_novnc_web(settings, package):
         f.write(page.replace('<!-- AIO_NOTICE -->', notice))
 
 
-def _noauth_paste(path, context_filter):
+def _noauth_paste(path, context_filter, filters=()):
     """A service's own paste ini with noauth.NoAuth in place of
     keystonemiddleware's authtoken: the service's keystone context filter
-    then reads the headers NoAuth set, as it would read authtoken's."""
+    then reads the headers NoAuth set, as it would read authtoken's.
+    ``filters``: (name, module) of more filters to put after it."""
     with open(path) as f:
         text = f.read()
     old = ' authtoken %s ' % context_filter
     if old not in text:
         raise Failed("%s has no '%s' pipeline to replace" % (path, old))
-    text = text.replace(old, ' aio_noauth %s ' % context_filter)
-    return text + ('\n[filter:aio_noauth]\n'
-                   'paste.filter_factory = noauth:filter_factory\n')
+    filters = (('aio_noauth', 'noauth'),) + tuple(filters)
+    text = text.replace(old, ' %s %s ' % (
+        ' '.join(name for name, _module in filters), context_filter))
+    for name, module in filters:
+        text += ('\n[filter:%s]\npaste.filter_factory = %s:filter_factory\n'
+                 % (name, module))
+    return text
 
 
 def nova_paste(venv):
     return _noauth_paste(os.path.join(venv, 'etc', 'nova', 'api-paste.ini'),
-                         'keystonecontext')
+                         'keystonecontext',
+                         [('aio_nonetworks', 'neutron_stub')])
 
 
 def glance_paste(venv):
@@ -544,6 +637,9 @@ def write_clouds_yaml(settings):
                  points['network'] + '/identity/v3'}
     for service, url in points.items():
         cloud['%s_endpoint_override' % service] = url
+    # No Cinder: the stand-in's /volume says so to every volume command.
+    cloud['block_storage_endpoint_override'] = points['network'] + '/volume'
+    cloud['volume_api_version'] = '3'
     path = clouds_yaml_path(settings['state'])
     with open(path, 'w') as f:
         json.dump({'clouds': {CLOUD: cloud}}, f, indent=2)
@@ -798,6 +894,11 @@ def announce(settings, started):
     say('  %-35s http://127.0.0.1:%d/%s' % (
         'console (noVNC proxy)', settings['novncproxy'], NOVNC_PAGE))
     say(console_note(settings))
+    say('your own Nova options: %s (%s; read over the generated %s at '
+        'every start)' % (settings['local_conf'], 'in use'
+                          if settings['nova_local_conf'] else 'none yet',
+                          os.path.join(settings['state'], 'etc', 'nova',
+                                       'nova.conf')))
     say('Use the openstack CLI:')
     for line in env_lines(settings):
         print('    ' + line)
@@ -847,9 +948,11 @@ def cmd_start(args):
     if already:
         raise Failed('already running (%s); "aio.py stop" first' % ', '.join(
             '%s pid %d' % i for i in already.items()))
+    ensure_host_tools()
     install(args.venv)
     novnc = install_novnc(args.venv)
     settings = settings_for(args)
+    settings['nova_local_conf'] = read_local_conf(settings['local_conf'])
     for name in PORTS:
         if not port_free(settings[name]):
             raise Failed('port 127.0.0.1:%d (%s) is in use; stop what uses '
@@ -933,6 +1036,10 @@ def parse_args(argv):
     parser.add_argument('--port-offset', type=int, default=int(
         os.environ.get('AIO_PORT_OFFSET', '0')), help='added to every port '
         '(8774 Nova, 8778 Placement, 9292 Glance, 9696 Neutron stand-in)')
+    parser.add_argument('--local-conf', default=os.environ.get(
+        'AIO_LOCAL_CONF', DEFAULT_LOCAL_CONF), help='your own Nova options '
+        '(oslo.config INI), read over the generated nova.conf (default '
+        '.aio/local.conf)')
     sub = parser.add_subparsers(dest='command', required=True)
     start = sub.add_parser('start', help='install if needed and start')
     start.add_argument('-d', '--detach', action='store_true',

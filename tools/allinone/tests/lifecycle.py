@@ -23,7 +23,8 @@ VirtualBox simulator with no latency, then runs the steps below with
 and checks it kept the image, and stops it. Prints one line per step and
 ends with "N passed, N failed, N skipped"; exits 1 when a step failed.
 AIO_TEST_DEBUG=1 starts the services with debug logging; AIO_TEST_KEEP=1
-keeps the state folder (logs in STATE/logs).
+keeps the state folder (logs in STATE/logs). The cloud gets a local.conf of
+the test's own (AIO_LOCAL_CONF) with one option the test checks.
 
 A step the driver does not support yet is EXPECTED_MISSING below: it still
 runs, and is reported as skipped (with the reason) when it fails, and as a
@@ -45,6 +46,8 @@ OFFSET = int(os.environ.get('AIO_TEST_PORT_OFFSET', '20000'))
 # step name -> why it is expected to fail today.
 EXPECTED_MISSING = {
 }
+# The test's local.conf option, seen in Placement's inventory.
+RESERVED_MB = 1234
 # step name -> a known intermittent failure: a failure is reported as
 # skipped with the reason, a pass as a pass.
 KNOWN_ISSUES = {
@@ -82,9 +85,11 @@ class Run:
         self.offset = offset
         self.state = tempfile.mkdtemp(prefix='aio-test-')
         self.results = []
+        self.local_conf = os.path.join(self.state, 'local.conf')
         self.env = dict(os.environ, VBOXSIM_LATENCY='0',
                         VBOXSIM_ACPI_DELAY='0.2',
-                        VBOXSIM_HOME=os.path.join(self.state, 'vboxsim'))
+                        VBOXSIM_HOME=os.path.join(self.state, 'vboxsim'),
+                        AIO_LOCAL_CONF=self.local_conf)
         self.venv = None
 
     def aio(self, *args, check=True, timeout=900):
@@ -97,6 +102,15 @@ class Run:
                 ' '.join(args), result.returncode, result.stdout[-3000:],
                 result.stderr[-3000:]))
         return result.stdout
+
+    def os_fails(self, *args):
+        """The message of `openstack ARGS`, which must fail."""
+        try:
+            out = self.os(*args)
+        except StepFailed as e:
+            return str(e)
+        raise StepFailed('openstack %s succeeded: %s' % (' '.join(args),
+                                                         out))
 
     def os(self, *args, timeout=120):
         """Run `openstack ARGS`; JSON-decoded output when -f json."""
@@ -163,6 +177,16 @@ class Run:
         print('%-4s %-28s %5.1f s  %s' % ('SKIP', name, 0, why), flush=True)
         self.results.append('SKIP')
 
+    def vm_memory_mb(self, name):
+        sim = os.path.join(self.venv, 'bin', 'vboxmanage-sim')
+        out = subprocess.run([sim, 'showvminfo', name, '--machinereadable'],
+                             env=self.env, capture_output=True, text=True,
+                             check=True, timeout=60).stdout
+        for line in out.splitlines():
+            if line.startswith('memory='):
+                return int(line.partition('=')[2])
+        raise StepFailed('showvminfo %s shows no memory' % name)
+
     def vbox_vms(self):
         sim = os.path.join(self.venv, 'bin', 'vboxmanage-sim')
         out = subprocess.run([sim, 'list', 'vms'], env=self.env,
@@ -183,12 +207,17 @@ def main():
     debug = ['--debug'] if os.environ.get('AIO_TEST_DEBUG') else []
 
     def start():
+        with open(run.local_conf, 'w') as f:
+            f.write('[DEFAULT]\nreserved_host_memory_mb = %d\n' % RESERVED_MB)
         out = run.aio('start', '--detach', '--simulator', *debug)
         settings = json.load(open(os.path.join(run.state, 'aio.json')))
         run.venv = settings['venv']
         if 'SIMULATOR' not in out or 'NO SCREEN' not in out:
             raise StepFailed('the start did not announce the simulator and '
                              'its screenless consoles:\n%s' % out)
+        if '%s (in use' % run.local_conf not in out:
+            raise StepFailed('the start did not say where local.conf is:'
+                             '\n%s' % out)
 
     def hypervisor():
         hvs = run.os('hypervisor', 'list', '--long', '-f', 'json')
@@ -212,6 +241,10 @@ def main():
         if not {'VCPU', 'MEMORY_MB', 'DISK_GB'} <= set(
                 inventory['inventories']):
             raise StepFailed('inventory: %s' % inventory)
+        reserved = inventory['inventories']['MEMORY_MB']['reserved']
+        if reserved != RESERVED_MB:
+            raise StepFailed('reserved memory %s MB, not local.conf\'s %d'
+                             % (reserved, RESERVED_MB))
 
     def upload():
         img = run.os('image', 'create', '--disk-format', 'raw',
@@ -253,6 +286,56 @@ def main():
         if 'javascript' not in rfb.headers.get('Content-Type', ''):
             raise StepFailed('noVNC core/rfb.js is served as %s'
                              % rfb.headers.get('Content-Type'))
+
+    def boot_without_nic():
+        # What a new user types first: no --nic (the CLI asks for "auto").
+        srv = run.os('server', 'create', '--flavor', 'aio.test', '--image',
+                     'hello', 'vm3', '-f', 'json')
+        run.wait_status(srv['id'], 'ACTIVE')
+        run.os('server', 'delete', '--wait', srv['id'], timeout=180)
+
+    def resize():
+        before = run.wait_status(ids['vm1'], 'ACTIVE')
+        vm = before['OS-EXT-SRV-ATTR:instance_name']
+        run.os('server', 'resize', '--flavor', 'm1.small', '--wait',
+               ids['vm1'], timeout=300)
+        run.wait_status(ids['vm1'], 'VERIFY_RESIZE')
+        run.os('server', 'resize', 'confirm', ids['vm1'])
+        info = run.wait_status(ids['vm1'], 'ACTIVE')
+        if info['flavor']['original_name'] != 'm1.small':
+            raise StepFailed('flavor after the resize: %s' % info['flavor'])
+        memory = run.vm_memory_mb(vm)
+        if memory != info['flavor']['ram']:
+            raise StepFailed('VM %s has %d MB, the flavor %d' % (
+                vm, memory, info['flavor']['ram']))
+
+    def no_volumes():
+        message = run.os_fails('volume', 'create', '--size', '1', 'vol1')
+        if 'no block storage service' not in message:
+            raise StepFailed('volume create: %s' % message)
+
+    def quotas():
+        for args in (['admin'],):
+            shown = {q['Resource']: q['Limit'] for q in run.os(
+                'quota', 'show', *args, '-f', 'json')}
+            if shown.get('instances') != 10 or shown.get('volumes') != 0:
+                raise StepFailed('quota show %s: %s' % (' '.join(args),
+                                                        shown))
+
+    def projects():
+        message = run.os_fails('project', 'list')
+        if 'no identity service' not in message or 'network' in message:
+            raise StepFailed('project list: %s' % message)
+
+    def no_errors_logged():
+        errors = []
+        for name in ('nova', 'glance'):
+            with open(os.path.join(run.state, 'logs', name + '.log')) as f:
+                errors += [line.strip()[:300] for line in f
+                           if ' ERROR ' in line]
+        if errors:
+            raise StepFailed('%d ERROR lines, the first: %s' % (
+                len(errors), errors[0]))
 
     def action(verb, wanted):
         def do():
@@ -296,6 +379,7 @@ def main():
             if run.step('image upload', upload) and \
                     run.step('server create (ACTIVE)', boot):
                 run.step('console url (simulator notice)', console_url)
+                run.step('server create without --nic', boot_without_nic)
                 for name, verb, wanted in (
                         ('stop', 'stop', 'SHUTOFF'),
                         ('start', 'start', 'ACTIVE'),
@@ -305,12 +389,17 @@ def main():
                         ('suspend', 'suspend', 'SUSPENDED'),
                         ('resume', 'resume', 'ACTIVE')):
                     run.step('server ' + name, action(verb, wanted))
+                run.step('resize and confirm', resize)
                 if not run.step('snapshot', snapshot):
                     run.skip('boot from snapshot', 'the snapshot failed')
                 else:
                     run.step('boot from snapshot', boot_snapshot)
             run.step('delete servers', delete)
             run.step('VirtualBox holds nothing', vbox_empty)
+            run.step('volume create: no Cinder', no_volumes)
+            run.step('quota show', quotas)
+            run.step('project list: no Keystone', projects)
+            run.step('no ERROR in the logs', no_errors_logged)
             run.step('restart keeps state', restart)
     finally:
         run.aio('stop', check=False)
