@@ -627,11 +627,13 @@ def endpoints(settings):
 def write_clouds_yaml(settings):
     """clouds.yaml for OS_CLOUD=allinone (JSON is valid YAML)."""
     points = endpoints(settings)
-    cloud = {'auth_type': 'admin_token',
-             'auth': {'endpoint': points['compute'], 'token': TOKEN},
+    # No Keystone: the Neutron stand-in answers Keystone's version document
+    # and token requests, so the CLI has a project (quota show needs it).
+    cloud = {'auth_type': 'v3token',
+             'auth': {'auth_url': points['network'] + '/identity/v3',
+                      'token': TOKEN,
+                      'project_id': TOKEN.partition(':')[2]},
              'region_name': 'RegionOne',
-             # No Keystone: the Neutron stand-in shows a v3 version document
-             # so the CLI's (unused) identity client can be made.
              'identity_api_version': '3',
              'identity_endpoint_override':
                  points['network'] + '/identity/v3'}

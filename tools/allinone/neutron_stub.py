@@ -38,9 +38,12 @@ a filter of the all-in-one's Nova API pipeline, makes it "none".
 Keystone, under ``/identity/v3``: its version document (the openstack CLI
 builds a v3 identity client for some commands, ``server list``, ``flavor
 create``, even when it never calls it, and needs to see a v3 endpoint;
-clouds.yaml points identity here); any project by ID or name (a token
-"USER:PROJECT" makes any project exist), for ``quota show PROJECT``; and
-to anything else an error that says there is no identity service.
+clouds.yaml points identity here); a token for the token method, scoped
+to the project the client names, whose ID is the "USER:PROJECT" token the
+APIs accept (so the CLI knows its project: ``quota show``); any project by
+ID or name (a token "USER:PROJECT" makes any project exist), for ``quota
+show PROJECT``; and to anything else an error that says there is no
+identity service.
 
 Cinder, under ``/volume`` (clouds.yaml's block storage endpoint): its
 version documents (the CLI reads them before any call), quotas of zero
@@ -97,8 +100,43 @@ def _project(project_id):
             'description': '', 'tags': [], 'links': {}}
 
 
-def identity(method, path, query, start_response):
+def _token(environ, start_response):
+    """A token for the token the client sends, scoped to the project it
+    names, so the CLI knows its project (quota show)."""
+    try:
+        size = int(environ.get('CONTENT_LENGTH') or 0)
+        auth = json.loads(environ['wsgi.input'].read(size))['auth']
+        token = auth['identity']['token']['id']
+    except (ValueError, KeyError, TypeError):
+        return _body(start_response, '401 Unauthorized', {'error': {
+            'code': 401, 'title': 'Unauthorized', 'message':
+                'Authenticate with any token "USER:PROJECT" (the token '
+                'method): ' + NO_KEYSTONE}})
+    user, _sep, project = token.partition(':')
+    project = project or user
+    scope = auth.get('scope', {}).get('project', {})
+    project = scope.get('id') or scope.get('name') or project
+    roles = ['admin', 'member', 'reader'] if user == 'admin' \
+        else ['member', 'reader']
+    domain = {'id': 'default', 'name': 'Default'}
+    body = {'token': {
+        'methods': ['token'], 'issued_at': '2026-01-01T00:00:00.000000Z',
+        'expires_at': '2999-01-01T00:00:00.000000Z',
+        'user': {'id': user, 'name': user, 'domain': domain},
+        'project': {'id': project, 'name': project, 'domain': domain},
+        'roles': [{'id': r, 'name': r} for r in roles], 'catalog': []}}
+    data = json.dumps(body).encode()
+    start_response('201 Created', [
+        ('Content-Type', 'application/json'),
+        ('Content-Length', str(len(data))),
+        ('X-Subject-Token', '%s:%s' % (user, project))])
+    return [data]
+
+
+def identity(environ, method, path, query, start_response):
     """Keystone's answers (see the module docstring), or None."""
+    if method == 'POST' and path.rstrip('/') == '/identity/v3/auth/tokens':
+        return _token(environ, start_response)
     if method != 'GET':
         return None
     match = _PROJECT.match(path)
@@ -155,7 +193,8 @@ def application(environ, start_response):
                 'base': 'application/json',
                 'type': 'application/vnd.openstack.identity-v3+json'}]}})
     if path.startswith('/identity/'):
-        return identity(method, path, query, start_response) or _body(
+        return identity(environ, method, path, query,
+                        start_response) or _body(
             start_response, '501 Not Implemented', {'error': {
                 'code': 501, 'title': 'Not Implemented',
                 'message': NO_KEYSTONE}})

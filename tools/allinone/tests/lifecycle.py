@@ -315,7 +315,7 @@ def main():
             raise StepFailed('volume create: %s' % message)
 
     def quotas():
-        for args in (['admin'],):
+        for args in (['admin'], []):
             shown = {q['Resource']: q['Limit'] for q in run.os(
                 'quota', 'show', *args, '-f', 'json')}
             if shown.get('instances') != 10 or shown.get('volumes') != 0:

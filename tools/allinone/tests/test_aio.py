@@ -129,6 +129,22 @@ class StandInsTest(unittest.TestCase):
         self.assertEqual([('demo', 'demo')], [
             (p['id'], p['name']) for p in body['projects']])
 
+    def test_token_is_the_users_and_names_the_project(self):
+        import webob
+        request = webob.Request.blank('/identity/v3/auth/tokens',
+                                      method='POST')
+        request.body = json.dumps({'auth': {
+            'identity': {'methods': ['token'],
+                         'token': {'id': 'admin:admin'}},
+            'scope': {'project': {'id': 'admin'}}}}).encode()
+        response = request.get_response(neutron_stub.application)
+        self.assertEqual(201, response.status_int)
+        self.assertEqual('admin:admin', response.headers['X-Subject-Token'])
+        token = response.json_body['token']
+        self.assertEqual(('admin', 'admin'), (token['user']['id'],
+                                              token['project']['id']))
+        self.assertIn('admin', [r['name'] for r in token['roles']])
+
     def test_no_block_storage_service(self):
         status, body = call(neutron_stub.application, 'POST',
                             '/volume/v3/volumes', {'volume': {'size': 1}})
