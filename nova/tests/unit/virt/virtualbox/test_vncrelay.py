@@ -123,6 +123,13 @@ class FakeVirtualBoxVNC(object):
     def close(self):
         self.listener.close()
         for conn in self.conns:
+            # shutdown, not only close: on native threads a close does not
+            # end the session thread's blocked recv, and no FIN leaves
+            # while it waits (the relay would never see VirtualBox go).
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             conn.close()
 
 
@@ -184,7 +191,7 @@ class RelayTestCase(test.NoDBTestCase):
         self.assertNotEqual(server.port, port)
         sock = self.connect(port)
         self.assertEqual(SERVER_INIT, nova_proxy_handshake(sock))
-        self.assertTrue(server.authenticated.is_set())
+        self.assertTrue(server.authenticated.wait(TIMEOUT))
         # Then bytes both ways, as they are.
         message = bytes(range(256)) * 64
         sock.sendall(message)
@@ -233,7 +240,7 @@ class RelayTestCase(test.NoDBTestCase):
         port = self.relays.open('uuid-1', '127.0.0.1', '127.0.0.1',
                                 server.port, PASSWORD)
         reason = refusal_reason(self.connect(port))
-        self.assertTrue(server.refused.is_set())
+        self.assertTrue(server.refused.wait(TIMEOUT))
         self.assertIn('refused the VNC password: Authentication failed',
                       reason)
         self.assertNotIn(PASSWORD, reason)
@@ -283,7 +290,7 @@ class RelayTestCase(test.NoDBTestCase):
         self.assertEqual({'uuid-1': port, 'uuid-2': other},
                          self.relays.ports())
         nova_proxy_handshake(self.connect(port))
-        self.assertTrue(moved.authenticated.is_set())
+        self.assertTrue(moved.authenticated.wait(TIMEOUT))
         self.assertEqual(0, server.accepted)
         # An open session ends with its relay.
         sock = self.connect(port)
