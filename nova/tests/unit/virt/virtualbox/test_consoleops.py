@@ -497,7 +497,7 @@ class ConsoleTestCase(_Base):
                                       timeout=test_vncrelay.TIMEOUT) as sock:
             self.assertEqual(test_vncrelay.SERVER_INIT,
                              test_vncrelay.nova_proxy_handshake(sock))
-        self.assertTrue(server.authenticated.is_set())
+        self.assertTrue(server.authenticated.wait(test_vncrelay.TIMEOUT))
 
     def test_vnc_unique_port_through_the_relay(self):
         closed = socket.create_server(('127.0.0.1', 0))
