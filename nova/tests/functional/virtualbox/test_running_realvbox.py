@@ -106,13 +106,19 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         return [line for line in self.driver.get_console_output(
             self.ctx, instance).splitlines() if line]
 
-    def _wait(self, instance, check, what):
-        deadline = time.monotonic() + GUEST_WAIT_SECONDS
-        while not check(self._lines(instance)):
+    def _until(self, condition, failure, seconds=GUEST_WAIT_SECONDS):
+        """Poll ``condition`` until it holds; fail with ``failure()``
+        after ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while not condition():
             if time.monotonic() > deadline:
-                self.fail('%s: not seen in the console of %s: %r' % (
-                    what, instance.uuid, self._lines(instance)))
+                self.fail(failure())
             time.sleep(0.1)
+
+    def _wait(self, instance, check, what):
+        self._until(lambda: check(self._lines(instance)),
+                    lambda: '%s: not seen in the console of %s: %r' % (
+                        what, instance.uuid, self._lines(instance)))
 
     def _wait_lines(self, instance, *expected):
         self._wait(instance, lambda lines: lines == list(expected),
@@ -121,14 +127,19 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
     def _wait_new_boot(self, instance, vm_process):
         """Wait for the banner printed by a VM process other than
         ``vm_process`` (the VM was powered off and started again)."""
-        deadline = time.monotonic() + GUEST_WAIT_SECONDS
-        while vbox_harness.vm_processes(instance.uuid) in ([], [vm_process]):
-            if time.monotonic() > deadline:
-                self.fail('the VM process of %s was not replaced' %
-                          instance.uuid)
-            time.sleep(0.1)
+        self._until(lambda: vbox_harness.vm_processes(instance.uuid) not in
+                    ([], [vm_process]),
+                    lambda: 'the VM process of %s was not replaced' %
+                    instance.uuid)
         self._wait(instance, lambda lines: lines[-1:] == [self.B(instance)],
                    'a new boot')
+
+    def _reboot(self, instance, reboot_type):
+        """Reboot and wait for the boot in the VM process that follows
+        (every reboot is a new VM process: soft and hard alike)."""
+        before = self._vm_process(instance)
+        self.driver.reboot(self.ctx, instance, [], reboot_type)
+        self._wait_new_boot(instance, before)
 
     def B(self, instance):
         """The banner the guest prints when it boots in ``instance``."""
@@ -155,12 +166,9 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         return pid
 
     def _wait_no_vm_process(self, instance):
-        deadline = time.monotonic() + GUEST_WAIT_SECONDS
-        while vbox_harness.vm_processes(instance.uuid):
-            if time.monotonic() > deadline:
-                self.fail('the VM process of %s is still there' %
-                          instance.uuid)
-            time.sleep(0.1)
+        self._until(lambda: not vbox_harness.vm_processes(instance.uuid),
+                    lambda: 'the VM process of %s is still there' %
+                    instance.uuid)
 
     # -- spawn, power states, destroy -------------------------------------
 
@@ -202,9 +210,7 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         self._wait_lines(instance, B, self.guest.POWERING_OFF)
         self.driver.power_on(self.ctx, instance, [])
         self._wait_lines(instance, B, self.guest.POWERING_OFF, B)
-        before = self._vm_process(instance)
-        self.driver.reboot(self.ctx, instance, [], 'SOFT')
-        self._wait_new_boot(instance, before)
+        self._reboot(instance, 'SOFT')
         self._wait_lines(instance, B, self.guest.POWERING_OFF, B)
         self.assertEqual(power_state.RUNNING, self._power(instance))
 
@@ -225,18 +231,14 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         self.driver.power_on(self.ctx, instance, [])
         self._wait(instance, lambda lines: lines[-1:] == [B], 'a boot')
         # Soft reboot: ignored, then the hard one, a power cycle.
-        before = self._vm_process(instance)
-        self.driver.reboot(self.ctx, instance, [], 'SOFT')
-        self._wait_new_boot(instance, before)
+        self._reboot(instance, 'SOFT')
         self._wait_lines(instance, B, self.guest.IGNORED, B)
         self.assertEqual(power_state.RUNNING, self._power(instance))
 
     def test_hard_reboot_restarts_the_guest(self):
         instance = self._booted()
-        before = self._vm_process(instance)
-        self.driver.reboot(self.ctx, instance, [], 'HARD')
         # A power cycle: a new VM process, no ACPI.
-        self._wait_new_boot(instance, before)
+        self._reboot(instance, 'HARD')
         self._wait_lines(instance, self.B(instance), self.B(instance))
         self.assertEqual(power_state.RUNNING, self._power(instance))
 
@@ -467,12 +469,9 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         def outside(*args, expected):
             del events[:]
             self._vbm(*args)
-            deadline = time.monotonic() + 20
-            while (instance.uuid, expected) not in events:
-                if time.monotonic() > deadline:
-                    self.fail('no %s event after %s: %s' % (
-                        expected, args, events))
-                time.sleep(0.2)
+            self._until(lambda: (instance.uuid, expected) in events,
+                        lambda: 'no %s event after %s: %s' % (
+                            expected, args, events), seconds=20)
         outside('controlvm', instance.uuid, 'pause',
                 expected=virtevent.EVENT_LIFECYCLE_PAUSED)
         outside('controlvm', instance.uuid, 'resume',
@@ -486,11 +485,9 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         instance = self._booted()
         for pid in vbox_harness.vm_processes(instance.uuid):
             os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while self._power(instance) != power_state.SHUTDOWN:
-            if time.monotonic() > deadline:
-                self.fail('still %s' % self._info(instance)['VMState'])
-            time.sleep(0.2)
+        self._until(lambda: self._power(instance) == power_state.SHUTDOWN,
+                    lambda: 'still %s' % self._info(instance)['VMState'],
+                    seconds=30)
         self.assertEqual('aborted', self._info(instance)['VMState'])
         self.driver.power_on(self.ctx, instance, [])
         self._wait_lines(instance, self.B(instance), self.B(instance))
