@@ -204,6 +204,7 @@ def run_nova(node):
     from nova import objects
     from nova import rpc
     from nova import service
+    from nova import servicegroup
     from nova import utils
 
     settings = node.settings
@@ -286,6 +287,18 @@ def run_nova(node):
             if time.monotonic() > deadline:
                 raise
             time.sleep(1)
+
+    # After a restart the compute's service record is as old as the last
+    # stop, and the scheduler's ComputeFilter refuses the host ("has not
+    # been heard from") until the first report, seconds after the start.
+    node.step('Nova: waiting for the compute service to report in')
+    group = servicegroup.API()
+    deadline = time.monotonic() + 60
+    while not group.service_is_up(
+            objects.Service.get_by_compute_host(ctxt, CONF.host)):
+        if time.monotonic() > deadline:
+            raise RuntimeError('nova-compute did not report in 60 s')
+        time.sleep(1)
 
     node.step('Nova API: starting on 127.0.0.1:%d' % settings['nova'])
     wsgi_app._setup_service(CONF.host, 'osapi_compute')
