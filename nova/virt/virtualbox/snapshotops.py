@@ -195,12 +195,18 @@ class SnapshotOps(object):
         }
         if getattr(instance, 'os_type', None):
             properties['os_type'] = instance.os_type
-        return {
+        metadata = {
             'status': 'active',
             'disk_format': SNAPSHOT_DISK_FORMAT,
             'container_format': SNAPSHOT_CONTAINER_FORMAT,
             'properties': properties,
         }
+        # The root disk has the flavor's size (a resize grew it): a server
+        # booted from the snapshot needs as much, which Nova's API then
+        # checks (a 400 naming the sizes) instead of the build failing.
+        if instance.flavor.root_gb:
+            metadata['min_disk'] = instance.flavor.root_gb
+        return metadata
 
     def _upload(self, context, instance, image_id, flat):
         with open(flat, 'rb') as data:

@@ -73,8 +73,9 @@ class SnapshotOpsTestCase(test_base.VBoxTestCase):
             .append((image_id, meta, data.read(), purge_props)))
         self.ops = snapshotops.SnapshotOps(self.vbox, self.pathutils,
                                            self.image_api)
-        self.instance = test_base.FakeInstance(project_id='p1',
-                                               os_type='linux')
+        self.instance = test_base.FakeInstance(
+            project_id='p1', os_type='linux',
+            flavor=test_base.FakeInstance(root_gb=20))
         self.update_task_state = mock.Mock()
         self.flat = os.path.join(self.instances_path, '_snapshots',
                                  IMAGE_ID + '.vdi')
@@ -119,6 +120,7 @@ class SnapshotOpsTestCase(test_base.VBoxTestCase):
         self.assertEqual('vdi', meta['disk_format'])
         self.assertEqual('bare', meta['container_format'])
         self.assertEqual('active', meta['status'])
+        self.assertEqual(self.instance.flavor.root_gb, meta['min_disk'])
         self.assertEqual({'image_location': 'snapshot',
                           'image_state': 'available', 'owner_id': 'p1',
                           'os_type': 'linux'}, meta['properties'])
@@ -142,6 +144,15 @@ class SnapshotOpsTestCase(test_base.VBoxTestCase):
                              self._commands(), state)
             self.assertEqual(1, len(self.uploaded))
             self.assert_cleaned()
+
+    def test_flavor_without_root_size_leaves_min_disk_to_nova(self):
+        # root_gb 0: the root disk has the image's size, no flavor's.
+        self.instance.flavor.root_gb = 0
+        self.vbox.show_vm_info.return_value = vm_info('poweroff')
+        FakeVBox(self.vbox)
+        self._snapshot()
+        [(_image_id, meta, _data, _purge)] = self.uploaded
+        self.assertNotIn('min_disk', meta)
 
     def test_missing_vm_is_instance_not_running(self):
         self.vbox.show_vm_info.side_effect = failure(
