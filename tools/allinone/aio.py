@@ -24,15 +24,21 @@
     python3.11 tools/allinone/aio.py install    # only the venv
 
 What runs, on 127.0.0.1 only (see node.py):
+  process "keystone": Keystone :5000 (fernet tokens, SQLite)
   process "nova":   Nova API :8774, conductor, scheduler, compute
                     (compute_driver = virtualbox.VBoxDriver), Placement :8778,
                     a Neutron stand-in :9696; Nova's RPC over oslo.messaging's
                     in-memory fake:// bus (no broker); SQLite databases.
                     Nova's noVNC proxy :6080.
   process "glance": Glance API :9292, file store, SQLite.
-No Keystone: nothing is authenticated (any token "USER:PROJECT" is
-accepted, "admin" is admin). No Neutron: servers boot without networks
-(with or without --nic none). No Cinder: no volumes.
+Every API is behind keystonemiddleware with Nova's (and the others') own
+default policies. Keystone has the admin (project admin) and the user demo
+(project demo, role member), passwords made at the first start and kept in
+STATE/secrets.json (and STATE/clouds.yaml: clouds allinone-admin and
+allinone-demo), and a service user per service (project service). No
+Neutron yet: servers boot without networks (with or without --nic none),
+Nova alone talks to a stand-in that is not in the catalog. No Cinder yet:
+no volumes (no volume service in the catalog).
 
 Host tools: the start checks for qemu-img (images become VirtualBox disks)
 and genisoimage (config drives) and, as root with apt-get, installs
@@ -101,13 +107,21 @@ DEFAULT_LOCAL_CONF = os.path.join(AIO_DIR, 'local.conf')
 REQUIREMENTS = [
     'openstack-placement==16.0.0',
     'glance==33.0.0',
+    'keystone==30.0.0',
+    'horizon==27.0.0',
     'python-openstackclient',
     'cheroot',
     'SQLAlchemy>=2.0,<2.1',
 ]
-PORTS = {'nova': 8774, 'placement': 8778, 'glance': 9292, 'neutron': 9696,
-         'novncproxy': 6080}
-SERVICES = ('glance', 'nova')
+PORTS = {'keystone': 5000, 'nova': 8774, 'placement': 8778, 'glance': 9292,
+         'neutron': 9696, 'novncproxy': 6080}
+# Started in this order; Keystone first: the others' service users and
+# endpoints are made once it answers (identity.py).
+SERVICES = ('keystone', 'glance', 'nova')
+REGION = 'RegionOne'
+# The users whose passwords STATE/secrets.json keeps: admin and demo, and
+# one password for the services' own users (identity.py's SERVICE_USERS).
+SECRETS = ('admin', 'demo', 'service')
 # The VMs' VNC servers (VRDE): VirtualBox binds the first free port of the
 # range when a VM starts. Away from 5900.., where VNC servers of the
 # machine's desktops and other tests' VMs listen.
@@ -122,12 +136,14 @@ FIRST_FLAVOR = 'm1.nano'
 # and the state is not in a folder it shares: /var/lib/nova is one of the
 # folders provision.sh shares by default.
 CHROOT_VM_DIR = '/var/lib/nova/allinone-%s/instances'
-TOKEN = 'admin:admin'
 # Host commands the driver runs, and the Debian package of each: qemu-img
 # converts images into VirtualBox disks; genisoimage ([DEFAULT]
 # mkisofs_cmd) builds config drives.
 HOST_TOOLS = {'qemu-img': 'qemu-utils', 'genisoimage': 'genisoimage'}
-CLOUD = 'allinone'
+# clouds.yaml's clouds: the admin, and the demo user in its own project
+# (what `aio.py env` points the CLI at).
+ADMIN_CLOUD = 'allinone-admin'
+DEMO_CLOUD = 'allinone-demo'
 # The checkout files whose change means our package must be reinstalled.
 SOURCE_DIRS = ('nova', 'vboxsim')
 SOURCE_FILES = ('setup.cfg', 'setup.py', 'requirements.txt')
@@ -431,7 +447,7 @@ def settings_for(args):
     vbox, simulated = find_vboxmanage(args.venv, args.simulator)
     vrde_ports = tuple(port + args.port_offset for port in VRDE_PORTS)
     settings = dict(ports, state=state, venv=args.venv, vboxmanage=vbox,
-                    simulated=simulated, debug=args.debug,
+                    simulated=simulated, debug=args.debug, region=REGION,
                     vrde_ports=vrde_ports,
                     novnc_web=os.path.join(state, 'novnc'),
                     local_conf=os.path.abspath(args.local_conf),
@@ -443,8 +459,8 @@ def settings_for(args):
 def write_config(settings):
     state = settings['state']
     etc = os.path.join(state, 'etc')
-    for sub in ('etc/nova', 'etc/glance', 'etc/placement', 'run', 'logs',
-                'nova/instances', 'nova/locks',
+    for sub in ('etc/keystone', 'etc/nova', 'etc/glance', 'etc/placement',
+                'run', 'logs', 'nova/instances', 'nova/locks', 'keystone',
                 'placement', 'glance/images', 'glance/staging',
                 'glance/tasks', 'vboxsim'):
         os.makedirs(os.path.join(state, sub), exist_ok=True)
@@ -452,12 +468,22 @@ def write_config(settings):
     debug = str(bool(settings['debug'])).lower()
     instances = settings.get('instances') or '%s/nova/instances' % state
 
-    def service_auth(endpoint):
-        # keystoneauth's admin_token plugin: a fixed token and endpoint, no
-        # Keystone. endpoint_override serves requests made with the user's
-        # own token.
-        return {'auth_type': 'admin_token', 'endpoint': endpoint,
-                'token': 'admin:service', 'endpoint_override': endpoint}
+    secrets = read_secrets(state)
+    identity = url % settings['keystone'] + '/v3'
+
+    def service_user(name, **more):
+        # The service's own Keystone user (identity.py makes it).
+        return dict({
+            'auth_type': 'password', 'auth_url': identity,
+            'username': name, 'password': secrets['service'],
+            'project_name': 'service', 'user_domain_name': 'Default',
+            'project_domain_name': 'Default', 'region_name': REGION},
+            **more)
+
+    def authtoken(name):
+        # keystonemiddleware in front of the service's API; no memcached:
+        # its in-process token cache.
+        return service_user(name, www_authenticate_uri=identity)
 
     nova = {
         'DEFAULT': {
@@ -492,18 +518,25 @@ def write_config(settings):
             'connection': 'sqlite:///%s/nova/nova_cell1.sqlite' % state},
         'wsgi': {'api_paste_config': '%s/nova/api-paste.ini' % etc},
         'oslo_concurrency': {'lock_path': '%s/nova/locks' % state},
-        'placement': service_auth(url % settings['placement']),
-        'glance': service_auth(url % settings['glance']),
-        'neutron': service_auth(url % settings['neutron']),
-        # The quota API checks a project exists: the stand-in says any does.
-        'keystone': service_auth(url % settings['neutron'] + '/identity/v3'),
+        'keystone_authtoken': authtoken('nova'),
+        # Nova's calls made for a user carry its own token as well, so a
+        # token that expires during a long operation still works.
+        'service_user': service_user('nova', send_service_user_token='true'),
+        'placement': service_user('nova'),
+        'glance': service_user('nova'),
+        # The Neutron stand-in is not in the catalog (the CLI must not
+        # think there is a network service): Nova alone is sent to it.
+        'neutron': service_user('nova', endpoint_override=url % settings[
+            'neutron']),
+        'keystone': service_user('nova'),
         'compute': {'heal_instance_info_cache_interval': '-1'},
         'virtualbox': dict(vboxmanage_cmd=settings['vboxmanage'],
                            **vrde_options(settings)),
     }
     placement = {
         'DEFAULT': {'debug': debug},
-        'api': {'auth_strategy': 'noauth2'},
+        'api': {'auth_strategy': 'keystone'},
+        'keystone_authtoken': authtoken('placement'),
         'placement_database': {
             'connection': 'sqlite:///%s/placement/placement.sqlite' % state,
             'sync_on_startup': 'true'},
@@ -522,18 +555,36 @@ def write_config(settings):
         'os_glance_tasks_store': {
             'filesystem_store_datadir': '%s/glance/tasks' % state},
         'database': {'connection': settings['glance_db']},
+        'keystone_authtoken': authtoken('glance'),
         'paste_deploy': {
             'flavor': 'keystone',
-            'config_file': '%s/glance/glance-api-paste.ini' % etc},
+            'config_file': os.path.join(settings['venv'], 'etc', 'glance',
+                                        'glance-api-paste.ini')},
+    }
+    keystone = {
+        'DEFAULT': {
+            'log_file': '%s/logs/keystone.log' % state,
+            'debug': debug,
+        },
+        'database': {
+            'connection': 'sqlite:///%s/keystone/keystone.sqlite' % state},
+        'token': {'provider': 'fernet'},
+        'fernet_tokens': {
+            'key_repository': '%s/keystone/fernet-keys' % state},
+        'fernet_receipts': {
+            'key_repository': '%s/keystone/fernet-keys' % state},
+        'credential': {
+            'key_repository': '%s/keystone/credential-keys' % state},
     }
     # One folder per service: a --config-dir reads every file in it.
-    files = {'nova/nova.conf': ini(nova),
+    files = {'keystone/keystone.conf': ini(keystone),
+             'nova/nova.conf': ini(nova),
              'nova/api-paste.ini': nova_paste(settings['venv']),
              'placement/placement.conf': ini(placement),
-             'glance/glance-api.conf': ini(glance),
-             'glance/glance-api-paste.ini': glance_paste(settings['venv'])}
+             'glance/glance-api.conf': ini(glance)}
     for name, text in files.items():
-        with open(os.path.join(etc, name), 'w') as f:
+        # They hold the services' password: for this user's eyes only.
+        with private(os.path.join(etc, name)) as f:
             f.write('# Written by tools/allinone/aio.py at every start: '
                     'put your own Nova options in %s.\n'
                     % settings['local_conf'])
@@ -586,66 +637,72 @@ def write_novnc_web(settings, package):
         f.write(page.replace('<!-- AIO_NOTICE -->', notice))
 
 
-def _noauth_paste(path, context_filter, filters=()):
-    """A service's own paste ini with noauth.NoAuth in place of
-    keystonemiddleware's authtoken: the service's keystone context filter
-    then reads the headers NoAuth set, as it would read authtoken's.
-    ``filters``: (name, module) of more filters to put after it."""
+def nova_paste(venv):
+    """Nova's own api-paste.ini (keystonemiddleware's authtoken, then
+    Nova's keystone context) with the Neutron stand-in's filter after
+    authentication: a server create without networks asks for none."""
+    path = os.path.join(venv, 'etc', 'nova', 'api-paste.ini')
     with open(path) as f:
         text = f.read()
-    old = ' authtoken %s ' % context_filter
+    old = ' authtoken keystonecontext '
     if old not in text:
-        raise Failed("%s has no '%s' pipeline to replace" % (path, old))
-    filters = (('aio_noauth', 'noauth'),) + tuple(filters)
-    text = text.replace(old, ' %s %s ' % (
-        ' '.join(name for name, _module in filters), context_filter))
-    for name, module in filters:
-        text += ('\n[filter:%s]\npaste.filter_factory = %s:filter_factory\n'
-                 % (name, module))
-    return text
-
-
-def nova_paste(venv):
-    return _noauth_paste(os.path.join(venv, 'etc', 'nova', 'api-paste.ini'),
-                         'keystonecontext',
-                         [('aio_nonetworks', 'neutron_stub')])
-
-
-def glance_paste(venv):
-    return _noauth_paste(os.path.join(venv, 'etc', 'glance',
-                                      'glance-api-paste.ini'), 'context')
+        raise Failed("%s has no '%s' pipeline" % (path, old))
+    text = text.replace(old, ' authtoken aio_nonetworks keystonecontext ')
+    return text + ('\n[filter:aio_nonetworks]\n'
+                   'paste.filter_factory = neutron_stub:filter_factory\n')
 
 
 def endpoints(settings):
+    """Keystone's catalog: {service type: URL}."""
     url = 'http://127.0.0.1:%d'
-    return {'compute': url % settings['nova'] + '/v2.1',
+    return {'identity': url % settings['keystone'] + '/v3',
+            'compute': url % settings['nova'] + '/v2.1',
             'image': url % settings['glance'],
-            'placement': url % settings['placement'],
-            'network': url % settings['neutron']}
+            'placement': url % settings['placement']}
 
 
 def write_clouds_yaml(settings):
-    """clouds.yaml for OS_CLOUD=allinone (JSON is valid YAML)."""
-    points = endpoints(settings)
-    # No Keystone: the Neutron stand-in answers Keystone's version document
-    # and token requests, so the CLI has a project (quota show needs it).
-    cloud = {'auth_type': 'v3token',
-             'auth': {'auth_url': points['network'] + '/identity/v3',
-                      'token': TOKEN,
-                      'project_id': TOKEN.partition(':')[2]},
-             'region_name': 'RegionOne',
-             'identity_api_version': '3',
-             'identity_endpoint_override':
-                 points['network'] + '/identity/v3'}
-    for service, url in points.items():
-        cloud['%s_endpoint_override' % service] = url
-    # No Cinder: the stand-in's /volume says so to every volume command.
-    cloud['block_storage_endpoint_override'] = points['network'] + '/volume'
-    cloud['volume_api_version'] = '3'
-    path = clouds_yaml_path(settings['state'])
-    with open(path, 'w') as f:
-        json.dump({'clouds': {CLOUD: cloud}}, f, indent=2)
+    """clouds.yaml with the admin's and the demo user's clouds, password
+    authentication (JSON is valid YAML)."""
+    secrets = read_secrets(settings['state'])
+    clouds = {}
+    for cloud, user in ((ADMIN_CLOUD, 'admin'), (DEMO_CLOUD, 'demo')):
+        clouds[cloud] = {
+            'auth': {'auth_url': endpoints(settings)['identity'],
+                     'username': user, 'password': secrets[user],
+                     'project_name': user, 'user_domain_name': 'Default',
+                     'project_domain_name': 'Default'},
+            'region_name': REGION, 'identity_api_version': '3'}
+    with private(clouds_yaml_path(settings['state'])) as f:
+        json.dump({'clouds': clouds}, f, indent=2)
         f.write('\n')
+
+
+def private(path):
+    """``path`` opened for writing, readable by this user only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, 'w')
+
+
+def read_secrets(state):
+    """STATE/secrets.json: the passwords of SECRETS, made at the first
+    start (random) and kept."""
+    import secrets as randomness
+    path = os.path.join(state, 'secrets.json')
+    try:
+        with open(path) as f:
+            kept = json.load(f)
+    except FileNotFoundError:
+        kept = {}
+    if all(kept.get(name) for name in SECRETS):
+        return kept
+    kept = dict({name: randomness.token_urlsafe(15) for name in SECRETS},
+                **{k: v for k, v in kept.items() if v})
+    os.makedirs(state, exist_ok=True)
+    with private(path) as f:
+        json.dump(kept, f, indent=1)
+    return kept
 
 
 def clouds_yaml_path(state):
@@ -655,7 +712,7 @@ def clouds_yaml_path(state):
 def env_lines(settings):
     return ['export OS_CLIENT_CONFIG_FILE=%s'
             % clouds_yaml_path(settings['state']),
-            'export OS_CLOUD=%s' % CLOUD,
+            'export OS_CLOUD=%s' % DEMO_CLOUD,
             'export PATH=%s/bin:$PATH' % settings['venv']]
 
 
@@ -720,12 +777,13 @@ def service_env(settings):
     return env
 
 
-def launch(settings, detach):
+def launch(settings, names):
+    """Start node.py for each service of ``names``: {name: Popen}."""
     state = settings['state']
     python = os.path.join(settings['venv'], 'bin', 'python')
     env = service_env(settings)
     children = {}
-    for name in SERVICES:
+    for name in names:
         log = os.path.join(state, 'logs', name + '.log')
         if os.path.exists(log):
             os.replace(log, log + '.1')  # this run's log starts empty
@@ -780,7 +838,7 @@ def wait_ready(settings, children, timeout):
 
 
 def check_http(settings):
-    for name in ('nova', 'placement', 'glance', 'neutron'):
+    for name in ('keystone', 'nova', 'placement', 'glance', 'neutron'):
         url = 'http://127.0.0.1:%d/' % settings[name]
         try:
             urllib.request.urlopen(url, timeout=10).read()
@@ -886,13 +944,13 @@ def announce(settings, started):
         say('VirtualBox: REAL, %s (%s); VMs in %s' % (
             settings['vboxmanage'], vbox_version(settings),
             settings['instances']))
-    say('OpenStack is up in %.0f s, on 127.0.0.1 only, WITHOUT '
-        'authentication (any token "USER:PROJECT"; admin is admin):'
-        % (time.monotonic() - started))
+    say('OpenStack is up in %.0f s, on 127.0.0.1 only; Keystone\'s '
+        'catalog:' % (time.monotonic() - started))
     for service, url in points.items():
-        label = service + (' (stand-in: no networks)'
-                           if service == 'network' else '')
-        say('  %-35s %s' % (label, url))
+        say('  %-35s %s' % (service, url))
+    say('  %-35s none yet: servers boot without networks (Nova talks to a '
+        'stand-in on 127.0.0.1:%d)' % ('network', settings['neutron']))
+    say('  %-35s none yet' % 'volume')
     say('  %-35s http://127.0.0.1:%d/%s' % (
         'console (noVNC proxy)', settings['novncproxy'], NOVNC_PAGE))
     say(console_note(settings))
@@ -901,46 +959,59 @@ def announce(settings, started):
                           if settings['nova_local_conf'] else 'none yet',
                           os.path.join(settings['state'], 'etc', 'nova',
                                        'nova.conf')))
-    say('Use the openstack CLI:')
+    say('users (Keystone, domain Default): admin (project admin) and demo '
+        '(project demo, role member); their passwords are in %s and %s, '
+        'readable only by you' % (
+            clouds_yaml_path(settings['state']),
+            os.path.join(settings['state'], 'secrets.json')))
+    say('Use the openstack CLI as the demo user (OS_CLOUD=%s; the admin: '
+        '--os-cloud %s):' % (DEMO_CLOUD, ADMIN_CLOUD))
     for line in env_lines(settings):
         print('    ' + line)
-    print('    openstack hypervisor list\n'
-          '    %s\n'
+    print('    %s\n'
           '    openstack console log show vm1\n'
-          '    openstack console url show vm1' % FIRST_SERVER_CREATE,
-          flush=True)
+          '    openstack console url show vm1\n'
+          '    openstack --os-cloud %s hypervisor list' % (
+              FIRST_SERVER_CREATE, ADMIN_CLOUD), flush=True)
     say('logs: %s' % os.path.join(settings['state'], 'logs'))
+
+
+def as_admin(settings, what, script, *args):
+    """Run one of our openstacksdk scripts with the venv's Python as the
+    admin (OS_CLOUD), saying what it printed."""
+    python = os.path.join(settings['venv'], 'bin', 'python')
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds_yaml_path(
+        settings['state']), OS_CLOUD=ADMIN_CLOUD)
+    result = subprocess.run([python, os.path.join(HERE, script)] +
+                            list(args), env=env, capture_output=True,
+                            text=True)
+    if result.returncode:
+        raise Failed('%s failed: %s' % (
+            what, (result.stderr or result.stdout)[-2000:]))
+    if result.stdout.strip():
+        say(result.stdout.strip())
+
+
+def ensure_identity(settings):
+    """The demo and service projects and users, and the catalog."""
+    catalog = endpoints(settings)
+    del catalog['identity']  # keystone-manage bootstrap made that one
+    as_admin(settings, 'setting up projects, users and the catalog',
+             'identity.py', os.path.join(settings['state'], 'secrets.json'),
+             REGION, json.dumps(catalog))
 
 
 def ensure_flavors(settings):
     """Nova has no flavors out of the box: add the classic small ones."""
-    python = os.path.join(settings['venv'], 'bin', 'python')
-    script = os.path.join(HERE, 'flavors.py')
-    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds_yaml_path(
-        settings['state']), OS_CLOUD=CLOUD)
-    result = subprocess.run([python, script], env=env, capture_output=True,
-                            text=True)
-    if result.returncode:
-        raise Failed('creating flavors failed: %s' % result.stderr[-2000:])
-    if result.stdout.strip():
-        say(result.stdout.strip())
+    as_admin(settings, 'creating flavors', 'flavors.py')
 
 
 def ensure_first_image(settings):
     """Upload the tiny test guest as the public image FIRST_IMAGE unless
-    an image of that name exists (image.py, with the venv's Python)."""
-    python = os.path.join(settings['venv'], 'bin', 'python')
-    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds_yaml_path(
-        settings['state']), OS_CLOUD=CLOUD)
-    result = subprocess.run(
-        [python, os.path.join(HERE, 'image.py'), '--name', FIRST_IMAGE,
-         '--work-dir', os.path.join(settings['state'], 'run')],
-        env=env, capture_output=True, text=True)
-    if result.returncode:
-        raise Failed('uploading the first image failed: %s'
-                     % (result.stderr or result.stdout)[-2000:])
-    if result.stdout.strip():
-        say(result.stdout.strip())
+    an image of that name exists."""
+    as_admin(settings, 'uploading the first image', 'image.py', '--name',
+             FIRST_IMAGE, '--work-dir',
+             os.path.join(settings['state'], 'run'))
 
 
 def cmd_start(args):
@@ -965,9 +1036,13 @@ def cmd_start(args):
     write_config(settings)
     write_novnc_web(settings, novnc)
     say('starting (state in %s; it is kept for the next start)' % state)
-    children = launch(settings, args.detach)
+    children = launch(settings, SERVICES[:1])
     try:
         wait_ready(settings, children, args.timeout)
+        ensure_identity(settings)
+        started_next = launch(settings, SERVICES[1:])
+        children.update(started_next)
+        wait_ready(settings, started_next, args.timeout)
         check_http(settings)
         ensure_flavors(settings)
         ensure_first_image(settings)

@@ -21,12 +21,16 @@ services talk over oslo.messaging's in-memory ``fake://`` transport, the way
 Nova's own functional tests run them: no broker, so they must share a
 process. Native threads, no eventlet.
 
+``node.py keystone STATE_DIR``: Keystone (WSGI, 5000), set up with
+keystone-manage (database, fernet keys, the admin user and the identity
+endpoint) at each start; aio.py then adds the rest (identity.py).
+
 ``node.py glance STATE_DIR``: Glance's API (WSGI, 9292) with its file store.
 Glance keeps its options in oslo.config's global CONF like Nova, so it gets a
 process of its own.
 
-Nova and Glance serve WSGI with cheroot (threaded HTTP/1.1 with chunked
-uploads: Nova uploads snapshots to Glance chunked), on 127.0.0.1 only; an
+Keystone, Nova and Glance serve WSGI with cheroot (threaded HTTP/1.1 with
+chunked uploads: Nova uploads snapshots to Glance chunked), on 127.0.0.1; an
 application's wsgi.input.close() does not close the connection
 (KeptInput). Their SQLite transactions wait for each other (sqlite_tx).
 Each process writes its progress to
@@ -35,6 +39,7 @@ show, and stops cleanly on SIGTERM or SIGINT.
 """
 
 import json
+import logging
 import os
 import signal
 import sys
@@ -375,7 +380,81 @@ def run_glance(node):
     os._exit(0)
 
 
-SERVICES = {'nova': run_nova, 'glance': run_glance}
+def run_keystone(node):
+    """Keystone: database, token and credential keys, the admin user and
+    the identity endpoint (keystone-manage, idempotent: a later start keeps
+    them), then its WSGI application."""
+    import getpass
+    import grp
+    import subprocess
+    settings = node.settings
+    etc = os.path.join(node.state_dir, 'etc', 'keystone')
+    os.environ['OS_KEYSTONE_CONFIG_DIR'] = etc
+    import sqlite_tx
+    sqlite_tx.install()
+    manage = [os.path.join(sys.prefix, 'bin', 'keystone-manage'),
+              '--config-file', os.path.join(etc, 'keystone.conf')]
+    # The key folders belong to whoever runs the cloud (as root,
+    # keystone-manage wants them named).
+    owner = ['--keystone-user', getpass.getuser(), '--keystone-group',
+             grp.getgrgid(os.getgid()).gr_name]
+    with open(os.path.join(node.state_dir, 'secrets.json')) as f:
+        password = json.load(f)['admin']
+    url = 'http://127.0.0.1:%d/v3' % settings['keystone']
+    steps = [
+        ('creating or upgrading the database', ['db_sync'], {}),
+        ('token and credential keys', ['fernet_setup'] + owner, {}),
+        (None, ['credential_setup'] + owner, {}),
+        # The password goes by the environment, not the command line.
+        ('the admin user, the roles and the identity endpoint',
+         ['bootstrap', '--bootstrap-username', 'admin',
+          '--bootstrap-project-name', 'admin',
+          '--bootstrap-role-name', 'admin',
+          '--bootstrap-service-name', 'keystone',
+          '--bootstrap-region-id', settings['region'],
+          '--bootstrap-admin-url', url, '--bootstrap-internal-url', url,
+          '--bootstrap-public-url', url],
+         {'OS_BOOTSTRAP_PASSWORD': password}),
+    ]
+    log = os.path.join(node.state_dir, 'logs', 'keystone-manage.log')
+    for text, args, env in steps:
+        if text:
+            node.step('Keystone: %s' % text)
+        with open(log, 'a') as out:
+            subprocess.run(manage + args, check=True, stdout=out,
+                           stderr=subprocess.STDOUT,
+                           env=dict(os.environ, **env))
+    from keystone.server import wsgi
+    # Keystone parses the command line for its options: ours are not.
+    sys.argv[1:] = []
+    node.step('Keystone: starting on 127.0.0.1:%d' % settings['keystone'])
+    node.serve('keystone', settings['keystone'],
+               wsgi.initialize_public_application())
+    quiet_forbidden()
+    node.wait(lambda: None)
+    os._exit(0)
+
+
+class ForbiddenIsNotAnError:
+    """Keystone logs a request its policy refuses (403, e.g. the CLI's
+    `project list` as a user, which then lists the user's own projects) as
+    an ERROR with a traceback: it is the client's, a WARNING without it."""
+
+    def filter(self, record):
+        from keystone import exception
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, exception.Forbidden):
+            record.levelno, record.levelname = logging.WARNING, 'WARNING'
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_forbidden():
+    logging.getLogger('keystone.server.flask.application').addFilter(
+        ForbiddenIsNotAnError())
+
+
+SERVICES = {'keystone': run_keystone, 'nova': run_nova, 'glance': run_glance}
 
 
 def main(argv):

@@ -112,11 +112,12 @@ class Run:
         raise StepFailed('openstack %s succeeded: %s' % (' '.join(args),
                                                          out))
 
-    def os(self, *args, timeout=120):
-        """Run `openstack ARGS`; JSON-decoded output when -f json."""
+    def os(self, *args, timeout=120, cloud='allinone-demo'):
+        """Run `openstack ARGS` as the demo user (``cloud``: the admin's
+        is allinone-admin); JSON-decoded output when -f json."""
         command = [os.path.join(self.venv, 'bin', 'openstack')] + list(args)
         env = dict(self.env, OS_CLIENT_CONFIG_FILE=os.path.join(
-            self.state, 'clouds.yaml'), OS_CLOUD='allinone')
+            self.state, 'clouds.yaml'), OS_CLOUD=cloud)
         result = subprocess.run(command, env=env, timeout=timeout,
                                 capture_output=True, text=True)
         if result.returncode:
@@ -126,15 +127,45 @@ class Run:
             return json.loads(result.stdout or 'null')
         return result.stdout
 
-    def nova_get(self, path):
-        """GET from the Nova API directly: each `openstack` run takes
-        seconds to start, too slow to poll with."""
+    def admin(self, *args, **kwargs):
+        """`openstack ARGS` as the admin."""
+        return self.os(*args, cloud='allinone-admin', **kwargs)
+
+    def admin_token(self):
+        """A Keystone token of the admin, scoped to its project (password
+        authentication, as the CLI does it)."""
+        import urllib.request
+        if getattr(self, '_token', None):
+            return self._token
+        with open(os.path.join(self.state, 'secrets.json')) as f:
+            password = json.load(f)['admin']
+        body = {'auth': {
+            'identity': {'methods': ['password'], 'password': {'user': {
+                'name': 'admin', 'domain': {'id': 'default'},
+                'password': password}}},
+            'scope': {'project': {'name': 'admin',
+                                  'domain': {'id': 'default'}}}}}
+        request = urllib.request.Request(
+            'http://127.0.0.1:%d/v3/auth/tokens' % (5000 + self.offset),
+            data=json.dumps(body).encode(),
+            headers={'Content-Type': 'application/json'})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            self._token = response.headers['X-Subject-Token']
+        return self._token
+
+    def api_get(self, port, path, headers=None):
+        """GET from an API directly as the admin: each `openstack` run
+        takes seconds to start, too slow to poll with."""
         import urllib.request
         request = urllib.request.Request(
-            'http://127.0.0.1:%d/v2.1%s' % (8774 + self.offset, path),
-            headers={'X-Auth-Token': 'admin:admin',
-                     'OpenStack-API-Version': 'compute 2.100'})
+            'http://127.0.0.1:%d%s' % (port + self.offset, path),
+            headers=dict(headers or {}, **{'X-Auth-Token':
+                                           self.admin_token()}))
         return json.load(urllib.request.urlopen(request, timeout=30))
+
+    def nova_get(self, path):
+        return self.api_get(8774, '/v2.1' + path, {
+            'OpenStack-API-Version': 'compute 2.100'})
 
     def wait_status(self, server, wanted, timeout=120):
         deadline = time.monotonic() + timeout
@@ -220,24 +251,16 @@ def main():
                              '\n%s' % out)
 
     def hypervisor():
-        hvs = run.os('hypervisor', 'list', '--long', '-f', 'json')
+        hvs = run.admin('hypervisor', 'list', '--long', '-f', 'json')
         if len(hvs) != 1 or hvs[0]['Hypervisor Type'] != 'vbox' or \
                 hvs[0]['State'] != 'up':
             raise StepFailed('hypervisors: %s' % hvs)
         # Placement, directly (the CLI needs the osc-placement plugin).
-        import urllib.request
-        request = urllib.request.Request(
-            'http://127.0.0.1:%d/resource_providers' % (8778 + OFFSET),
-            headers={'X-Auth-Token': 'admin:admin'})
-        rps = json.load(urllib.request.urlopen(request, timeout=30))
-        rps = rps['resource_providers']
+        rps = run.api_get(8778, '/resource_providers')['resource_providers']
         if len(rps) != 1 or rps[0]['name'] != 'allinone':
             raise StepFailed('resource providers: %s' % rps)
-        request = urllib.request.Request(
-            'http://127.0.0.1:%d/resource_providers/%s/inventories' % (
-                8778 + OFFSET, rps[0]['uuid']),
-            headers={'X-Auth-Token': 'admin:admin'})
-        inventory = json.load(urllib.request.urlopen(request, timeout=30))
+        inventory = run.api_get(8778, '/resource_providers/%s/inventories'
+                                % rps[0]['uuid'])
         if not {'VCPU', 'MEMORY_MB', 'DISK_GB'} <= set(
                 inventory['inventories']):
             raise StepFailed('inventory: %s' % inventory)
@@ -253,9 +276,10 @@ def main():
         if img['status'] != 'active':
             raise StepFailed('image is %s' % img['status'])
         ids['image'] = img['id']
-        # Disk 0: the root disk keeps the image's size.
-        run.os('flavor', 'create', '--vcpus', '1', '--ram', '128',
-               '--disk', '0', 'aio.test', '-f', 'json')
+        # 1 GiB root disk: a zero-disk flavor is for volume-backed servers
+        # only, unless one is admin (Nova's default policy).
+        run.admin('flavor', 'create', '--vcpus', '1', '--ram', '128',
+                  '--disk', '1', 'aio.test', '-f', 'json')
 
     def boot():
         srv = run.os('server', 'create', '--flavor', 'aio.test', '--image',
@@ -311,25 +335,48 @@ def main():
 
     def no_volumes():
         message = run.os_fails('volume', 'create', '--size', '1', 'vol1')
-        if 'no block storage service' not in message:
+        if 'block-storage service' not in message:
             raise StepFailed('volume create: %s' % message)
 
     def quotas():
-        for args in (['admin'], []):
-            shown = {q['Resource']: q['Limit'] for q in run.os(
+        for who, args in ((run.admin, ['demo']), (run.os, [])):
+            shown = {q['Resource']: q['Limit'] for q in who(
                 'quota', 'show', *args, '-f', 'json')}
-            if shown.get('instances') != 10 or shown.get('volumes') != 0:
+            if shown.get('instances') != 10:
                 raise StepFailed('quota show %s: %s' % (' '.join(args),
                                                         shown))
 
     def projects():
-        message = run.os_fails('project', 'list')
-        if 'no identity service' not in message or 'network' in message:
-            raise StepFailed('project list: %s' % message)
+        mine = [p['Name'] for p in run.os('project', 'list', '-f', 'json')]
+        every = [p['Name'] for p in run.admin('project', 'list', '-f',
+                                              'json')]
+        if mine != ['demo'] or set(every) != {'admin', 'demo', 'service'}:
+            raise StepFailed('projects: demo sees %s, the admin %s' % (
+                mine, every))
+
+    def own_servers_only():
+        # Nova's default policies: the demo user sees its own project's
+        # servers only, the admin every project's when it asks.
+        srv = run.admin('server', 'create', '--flavor', 'm1.nano',
+                        '--image', 'tinyguest', '--nic', 'none', '--wait',
+                        'adminvm', '-f', 'json', timeout=180)
+        try:
+            demo = {s['ID'] for s in run.os('server', 'list', '-f', 'json')}
+            every = {s['ID'] for s in run.admin(
+                'server', 'list', '--all-projects', '-f', 'json')}
+            if srv['id'] in demo or not {srv['id'], ids['vm1']} <= every:
+                raise StepFailed('demo sees %s, the admin %s' % (demo,
+                                                                 every))
+            message = run.os_fails('server', 'show', srv['id'])
+            if 'No Server found' not in message:
+                raise StepFailed('demo showing the admin\'s server: %s'
+                                 % message)
+        finally:
+            run.admin('server', 'delete', '--wait', srv['id'], timeout=180)
 
     def no_errors_logged():
         errors = []
-        for name in ('nova', 'glance'):
+        for name in ('keystone', 'nova', 'glance'):
             with open(os.path.join(run.state, 'logs', name + '.log')) as f:
                 errors += [line.strip()[:300] for line in f
                            if ' ERROR ' in line]
@@ -347,7 +394,8 @@ def main():
         take_snapshot(run, ids)
 
     def boot_snapshot():
-        srv = run.os('server', 'create', '--flavor', 'aio.test', '--image',
+        # The flavor vm1 was resized to: the snapshot needs its disk size.
+        srv = run.os('server', 'create', '--flavor', 'm1.small', '--image',
                      ids['snap'], '--nic', 'none', 'vm2', '-f', 'json')
         ids['vm2'] = srv['id']
         run.wait_status(srv['id'], 'ACTIVE')
@@ -367,7 +415,7 @@ def main():
         if 'hello' not in names:
             raise StepFailed('images after a restart: %s' % names)
         flavors = [f['Name']
-                   for f in run.os('flavor', 'list', '-f', 'json')]
+                   for f in run.admin('flavor', 'list', '-f', 'json')]
         if 'aio.test' not in flavors:
             raise StepFailed('flavors after a restart: %s' % flavors)
 
@@ -380,6 +428,7 @@ def main():
                     run.step('server create (ACTIVE)', boot):
                 run.step('console url (simulator notice)', console_url)
                 run.step('server create without --nic', boot_without_nic)
+                run.step('demo sees its own servers only', own_servers_only)
                 for name, verb, wanted in (
                         ('stop', 'stop', 'SHUTOFF'),
                         ('start', 'start', 'ACTIVE'),
@@ -398,7 +447,7 @@ def main():
             run.step('VirtualBox holds nothing', vbox_empty)
             run.step('volume create: no Cinder', no_volumes)
             run.step('quota show', quotas)
-            run.step('project list: no Keystone', projects)
+            run.step('project list (Keystone)', projects)
             run.step('no ERROR in the logs', no_errors_logged)
             run.step('restart keeps state', restart)
     finally:

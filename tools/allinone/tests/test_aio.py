@@ -110,56 +110,47 @@ def call(app, method, path, body=None, query=''):
     return response.status_int, response.json_body
 
 
-class StandInsTest(unittest.TestCase):
-
-    def test_no_identity_service_names_itself(self):
-        status, body = call(neutron_stub.application, 'GET',
-                            '/identity/v3/projects')
-        self.assertEqual(501, status)
-        message = body['error']['message']
-        self.assertIn('no identity service', message)
-        self.assertNotIn('network', message)
-
-    def test_any_project_exists(self):
-        status, body = call(neutron_stub.application, 'GET',
-                            '/identity/v3/projects/demo')
-        self.assertEqual((200, 'demo'), (status, body['project']['id']))
-        status, body = call(neutron_stub.application, 'GET',
-                            '/identity/v3/projects', query='name=demo')
-        self.assertEqual([('demo', 'demo')], [
-            (p['id'], p['name']) for p in body['projects']])
-
-    def test_token_is_the_users_and_names_the_project(self):
-        import webob
-        request = webob.Request.blank('/identity/v3/auth/tokens',
-                                      method='POST')
-        request.body = json.dumps({'auth': {
-            'identity': {'methods': ['token'],
-                         'token': {'id': 'admin:admin'}},
-            'scope': {'project': {'id': 'admin'}}}}).encode()
-        response = request.get_response(neutron_stub.application)
-        self.assertEqual(201, response.status_int)
-        self.assertEqual('admin:admin', response.headers['X-Subject-Token'])
-        token = response.json_body['token']
-        self.assertEqual(('admin', 'admin'), (token['user']['id'],
-                                              token['project']['id']))
-        self.assertIn('admin', [r['name'] for r in token['roles']])
-
-    def test_no_block_storage_service(self):
-        status, body = call(neutron_stub.application, 'POST',
-                            '/volume/v3/volumes', {'volume': {'size': 1}})
-        self.assertEqual(501, status)
-        self.assertIn('no block storage service',
-                      body['NotImplemented']['message'])
-        status, body = call(neutron_stub.application, 'GET',
-                            '/volume/v3/admin/os-quota-sets/admin')
-        self.assertEqual((200, 0), (status, body['quota_set']['volumes']))
+class NeutronStandInTest(unittest.TestCase):
 
     def test_no_auto_allocated_network(self):
         status, _body = call(neutron_stub.application, 'GET',
                              '/v2.0/auto-allocated-topology/admin',
                              query='fields=dry-run')
         self.assertEqual(409, status)
+
+
+class SecretsTest(unittest.TestCase):
+
+    def setUp(self):
+        self.state = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.state)
+
+    def test_made_once_private_and_kept(self):
+        first = aio.read_secrets(self.state)
+        self.assertEqual(set(aio.SECRETS), set(first))
+        self.assertEqual(len(set(first.values())), len(first))
+        path = os.path.join(self.state, 'secrets.json')
+        self.assertEqual(0o600, os.stat(path).st_mode & 0o777)
+        self.assertEqual(first, aio.read_secrets(self.state))
+
+    def test_clouds_yaml_has_both_users_with_password_auth(self):
+        settings = dict(state=self.state, keystone=5000, nova=8774,
+                        glance=9292, placement=8778)
+        secrets = aio.read_secrets(self.state)
+        aio.write_clouds_yaml(settings)
+        path = aio.clouds_yaml_path(self.state)
+        self.assertEqual(0o600, os.stat(path).st_mode & 0o777)
+        with open(path) as f:
+            clouds = json.load(f)['clouds']
+        for cloud, user in ((aio.ADMIN_CLOUD, 'admin'),
+                            (aio.DEMO_CLOUD, 'demo')):
+            auth = clouds[cloud]['auth']
+            self.assertEqual((user, user, secrets[user],
+                              'http://127.0.0.1:5000/v3'),
+                             (auth['username'], auth['project_name'],
+                              auth['password'], auth['auth_url']))
+        self.assertIn('export OS_CLOUD=%s' % aio.DEMO_CLOUD,
+                      aio.env_lines(dict(settings, venv='/v')))
 
 
 class BootWithoutNetworksTest(unittest.TestCase):
@@ -193,7 +184,7 @@ class BootWithoutNetworksTest(unittest.TestCase):
                                            'api-paste.ini')):
             self.skipTest('not the all-in-one venv')
         text = aio.nova_paste(venv)
-        self.assertIn(' aio_noauth aio_nonetworks keystonecontext ', text)
+        self.assertIn(' authtoken aio_nonetworks keystonecontext ', text)
         self.assertIn('[filter:aio_nonetworks]\npaste.filter_factory = '
                       'neutron_stub:filter_factory', text)
 
