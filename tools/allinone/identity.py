@@ -41,6 +41,11 @@ SERVICES = {
     'compute': ('nova', 'OpenStack Compute (VirtualBox)'),
     'image': ('glance', 'OpenStack Image'),
     'placement': ('placement', 'OpenStack Placement'),
+    # Not "network": the CLI and Horizon must see no network service. Only
+    # Tempest is pointed at it ([network] catalog_type), for the security
+    # groups of its test projects that it cleans up (none here).
+    'network-standin': ('neutron-standin', 'No networks yet: the stand-in '
+                        'Nova talks to (tools/allinone/neutron_stub.py)'),
 }
 INTERFACES = ('public', 'internal')
 
