@@ -48,6 +48,11 @@ TIMEOUT_DEFAULT = 'default'
 TIMEOUT_LONG = 'long'
 
 ERROR_PREFIX = 'VBoxManage: error: '
+# VBoxManage's locale: C for its messages untranslated, as the parsers read
+# them; UTF-8 for its arguments, which IPRT converts from the locale's
+# codeset: in plain C it refuses any non-ASCII argument (the description of
+# the VM of a server named "café") with "RTR3Init: VERR_NO_TRANSLATION".
+VBOX_LOCALE = 'C.UTF-8'
 _DETAILS_RE = re.compile(
     r'^Details: code (?P<name>\S+) \((?P<hex>0x[0-9a-fA-F]+)\)'
     r'(?:, component (?P<component>[^,]+))?'
@@ -232,7 +237,7 @@ class VBoxManage(object):
         argv = self._command + [str(a) for a in args]
         shown = masked_command(args)
         LOG.debug('Running VBoxManage %s', shown)
-        env = dict(os.environ, LC_ALL='C', LANG='C')
+        env = dict(os.environ, LC_ALL=VBOX_LOCALE, LANG=VBOX_LOCALE)
         self.call_count = next(self._counter) + 1
         started = time.monotonic()
         try:

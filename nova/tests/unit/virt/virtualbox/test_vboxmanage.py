@@ -101,8 +101,17 @@ class VBoxManageRunTestCase(test_base.VBoxTestCase):
         self.assertEqual([['setextradata', 'vm', 'key',
                            'a value; with $(shell) "chars"\n']],
                          self.replay.recorded['argv'])
-        self.assertEqual('C', self.replay.recorded['env_lc_all'])
+        self.assertEqual('C.UTF-8', self.replay.recorded['env_lc_all'])
         self.assertEqual(1, self.vbm.call_count)
+
+    def test_non_ascii_argument_reaches_vboxmanage(self):
+        # In the C locale VBoxManage refuses it (VERR_NO_TRANSLATION):
+        # Tempest's server named with a multibyte character failed to
+        # build. The locale is C.UTF-8, so it passes as UTF-8.
+        self.vbm.run('modifyvm', 'vm', '--description=tempest-\u20a1')
+        self.assertEqual([['modifyvm', 'vm', '--description=tempest-\u20a1']],
+                         self.replay.recorded['argv'])
+        self.assertEqual('C.UTF-8', self.replay.recorded['env_lc_all'])
 
     def test_transient_error_is_retried_then_succeeds(self):
         self.replay.play(self._locked(), self._locked(), {'stdout': 'ok'})
