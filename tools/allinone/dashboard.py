@@ -1,0 +1,358 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Horizon, OpenStack's dashboard, in the all-in-one (node.py horizon).
+
+``run(node)`` serves Horizon (openstack_dashboard, Django) on
+127.0.0.1:``settings['horizon']`` with cheroot, static files included, in
+one process of its own (Django's settings are process-wide, like
+oslo.config's).
+
+Configuration: Horizon reads its deployment's options from a module
+``local.local_settings`` (its settings.py imports it). We write that module
+at every start to STATE/horizon/local/local_settings.py, from the cloud's
+settings (STATE/aio.json): Keystone's URL and region, the Default domain,
+a local-memory cache holding the sessions (one process: no memcached), the
+hosts 127.0.0.1 and localhost, logging to STATE/logs/horizon.log, and the
+launch wizard's defaults for a cloud without Cinder. Panels of services
+the catalog does not list (network, volume) Horizon hides by itself.
+Django's SECRET_KEY is generated once into STATE/horizon/secret_key (0600)
+and read from there, never written into the settings file or a log.
+
+Static files: Horizon's pages need its files collected (collectstatic) and
+its SCSS and JavaScript compressed offline (django-compressor's
+``compress``), half a minute; done once into STATE/horizon/static and again
+only when Horizon's or Django's version changes (the stamp
+STATE/horizon/static/.aio-stamp), so later starts are fast. We serve them
+ourselves under /static/ beside the Django application.
+
+Launching without Neutron: Horizon's launch wizard hides its network steps
+when the catalog has no network service and then asks Nova for a server
+with an empty list of NICs, which python-novaclient refuses from
+microversion 2.37 on ("nics are required"). In this process an empty list
+is sent as "none", what Nova 2.37+ calls a server without networks.
+Horizon also asks Neutron for a few things whatever the catalog says
+(without_network_service): they get the answers having no Neutron means.
+"""
+
+import json
+import mimetypes
+import os
+import posixpath
+import secrets
+import shutil
+import sys
+import time
+
+STATIC_URL = '/static/'
+# Changes when what we put into the static folder changes.
+STATIC_RECIPE = 1
+
+
+def keystone_url(settings):
+    """Keystone's v3 URL (settings['keystone'] is its port)."""
+    return 'http://127.0.0.1:%d/v3' % settings['keystone']
+
+
+def secret_key_path(state_dir):
+    return os.path.join(state_dir, 'horizon', 'secret_key')
+
+
+def ensure_secret_key(state_dir):
+    """Create Django's SECRET_KEY once (0600); later starts keep it, so
+    sessions and signed values survive a restart of the process."""
+    path = secret_key_path(state_dir)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        os.chmod(path, 0o600)
+        return path
+    with os.fdopen(fd, 'w') as f:
+        f.write(secrets.token_urlsafe(48))
+    return path
+
+
+def local_settings(node):
+    """The text of Horizon's local_settings module for this cloud."""
+    settings = node.settings
+    state = node.state_dir
+    horizon_dir = os.path.join(state, 'horizon')
+    level = 'DEBUG' if settings.get('debug') else 'INFO'
+    logging_conf = {
+        'version': 1,
+        # Loggers created before this configuration must still reach the
+        # file (Horizon's modules get theirs at import).
+        'disable_existing_loggers': False,
+        'formatters': {'plain': {
+            'format': '%(asctime)s %(process)d %(levelname)s %(name)s '
+                      '%(message)s'}},
+        'handlers': {'file': {
+            'class': 'logging.FileHandler',
+            'filename': os.path.join(state, 'logs', 'horizon.log'),
+            'formatter': 'plain'}},
+        'root': {'handlers': ['file'], 'level': level},
+        'loggers': {
+            # Every SQL-free template render at DEBUG: too much.
+            'django.template': {'level': 'INFO'},
+            # keystoneauth and the clients log every request at DEBUG.
+            'keystoneauth': {'level': 'INFO'},
+            'urllib3': {'level': 'WARNING'},
+        },
+    }
+    values = {
+        'DEBUG': False,
+        'ALLOWED_HOSTS': ['127.0.0.1', 'localhost'],
+        'LOCAL_PATH': horizon_dir,
+        'STATIC_ROOT': os.path.join(horizon_dir, 'static'),
+        'STATIC_URL': STATIC_URL,
+        'COMPRESS_OFFLINE': True,
+        'OPENSTACK_KEYSTONE_URL': keystone_url(settings),
+        'OPENSTACK_KEYSTONE_DEFAULT_DOMAIN': 'Default',
+        'OPENSTACK_KEYSTONE_DEFAULT_ROLE': 'member',
+        'OPENSTACK_ENDPOINT_TYPE': 'publicURL',
+        # One process serves every request: its memory is the cache, and
+        # the sessions live in it (a restart logs everybody out).
+        'CACHES': {'default': {
+            'BACKEND': 'django.core.cache.backends.locmem.LocMemCache'}},
+        'SESSION_ENGINE': 'django.contrib.sessions.backends.cache',
+        'TIME_ZONE': 'UTC',
+        # Nova's VNC console through its noVNC proxy.
+        'CONSOLE_TYPE': 'VNC',
+        # No Cinder: images are the only boot source.
+        'LAUNCH_INSTANCE_DEFAULTS': {
+            'config_drive': False,
+            'create_volume': False,
+            'hide_create_volume': True,
+            'disable_image': False,
+            'disable_instance_snapshot': False,
+            'disable_volume': True,
+            'disable_volume_snapshot': True,
+            'enable_scheduler_hints': True,
+            'enable_metadata': True,
+            'enable_net_ports': False,
+            'default_availability_zone': 'Any',
+        },
+        'OPENSTACK_NEUTRON_NETWORK': {
+            'enable_auto_allocated_network': False,
+            'enable_distributed_router': False,
+            'enable_fip_topology_check': False,
+            'enable_ha_router': False,
+            'enable_ipv6': False,
+            'enable_quotas': False,
+            'enable_rbac_policy': False,
+            'enable_router': False,
+        },
+        'LOGGING': logging_conf,
+    }
+    lines = ['# Written by tools/allinone/dashboard.py at every start: '
+             'edits are lost.',
+             '# Horizon imports it as local.local_settings.', '']
+    for name in sorted(values):
+        lines.append('%s = %r' % (name, values[name]))
+    lines += ['',
+              '# The key itself stays in its 0600 file.',
+              'with open(%r) as _f:' % secret_key_path(state),
+              '    SECRET_KEY = _f.read().strip()',
+              '']
+    return '\n'.join(lines)
+
+
+def write_settings(node):
+    """Write STATE/horizon/local/local_settings.py and put STATE/horizon
+    first on sys.path, where Horizon's ``from local.local_settings import
+    *`` finds it (before openstack_dashboard's own folder, which
+    settings.py appends)."""
+    horizon_dir = os.path.join(node.state_dir, 'horizon')
+    package = os.path.join(horizon_dir, 'local')
+    os.makedirs(package, exist_ok=True)
+    ensure_secret_key(node.state_dir)
+    init = os.path.join(package, '__init__.py')
+    if not os.path.exists(init):
+        open(init, 'w').close()
+    path = os.path.join(package, 'local_settings.py')
+    with open(path + '.new', 'w') as f:
+        f.write(local_settings(node))
+    os.replace(path + '.new', path)
+    sys.path.insert(0, horizon_dir)
+    os.environ['DJANGO_SETTINGS_MODULE'] = 'openstack_dashboard.settings'
+    return path
+
+
+def versions():
+    from importlib import metadata
+    return {'horizon': metadata.version('horizon'),
+            'django': metadata.version('django'),
+            'recipe': STATIC_RECIPE}
+
+
+def ensure_static(node, static_root):
+    """Collect and compress Horizon's static files into static_root unless
+    they are there for these versions. The stamp is written last, so an
+    interrupted build is never taken for a finished one."""
+    from django.core import management
+
+    stamp = os.path.join(static_root, '.aio-stamp')
+    wanted = versions()
+    try:
+        with open(stamp) as f:
+            if json.load(f) == wanted:
+                return False
+    except (OSError, ValueError):
+        pass
+    node.step('Horizon: collecting and compressing its static files into '
+              '%s (once per Horizon version)' % static_root)
+    started = time.monotonic()
+    # Files of another Horizon version must not linger.
+    shutil.rmtree(static_root, ignore_errors=True)
+    management.call_command('collectstatic', interactive=False, verbosity=0)
+    management.call_command('compress', force=True, verbosity=0)
+    with open(stamp, 'w') as f:
+        json.dump(wanted, f)
+    node.step('Horizon: static files ready in %.0f s'
+              % (time.monotonic() - started))
+    return True
+
+
+def static_files(app, root, prefix=STATIC_URL):
+    """``app`` with the files under ``root`` served at ``prefix``."""
+    root = os.path.realpath(root)
+
+    def serve(environ, start_response):
+        path = environ.get('PATH_INFO', '')
+        if not path.startswith(prefix):
+            return app(environ, start_response)
+        rel = posixpath.normpath(path[len(prefix):]).lstrip('/')
+        full = os.path.realpath(os.path.join(root, rel))
+        if environ['REQUEST_METHOD'] not in ('GET', 'HEAD') or \
+                not full.startswith(root + os.sep) or \
+                not os.path.isfile(full):
+            start_response('404 Not Found',
+                           [('Content-Type', 'text/plain')])
+            return [b'not found\n']
+        kind, encoding = mimetypes.guess_type(full)
+        headers = [('Content-Type', kind or 'application/octet-stream'),
+                   ('Content-Length', str(os.path.getsize(full))),
+                   # Compressed files carry their content's hash in their
+                   # names; the others change only with Horizon's version.
+                   ('Cache-Control', 'public, max-age=86400')]
+        if encoding:
+            headers.append(('Content-Encoding', encoding))
+        start_response('200 OK', headers)
+        if environ['REQUEST_METHOD'] == 'HEAD':
+            return [b'']
+        f = open(full, 'rb')
+        wrapper = environ.get('wsgi.file_wrapper')
+        if wrapper:
+            return wrapper(f, 65536)
+        with f:
+            return [f.read()]
+    return serve
+
+
+def allow_launch_without_networks():
+    """An empty list of NICs goes to Nova as "none" (see the module
+    docstring): novaclient refuses an empty list from microversion 2.37
+    on, so nothing that worked before changes."""
+    from novaclient import api_versions
+    from novaclient.v2 import servers
+
+    before_237 = api_versions.APIVersion('2.36')
+    real_create = servers.ServerManager.create
+
+    def create(self, name, image, flavor, *args, nics=None, **kwargs):
+        if isinstance(nics, (list, tuple)) and not nics and \
+                self.api_version > before_237:
+            nics = 'none'
+        return real_create(self, name, image, flavor, *args, nics=nics,
+                           **kwargs)
+    servers.ServerManager.create = create
+
+
+def without_network_service():
+    """What Horizon asks Neutron regardless of the catalog, answered as
+    having no Neutron means, instead of failing with "Invalid service
+    catalog: network" (an ERROR with a traceback in the log, a red message
+    or a 500 on the user's page):
+
+    - security groups are Neutron's: none (the launch wizard lists them,
+      an instance's page shows its own);
+    - Neutron's extensions: none (Horizon's own list_extensions() means to
+      return none without a catalog entry, but asks for the client first:
+      the instance page's Interfaces table asks for one and the page fails);
+    - an instance's Interfaces tab (Neutron ports) is not shown.
+    """
+    from openstack_dashboard import api
+    from openstack_dashboard.dashboards.project.instances import tabs
+
+    def network(request):
+        return api.base.is_service_enabled(request, 'network')
+
+    def none_without_network(real, empty):
+        def wrapped(request, *args, **kwargs):
+            if not network(request):
+                return empty
+            return real(request, *args, **kwargs)
+        return wrapped
+    for name, empty in (('security_group_list', []),
+                        ('server_security_groups', []),
+                        ('list_extensions', ())):
+        setattr(api.neutron, name,
+                none_without_network(getattr(api.neutron, name), empty))
+
+    real_allowed = tabs.InterfacesTab.allowed
+
+    def allowed(self, request):
+        return network(request) and real_allowed(self, request)
+    tabs.InterfacesTab.allowed = allowed
+
+
+def parallel_calls_of_nothing():
+    """Horizon's call_functions_parallel() of no function returns nothing
+    instead of failing: it asks futurist for a pool of 0 workers
+    (ValueError), e.g. for the details of Glance's metadata definition
+    namespaces when Glance has none, which the launch wizard asks for (an
+    ERROR with a traceback per request in the log, and a 500)."""
+    from openstack_dashboard.utils import futurist_utils
+
+    real = futurist_utils.call_functions_parallel
+
+    def call_functions_parallel(*worker_defs):
+        if not worker_defs:
+            return ()
+        return real(*worker_defs)
+    futurist_utils.call_functions_parallel = call_functions_parallel
+
+
+def run(node):
+    settings = node.settings
+    port = settings['horizon']
+    path = write_settings(node)
+    node.step('Horizon: settings in %s, Keystone at %s'
+              % (path, keystone_url(settings)))
+    import django
+    from django.conf import settings as django_settings
+    django.setup()
+    allow_launch_without_networks()
+    without_network_service()
+    parallel_calls_of_nothing()
+    static_root = django_settings.STATIC_ROOT
+    ensure_static(node, static_root)
+
+    from django.core.wsgi import get_wsgi_application
+    app = static_files(get_wsgi_application(), static_root)
+    node.step('Horizon: starting on http://127.0.0.1:%d/' % port)
+    node.serve('horizon', port, app)
+
+    node.wait(lambda: None)
+    os._exit(0)

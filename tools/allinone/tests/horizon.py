@@ -1,0 +1,435 @@
+# Copyright 2026 The nova-virtualbox authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The all-in-one's Horizon in a real headless browser, as a user would.
+
+    python3.11 tools/allinone/tests/horizon.py
+
+Needs Debian's chromium and chromium-driver (apt-get install chromium
+chromium-driver). Starts the cloud (tools/allinone/aio.py) with a fresh
+state folder on the VirtualBox simulator with no latency, on ports 40000
+above the usual ones (AIO_HORIZON_PORT_OFFSET), then in headless Chromium,
+driven through chromedriver's WebDriver HTTP API (realvbox.Browser):
+
+- logs in to Horizon as demo (the password from STATE/secrets.json) and
+  checks the menu has no network or volume panels (no such services);
+- launches an instance with the Angular launch wizard: tinyguest, m1.nano;
+- sees it Active in the instances table;
+- opens its Console tab: the noVNC page of Nova's proxy in an iframe, which
+  says the simulator has no screen;
+- deletes it and sees it gone;
+- checks Horizon's log holds no ERROR line;
+
+and stops the cloud. A screenshot of every step (and of a failure) goes to
+$AIO_ARTIFACTS, else .aio/artifacts/horizon/, with Horizon's log. Prints
+one line per step and "N passed, N failed, N skipped"; exits 1 when a step
+failed. AIO_TEST_KEEP=1 keeps the state folder.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, HERE)
+import lifecycle  # noqa: E402  (this folder, not a package)
+import realvbox  # noqa: E402
+
+OFFSET = int(os.environ.get('AIO_HORIZON_PORT_OFFSET', '40000'))
+SERVER = 'hz-vm1'
+IMAGE = 'tinyguest'
+FLAVOR = 'm1.nano'
+# What the simulator's console page says (aio.py's write_novnc_web).
+NO_SCREEN = 'no screen behind this console'
+# How WebDriver names an element in its JSON.
+ELEMENT = 'element-6066-11e4-a52e-4f735466cecf'
+StepFailed = lifecycle.StepFailed
+
+
+def transfer_row(item, icon, click):
+    """A script for the launch wizard's transfer tables: is there a
+    visible row with a cell reading ``item`` and a button with the icon
+    ``icon`` (fa-arrow-up: available, fa-arrow-down: allocated)? It clicks
+    that button when ``click``."""
+    return '''
+    for (const row of document.querySelectorAll('.ng-wizard tr')) {
+        if (row.offsetParent === null) { continue; }
+        const cells = Array.from(row.querySelectorAll('td'))
+            .map(td => td.textContent.trim());
+        const icon = row.querySelector('button.%s, button .%s');
+        if (cells.includes(%s) && icon) {
+            if (%s) { icon.closest('button').click(); }
+            return true;
+        }
+    }
+    return false;''' % (icon, icon, js_string(item),
+                        'true' if click else 'false')
+
+
+# The launch wizard's steps whose forms are invalid, and why.
+INVALID_STEPS = '''
+    const scope = angular.element(document.querySelector('.ng-wizard'))
+        .scope();
+    return scope.steps.filter(s => scope.wizardForm[s.formName] &&
+                              scope.wizardForm[s.formName].$invalid)
+        .map(s => s.title + ': ' + JSON.stringify(Object.keys(
+            scope.wizardForm[s.formName].$error)));'''
+
+
+class Browser(realvbox.Browser):
+    """realvbox's headless Chromium, with a window Horizon's pages fit in,
+    and the few element commands a form needs."""
+
+    def __init__(self):
+        super().__init__()
+        self.session_call('POST', '/window/rect',
+                          {'width': 1280, 'height': 900})
+
+    def find(self, css):
+        """The element ``css`` selects, or None."""
+        try:
+            return self.session_call('POST', '/element', {
+                'using': 'css selector', 'value': css})[ELEMENT]
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise
+
+    def wait(self, script, what, timeout=30):
+        """The first true value ``script`` (a function body) returns."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.script(script)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise StepFailed('%s: not after %d s' % (what, timeout))
+            time.sleep(0.3)
+
+    def click(self, css, timeout=30):
+        element = self.wait_element(css, timeout)
+        self.session_call('POST', '/element/%s/click' % element, {})
+
+    def type(self, css, text, timeout=30):
+        element = self.wait_element(css, timeout)
+        self.session_call('POST', '/element/%s/clear' % element, {})
+        self.session_call('POST', '/element/%s/value' % element,
+                          {'text': text})
+
+    def wait_element(self, css, timeout=30):
+        """The displayed element ``css`` selects, once there is one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            element = self.find(css)
+            if element and self.session_call(
+                    'GET', '/element/%s/displayed' % element):
+                return element
+            if time.monotonic() > deadline:
+                raise StepFailed('no %s on %s after %d s' % (
+                    css, self.url(), timeout))
+            time.sleep(0.3)
+
+    def url(self):
+        return self.session_call('GET', '/url')
+
+    def text(self):
+        return self.script('return document.body.innerText;')
+
+    def enter_frame(self, css):
+        element = self.wait_element(css)
+        self.session_call('POST', '/frame', {'id': {ELEMENT: element}})
+
+    def leave_frame(self):
+        self.session_call('POST', '/frame/parent', {})
+
+
+def js_string(value):
+    return json.dumps(value)
+
+
+class HorizonRun(lifecycle.Run):
+
+    def __init__(self):
+        super().__init__(offset=OFFSET)
+        self.artifacts = os.environ.get('AIO_ARTIFACTS') or os.path.join(
+            REPO, '.aio', 'artifacts', 'horizon')
+        os.makedirs(self.artifacts, exist_ok=True)
+        for name in os.listdir(self.artifacts):
+            if name.endswith('.png'):  # this run's screenshots only
+                os.unlink(os.path.join(self.artifacts, name))
+        self.browser = None
+        self.shots = 0
+        self.server_id = None
+
+    def step(self, name, func):
+        def guarded():
+            try:
+                func()
+            except urllib.error.HTTPError as e:
+                raise StepFailed('WebDriver: %s %s' % (
+                    e.code, e.read().decode(errors='replace')[:500]))
+            except OSError as e:
+                raise StepFailed('%s: %s' % (type(e).__name__, e))
+        passed = super().step(name, guarded)
+        if not passed and self.browser:
+            try:
+                self.screenshot(name + '-FAILED')
+            except (OSError, StepFailed):
+                pass
+        return passed
+
+    def screenshot(self, name):
+        self.shots += 1
+        path = os.path.join(self.artifacts, '%02d-%s.png' % (
+            self.shots, name.replace(' ', '-').replace('/', '-')))
+        return self.browser.screenshot(path)
+
+    def settings(self):
+        with open(os.path.join(self.state, 'aio.json')) as f:
+            return json.load(f)
+
+    def base(self):
+        return 'http://127.0.0.1:%d' % self.settings()['horizon']
+
+    def open(self, path):
+        self.browser.open(self.base() + path)
+
+    def instance_row(self):
+        """The instances table's row of our server as
+        [id, name, status], or null."""
+        return self.browser.script('''
+            for (const row of document.querySelectorAll(
+                    '#instances tbody tr[data-object-id]')) {
+                const link = row.querySelector('td a');
+                if (link && link.textContent.trim() === %s) {
+                    const status = row.querySelector('td.status_up, '
+                        + 'td.status_down, td.status_unknown');
+                    return [row.getAttribute('data-object-id'),
+                            link.textContent.trim(),
+                            status ? status.textContent.trim() : ''];
+                }
+            }
+            return null;''' % js_string(SERVER))
+
+
+def main():
+    run = HorizonRun()
+    print('state: %s' % run.state, flush=True)
+    print('screenshots: %s' % run.artifacts, flush=True)
+
+    def start():
+        started = time.monotonic()
+        run.aio('start', '-d', timeout=1800)
+        print('     the all-in-one started in %.0f s'
+              % (time.monotonic() - started), flush=True)
+        run.venv = run.settings()['venv']
+
+    def login_page():
+        with urllib.request.urlopen(run.base() + '/auth/login/',
+                                    timeout=60) as response:
+            if response.status != 200:
+                raise StepFailed('login page: HTTP %d' % response.status)
+        run.browser = Browser()
+        run.open('/auth/login/')
+        run.browser.wait_element('#loginBtn')
+        run.screenshot('login-page')
+
+    def log_in():
+        with open(os.path.join(run.state, 'secrets.json')) as f:
+            password = json.load(f)['demo']
+        run.browser.type('#id_username', 'demo')
+        run.browser.type('#id_password', password)
+        run.screenshot('login-filled')
+        run.browser.click('#loginBtn')
+        run.browser.wait('return !location.pathname.startsWith("/auth/") '
+                         '&& document.readyState === "complete";',
+                         'the page after logging in', timeout=60)
+        text = run.browser.text()
+        run.screenshot('logged-in')
+        if 'demo' not in text:
+            raise StepFailed('logged in, but the page does not name demo: '
+                             '%s' % text[:300])
+        # Panels of services the catalog lacks must not be offered.
+        shown = run.browser.script('''
+            return Array.from(document.querySelectorAll('a[href]'))
+                .map(a => a.getAttribute('href'))
+                .filter(h => /\\/project\\/(networks|network_topology|'''
+                                   '''routers|floating_ips|volumes)\\//
+                    .test(h));''')
+        if shown:
+            raise StepFailed('panels of missing services: %s' % shown)
+
+    def launch():
+        run.open('/project/instances/')
+        run.browser.click('#instances__action_launch-ng')
+        browser = run.browser
+        browser.wait_element('.ng-wizard #name', timeout=60)
+        # Until the wizard has Nova's limits, every flavor is over quota,
+        # and stays so for the wizard when picked that early.
+        browser.wait('return angular.element(document.querySelector('
+                     '".ng-wizard")).injector().get("launchInstanceModel")'
+                     '.initialized;', 'the launch wizard\'s data', timeout=60)
+        browser.type('.ng-wizard #name', SERVER)
+        run.screenshot('launch-details')
+        for step, item in (('Source', IMAGE), ('Flavor', FLAVOR)):
+            browser.script('''
+                for (const a of document.querySelectorAll(
+                        '.ng-wizard .wizard-nav li.nav-item a')) {
+                    if (a.textContent.trim().startsWith(%s)) {
+                        a.click(); return true;
+                    }
+                }
+                return false;''' % js_string(step))
+            # The item's row in the table of available ones, and its
+            # button that moves it up to the allocated one.
+            browser.wait(transfer_row(item, 'fa-arrow-up', True),
+                         'the %s %s in the launch wizard' % (step, item),
+                         timeout=60)
+            browser.wait(transfer_row(item, 'fa-arrow-down', False),
+                         '%s allocated' % item)
+            run.screenshot('launch-%s' % step.lower())
+        try:
+            browser.wait('const b = document.querySelector('
+                         '".ng-wizard button.finish"); '
+                         'return b && !b.disabled;',
+                         'the wizard\'s Launch Instance button enabled')
+        except StepFailed as e:
+            raise StepFailed('%s; invalid: %s' % (e, browser.script(
+                INVALID_STEPS)))
+        browser.click('.ng-wizard button.finish')
+        browser.wait('return !document.querySelector(".ng-wizard");',
+                     'the launch wizard closing', timeout=60)
+        run.screenshot('launched')
+
+    def active():
+        deadline = time.monotonic() + 180
+        row = None
+        while time.monotonic() < deadline:
+            run.open('/project/instances/')
+            run.browser.wait('return document.readyState === "complete";',
+                             'the instances page')
+            row = run.instance_row()
+            if row:
+                run.server_id = row[0]
+                if row[2] == 'Active':
+                    run.screenshot('active')
+                    return
+                if row[2] == 'Error':
+                    raise StepFailed('the instance went to Error')
+            time.sleep(2)
+        raise StepFailed('the instance is not Active after 180 s: %s' % row)
+
+    def console():
+        if not run.server_id:
+            raise StepFailed('no instance')
+        run.open('/project/instances/%s/?tab=instance_details__console'
+                 % run.server_id)
+        proxy = 'http://127.0.0.1:%d/' % run.settings()['novncproxy']
+        src = run.browser.wait('''
+            const frame = document.querySelector('#console_embed iframe, '
+                + 'iframe');
+            return frame && frame.src;''', 'the console iframe', timeout=60)
+        # Horizon passes the proxy's token in noVNC's path parameter.
+        if not src.startswith(proxy) or \
+                'token=' not in urllib.parse.unquote(src):
+            raise StepFailed('the console iframe shows %s, not Nova\'s '
+                             'noVNC proxy %s' % (src, proxy))
+        run.browser.enter_frame('iframe')
+        try:
+            run.browser.wait('return document.body && document.body'
+                             '.innerText.includes(%s);' % js_string(NO_SCREEN),
+                             'the console page\'s notice', timeout=30)
+        finally:
+            run.browser.leave_frame()
+        run.screenshot('console')
+
+    def delete():
+        if not run.server_id:
+            raise StepFailed('no instance')
+        run.open('/project/instances/')
+        browser = run.browser
+        # The checkbox is drawn by its label (the input itself is hidden).
+        browser.click('#instances tr[data-object-id="%s"] '
+                      '.multi_select_column label' % run.server_id)
+        browser.wait('return !document.querySelector('
+                     '"#instances__action_delete").classList'
+                     '.contains("disabled");', 'Delete Instances enabled')
+        browser.click('#instances__action_delete')
+        browser.wait_element('.modal-footer .btn-danger')
+        run.screenshot('delete-confirm')
+        browser.click('.modal-footer .btn-danger')
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            time.sleep(2)
+            run.open('/project/instances/')
+            browser.wait('return document.readyState === "complete";',
+                         'the instances page')
+            if not run.instance_row():
+                run.screenshot('deleted')
+                return
+        raise StepFailed('the instance is still listed after 120 s')
+
+    def clean_log():
+        path = os.path.join(run.state, 'logs', 'horizon.log')
+        with open(path) as f:
+            errors = [line for line in f if ' ERROR ' in line]
+        if errors:
+            raise StepFailed('%d ERROR lines in %s, the first: %s' % (
+                len(errors), path, errors[0].strip()[:300]))
+
+    try:
+        if run.step('start', start):
+            if run.step('Horizon login page', login_page):
+                if run.step('log in as demo', log_in):
+                    if run.step('launch instance (wizard)', launch):
+                        run.step('instance ACTIVE', active)
+                        run.step('console tab', console)
+                        run.step('delete instance', delete)
+            run.step('no ERROR in horizon.log', clean_log)
+        else:
+            for name in ('Horizon login page', 'log in as demo',
+                         'launch instance (wizard)'):
+                run.skip(name, 'the all-in-one did not start')
+    finally:
+        if run.browser:
+            run.browser.close()
+        for name in ('horizon.log', 'horizon.out'):
+            src = os.path.join(run.state, 'logs', name)
+            if os.path.exists(src):
+                shutil.copy(src, os.path.join(run.artifacts, name))
+        run.step('stop', lambda: run.aio('stop', timeout=180))
+        if os.environ.get('AIO_TEST_KEEP'):
+            print('state kept in %s' % run.state)
+        else:
+            shutil.rmtree(run.state, ignore_errors=True)
+    failed = run.results.count('FAIL')
+    print('%d passed, %d failed, %d skipped' % (
+        run.results.count('PASS'), failed, run.results.count('SKIP')),
+        flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    try:
+        sys.exit(main())
+    except subprocess.TimeoutExpired as e:
+        print('timed out: %s' % e)
+        sys.exit(1)
