@@ -97,6 +97,8 @@ import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import node  # noqa: E402  (the processes' module; standard library at import)
 REPO = os.path.dirname(os.path.dirname(HERE))
 AIO_DIR = os.path.join(REPO, '.aio')
 DEFAULT_VENV = os.path.join(AIO_DIR, 'venv')
@@ -116,8 +118,8 @@ REQUIREMENTS = [
 ]
 PORTS = {'keystone': 5000, 'nova': 8774, 'placement': 8778, 'glance': 9292,
          'neutron': 9696, 'novncproxy': 6080}
-# Started in this order; Keystone first: the others' service users and
-# endpoints are made once it answers (identity.py).
+# Started together; the compute waits for the service users and endpoints
+# that identity.py makes once Keystone answers.
 SERVICES = ('keystone', 'glance', 'nova')
 REGION = 'RegionOne'
 # The catalog's service type of the Neutron stand-in (see identity.py).
@@ -807,10 +809,12 @@ def launch(settings, names):
     return children
 
 
-def wait_ready(settings, children, timeout):
-    """Show each service's progress until all are ready."""
+def wait_ready(settings, children, timeout, shown):
+    """Show each service's progress until all are ready. ``shown``: how
+    many lines of each service's status were shown (kept across calls)."""
     state = settings['state']
-    shown = {name: 0 for name in children}
+    for name in children:
+        shown.setdefault(name, 0)
     deadline = time.monotonic() + timeout
     while True:
         ready = True
@@ -1041,13 +1045,18 @@ def cmd_start(args):
     write_config(settings)
     write_novnc_web(settings, novnc)
     say('starting (state in %s; it is kept for the next start)' % state)
-    children = launch(settings, SERVICES[:1])
+    identity_ready = os.path.join(state, 'run', node.IDENTITY_READY)
+    if os.path.exists(identity_ready):
+        os.unlink(identity_ready)
+    children = launch(settings, SERVICES)
+    shown = {}
     try:
-        wait_ready(settings, children, args.timeout)
+        wait_ready(settings, {'keystone': children['keystone']},
+                   args.timeout, shown)
         ensure_identity(settings)
-        started_next = launch(settings, SERVICES[1:])
-        children.update(started_next)
-        wait_ready(settings, started_next, args.timeout)
+        with open(identity_ready, 'w'):
+            pass  # node.py's nova waits for it before its compute starts
+        wait_ready(settings, children, args.timeout, shown)
         check_http(settings)
         ensure_flavors(settings)
         ensure_first_image(settings)
@@ -1107,7 +1116,6 @@ def cmd_tempest(args):
                      'start -d)')
     with open(os.path.join(state, 'aio.json')) as f:
         settings = json.load(f)
-    sys.path.insert(0, HERE)
     import tempestrun
     return tempestrun.run(settings, regex=args.regex, ci=args.ci)
 

@@ -63,9 +63,6 @@ def ensure_user(conn, name, password, project, roles, made):
             name=name, password=password, domain_id='default',
             default_project_id=project.id)
         made.append('user %s' % name)
-    else:
-        # The password kept in secrets.json is the truth.
-        conn.identity.update_user(user, password=password)
     for role in roles:
         role = conn.identity.find_role(role)
         conn.identity.assign_project_role_to_user(project, user, role)

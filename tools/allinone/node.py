@@ -47,6 +47,9 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# STATE_DIR/run/IDENTITY_READY: written by aio.py when Keystone's service
+# users and catalog are there (identity.py), removed before a start.
+IDENTITY_READY = 'identity.ready'
 
 
 class KeptInput:
@@ -163,6 +166,20 @@ class Node:
         with open(self.status_path, 'a') as f:
             f.write(text + '\n')
 
+    def wait_for_identity(self, timeout=300):
+        """Wait until aio.py has made Keystone's service users and
+        catalog (it writes IDENTITY_READY once identity.py is done)."""
+        path = os.path.join(self.state_dir, 'run', IDENTITY_READY)
+        if os.path.exists(path):
+            return
+        self.step('waiting for Keystone\'s users and catalog')
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(path):
+            if time.monotonic() > deadline:
+                raise RuntimeError('Keystone\'s users and catalog were not '
+                                   'made in %d s' % timeout)
+            time.sleep(0.3)
+
     def serve(self, label, port, app):
         self.servers.append(start_server(label, port, app))
 
@@ -262,6 +279,9 @@ def run_nova(node):
     import neutron_stub
     node.serve('neutron', settings['neutron'], neutron_stub.application)
 
+    # Conductor, scheduler and compute open their Placement client as
+    # Nova's Keystone user at once.
+    node.wait_for_identity()
     node.step('Nova: starting conductor and scheduler')
     priv_context.init(root_helper=shlex.split(utils.get_root_helper()))
     os_brick.setup(CONF)
@@ -401,10 +421,21 @@ def run_keystone(node):
     with open(os.path.join(node.state_dir, 'secrets.json')) as f:
         password = json.load(f)['admin']
     url = 'http://127.0.0.1:%d/v3' % settings['keystone']
-    steps = [
-        ('creating or upgrading the database', ['db_sync'], {}),
-        ('token and credential keys', ['fernet_setup'] + owner, {}),
-        (None, ['credential_setup'] + owner, {}),
+    steps = [('creating or upgrading the database', ['db_sync'], {})]
+    if not os.path.isdir(os.path.join(node.state_dir, 'keystone',
+                                      'credential-keys')):
+        steps += [('token and credential keys', ['fernet_setup'] + owner,
+                   {}),
+                  (None, ['credential_setup'] + owner, {})]
+    # Bootstrap again only for another identity URL (a --port-offset):
+    # it takes seconds and the rest it makes is kept in the database.
+    bootstrapped = os.path.join(node.state_dir, 'keystone', 'bootstrapped')
+    try:
+        with open(bootstrapped) as f:
+            done = f.read() == url
+    except FileNotFoundError:
+        done = False
+    steps += [] if done else [
         # The password goes by the environment, not the command line.
         ('the admin user, the roles and the identity endpoint',
          ['bootstrap', '--bootstrap-username', 'admin',
@@ -424,6 +455,8 @@ def run_keystone(node):
             subprocess.run(manage + args, check=True, stdout=out,
                            stderr=subprocess.STDOUT,
                            env=dict(os.environ, **env))
+    with open(bootstrapped, 'w') as f:
+        f.write(url)
     from keystone.server import wsgi
     # Keystone parses the command line for its options: ours are not.
     sys.argv[1:] = []

@@ -134,8 +134,7 @@ class SecretsTest(unittest.TestCase):
         self.assertEqual(first, aio.read_secrets(self.state))
 
     def test_clouds_yaml_has_both_users_with_password_auth(self):
-        settings = dict(state=self.state, keystone=5000, nova=8774,
-                        glance=9292, placement=8778)
+        settings = dict(aio.PORTS, state=self.state)
         secrets = aio.read_secrets(self.state)
         aio.write_clouds_yaml(settings)
         path = aio.clouds_yaml_path(self.state)
