@@ -32,6 +32,8 @@ What runs, on 127.0.0.1 only (see node.py):
                     in-memory fake:// bus (no broker); SQLite databases.
                     Nova's noVNC proxy :6080.
   process "glance": Glance API :9292, file store, SQLite.
+  process "horizon": Horizon (OpenStack's dashboard, Django) :8080, static
+                    files included (dashboard.py).
 Every API is behind keystonemiddleware with Nova's (and the others') own
 default policies. Keystone has the admin (project admin) and the user demo
 (project demo, role member), passwords made at the first start and kept in
@@ -112,15 +114,16 @@ REQUIREMENTS = [
     'glance==33.0.0',
     'keystone==30.0.0',
     'horizon==27.0.0',
+    'Django>=5.2,<5.3',
     'python-openstackclient',
     'cheroot',
     'SQLAlchemy>=2.0,<2.1',
 ]
 PORTS = {'keystone': 5000, 'nova': 8774, 'placement': 8778, 'glance': 9292,
-         'neutron': 9696, 'novncproxy': 6080}
-# Started together; the compute waits for the service users and endpoints
+         'neutron': 9696, 'novncproxy': 6080, 'horizon': 8080}
+# Started together; Nova's services wait for the service users and endpoints
 # that identity.py makes once Keystone answers.
-SERVICES = ('keystone', 'glance', 'nova')
+SERVICES = ('keystone', 'glance', 'nova', 'horizon')
 REGION = 'RegionOne'
 # The catalog's service type of the Neutron stand-in (see identity.py).
 STANDIN = 'network-standin'
@@ -846,7 +849,8 @@ def wait_ready(settings, children, timeout, shown):
 
 
 def check_http(settings):
-    for name in ('keystone', 'nova', 'placement', 'glance', 'neutron'):
+    for name in ('keystone', 'nova', 'placement', 'glance', 'neutron',
+                 'horizon'):
         url = 'http://127.0.0.1:%d/' % settings[name]
         try:
             urllib.request.urlopen(url, timeout=10).read()
@@ -963,6 +967,8 @@ def announce(settings, started):
     say('  %-35s http://127.0.0.1:%d/%s' % (
         'console (noVNC proxy)', settings['novncproxy'], NOVNC_PAGE))
     say(console_note(settings))
+    say('  %-35s http://127.0.0.1:%d/ (log in as demo or admin, domain '
+        'Default)' % ('dashboard (Horizon)', settings['horizon']))
     say('your own Nova options: %s (%s; read over the generated %s at '
         'every start)' % (settings['local_conf'], 'in use'
                           if settings['nova_local_conf'] else 'none yet',

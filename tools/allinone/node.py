@@ -29,13 +29,17 @@ endpoint) at each start; aio.py then adds the rest (identity.py).
 Glance keeps its options in oslo.config's global CONF like Nova, so it gets a
 process of its own.
 
-Keystone, Nova and Glance serve WSGI with cheroot (threaded HTTP/1.1 with
-chunked uploads: Nova uploads snapshots to Glance chunked), on 127.0.0.1; an
-application's wsgi.input.close() does not close the connection
+``node.py horizon STATE_DIR``: Horizon (WSGI, 8080, and its static files),
+configured by dashboard.py; Django's settings are process-wide, so it gets
+a process of its own.
+
+Keystone, Nova, Glance and Horizon serve WSGI with cheroot (threaded
+HTTP/1.1 with chunked uploads: Nova uploads snapshots to Glance chunked), on
+127.0.0.1; an application's wsgi.input.close() does not close the connection
 (KeptInput). Their SQLite transactions wait for each other (sqlite_tx).
-Each process writes its progress to
-STATE_DIR/run/NAME.status (one line per step, "ready" last) for aio.py to
-show, and stops cleanly on SIGTERM or SIGINT.
+Each process writes its progress to STATE_DIR/run/NAME.status (one line per
+step, "ready" last) for aio.py to show, and stops cleanly on SIGTERM or
+SIGINT.
 """
 
 import json
@@ -383,10 +387,20 @@ def run_glance(node):
     sqlite_tx.install()
     import subprocess
     node.step('Glance: creating or upgrading the database')
-    subprocess.run([os.path.join(sys.prefix, 'bin', 'glance-manage'),
-                    '--config-file', os.path.join(etc, 'glance-api.conf'),
-                    'db_sync'], check=True,
+    manage = [os.path.join(sys.prefix, 'bin', 'glance-manage'),
+              '--config-file', os.path.join(etc, 'glance-api.conf')]
+    subprocess.run(manage + ['db_sync'], check=True,
                    stdout=subprocess.DEVNULL)
+    # Glance's metadata definitions (what DevStack loads): Horizon's launch
+    # wizard reads them (its Metadata step), once.
+    loaded = os.path.join(node.state_dir, 'glance', 'metadefs-loaded')
+    if not os.path.exists(loaded):
+        node.step('Glance: loading the metadata definitions')
+        subprocess.run(manage + ['db_load_metadefs', os.path.join(
+            sys.prefix, 'etc', 'glance', 'metadefs')], check=True,
+            stdout=subprocess.DEVNULL)
+        with open(loaded, 'w'):
+            pass
     from glance.common import wsgi_app
     node.step('Glance: loading the API (database in %s)'
               % settings['glance_db'])
@@ -487,7 +501,14 @@ def quiet_forbidden():
         ForbiddenIsNotAnError())
 
 
-SERVICES = {'keystone': run_keystone, 'nova': run_nova, 'glance': run_glance}
+def run_horizon(node):
+    sys.path.insert(0, HERE)
+    import dashboard
+    dashboard.run(node)
+
+
+SERVICES = {'keystone': run_keystone, 'nova': run_nova, 'glance': run_glance,
+            'horizon': run_horizon}
 
 
 def main(argv):
