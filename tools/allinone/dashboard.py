@@ -44,6 +44,7 @@ microversion 2.37 on ("nics are required"). In this process an empty list
 is sent as "none", what Nova 2.37+ calls a server without networks.
 Horizon also asks Neutron for a few things whatever the catalog says
 (without_network_service): they get the answers having no Neutron means.
+The project overview's volume limits are left out without Cinder.
 """
 
 import json
@@ -326,6 +327,20 @@ def without_network_service():
     tabs.InterfacesTab.allowed = allowed
 
 
+def no_volume_limits_without_cinder():
+    """The project overview's Limit Summary shows a "Volume" heading with
+    nothing under it when the catalog has no volume service: its network
+    section asks whether there is a network service, the volume one does
+    not ask; now it does."""
+    from openstack_dashboard import api
+    from openstack_dashboard.usage import views
+
+    for section in views.CHART_DEFS:
+        if section['charts'][0].quota_key == 'volumes':
+            section.setdefault('allowed',
+                               api.cinder.is_volume_service_enabled)
+
+
 def parallel_calls_of_nothing():
     """Horizon's call_functions_parallel() of no function returns nothing
     instead of failing: it asks futurist for a pool of 0 workers
@@ -355,6 +370,7 @@ def run(node):
     allow_launch_without_networks()
     without_network_service()
     parallel_calls_of_nothing()
+    no_volume_limits_without_cinder()
     static_root = django_settings.STATIC_ROOT
     ensure_static(node, static_root)
 

@@ -276,6 +276,14 @@ def main():
                     .test(h));''')
         if shown:
             raise StepFailed('panels of missing services: %s' % shown)
+        # The overview's Limit Summary: Compute only.
+        sections = run.browser.script(
+            'return Array.from(document.querySelectorAll('
+            '".quota-dynamic h4, .quota-heading ~ * h4, h4"))'
+            '.map(h => h.textContent.trim());')
+        if 'Volume' in sections or 'Network' in sections:
+            raise StepFailed('the overview shows limits of missing '
+                             'services: %s' % sections)
 
     def launch():
         run.open('/project/instances/')
