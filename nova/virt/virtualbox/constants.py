@@ -135,3 +135,12 @@ NIC_TYPES = ('82540EM', '82543GC', '82545EM', 'Am79C970A', 'Am79C973',
 MAX_NICS = 8
 
 HYPERVISOR_TYPE = 'vbox'
+
+# Ports bound by Neutron's virtualbox mechanism driver (networking_virtualbox
+# in this repository): their binding:vif_type, and the binding:vif_details
+# keys that name the NIC's attachment (a modifyvm --nicN value) and its
+# target. networking_virtualbox/constants.py holds the same values for
+# neutron-server, which does not import Nova; a unit test keeps them equal.
+VIF_TYPE_VBOX = 'vbox'
+VIF_DETAILS_VBOX_ATTACHMENT = 'vbox_attachment'
+VIF_DETAILS_VBOX_NETWORK = 'vbox_network'

@@ -16,9 +16,18 @@
 
 Every VIF of an instance's network_info becomes one VirtualBox NIC (NIC 1
 for the first VIF) with the port's MAC address and the image's NIC model.
-Which VirtualBox network the NIC is attached to comes from configuration,
-not from Neutron: ``[virtualbox] physical_network_mappings`` maps a Neutron
-physical network (or network name, or id) to a VirtualBox attachment::
+
+A port bound by Neutron's ``virtualbox`` mechanism driver (this
+repository's ``networking_virtualbox``; ``binding:vif_type`` ``vbox``)
+says where its NIC goes, and only that is used: ``binding:vif_details``
+``vbox_attachment`` (bridged, hostonly, hostonlynet, intnet, natnetwork)
+and ``vbox_network`` (the host interface, internal network or NAT network).
+A ``vbox`` binding without them is refused, never guessed.
+
+Ports bound otherwise (ovs, bridge, a test fixture's binding) get their
+attachment from configuration: ``[virtualbox] physical_network_mappings``
+maps a Neutron physical network (or network name, or id) to a VirtualBox
+attachment::
 
     physnet1:bridged:eth0        bridged to host interface eth0
     physnet2:hostonly:vboxnet0   host-only interface vboxnet0
@@ -30,19 +39,18 @@ physical network (or network name, or id) to a VirtualBox attachment::
     public:nat                   the VM's own NAT (no target)
 
 and ``default_network_attachment`` (default ``nat``) serves unmapped
-networks, so a guest always has a working network on a laptop.
-
-The port's binding (``binding:vif_type``: ovs, bridge, ...) is not used:
-a NIC needs only the port's MAC address and the mapping of its network, so
-a port bound by any Neutron mechanism driver (or by a test fixture, which
-binds ovs) works. Neutron must bind the port, though: a port it cannot bind
-(binding_failed) is refused by Nova before the driver sees it.
+networks, so a guest always has a working network on a laptop. Neutron
+must bind the port, though: a port it cannot bind (binding_failed) is
+refused by Nova before the driver sees it.
 
 Nothing has to be plugged on the host: VirtualBox connects the NIC when
-the VM starts. No Neutron agent sees these NICs either, so Neutron never
-sends network-vif-plugged for them; the driver waits for that event only
-when ``[virtualbox] wait_for_vif_plugged_events`` says so (see
-:meth:`VIFOps.wait_for_vif_plugged`).
+the VM starts. The VirtualBox Neutron agent (neutron-virtualbox-agent)
+finds a ``vbox`` port's NIC by its MAC and reports it up, so Neutron sends
+network-vif-plugged and spawn waits for it (``[DEFAULT]
+vif_plugging_timeout``, ``vif_plugging_is_fatal``). No agent sees the
+NICs of other ports, so for them the driver waits only when
+``[virtualbox] wait_for_vif_plugged_events`` says so (see
+:meth:`VIFOps.neutron_events`).
 
 NICs are made only with the VM: VirtualBox cannot add an adapter to a
 running VM, so the driver does not offer interface attach and Nova refuses
@@ -89,6 +97,19 @@ class TooManyNICs(exception.Invalid):
     msg_fmt = _("Instance %(instance_uuid)s needs %(count)d network "
                 "interfaces but a VirtualBox VM has at most %(maximum)d "
                 "network adapters (piix3 chipset).")
+
+
+class InvalidVBoxBinding(exception.Invalid):
+    msg_fmt = _("Port %(port_id)s is bound with vif_type vbox, but its "
+                "vif_details %(details)s do not name a VirtualBox "
+                "attachment: vbox_attachment must be one of %(modes)s and "
+                "vbox_network its target.")
+
+
+# Attachments a vbox binding may name: those that join a network shared
+# by VMs (a VM's own NAT is not one).
+BOUND_MODES = (MODE_BRIDGED, MODE_HOSTONLY, MODE_HOSTONLYNET, MODE_INTNET,
+               MODE_NATNETWORK)
 
 
 class Attachment(object):
@@ -248,8 +269,11 @@ class VIFOps(object):
         return names
 
     def attachment_for(self, vif):
-        """The Attachment of a VIF: by the network's physical network, then
-        its name, then its id; else the default."""
+        """The Attachment of a VIF: a vbox binding's own; else by the
+        network's physical network, then its name, then its id; else the
+        default."""
+        if _vif_get(vif, 'type') == constants.VIF_TYPE_VBOX:
+            return self.bound_attachment(vif)
         mappings = self._mappings()
         network = _vif_get(vif, 'network', {}) or {}
         meta = _vif_get(network, 'meta', {}) or {}
@@ -258,6 +282,23 @@ class VIFOps(object):
             if key and key in mappings:
                 return mappings[key]
         return self._default()
+
+    @staticmethod
+    def bound_attachment(vif):
+        """The Attachment a vbox binding's vif_details name.
+
+        :raises InvalidVBoxBinding: they name none (or one a shared
+            network cannot have).
+        """
+        details = _vif_get(vif, 'details', {}) or {}
+        mode = details.get(constants.VIF_DETAILS_VBOX_ATTACHMENT)
+        target = details.get(constants.VIF_DETAILS_VBOX_NETWORK)
+        if mode not in BOUND_MODES or not target or not isinstance(
+                target, str):
+            raise InvalidVBoxBinding(port_id=_vif_get(vif, 'id'),
+                                     details=dict(details),
+                                     modes=', '.join(BOUND_MODES))
+        return Attachment(mode, target)
 
     @staticmethod
     def nic_type(image_meta):
@@ -322,23 +363,26 @@ class VIFOps(object):
 
     @staticmethod
     def neutron_events(network_info):
-        """The network-vif-plugged events worth waiting for: none unless
-        [virtualbox] wait_for_vif_plugged_events is on and
-        [DEFAULT] vif_plugging_timeout is set; then those of the VIFs Neutron
-        reports down (as the libvirt driver does)."""
-        if not (CONF.virtualbox.wait_for_vif_plugged_events and
-                CONF.vif_plugging_timeout):
+        """The network-vif-plugged events worth waiting for, of the VIFs
+        Neutron reports down (as the libvirt driver does), when [DEFAULT]
+        vif_plugging_timeout is set: those of vbox ports, which the
+        VirtualBox agent reports up; those of other ports only when
+        [virtualbox] wait_for_vif_plugged_events is on (no agent sees their
+        NICs, so the event would not come)."""
+        if not CONF.vif_plugging_timeout:
             return []
         return [('network-vif-plugged', vif['id'])
                 for vif in network_info or []
-                if vif.get('active', True) is False]
+                if vif.get('active', True) is False and (
+                    CONF.virtualbox.wait_for_vif_plugged_events or
+                    _vif_get(vif, 'type') == constants.VIF_TYPE_VBOX)]
 
     @contextlib.contextmanager
     def wait_for_vif_plugged(self, virtapi, instance, network_info):
         """Wrap the VM start of spawn: waits for the events above, honouring
-        vif_plugging_timeout and vif_plugging_is_fatal. With no events (the
-        default) it yields at once, so spawn never hangs on a laptop where
-        no Neutron agent reports VirtualBox NICs."""
+        vif_plugging_timeout and vif_plugging_is_fatal. With no events (no
+        vbox port, the option off) it yields at once, so spawn never hangs
+        on a laptop where no Neutron agent reports VirtualBox NICs."""
         events = self.neutron_events(network_info)
         if not events:
             yield

@@ -12,12 +12,16 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+import os
 from unittest import mock
+
+import testtools
 
 from nova import exception
 from nova.network import model as network_model
 from nova import objects
 from nova.tests.unit.virt.virtualbox import test_base
+from nova.virt.virtualbox import constants
 from nova.virt.virtualbox import exception as vbox_exc
 from nova.virt.virtualbox import vboxmanage
 from nova.virt.virtualbox import vif as vbox_vif
@@ -221,11 +225,12 @@ class NicArgsTestCase(VIFTestBase):
     def test_the_binding_vif_type_does_not_matter(self):
         # Only the MAC and the network mapping make a NIC: a port bound ovs
         # (NeutronFixture's default), bridge, or by any other mechanism
-        # driver gives the same settings.
+        # driver but ours (vbox, VBoxBindingTestCase) gives the same
+        # settings.
         expected = self.vifops.nic_settings(1, make_vif(1), '82540EM')
         for vif_type in (network_model.VIF_TYPE_BRIDGE,
                          network_model.VIF_TYPE_OTHER,
-                         network_model.VIF_TYPE_TAP, 'vbox'):
+                         network_model.VIF_TYPE_TAP):
             vif = make_vif(1)
             vif['type'] = vif_type
             self.assertEqual(expected,
@@ -335,6 +340,94 @@ class NicArgsTestCase(VIFTestBase):
         self.assertIn(self.instance.uuid, str(err))
 
 
+def make_vbox_vif(number, attachment, network, active=True, **kwargs):
+    """A port bound by Neutron's virtualbox mechanism driver."""
+    vif = make_vif(number, active=active, **kwargs)
+    vif['type'] = constants.VIF_TYPE_VBOX
+    vif['details'] = {'port_filter': False, 'connectivity': 'l2'}
+    if attachment is not None:
+        vif['details'][constants.VIF_DETAILS_VBOX_ATTACHMENT] = attachment
+    if network is not None:
+        vif['details'][constants.VIF_DETAILS_VBOX_NETWORK] = network
+    return vif
+
+
+class VBoxBindingTestCase(VIFTestBase):
+    """Ports bound vif_type vbox: the binding alone places the NIC."""
+
+    def test_each_attachment_from_vif_details(self):
+        net_id = '0b6c5d3e-1111-2222-3333-444455556666'
+        for attachment, network, args in [
+                ('intnet', net_id, ['--nic1', 'intnet', '--intnet1',
+                                    net_id]),
+                ('natnetwork', 'NatNetwork', ['--nic1', 'natnetwork',
+                                              '--nat-network1',
+                                              'NatNetwork']),
+                ('bridged', 'eth0.42', ['--nic1', 'bridged',
+                                        '--bridge-adapter1', 'eth0.42']),
+                ('hostonly', 'vboxnet0', ['--nic1', 'hostonly',
+                                          '--host-only-adapter1',
+                                          'vboxnet0']),
+                ('hostonlynet', 'labnet', ['--nic1', 'hostonlynet',
+                                           '--host-only-net1', 'labnet'])]:
+            vif = make_vbox_vif(1, attachment, network)
+            self.assertEqual(
+                args + ['--nic-type1', '82540EM', '--mac-address1',
+                        'fa163e000001', '--cable-connected1', 'on'],
+                self.vifops.nic_settings(1, vif, '82540EM'))
+
+    def test_binding_wins_over_the_mappings(self):
+        # The network is mapped to NAT for other ports; the binding says
+        # where this one goes.
+        self.flags(physical_network_mappings=['physnet1:nat'],
+                   group='virtualbox')
+        vif = make_vbox_vif(1, 'intnet', 'n1', physnet='physnet1')
+        self.assertEqual(vbox_vif.Attachment('intnet', 'n1'),
+                         self.vifops.attachment_for(vif))
+
+    def test_binding_without_attachment_is_refused_not_guessed(self):
+        for attachment, network in [(None, None), ('intnet', None),
+                                    (None, 'n1'), ('nat', 'n1'),
+                                    ('warp', 'n1'), ('intnet', '')]:
+            vif = make_vbox_vif(1, attachment, network)
+            err = self.assertRaises(vbox_vif.InvalidVBoxBinding,
+                                    self.vifops.nic_settings, 1, vif,
+                                    '82540EM')
+            self.assertIn('port-1', str(err))
+
+    def test_mixed_network_info(self):
+        # A vbox port and a port of another binding on one VM.
+        self.flags(physical_network_mappings=['lab:intnet:labnet'],
+                   group='virtualbox')
+        network_info = network_model.NetworkInfo([
+            make_vbox_vif(1, 'natnetwork', 'NatNetwork'),
+            make_vif(2, physnet='lab')])
+        args = self.vifops.nic_args(self.instance, network_info,
+                                    image_meta())
+        self.assertEqual(['--nic1', 'natnetwork', '--nat-network1',
+                          'NatNetwork'], args[:4])
+        self.assertIn('--intnet2', args)
+        self.assertEqual('labnet', args[args.index('--intnet2') + 1])
+
+    def test_constants_match_the_neutron_side(self):
+        # networking_virtualbox/constants.py imports nothing: read it here
+        # without Neutron installed.
+        path = os.path.join(os.environ.get('NOVA_VIRTUALBOX_SRC', ''),
+                            'networking_virtualbox', 'constants.py')
+        if not os.path.exists(path):
+            self.skipTest('no source tree (NOVA_VIRTUALBOX_SRC)')
+        values = {}
+        with open(path) as handle:
+            exec(compile(handle.read(), path, 'exec'), values)
+        self.assertEqual(constants.VIF_TYPE_VBOX, values['VIF_TYPE'])
+        self.assertEqual(constants.VIF_DETAILS_VBOX_ATTACHMENT,
+                         values['VIF_DETAILS_ATTACHMENT'])
+        self.assertEqual(constants.VIF_DETAILS_VBOX_NETWORK,
+                         values['VIF_DETAILS_NETWORK'])
+        self.assertEqual(set(vbox_vif.BOUND_MODES),
+                         set(values['ATTACHMENTS']))
+
+
 class EventsTestCase(VIFTestBase):
 
     def test_no_events_by_default_so_spawn_never_waits(self):
@@ -343,6 +436,36 @@ class EventsTestCase(VIFTestBase):
                 virtapi, self.instance, [make_vif(1, active=False)]):
             pass
         virtapi.wait_for_instance_event.assert_not_called()
+
+    def test_vbox_ports_are_waited_for_without_the_option(self):
+        # The VirtualBox agent reports them up: wait for the down ones.
+        events = self.vifops.neutron_events([
+            make_vbox_vif(1, 'intnet', 'n1', active=False),
+            make_vbox_vif(2, 'intnet', 'n1', active=True),
+            make_vif(3, active=False)])
+        self.assertEqual([('network-vif-plugged', 'port-1')], events)
+        self.flags(vif_plugging_timeout=0)
+        self.assertEqual([], self.vifops.neutron_events(
+            [make_vbox_vif(1, 'intnet', 'n1', active=False)]))
+
+    def test_spawn_waits_for_a_vbox_port_and_fails_on_timeout(self):
+        self.flags(vif_plugging_timeout=5, vif_plugging_is_fatal=True)
+        virtapi = mock.Mock()
+        virtapi.wait_for_instance_event.return_value.__enter__ = (
+            mock.Mock(side_effect=exception.InstanceEventTimeout))
+        virtapi.wait_for_instance_event.return_value.__exit__ = mock.Mock()
+        started = []
+        with testtools.ExpectedException(
+                exception.VirtualInterfaceCreateException):
+            with self.vifops.wait_for_vif_plugged(
+                    virtapi, self.instance,
+                    [make_vbox_vif(1, 'intnet', 'n1', active=False)]):
+                started.append(True)
+        self.assertEqual(
+            [('network-vif-plugged', 'port-1')],
+            virtapi.wait_for_instance_event.call_args[0][1])
+        self.assertEqual(5, virtapi.wait_for_instance_event.call_args[1][
+            'timeout'])
 
     def test_events_when_asked_for_down_ports_only(self):
         self.flags(wait_for_vif_plugged_events=True, group='virtualbox')
