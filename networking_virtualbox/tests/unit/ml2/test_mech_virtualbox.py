@@ -16,11 +16,23 @@
 (neutron.tests.unit.plugins.ml2._test_mech_agent), as networking-hyperv
 tests its driver, plus the VirtualBox rules: where each segment type puts
 the NIC, VLANs only where VirtualBox can keep them apart, tenant types only
-as the agent declares them."""
+as the agent declares them; and inside Neutron's ML2 plugin, loaded by its
+entry point, with the agent's RPC calls."""
 
 from neutron_lib.api.definitions import portbindings
+from neutron_lib import constants as n_const
+from neutron_lib import context as n_context
+from neutron_lib.plugins import directory
 from neutron_lib.plugins.ml2 import api
+from oslo_config import cfg
 
+from neutron.api.rpc.callbacks import resources
+from neutron.api.rpc.handlers import resources_rpc
+from neutron.conf.plugins.ml2 import config as ml2_config
+from neutron.conf.plugins.ml2.drivers import driver_type
+from neutron.objects import subnet as subnet_obj
+from neutron.tests.common import helpers
+from neutron.tests.common import test_db_base_plugin_v2 as test_plugin
 from neutron.tests.unit.plugins.ml2 import _test_mech_agent as base
 
 from networking_virtualbox import constants
@@ -186,3 +198,85 @@ class VirtualBoxBindingRulesTestCase(VirtualBoxMechanismBaseTestCase):
     def test_allowed_types_without_agent(self):
         self.assertEqual(['flat', 'vlan', 'local', 'vxlan', 'geneve', 'gre'],
                          self.driver.get_allowed_network_types())
+
+
+class VirtualBoxML2PluginTestCase(test_plugin.NeutronDbPluginV2TestCase):
+    """The driver inside Neutron's ML2 plugin (SQLite in memory), loaded
+    by its entry point, with an agent registered as the VirtualBox agent
+    reports itself: ports bound on its host, its RPC calls answered."""
+
+    HOST = 'vbox-host'
+
+    def setUp(self):
+        ml2_config.register_ml2_plugin_opts()
+        cfg.CONF.set_override('mechanism_drivers', ['virtualbox'], 'ml2')
+        cfg.CONF.set_override('project_network_types', ['vxlan'], 'ml2')
+        driver_type.register_ml2_drivers_vxlan_opts()
+        cfg.CONF.set_override('vni_ranges', ['1:100'],
+                              group='ml2_type_vxlan')
+        super().setUp('ml2')
+        self.plugin = directory.get_plugin()
+        self.plugin.start_rpc_listeners()
+        self.context = n_context.get_admin_context()
+        helpers._register_agent({
+            'binary': constants.AGENT_BINARY, 'host': self.HOST,
+            'topic': n_const.L2_AGENT_TOPIC,
+            'agent_type': constants.AGENT_TYPE,
+            'start_flag': True,
+            'configurations': _configs(['public:natnetwork:NatNetwork'],
+                                       ['vxlan'])}, self.plugin)
+
+    def _port(self, network, host):
+        return self._make_port(
+            self.fmt, network['network']['id'], as_admin=True,
+            arg_list=(portbindings.HOST_ID,),
+            **{portbindings.HOST_ID: host})['port']
+
+    def test_tenant_port_bound_as_internal_network_then_active(self):
+        with self.network() as network, self.subnet(network=network,
+                                                    cidr='10.0.0.0/24'):
+            port = self._port(network, self.HOST)
+            net_id = network['network']['id']
+            self.assertEqual(constants.VIF_TYPE, port[portbindings.VIF_TYPE])
+            # ML2 adds which driver bound it.
+            self.assertEqual(
+                {'connectivity': 'l2', 'port_filter': False,
+                 constants.VIF_DETAILS_ATTACHMENT: 'intnet',
+                 constants.VIF_DETAILS_NETWORK: net_id,
+                 'bound_drivers': {'0': 'virtualbox'}},
+                port[portbindings.VIF_DETAILS])
+            self.assertEqual('DOWN', port['status'])
+            # The agent asks by MAC, as it finds NICs, and reports it up.
+            rpc = self.plugin.endpoints[0]
+            details = rpc.get_devices_details_list(
+                self.context, devices=[port['mac_address']],
+                agent_id='virtualbox-' + self.HOST, host=self.HOST)[0]
+            self.assertEqual((port['id'], 'vxlan', net_id),
+                             (details['port_id'], details['network_type'],
+                              details['network_id']))
+            self.assertEqual(port['fixed_ips'], details['fixed_ips'])
+            rpc.update_device_up(self.context, device=port['mac_address'],
+                                 agent_id='virtualbox-' + self.HOST,
+                                 host=self.HOST)
+            self.assertEqual('ACTIVE', self.plugin.get_port(
+                self.context, port['id'])['status'])
+
+    def test_port_on_a_host_without_agent_fails_to_bind(self):
+        with self.network() as network:
+            port = self._port(network, 'other-host')
+            self.assertEqual(portbindings.VIF_TYPE_BINDING_FAILED,
+                             port[portbindings.VIF_TYPE])
+
+    def test_subnets_of_networks_in_one_bulk_pull(self):
+        # What the agent's get_subnets asks the server.
+        with self.network() as network, self.subnet(
+                network=network, cidr='10.0.0.0/24',
+                dns_nameservers=['8.8.8.8']):
+            subnets = resources_rpc.ResourcesPullRpcCallback().bulk_pull(
+                self.context, resource_type=resources.SUBNET,
+                version=subnet_obj.Subnet.VERSION,
+                filter_kwargs={'network_id': [network['network']['id']]})
+            self.assertEqual(1, len(subnets))
+            subnet = subnet_obj.Subnet.clean_obj_from_primitive(subnets[0])
+            self.assertEqual(['8.8.8.8'],
+                             [d.address for d in subnet.dns_nameservers])
