@@ -22,17 +22,18 @@ oslo.config's).
 Configuration: Horizon reads its deployment's options from a module
 ``local.local_settings`` (its settings.py imports it). We write that module
 at every start to STATE/horizon/local/local_settings.py, from the cloud's
-settings (STATE/aio.json): Keystone's URL and region, the Default domain,
-a local-memory cache holding the sessions (one process: no memcached), the
-hosts 127.0.0.1 and localhost, logging to STATE/logs/horizon.log, and the
-launch wizard's defaults for a cloud without Cinder. Panels of services
+settings (STATE/aio.json): Keystone's URL, the Default domain, a
+local-memory cache holding the sessions (one process: no memcached), the
+hosts 127.0.0.1 and localhost, logging to STATE/logs/horizon.log, the
+launch wizard's defaults for a cloud without Cinder, and the image formats
+the driver boots. Panels of services
 the catalog does not list (network, volume) Horizon hides by itself.
 Django's SECRET_KEY is generated once into STATE/horizon/secret_key (0600)
 and read from there, never written into the settings file or a log.
 
 Static files: Horizon's pages need its files collected (collectstatic) and
 its SCSS and JavaScript compressed offline (django-compressor's
-``compress``), half a minute; done once into STATE/horizon/static and again
+``compress``), 5-15 s here; done once into STATE/horizon/static and again
 only when Horizon's or Django's version changes (the stamp
 STATE/horizon/static/.aio-stamp), so later starts are fast. We serve them
 ourselves under /static/ beside the Django application.
@@ -44,7 +45,9 @@ microversion 2.37 on ("nics are required"). In this process an empty list
 is sent as "none", what Nova 2.37+ calls a server without networks.
 Horizon also asks Neutron for a few things whatever the catalog says
 (without_network_service): they get the answers having no Neutron means.
-The project overview's volume limits are left out without Cinder.
+The project overview's volume limits are left out without Cinder, and
+Horizon's parallel calls of no function (no Glance metadata definitions)
+return nothing instead of failing.
 """
 
 import json
