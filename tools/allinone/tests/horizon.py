@@ -348,25 +348,44 @@ def main():
     def console():
         if not run.server_id:
             raise StepFailed('no instance')
-        run.open('/project/instances/%s/?tab=instance_details__console'
-                 % run.server_id)
+        # As a user goes there: the instance's name in the table, then
+        # the Console tab (loaded when clicked).
+        run.open('/project/instances/')
+        run.browser.click('#instances tr[data-object-id="%s"] td a[href$='
+                          '"/%s/"]' % (run.server_id, run.server_id))
+        run.browser.wait('return location.pathname.endsWith(%s);'
+                         % js_string('/%s/' % run.server_id),
+                         'the instance\'s page')
+        run.browser.click('a[data-target="#instance_details__console"]')
         proxy = 'http://127.0.0.1:%d/' % run.settings()['novncproxy']
         src = run.browser.wait('''
-            const frame = document.querySelector('#console_embed iframe, '
-                + 'iframe');
+            const frame = document.querySelector(
+                '#instance_details__console iframe');
             return frame && frame.src;''', 'the console iframe', timeout=60)
         # Horizon passes the proxy's token in noVNC's path parameter.
         if not src.startswith(proxy) or \
                 'token=' not in urllib.parse.unquote(src):
             raise StepFailed('the console iframe shows %s, not Nova\'s '
                              'noVNC proxy %s' % (src, proxy))
-        run.browser.enter_frame('iframe')
+        run.browser.enter_frame('#instance_details__console iframe')
         try:
             run.browser.wait('return document.body && document.body'
                              '.innerText.includes(%s);' % js_string(NO_SCREEN),
                              'the console page\'s notice', timeout=30)
+            # Nova's proxy took the token and asked the compute for the
+            # VM's VNC server, which on the simulator does not answer: the
+            # page says why (a bad token would end without a reason).
+            state = run.browser.wait(
+                'const s = document.body.dataset.state; return s !== '
+                '"loading" && s !== "connecting" && [s, document'
+                '.getElementById("status").textContent];',
+                'the console connecting', timeout=30)
         finally:
             run.browser.leave_frame()
+        print('     console page: %s' % state[1], flush=True)
+        if state[0] != 'failed' or 'VNC server' not in state[1]:
+            raise StepFailed('the console page says %r, not that the '
+                             'VM\'s VNC server does not answer' % state[1])
         run.screenshot('console')
 
     def delete():
