@@ -26,8 +26,9 @@ driven through chromedriver's WebDriver HTTP API (realvbox.Browser):
   checks the menu has no network or volume panels (no such services);
 - launches an instance with the Angular launch wizard: tinyguest, m1.nano;
 - sees it Active in the instances table;
-- opens its Console tab: the noVNC page of Nova's proxy in an iframe, which
-  says the simulator has no screen;
+- opens its page and its Console tab: the noVNC page of Nova's proxy in an
+  iframe, which says the simulator has no screen, and that the proxy took
+  the token and found no VNC server behind it (no VM runs);
 - deletes it and sees it gone;
 - checks Horizon's log holds no ERROR line;
 
