@@ -18,7 +18,7 @@
 
 Needs Debian's chromium and chromium-driver (apt-get install chromium
 chromium-driver). Starts the cloud (tools/allinone/aio.py) with a fresh
-state folder on the VirtualBox simulator with no latency, on ports 40000
+state folder on the VirtualBox simulator with no latency, on ports 22000
 above the usual ones (AIO_HORIZON_PORT_OFFSET), then in headless Chromium,
 driven through chromedriver's WebDriver HTTP API (realvbox.Browser):
 
@@ -54,7 +54,7 @@ sys.path.insert(0, HERE)
 import lifecycle  # noqa: E402  (this folder, not a package)
 import realvbox  # noqa: E402
 
-OFFSET = int(os.environ.get('AIO_HORIZON_PORT_OFFSET', '40000'))
+OFFSET = int(os.environ.get('AIO_HORIZON_PORT_OFFSET', '22000'))
 SERVER = 'hz-vm1'
 IMAGE = 'tinyguest'
 FLAVOR = 'm1.nano'
