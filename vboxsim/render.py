@@ -78,7 +78,7 @@ CLIPBOARD_HUMAN = {
     "bidirectional": "Bidirectional",
 }
 ATTACHMENT_HUMAN = {
-    "null": "Null",
+    "null": "none",
     "nat": "NAT",
     "bridged": "Bridged Interface '%(bridge)s'",
     "intnet": "Internal Network '%(intnet)s'",

@@ -55,6 +55,8 @@ _HANDLERS = {
     "bandwidthctl": ("properties", "bandwidthctl"),
     "export": ("appliance", "export"),
     "import": ("appliance", "import_appliance"),
+    "dhcpserver": ("network", "dhcpserver"),
+    "natnetwork": ("network", "natnetwork"),
 }
 
 COMMAND_NAMES = frozenset(_HANDLERS)

@@ -71,6 +71,18 @@ def _host(function_name):
     return lister
 
 
+def _network(function_name):
+    """A lister from vboxsim.commands.network (DHCP servers, NAT
+    networks: state of the registry), imported when used."""
+
+    def lister(registry, long_form):
+        from vboxsim.commands import network
+
+        return getattr(network, function_name)(registry, long_form)
+
+    return lister
+
+
 def _groups(registry, long_form):
     seen = []
     for vm in registry.vms:
@@ -98,9 +110,9 @@ LISTERS = {
     "bridgedifs": _host("bridgedifs_text"),
     "hostonlyifs": lambda reg, long_form: "",
     "hostonlynets": lambda reg, long_form: "",
-    "natnets": lambda reg, long_form: "",
+    "natnets": _network("list_natnets"),
     "intnets": lambda reg, long_form: "",
-    "dhcpservers": lambda reg, long_form: _data("dhcpservers.txt"),
+    "dhcpservers": _network("list_dhcpservers"),
     "extpacks": lambda reg, long_form: _data("extpacks.txt"),
     "groups": _groups,
     "hostdvds": lambda reg, long_form: "",
