@@ -17,7 +17,10 @@ and records every call: what it reports to Neutron, what it changes in
 VirtualBox, and what a sweep costs."""
 
 import collections
+import sys
 from unittest import mock
+
+import fixtures
 
 import netaddr
 from neutron_lib.agent import topics
@@ -439,3 +442,70 @@ class MainTestCase(n_base.BaseTestCase):
                          agent.mgr.mappings)
         self.assertEqual(constants.AGENT_TYPE, agent.agent_type)
         launch.return_value.wait.assert_called_once_with()
+
+
+class AgentOnSimulatorTestCase(n_base.BaseTestCase):
+    """The agent's VirtualBox half through the real VBoxManage wrapper
+    against the VBoxManage simulator (vboxsim, which keeps DHCP servers and
+    NAT networks as 7.2 does): what it reads back is what it wrote."""
+
+    def setUp(self):
+        super().setUp()
+        home = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.EnvironmentVariable('VBOXSIM_HOME', home))
+        self.useFixture(fixtures.EnvironmentVariable('VBOXSIM_LATENCY', '0'))
+        self.useFixture(fixtures.EnvironmentVariable('HOME', home))
+        self.vbox = novawrapper.vboxmanage.VBoxManage(
+            '%s -m vboxsim' % sys.executable, retry_interval=0.1)
+        self.mgr = manager(self.vbox)
+
+    def _vm(self, index, nics):
+        name = 'nvb-test-%d' % index
+        self.vbox.run('createvm', '--name', name, '--groups', '/nova',
+                      '--register')
+        args = []
+        for number, (mode, target, option) in enumerate(nics, 1):
+            args += ['--nic%d' % number, mode, '--mac-address%d' % number,
+                     'fa163e%04x%02x' % (index, number)]
+            if option:
+                args += ['%s%d' % (option, number), target]
+        self.vbox.run('modifyvm', name, *args)
+
+    def test_sweep_cable_dhcp_and_cleanup(self):
+        nics = [('intnet', NET, '--intnet'),
+                ('natnetwork', 'nvb-test-natx', '--nat-network')]
+        for index in range(3):
+            self._vm(index, nics)
+        before = self.vbox.call_count
+        devices = self.mgr.sweep()
+        self.assertEqual(1, self.vbox.call_count - before)
+        self.assertEqual(6, len(devices))
+
+        self.mgr.ensure_port_admin_state('fa:16:3e:00:00:01', False)
+        self.mgr.sweep()
+        self.assertFalse(self.mgr.nic('fa:16:3e:00:00:01').cable)
+
+        self.mgr.sync_dhcp([
+            details('fa:16:3e:00:%02x:01' % i, '10.0.0.%d' % (11 + i))
+            for i in range(3)] + [
+            details('fa:16:3e:00:00:02', '10.0.0.50')])
+        servers = self.mgr._dhcp_servers()
+        self.assertEqual({'fa:16:3e:00:%02x:01' % i: '10.0.0.%d' % (11 + i)
+                          for i in range(3)}, servers[NET].fixed)
+        self.assertEqual({'fa:16:3e:00:00:02': '10.0.0.50'},
+                         servers['nvb-test-natx'].fixed)
+        self.assertIn('Name:         nvb-test-natx',
+                      self.vbox.run('list', 'natnets').stdout)
+        # Again: nothing changed, nothing but the listing is called.
+        before = self.vbox.call_count
+        self.mgr.sync_dhcp([details('fa:16:3e:00:00:01', '10.0.0.11')])
+        self.assertEqual(1, self.vbox.call_count - before)
+
+        for index in range(3):
+            self.vbox.run('unregistervm', 'nvb-test-%d' % index, '--delete')
+        self.mgr.sweep()
+        self.mgr.forget_dhcp(['fa:16:3e:00:%02x:%02x' % (i, n)
+                              for i in range(3) for n in (1, 2)])
+        servers = self.mgr._dhcp_servers()
+        self.assertNotIn(NET, servers)
+        self.assertEqual({}, servers['nvb-test-natx'].fixed)
