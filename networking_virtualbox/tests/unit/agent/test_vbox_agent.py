@@ -24,11 +24,19 @@ import fixtures
 
 import netaddr
 from neutron_lib.agent import topics
+from neutron_lib.api.definitions import portbindings
+from neutron_lib import context as n_context
+from neutron_lib.plugins import directory
 from oslo_config import cfg
 import testtools
 
+from neutron.api.rpc.handlers import resources_rpc
+from neutron.conf.plugins.ml2 import config as ml2_config
+from neutron.conf.plugins.ml2.drivers import driver_type
 from neutron.objects import subnet as subnet_obj
 from neutron.tests import base as n_base
+from neutron.tests.common import helpers
+from neutron.tests.common import test_db_base_plugin_v2 as test_plugin
 
 from networking_virtualbox.agent import novawrapper
 from networking_virtualbox.agent import vbox_agent
@@ -509,3 +517,145 @@ class AgentOnSimulatorTestCase(n_base.BaseTestCase):
         servers = self.mgr._dhcp_servers()
         self.assertNotIn(NET, servers)
         self.assertEqual({}, servers['nvb-test-natx'].fixed)
+
+
+class _PluginRpcToML2(object):
+    """The agent's plugin RPC client, answered by the ML2 plugin's own RPC
+    endpoints in this process (oslo.messaging left out)."""
+
+    def __init__(self, plugin):
+        self.endpoint = plugin.endpoints[0]
+
+    def get_devices_details_list(self, context, devices, agent_id,
+                                 host=None):
+        return self.endpoint.get_devices_details_list(
+            context, devices=devices, agent_id=agent_id, host=host)
+
+    def update_device_up(self, context, device, agent_id, host=None):
+        return self.endpoint.update_device_up(
+            context, device=device, agent_id=agent_id, host=host)
+
+    def update_device_down(self, context, device, agent_id, host=None):
+        return self.endpoint.update_device_down(
+            context, device=device, agent_id=agent_id, host=host)
+
+    def bulk_pull(self, context, resource_type, filter_kwargs=None):
+        primitives = resources_rpc.ResourcesPullRpcCallback().bulk_pull(
+            context, resource_type=resource_type,
+            version=subnet_obj.Subnet.VERSION, filter_kwargs=filter_kwargs)
+        return [subnet_obj.Subnet.clean_obj_from_primitive(p)
+                for p in primitives]
+
+
+class AgentWithML2PluginTestCase(test_plugin.NeutronDbPluginV2TestCase):
+    """The agent loop against Neutron's ML2 plugin (SQLite in memory, the
+    virtualbox mechanism driver) and the simulator: a port bound on the
+    agent's host, a VM made with its NIC as Nova makes it, one agent
+    iteration: the port is ACTIVE and the network's DHCP server holds its
+    address; admin state down pulls the cable; the VM gone, the port is
+    DOWN and the DHCP server gone."""
+
+    HOST = 'vbox-host'
+
+    def setUp(self):
+        ml2_config.register_ml2_plugin_opts()
+        cfg.CONF.set_override('mechanism_drivers', ['virtualbox'], 'ml2')
+        cfg.CONF.set_override('project_network_types', ['vxlan'], 'ml2')
+        driver_type.register_ml2_drivers_vxlan_opts()
+        cfg.CONF.set_override('vni_ranges', ['1:100'],
+                              group='ml2_type_vxlan')
+        super().setUp('ml2')
+        cfg.CONF.set_override('host', self.HOST)
+        self.plugin = directory.get_plugin()
+        self.plugin.start_rpc_listeners()
+        self.context = n_context.get_admin_context()
+        home = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.EnvironmentVariable('VBOXSIM_HOME', home))
+        self.useFixture(fixtures.EnvironmentVariable('VBOXSIM_LATENCY', '0'))
+        self.vbox = novawrapper.vboxmanage.VBoxManage(
+            '%s -m vboxsim' % sys.executable, retry_interval=0.1)
+        self.mgr = vbox_agent.VBoxManager(
+            self.vbox, {}, ['vxlan'], host=self.HOST)
+        helpers._register_agent({
+            'binary': constants.AGENT_BINARY, 'host': self.HOST,
+            'topic': 'N/A', 'agent_type': constants.AGENT_TYPE,
+            'start_flag': True,
+            'configurations': self.mgr.get_agent_configurations()},
+            self.plugin)
+        rpc = _PluginRpcToML2(self.plugin)
+        loop = vbox_agent.VBoxAgentLoop(self.mgr, 2, 10,
+                                        constants.AGENT_TYPE,
+                                        constants.AGENT_BINARY)
+        loop.context = self.context
+        loop.agent_id = self.mgr.get_agent_id()
+        loop.plugin_rpc = rpc
+        loop._pull_rpc = rpc
+        self.mgr.get_subnets = loop.get_subnets
+        loop.rpc_callbacks = vbox_agent.VBoxRPCCallBack(self.context, loop,
+                                                        mock.Mock())
+        loop.ext_manager = mock.Mock()
+        loop.sg_agent = mock.Mock()
+        loop.network_ports = collections.defaultdict(list)
+        self.loop = loop
+        self.previous = None
+
+    def _iteration(self):
+        info = self.loop.scan_devices(previous=self.previous,
+                                      sync=self.previous is None)
+        self.assertFalse(self.loop.process_network_devices(info))
+        self.previous = info
+
+    def _nova_makes_the_vm(self, port):
+        details = port[portbindings.VIF_DETAILS]
+        self.vbox.run('createvm', '--name', 'nvb-test-ml2', '--groups',
+                      '/nova', '--register')
+        self.vbox.run('modifyvm', 'nvb-test-ml2', '--nic1',
+                      details[constants.VIF_DETAILS_ATTACHMENT], '--intnet1',
+                      details[constants.VIF_DETAILS_NETWORK],
+                      '--mac-address1',
+                      port['mac_address'].replace(':', ''),
+                      '--cable-connected1', 'on')
+
+    def _status(self, port):
+        return self.plugin.get_port(self.context, port['id'])['status']
+
+    def test_port_active_with_its_address_then_down_and_cleaned(self):
+        with self.network() as network, self.subnet(
+                network=network, cidr='10.0.0.0/24',
+                dns_nameservers=['8.8.8.8'], allocation_pools=[
+                    {'start': '10.0.0.10', 'end': '10.0.0.254'}]):
+            net_id = network['network']['id']
+            port = self._make_port(
+                self.fmt, net_id, as_admin=True,
+                arg_list=(portbindings.HOST_ID, 'device_owner'),
+                **{portbindings.HOST_ID: self.HOST,
+                   'device_owner': 'compute:nova'})['port']
+            self.assertEqual(constants.VIF_TYPE, port[portbindings.VIF_TYPE])
+            self.assertEqual('DOWN', self._status(port))
+            self._nova_makes_the_vm(port)
+            self._iteration()
+            self.assertEqual('ACTIVE', self._status(port))
+            server = self.mgr._dhcp_servers()[net_id]
+            self.assertEqual(
+                {port['mac_address']: port['fixed_ips'][0]['ip_address']},
+                server.fixed)
+            self.assertEqual(('10.0.0.2', '10.0.0.10', '10.0.0.254'),
+                             (server.server_ip, server.lower_ip,
+                              server.upper_ip))
+            self.assertEqual({1: '255.255.255.0', 3: '10.0.0.1',
+                              6: '8.8.8.8'}, server.options)
+
+            # Admin state down arrives as a port update: the cable.
+            self.plugin.update_port(self.context, port['id'], {
+                'port': {'admin_state_up': False}})
+            self.loop.rpc_callbacks.port_update(
+                self.context, port={'id': port['id'],
+                                    'mac_address': port['mac_address']})
+            self._iteration()
+            self.assertEqual('off', self.vbox.show_vm_info('nvb-test-ml2')[
+                'cableconnected1'])
+
+            self.vbox.run('unregistervm', 'nvb-test-ml2', '--delete')
+            self._iteration()
+            self.assertEqual('DOWN', self._status(port))
+            self.assertNotIn(net_id, self.mgr._dhcp_servers())
