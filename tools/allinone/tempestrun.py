@@ -61,6 +61,8 @@ MIN_RUN = 100
 # Workers: two cores in CI; the cloud's own processes share them, and a
 # third worker made the run no faster.
 CONCURRENCY = 2
+# Seconds a test may take (OS_TEST_TIMEOUT), waits for servers included.
+TEST_TIMEOUT = 600
 # What the cloud has: the first image (aio.py's FIRST_IMAGE) and flavors.
 IMAGE = 'tinyguest'
 FLAVOR = 'm1.nano'
@@ -642,6 +644,9 @@ def _run(settings, regex, ci):
                os.environ.get('PATH', ''))
     for name in ('OS_CLOUD', 'OS_CLIENT_CONFIG_FILE'):
         env.pop(name, None)
+    # Each test's own limit (Tempest's base test honours it): a test that
+    # hangs fails instead of holding the run, and CI, forever.
+    env.setdefault('OS_TEST_TIMEOUT', str(TEST_TIMEOUT))
     started = time.monotonic()
     code, lines = stream(command, workspace, env,
                          os.path.join(workspace, 'logs', 'run.log'))
