@@ -129,6 +129,13 @@ class ResultsTestCase(unittest.TestCase):
                            'test_server_rescue.ServerStableDeviceRescueTest)',
                            'Stable rescue not available.')], unlisted)
 
+    def test_stale_skips(self):
+        results = tempestrun.parse_results(OUTPUT.splitlines(True))
+        entries = [('ServerStableDeviceRescueTest', 'driver'),
+                   ('test_gone', 'fixed since')]
+        self.assertEqual([('test_gone', 'fixed since')],
+                         tempestrun.stale_skips(results, entries))
+
     def _judge(self, results, code=0, skipped=(), ci=True):
         lists = {'excluded': [], 'skipped': list(skipped)}
         return tempestrun.judge(results, code, lists, ci)
