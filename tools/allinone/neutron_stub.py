@@ -28,8 +28,10 @@ app answers those reads truthfully for a cloud without networking:
   security-groups, floatingips, ...);
 - ``GET /v2.0/quotas/<project>``: unlimited;
 - ``GET /v2.0/auto-allocated-topology/<project>``: 409, none can be made;
-- anything else (creating a port, showing one, ...): 404 or 501 with a
-  Neutron-style error that says networking is not part of this cloud.
+- anything else (creating a port, showing one, ...): 404, or 400 for a
+  write (Nova turns Neutron's 400 into its own 400 with the message, a 501
+  into a 500), with a Neutron-style error that says networking is not part
+  of this cloud.
 
 A server create without ``--nic none`` asks Nova for the networks "auto",
 which Nova 34 refuses with no network to auto-allocate; BootWithoutNetworks,
@@ -99,7 +101,7 @@ def application(environ, start_response):
         return _error(start_response, '404 Not Found', 'NotFound',
                       'This all-in-one cloud has no networking: nothing to '
                       'delete at %s.' % path)
-    return _error(start_response, '501 Not Implemented', 'NotImplemented',
+    return _error(start_response, '400 Bad Request', 'BadRequest',
                   'This all-in-one cloud has no networking (Neutron is not '
                   'installed); boot servers with --nic none.')
 

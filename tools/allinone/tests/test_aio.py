@@ -112,6 +112,15 @@ def call(app, method, path, body=None, query=''):
 
 class NeutronStandInTest(unittest.TestCase):
 
+    def test_a_write_is_a_bad_request_naming_the_missing_service(self):
+        # Nova makes Neutron's 400 its own 400 with the message (a 501 was
+        # Nova's 500: "openstack security group create").
+        status, body = call(neutron_stub.application, 'POST',
+                            '/v2.0/security-groups',
+                            {'security_group': {'name': 'sg'}})
+        self.assertEqual(400, status)
+        self.assertIn('no networking', body['NeutronError']['message'])
+
     def test_no_auto_allocated_network(self):
         status, _body = call(neutron_stub.application, 'GET',
                              '/v2.0/auto-allocated-topology/admin',
