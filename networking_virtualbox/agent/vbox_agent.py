@@ -43,6 +43,7 @@ VirtualBox once and tells Neutron what changed.
 """
 
 import sys
+import threading
 
 from neutron_lib.agent import topics
 from oslo_config import cfg
@@ -346,10 +347,30 @@ def _is_uuid(name):
             and all(c in '0123456789abcdef-' for c in name.lower()))
 
 
+class _Stopped(Exception):
+    """Ends the agent loop (stop() was called)."""
+
+
 class VBoxAgentLoop(ca.CommonAgentLoop):
     """Neutron's common agent loop with one VirtualBox sweep per iteration
     and the DHCP servers programmed before ports are reported up (a guest
-    Nova starts on network-vif-plugged then finds its address ready)."""
+    Nova starts on network-vif-plugged then finds its address ready); it
+    ends at the next iteration after stop() (the base loop never ends, so a
+    SIGTERM would wait for the launcher's graceful shutdown timeout)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._stopped = threading.Event()
+
+    def stop(self, graceful=True):
+        self._stopped.set()
+        super().stop(graceful)
+
+    def daemon_loop(self):
+        try:
+            super().daemon_loop()
+        except _Stopped:
+            LOG.info('VirtualBox agent loop ended')
 
     def setup_rpc(self):
         super().setup_rpc()
@@ -364,6 +385,8 @@ class VBoxAgentLoop(ca.CommonAgentLoop):
         return [subnet_dict(s) for s in subnets]
 
     def scan_devices(self, previous, sync):
+        if self._stopped.is_set():
+            raise _Stopped()
         self.mgr.sweep()
         return super().scan_devices(previous, sync)
 
@@ -424,21 +447,30 @@ def make_vboxmanage(conf):
         timeout=group.vboxmanage_timeout)
 
 
+def build_agent(conf=cfg.CONF):
+    """The agent loop from configuration already read (Neutron's options
+    and ours registered): what main runs, and what a process that hosts the
+    agent itself (neutron-server with an in-process message bus) starts
+    in a thread of its own with ``start()``."""
+    validate_firewall_driver()
+    group = conf.virtualbox
+    manager = VBoxManager(make_vboxmanage(conf),
+                          parse_mappings(group.physical_network_mappings),
+                          group.tenant_network_types, group.vm_group,
+                          group.manage_dhcp, conf.host)
+    LOG.info('VirtualBox agent initialized (mappings %s)', manager.mappings)
+    return VBoxAgentLoop(manager, conf.AGENT.polling_interval,
+                         conf.AGENT.quitting_rpc_timeout,
+                         constants.AGENT_TYPE, constants.AGENT_BINARY)
+
+
 def main():
+    """The agent process (console script: networking_virtualbox.cmd.agent,
+    which selects oslo.service's backend first)."""
     common_config.register_common_config_options()
     config.register_opts()
     common_config.init(sys.argv[1:])
     common_config.setup_logging()
-    validate_firewall_driver()
-    group = cfg.CONF.virtualbox
-    manager = VBoxManager(make_vboxmanage(cfg.CONF),
-                          parse_mappings(group.physical_network_mappings),
-                          group.tenant_network_types, group.vm_group,
-                          group.manage_dhcp, cfg.CONF.host)
-    agent = VBoxAgentLoop(manager, cfg.CONF.AGENT.polling_interval,
-                          cfg.CONF.AGENT.quitting_rpc_timeout,
-                          constants.AGENT_TYPE, constants.AGENT_BINARY)
-    LOG.info('VirtualBox agent initialized (mappings %s), now running',
-             manager.mappings)
+    agent = build_agent()
     launcher = service.launch(cfg.CONF, agent, restart_method='mutate')
     launcher.wait()

@@ -378,6 +378,19 @@ class AgentLoopTestCase(n_base.BaseTestCase):
         forget.assert_called_once_with({'fa:16:3e:00:00:09'})
         self.loop.plugin_rpc.update_device_down.assert_called_once()
 
+    def test_loop_ends_after_stop(self):
+        # Neutron's loop never ends by itself: a SIGTERM would wait for the
+        # launcher's graceful shutdown timeout.
+        self.loop.connection = None
+        self.loop.sg_plugin_rpc = mock.Mock()
+        self.loop.state_rpc = mock.Mock()
+        self.loop.plugin_rpc.get_devices_details_list.return_value = []
+        with mock.patch.object(vbox_agent.service.Service, 'stop'):
+            self.loop.stop()
+        self.loop.fullsync = False
+        self.loop.daemon_loop()
+        self.assertEqual([], self.vbox.calls)
+
     def test_port_update_marks_its_mac(self):
         self.loop.rpc_callbacks.port_update(
             None, port={'id': 'p', 'mac_address': 'fa:16:3e:00:00:01'})
