@@ -91,7 +91,8 @@ class VBoxBoundPortsTestCase(test_servers.VBoxServersTestBase):
             {'name': 'network-vif-plugged', 'server_uuid': server['id'],
              'tag': port['id'], 'status': 'completed'}
             for port in (port_1, port_2)])
-        server = self._wait_for_state_change(server, 'ACTIVE')
+        server = self._wait_for_state_change(server, 'ACTIVE',
+                                             max_retries=120)
         self.assertEqual('running', self._vm_state(server))
         self._delete_server(server)
         self._assert_nothing_left()
@@ -101,7 +102,10 @@ class VBoxBoundPortsTestCase(test_servers.VBoxServersTestBase):
         port_1 = self._vbox_port(neutron_fixture.NeutronFixture.port_1,
                                  'intnet', NET_A)
         server = self._boot(networks=[{'port': port_1['id']}],
-                            expected_state='ERROR')
+                            expected_state='BUILD')
+        # The spawn and the 3 s wait, on a loaded machine: up to a minute.
+        server = self._wait_for_state_change(server, 'ERROR',
+                                             max_retries=120)
         # Nova's words for VirtualInterfaceCreateException at build time,
         # as with libvirt.
         self.assertIn('Failed to allocate the network(s)',
