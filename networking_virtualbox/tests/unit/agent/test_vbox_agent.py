@@ -30,6 +30,7 @@ from neutron_lib.plugins import directory
 from oslo_config import cfg
 import testtools
 
+from neutron.agent import rpc as agent_rpc
 from neutron.api.rpc.handlers import resources_rpc
 from neutron.conf.plugins.ml2 import config as ml2_config
 from neutron.conf.plugins.ml2.drivers import driver_type
@@ -672,3 +673,48 @@ class AgentWithML2PluginTestCase(test_plugin.NeutronDbPluginV2TestCase):
             self._iteration()
             self.assertEqual('DOWN', self._status(port))
             self.assertNotIn(net_id, self.mgr._dhcp_servers())
+
+
+class AgentOverRpcTestCase(AgentWithML2PluginTestCase):
+    """As above, but every call between the agent and neutron-server goes
+    over oslo.messaging's in-memory fake:// transport in this process: the
+    agent's own RPC clients (state report with its mappings, device
+    details, up/down, subnets), the ML2 plugin's own RPC servers. What a
+    process hosting both (vbox_agent.build_agent) relies on."""
+
+    def setUp(self):
+        super().setUp()
+        # Neutron's RPC fixture makes calls time out at once and never
+        # starts the plugin's servers: give calls time, start the servers.
+        cfg.CONF.set_override('rpc_response_timeout', 10)
+        for server in self.plugin.conn.servers:
+            server.start()
+            self.addCleanup(server.wait)
+            self.addCleanup(server.stop)
+        # The agent's own RPC, as start() sets it up.
+        loop = self.loop
+        loop.context = n_context.get_admin_context_without_session()
+        loop.setup_rpc()
+        self.assertIsInstance(loop.plugin_rpc, agent_rpc.PluginApi)
+        self.assertIsInstance(loop._pull_rpc,
+                              resources_rpc.ResourcesPullRpcApi)
+        loop.ext_manager = mock.Mock()
+        loop.failed_report_state = False
+        loop.agent_state = {
+            'binary': constants.AGENT_BINARY, 'host': self.HOST,
+            'topic': 'N/A', 'agent_type': constants.AGENT_TYPE,
+            'configurations': self.mgr.get_agent_configurations(),
+            'start_flag': True}
+        self.context = n_context.get_admin_context()
+
+    def test_port_active_with_its_address_then_down_and_cleaned(self):
+        # The state report over RPC registers the agent with its mappings.
+        self.loop._report_state()
+        self.assertFalse(self.loop.failed_report_state)
+        agents = self.plugin.get_agents(
+            self.context, filters={'agent_type': [constants.AGENT_TYPE]})
+        self.assertEqual(
+            {'physical_network_mappings': {}, 'tenant_network_types':
+             ['vxlan'], 'dhcp': True, 'vm_group': '/nova', 'devices': 0},
+            agents[0]['configurations'])
+        super().test_port_active_with_its_address_then_down_and_cleaned()
