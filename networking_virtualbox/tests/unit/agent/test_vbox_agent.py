@@ -578,6 +578,9 @@ class AgentWithML2PluginTestCase(test_plugin.NeutronDbPluginV2TestCase):
         driver_type.register_ml2_drivers_vxlan_opts()
         cfg.CONF.set_override('vni_ranges', ['1:100'],
                               group='ml2_type_vxlan')
+        driver_type.register_ml2_drivers_flat_opts()
+        cfg.CONF.set_override('flat_networks', ['public'],
+                              group='ml2_type_flat')
         super().setUp('ml2')
         cfg.CONF.set_override('host', self.HOST)
         self.plugin = directory.get_plugin()
@@ -589,7 +592,9 @@ class AgentWithML2PluginTestCase(test_plugin.NeutronDbPluginV2TestCase):
         self.vbox = novawrapper.vboxmanage.VBoxManage(
             '%s -m vboxsim' % sys.executable, retry_interval=0.1)
         self.mgr = vbox_agent.VBoxManager(
-            self.vbox, {}, ['vxlan'], host=self.HOST)
+            self.vbox, constants.parse_mappings([
+                'public:natnetwork:nvb-test-pubnat']), ['vxlan'],
+            host=self.HOST)
         helpers._register_agent({
             'binary': constants.AGENT_BINARY, 'host': self.HOST,
             'topic': 'N/A', 'agent_type': constants.AGENT_TYPE,
@@ -619,16 +624,30 @@ class AgentWithML2PluginTestCase(test_plugin.NeutronDbPluginV2TestCase):
         self.assertFalse(self.loop.process_network_devices(info))
         self.previous = info
 
-    def _nova_makes_the_vm(self, port):
-        details = port[portbindings.VIF_DETAILS]
+    def _nova_makes_the_vm(self, *ports):
+        """The VM with a NIC per port where its binding says, as
+        nova/virt/virtualbox/vif.py makes it."""
         self.vbox.run('createvm', '--name', 'nvb-test-ml2', '--groups',
                       '/nova', '--register')
-        self.vbox.run('modifyvm', 'nvb-test-ml2', '--nic1',
-                      details[constants.VIF_DETAILS_ATTACHMENT], '--intnet1',
-                      details[constants.VIF_DETAILS_NETWORK],
-                      '--mac-address1',
-                      port['mac_address'].replace(':', ''),
-                      '--cable-connected1', 'on')
+        args = []
+        for number, port in enumerate(ports, 1):
+            details = port[portbindings.VIF_DETAILS]
+            mode = details[constants.VIF_DETAILS_ATTACHMENT]
+            option = {'intnet': '--intnet',
+                      'natnetwork': '--nat-network'}[mode]
+            args += ['--nic%d' % number, mode, '%s%d' % (option, number),
+                     details[constants.VIF_DETAILS_NETWORK],
+                     '--mac-address%d' % number,
+                     port['mac_address'].replace(':', ''),
+                     '--cable-connected%d' % number, 'on']
+        self.vbox.run('modifyvm', 'nvb-test-ml2', *args)
+
+    def _bound_port(self, net_id):
+        return self._make_port(
+            self.fmt, net_id, as_admin=True,
+            arg_list=(portbindings.HOST_ID, 'device_owner'),
+            **{portbindings.HOST_ID: self.HOST,
+               'device_owner': 'compute:nova'})['port']
 
     def _status(self, port):
         return self.plugin.get_port(self.context, port['id'])['status']
@@ -639,11 +658,7 @@ class AgentWithML2PluginTestCase(test_plugin.NeutronDbPluginV2TestCase):
                 dns_nameservers=['8.8.8.8'], allocation_pools=[
                     {'start': '10.0.0.10', 'end': '10.0.0.254'}]):
             net_id = network['network']['id']
-            port = self._make_port(
-                self.fmt, net_id, as_admin=True,
-                arg_list=(portbindings.HOST_ID, 'device_owner'),
-                **{portbindings.HOST_ID: self.HOST,
-                   'device_owner': 'compute:nova'})['port']
+            port = self._bound_port(net_id)
             self.assertEqual(constants.VIF_TYPE, port[portbindings.VIF_TYPE])
             self.assertEqual('DOWN', self._status(port))
             self._nova_makes_the_vm(port)
@@ -673,6 +688,53 @@ class AgentWithML2PluginTestCase(test_plugin.NeutronDbPluginV2TestCase):
             self._iteration()
             self.assertEqual('DOWN', self._status(port))
             self.assertNotIn(net_id, self.mgr._dhcp_servers())
+
+    def test_server_on_a_tenant_and_a_provider_network(self):
+        # The issue's proof on one host: two NICs on the right VirtualBox
+        # networks with Neutron's MACs, both ports ACTIVE, each network's
+        # DHCP server holding its address; the VM gone, all of it cleaned.
+        provider = {'provider:network_type': 'flat',
+                    'provider:physical_network': 'public'}
+        with self.network(name='private') as private, self.subnet(
+                network=private, cidr='10.0.0.0/24', allocation_pools=[
+                    {'start': '10.0.0.10', 'end': '10.0.0.254'}]), \
+                self.network(name='public', as_admin=True,
+                             arg_list=tuple(provider), **provider) as public, \
+                self.subnet(network=public, cidr='10.0.2.0/24',
+                            gateway_ip='10.0.2.1', allocation_pools=[
+                                {'start': '10.0.2.10',
+                                 'end': '10.0.2.254'}]):
+            private_id = private['network']['id']
+            port_a = self._bound_port(private_id)
+            port_b = self._bound_port(public['network']['id'])
+            self.assertEqual(
+                [('intnet', private_id), ('natnetwork', 'nvb-test-pubnat')],
+                [(p[portbindings.VIF_DETAILS][
+                    constants.VIF_DETAILS_ATTACHMENT],
+                  p[portbindings.VIF_DETAILS][constants.VIF_DETAILS_NETWORK])
+                 for p in (port_a, port_b)])
+            self._nova_makes_the_vm(port_a, port_b)
+            self._iteration()
+            self.assertEqual(['ACTIVE', 'ACTIVE'],
+                             [self._status(p) for p in (port_a, port_b)])
+            servers = self.mgr._dhcp_servers()
+            for name, port in ((private_id, port_a),
+                               ('nvb-test-pubnat', port_b)):
+                self.assertEqual(
+                    {port['mac_address']:
+                     port['fixed_ips'][0]['ip_address']},
+                    servers[name].fixed)
+            self.assertIn('Network:      10.0.2.0/24\nGateway:      '
+                          '10.0.2.1\n',
+                          self.vbox.run('list', 'natnets').stdout)
+
+            self.vbox.run('unregistervm', 'nvb-test-ml2', '--delete')
+            self._iteration()
+            self.assertEqual(['DOWN', 'DOWN'],
+                             [self._status(p) for p in (port_a, port_b)])
+            servers = self.mgr._dhcp_servers()
+            self.assertNotIn(private_id, servers)
+            self.assertEqual({}, servers['nvb-test-pubnat'].fixed)
 
 
 class AgentOverRpcTestCase(AgentWithML2PluginTestCase):
@@ -714,7 +776,9 @@ class AgentOverRpcTestCase(AgentWithML2PluginTestCase):
         agents = self.plugin.get_agents(
             self.context, filters={'agent_type': [constants.AGENT_TYPE]})
         self.assertEqual(
-            {'physical_network_mappings': {}, 'tenant_network_types':
-             ['vxlan'], 'dhcp': True, 'vm_group': '/nova', 'devices': 0},
+            {'physical_network_mappings': {'public': {
+                'mode': 'natnetwork', 'target': 'nvb-test-pubnat'}},
+             'tenant_network_types': ['vxlan'], 'dhcp': True,
+             'vm_group': '/nova', 'devices': 0},
             agents[0]['configurations'])
         super().test_port_active_with_its_address_then_down_and_cleaned()
