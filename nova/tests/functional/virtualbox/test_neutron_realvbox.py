@@ -20,8 +20,8 @@ Every ``modifyvm --nic*`` line the Nova driver builds for a port bound
 on real VirtualBox, which must accept them and then show what was asked.
 No VM runs here with an internal network, NAT network, bridged or host-only
 NIC (VERR_SUP_DRIVERLESS at startvm), so the VM stays powered off: this
-proves configuration, not traffic. Needs Neutron (the agent's loop);
-skipped without it.
+proves configuration, not traffic. The agent's test needs Neutron (the
+agent's loop) and is skipped without it.
 """
 
 import uuid
@@ -58,11 +58,6 @@ class NeutronRealVBoxTestCase(test.NoDBTestCase):
 
     def setUp(self):
         super().setUp()
-        try:
-            from networking_virtualbox.agent import vbox_agent
-        except ImportError as err:
-            self.skipTest('Neutron is not installed (%s)' % err)
-        self.vbox_agent = vbox_agent
         real = self.useFixture(vbox_fixtures.RealVBoxFixture())
         self.vbox = vboxmanage.VBoxManage(real.command, retry_interval=0.2)
         self.net_id = str(uuid.uuid4())
@@ -125,8 +120,12 @@ class NeutronRealVBoxTestCase(test.NoDBTestCase):
         self.assertEqual('none', info['nic5'])
 
     def test_agent_sweep_cable_dhcp_and_nat_network(self):
+        try:
+            from networking_virtualbox.agent import vbox_agent
+        except ImportError as err:
+            self.skipTest('Neutron is not installed (%s)' % err)
         self._configure_nics()
-        mgr = self.vbox_agent.VBoxManager(
+        mgr = vbox_agent.VBoxManager(
             self.vbox, {}, ['vxlan'], vm_group='/nova', host='h1')
         mgr.get_subnets = self._subnets
         calls = self.vbox.call_count
