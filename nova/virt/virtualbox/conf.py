@@ -214,13 +214,15 @@ virtualbox_opts = [
                     'Neutron assigned are not used on it.'),
     cfg.BoolOpt('wait_for_vif_plugged_events',
                 default=False,
-                help='Wait up to [DEFAULT] vif_plugging_timeout seconds for '
-                     'Neutron\'s network-vif-plugged event of each port '
-                     'before starting a new instance (failing it when '
-                     '[DEFAULT] vif_plugging_is_fatal). Off by default: no '
-                     'Neutron agent sees VirtualBox NICs, so the event '
-                     'usually never comes. Turn it on only with a Neutron '
-                     'mechanism driver that reports these ports up.'),
+                help='Also wait for Neutron\'s network-vif-plugged event '
+                     'of ports bound with other VIF types than vbox (up to '
+                     '[DEFAULT] vif_plugging_timeout seconds, before a new '
+                     'instance starts; failing it when [DEFAULT] '
+                     'vif_plugging_is_fatal). Ports bound vif_type vbox (the '
+                     'virtualbox ML2 mechanism driver) are always waited '
+                     'for: the VirtualBox Neutron agent reports them up. '
+                     'Off by default: no other Neutron agent sees '
+                     'VirtualBox NICs, so their event never comes.'),
     # --- Volumes (volumeops) ---
     cfg.StrOpt('iscsi_initiator_name',
                help='iSCSI initiator name (IQN) that VirtualBox\'s built-in '
