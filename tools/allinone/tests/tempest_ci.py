@@ -17,8 +17,8 @@
     python3.11 tools/allinone/tests/tempest_ci.py
 
 Starts the cloud (tools/allinone/aio.py, installing the venv the first
-time; AIO_VENV as for aio.py) with a fresh state folder, on ports 35000..
-(offset 30000, AIO_TEST_PORT_OFFSET) and on the VirtualBox simulator with
+time; AIO_VENV as for aio.py) with a fresh state folder, on ports 28000..
+(offset 23000, AIO_TEST_PORT_OFFSET) and on the VirtualBox simulator with
 no latency, runs Tempest's CI subset through tempestrun.run(..., ci=True)
 (tools/allinone/tempest-subset.txt, less tools/allinone/tempest-excluded.txt;
 Tempest is installed into the venv the first time), stops the cloud and
@@ -39,7 +39,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALLINONE = os.path.dirname(HERE)
 AIO = os.path.join(ALLINONE, 'aio.py')
-OFFSET = int(os.environ.get('AIO_TEST_PORT_OFFSET', '30000'))
+OFFSET = int(os.environ.get('AIO_TEST_PORT_OFFSET', '23000'))
 
 sys.path.insert(0, ALLINONE)
 import tempestrun  # noqa: E402  (stdlib only, beside aio.py)
