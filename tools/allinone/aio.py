@@ -252,8 +252,9 @@ def install(venv, force=False):
         if sys.version_info[:2] != (3, 11):
             say('warning: Nova 34 is tested with Python 3.11; this is %s'
                 % sys.version.split()[0])
-        say('installing Nova 34, Placement 16, Glance 33, the openstack '
-            'CLI and this driver into %s (a few minutes, once)' % venv)
+        say('installing Nova 34, Keystone 30, Placement 16, Glance 33, '
+            'Horizon 27, the openstack CLI and this driver into %s (a few '
+            'minutes, once)' % venv)
         started = time.monotonic()
         os.makedirs(os.path.dirname(venv), exist_ok=True)
         ignore = os.path.join(AIO_DIR, '.gitignore')
