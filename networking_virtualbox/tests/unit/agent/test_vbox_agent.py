@@ -32,8 +32,6 @@ import testtools
 
 from neutron.agent import rpc as agent_rpc
 from neutron.api.rpc.handlers import resources_rpc
-from neutron.conf.plugins.ml2 import config as ml2_config
-from neutron.conf.plugins.ml2.drivers import driver_type
 from neutron.objects import subnet as subnet_obj
 from neutron.tests import base as n_base
 from neutron.tests.common import helpers
@@ -44,6 +42,7 @@ from networking_virtualbox.agent import vbox_agent
 from networking_virtualbox import config
 from networking_virtualbox import constants
 from networking_virtualbox.tests.unit.agent import test_vboxnet
+from networking_virtualbox.tests.unit.ml2 import test_mech_virtualbox
 
 NET = test_vboxnet.NET
 VM = 'e311aa04-e6a6-4505-a18e-b60ff0dd4e5a'
@@ -572,15 +571,7 @@ class AgentWithML2PluginTestCase(test_plugin.NeutronDbPluginV2TestCase):
     HOST = 'vbox-host'
 
     def setUp(self):
-        ml2_config.register_ml2_plugin_opts()
-        cfg.CONF.set_override('mechanism_drivers', ['virtualbox'], 'ml2')
-        cfg.CONF.set_override('project_network_types', ['vxlan'], 'ml2')
-        driver_type.register_ml2_drivers_vxlan_opts()
-        cfg.CONF.set_override('vni_ranges', ['1:100'],
-                              group='ml2_type_vxlan')
-        driver_type.register_ml2_drivers_flat_opts()
-        cfg.CONF.set_override('flat_networks', ['public'],
-                              group='ml2_type_flat')
+        test_mech_virtualbox.use_virtualbox_ml2(flat_networks=['public'])
         super().setUp('ml2')
         cfg.CONF.set_override('host', self.HOST)
         self.plugin = directory.get_plugin()

@@ -200,6 +200,20 @@ class VirtualBoxBindingRulesTestCase(VirtualBoxMechanismBaseTestCase):
                          self.driver.get_allowed_network_types())
 
 
+def use_virtualbox_ml2(flat_networks=()):
+    """ML2 as the tests' plugin loads it: the virtualbox mechanism driver,
+    vxlan tenant networks, and flat ones on ``flat_networks``."""
+    ml2_config.register_ml2_plugin_opts()
+    cfg.CONF.set_override('mechanism_drivers', ['virtualbox'], 'ml2')
+    cfg.CONF.set_override('project_network_types', ['vxlan'], 'ml2')
+    driver_type.register_ml2_drivers_vxlan_opts()
+    cfg.CONF.set_override('vni_ranges', ['1:100'], group='ml2_type_vxlan')
+    if flat_networks:
+        driver_type.register_ml2_drivers_flat_opts()
+        cfg.CONF.set_override('flat_networks', list(flat_networks),
+                              group='ml2_type_flat')
+
+
 class VirtualBoxML2PluginTestCase(test_plugin.NeutronDbPluginV2TestCase):
     """The driver inside Neutron's ML2 plugin (SQLite in memory), loaded
     by its entry point, with an agent registered as the VirtualBox agent
@@ -208,12 +222,7 @@ class VirtualBoxML2PluginTestCase(test_plugin.NeutronDbPluginV2TestCase):
     HOST = 'vbox-host'
 
     def setUp(self):
-        ml2_config.register_ml2_plugin_opts()
-        cfg.CONF.set_override('mechanism_drivers', ['virtualbox'], 'ml2')
-        cfg.CONF.set_override('project_network_types', ['vxlan'], 'ml2')
-        driver_type.register_ml2_drivers_vxlan_opts()
-        cfg.CONF.set_override('vni_ranges', ['1:100'],
-                              group='ml2_type_vxlan')
+        use_virtualbox_ml2()
         super().setUp('ml2')
         self.plugin = directory.get_plugin()
         self.plugin.start_rpc_listeners()
