@@ -52,6 +52,28 @@ def aio(state, env, *args, timeout=900):
                           capture_output=True, text=True)
 
 
+def keep_logs(state):
+    """After a failure: the services' and Tempest's logs into the
+    artifacts folder (AIO_ARTIFACTS, else .aio/artifacts/tempest-TIME), and
+    the services' ERROR lines here, so CI's output tells the cause."""
+    repo = os.path.dirname(os.path.dirname(ALLINONE))
+    target = os.environ.get('AIO_ARTIFACTS') or os.path.join(
+        repo, '.aio', 'artifacts',
+        'tempest-%s' % time.strftime('%Y%m%d-%H%M%S'))
+    for sub in ('logs', os.path.join('tempest', 'logs')):
+        source = os.path.join(state, sub)
+        if os.path.isdir(source):
+            shutil.copytree(source, os.path.join(target, sub),
+                            dirs_exist_ok=True)
+    print('logs kept in %s' % target)
+    logs = os.path.join(state, 'logs')
+    for name in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
+        with open(os.path.join(logs, name), errors='replace') as f:
+            errors = [line.rstrip()[:400] for line in f if ' ERROR ' in line]
+        for line in errors[:20]:
+            print('%s: %s' % (name, line))
+
+
 def main():
     started = time.monotonic()
     state = tempfile.mkdtemp(prefix='aio-tempest-')
@@ -81,6 +103,8 @@ def main():
         stopped = aio(state, env, 'stop', timeout=300)
         if stopped.returncode:
             print(stopped.stdout + stopped.stderr)
+        if code:
+            keep_logs(state)
         if os.environ.get('AIO_TEST_KEEP'):
             print('kept %s' % state)
         else:
