@@ -385,7 +385,7 @@ class MigrationOps(object):
         if os.path.exists(grown):
             LOG.warning('Replacing %s, left by a resize that did not '
                         'finish', grown, instance=instance)
-            self._snapshotops.remove_clone(grown, keep_folder=True)
+            self._snapshotops.remove_clone(grown)
         self._snapshotops.clone_flat(path, grown)
         try:
             self._vbox.grow_medium(grown, root_gb)
@@ -397,7 +397,7 @@ class MigrationOps(object):
                              if limit else ()))
         except Exception:
             with excutils.save_and_reraise_exception():
-                self._snapshotops.remove_clone(grown, keep_folder=True)
+                self._snapshotops.remove_clone(grown)
         # The guest's differencing image since the snapshot, now
         # detached: nothing else uses it.
         try:
@@ -418,7 +418,7 @@ class MigrationOps(object):
         for name in sorted(names):
             path = os.path.join(folder, name)
             if path != keep and self._pathutils.replaced_by_resize(path):
-                self._snapshotops.remove_clone(path, keep_folder=True)
+                self._snapshotops.remove_clone(path)
 
     # -- confirm ------------------------------------------------------------
 
@@ -529,7 +529,7 @@ class MigrationOps(object):
                 root = snapshotops.root_attachment(info)
                 if root and self._pathutils.replaced_by_resize(root[1]):
                     # The grown copy, detached by the restore.
-                    self._snapshotops.remove_clone(root[1], keep_folder=True)
+                    self._snapshotops.remove_clone(root[1])
                 self._keep_root_disk_name(instance)
                 if block_device_info is not None:
                     self._volumeops.keep_only_volumes_of(instance,

@@ -177,14 +177,13 @@ class SnapshotOps(object):
         def clone():
             self._vbox.run('clonemedium', 'disk', disk, target,
                            '--format', 'VDI', timeout=vboxmanage.TIMEOUT_LONG,
-                           undo=lambda: self.remove_clone(target,
-                                                          keep_folder=True))
+                           undo=lambda: self.remove_clone(target))
         try:
             clone()
         except vbox_exc.VBoxAlreadyExists:
             # A snapshot of this image id that died half-way: ours.
             LOG.warning('Replacing the stale snapshot file %s', target)
-            self.remove_clone(target, keep_folder=True)
+            self.remove_clone(target)
             clone()
 
     def _metadata(self, instance):
@@ -231,7 +230,7 @@ class SnapshotOps(object):
             except OSError:
                 continue
             if stale:
-                self.remove_clone(path, keep_folder=True)
+                self.remove_clone(path)
 
     def _close(self, path):
         """closemedium --delete, tried twice (a cleanup must not give up
@@ -245,9 +244,11 @@ class SnapshotOps(object):
                             {'path': path, 'n': attempt, 'err': err})
         return False
 
-    def remove_clone(self, path, keep_folder=False):
+    def remove_clone(self, path):
         """Forget (closemedium) and delete a clone; fine when it is not
-        there. Removes its folder once empty unless ``keep_folder``.
+        there. Its folder stays: the clones of snapshots and migrations of
+        other instances, which run at the same time, go there too (one
+        that removed the folder once empty made another's clone fail).
 
         The file goes only once VirtualBox has let go of it: a registered
         medium without its file stays in ``list hdds`` for good, while a
@@ -255,9 +256,3 @@ class SnapshotOps(object):
         """
         if os.path.exists(path) and self._close(path):
             self._pathutils.remove_file(path)
-        if keep_folder:
-            return
-        try:
-            os.rmdir(os.path.dirname(path))
-        except OSError:
-            pass  # other snapshots in progress, or gone
