@@ -138,6 +138,9 @@ def create(path, capacity, image_uuid, fixed=False, parent=None):
     """Create a VDI image; ``parent`` is the parent header for a diff image."""
     if os.path.exists(path):
         raise FileExistsError(path)
+    # As real VirtualBox (createmedium, clonemedium): the folders of a new
+    # image are made.
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     blocks = (capacity + BLOCK_SIZE - 1) // BLOCK_SIZE
     off_blocks = _align(_PRE.size + _HDR.size)
     off_data = _align(off_blocks + 4 * blocks)

@@ -105,6 +105,16 @@ class VdiFileTest(base.SimTestCase):
         self.assertEqual({5}, set(dict(vdi.read_blocks(dst))))
         self.assertEqual(3 * MB, os.path.getsize(dst))
 
+    def test_missing_folders_of_a_new_image_are_made(self):
+        # Real 7.2.22: createmedium and clonemedium into a folder that does
+        # not exist make it and succeed.
+        src = self.path("new/deeper/s.vdi")
+        dst = self.path("other/d.vdi")
+        self.ok("createmedium", "disk", "--filename", src, "--size", "8")
+        self.ok("clonemedium", "disk", src, dst, "--format", "VDI")
+        self.assertTrue(os.path.isfile(src))
+        self.assertTrue(os.path.isfile(dst))
+
     def test_resize_grows_and_compact_keeps_data(self):
         path = self.path("r.vdi")
         self.ok("createmedium", "disk", "--filename", path, "--size", "16")
