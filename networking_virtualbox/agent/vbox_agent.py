@@ -132,7 +132,17 @@ class VBoxManager(amb.CommonAgentManagerBase):
         """Read every VM's NICs: one ``list vms --long``. NICs of VMs
         outside Nova's group, without an adapter or attached to nothing (a
         port detached from a running VM) are not ports."""
-        out = self._vbox.run('list', 'vms', '--long').stdout
+        try:
+            out = self._vbox.run('list', 'vms', '--long').stdout
+        except novawrapper.vbox_exc.VBoxManageError as err:
+            # A registered VM whose settings file is gone (deleted by hand)
+            # is listed "<inaccessible!>" with an error for it, exit 0, and
+            # the other VMs listed as usual: a sweep must not stop there.
+            if err.exit_code != 0 or '<inaccessible!>' not in err.stdout:
+                raise
+            LOG.warning('VirtualBox has inaccessible VMs (a settings file '
+                        'gone); their NICs are not seen: %s', err)
+            out = err.stdout
         nics = {}
         for vm in vboxnet.parse_vms_long(
                 out, novawrapper.parsers.strip_wrapper_warning):

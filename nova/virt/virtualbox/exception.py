@@ -34,12 +34,16 @@ class VBoxManageError(VBoxError):
                 "%(code_text)s): %(reason)s")
 
     def __init__(self, message=None, command='', exit_code=None,
-                 code_name=None, messages=(), stderr='', **kwargs):
+                 code_name=None, messages=(), stderr='', stdout='',
+                 **kwargs):
         self.command = command
         self.exit_code = exit_code
         self.code_name = code_name
         self.messages = list(messages)
         self.stderr = stderr
+        # What VBoxManage printed besides: a listing that failed for one
+        # object (list vms --long and an inaccessible VM) has the others.
+        self.stdout = stdout
         reason = '; '.join(self.messages) or stderr.strip() or _(
             'no error message')
         code_text = ', %s' % code_name if code_name else ''

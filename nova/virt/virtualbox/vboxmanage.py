@@ -462,4 +462,5 @@ def classify_error(command, exit_code, stderr, stdout=''):
         # message that says what was wrong.
         messages = messages[:1]
     return cls(command=command, exit_code=exit_code, code_name=code_name,
-               messages=messages, stderr=stderr)
+               messages=messages, stderr=stderr,
+               stdout=parsers.strip_wrapper_warning(stdout))

@@ -125,6 +125,27 @@ class SweepTestCase(testtools.TestCase):
             mgr.get_all_devices()
             self.assertEqual(1, len(vbox.calls), count)
 
+    def test_inaccessible_vms_do_not_stop_the_sweep(self):
+        # Real 7.2.22 with two registered VMs whose settings files are
+        # gone: exit 0, an error per VM on stderr, "<inaccessible!>" blocks
+        # on stdout beside the other VMs.
+        stdout = (test_vboxnet.transcript('list-vms-long.txt') +
+                  test_vboxnet.transcript('list-vms-long-inaccessible.txt'))
+        error = novawrapper.vboxmanage.classify_error(
+            'list vms --long', 0, test_vboxnet.transcript(
+                'list-vms-long-inaccessible.stderr.txt'), stdout)
+        vbox = FakeVBox()
+        vbox.fail[('list', 'vms')] = error
+        self.assertEqual(5, len(manager(vbox).get_all_devices()))
+
+    def test_other_listing_failures_are_raised(self):
+        vbox = FakeVBox()
+        vbox.fail[('list', 'vms')] = novawrapper.vboxmanage.classify_error(
+            'list vms --long', 1, 'VBoxManage: error: Failed to create the '
+            'VirtualBox object!\n', '')
+        self.assertRaises(novawrapper.vbox_exc.VBoxManageError,
+                          manager(vbox).get_all_devices)
+
     def test_plugged_means_the_nic_exists(self):
         mgr = manager(FakeVBox())
         mgr.sweep()
