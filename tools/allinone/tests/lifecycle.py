@@ -41,6 +41,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 AIO = os.path.join(os.path.dirname(HERE), 'aio.py')
+sys.path.insert(0, os.path.dirname(HERE))
+import tempestrun  # noqa: E402  (beside aio.py; standard library only)
 OFFSET = int(os.environ.get('AIO_TEST_PORT_OFFSET', '20000'))
 
 # step name -> why it is expected to fail today.
@@ -134,23 +136,10 @@ class Run:
     def admin_token(self):
         """A Keystone token of the admin, scoped to its project (password
         authentication, as the CLI does it)."""
-        import urllib.request
-        if getattr(self, '_token', None):
-            return self._token
-        with open(os.path.join(self.state, 'secrets.json')) as f:
-            password = json.load(f)['admin']
-        body = {'auth': {
-            'identity': {'methods': ['password'], 'password': {'user': {
-                'name': 'admin', 'domain': {'id': 'default'},
-                'password': password}}},
-            'scope': {'project': {'name': 'admin',
-                                  'domain': {'id': 'default'}}}}}
-        request = urllib.request.Request(
-            'http://127.0.0.1:%d/v3/auth/tokens' % (5000 + self.offset),
-            data=json.dumps(body).encode(),
-            headers={'Content-Type': 'application/json'})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            self._token = response.headers['X-Subject-Token']
+        if not getattr(self, '_token', None):
+            identity = 'http://127.0.0.1:%d/v3' % (5000 + self.offset)
+            password = tempestrun.read_secrets(self.state)['admin']
+            self._token = tempestrun.admin_token(identity, password)[0]
         return self._token
 
     def api_get(self, port, path, headers=None):
