@@ -27,10 +27,12 @@
 What runs, on 127.0.0.1 only (see node.py):
   process "keystone": Keystone :5000 (fernet tokens, SQLite)
   process "nova":   Nova API :8774, conductor, scheduler, compute
-                    (compute_driver = virtualbox.VBoxDriver), Placement :8778,
-                    a Neutron stand-in :9696; Nova's RPC over oslo.messaging's
-                    in-memory fake:// bus (no broker); SQLite databases.
-                    Nova's noVNC proxy :6080.
+                    (compute_driver = virtualbox.VBoxDriver), Placement :8778;
+                    Nova's RPC over oslo.messaging's in-memory fake:// bus
+                    (no broker); SQLite databases. Nova's noVNC proxy :6080.
+  process "neutron": Neutron API :9696 (ML2, mechanism driver virtualbox,
+                    SQLite) and the VirtualBox agent on its own in-memory
+                    bus (networking_virtualbox).
   process "glance": Glance API :9292, file store, SQLite.
   process "horizon": Horizon (OpenStack's dashboard, Django) :8080, static
                     files included (dashboard.py).
@@ -39,9 +41,18 @@ default policies. Keystone has the admin (project admin) and the user demo
 (project demo, role member), passwords made at the first start and kept in
 STATE/secrets.json (and STATE/clouds.yaml: clouds allinone-admin and
 allinone-demo), and a service user per service (project service). No
-Neutron yet: servers boot without networks (with or without --nic none),
-Nova alone talks to a stand-in that is not in the catalog. No Cinder yet:
-no volumes (no volume service in the catalog).
+Cinder yet: no volumes (no volume service in the catalog).
+
+Networks (networks.py, at the first start): "private", the demo project's
+own network (VXLAN type, 10.0.0.0/24, no gateway: it joins the project's
+servers on this host), which the agent makes a VirtualBox internal network
+named after the network's id; and "public" (flat and external, the
+admin's, 172.24.4.0/24), the VirtualBox NAT network aio-public: servers on
+it reach outside through the host. Each server gets its Neutron address from
+VirtualBox's own DHCP server of its network, programmed by the agent.
+No routers and no floating IPs (no L3 agent: Neutron's router service is
+not loaded, so its API says "not found"); security groups exist in the API
+but filter nothing (VirtualBox cannot; the noop firewall).
 
 Host tools: the start checks for qemu-img (images become VirtualBox disks)
 and genisoimage (config drives) and, as root with apt-get, installs
@@ -112,6 +123,7 @@ DEFAULT_LOCAL_CONF = os.path.join(AIO_DIR, 'local.conf')
 REQUIREMENTS = [
     'openstack-placement==16.0.0',
     'glance==33.0.0',
+    'neutron==29.0.0',
     'keystone==30.0.0',
     'horizon==27.0.0',
     'Django>=5.2,<5.3',
@@ -123,10 +135,16 @@ PORTS = {'keystone': 5000, 'nova': 8774, 'placement': 8778, 'glance': 9292,
          'neutron': 9696, 'novncproxy': 6080, 'horizon': 8080}
 # Started together; Nova's services wait for the service users and endpoints
 # that identity.py makes once Keystone answers.
-SERVICES = ('keystone', 'glance', 'nova', 'horizon')
+SERVICES = ('keystone', 'glance', 'neutron', 'nova', 'horizon')
 REGION = 'RegionOne'
-# The catalog's service type of the Neutron stand-in (see identity.py).
-STANDIN = 'network-standin'
+# Nova's compute host, which the VirtualBox agent serves: Neutron binds a
+# server's ports for the host whose agent is alive.
+HOST = 'allinone'
+# Neutron's provider network for external access: its physical network,
+# which the agent maps to a VirtualBox NAT network of this name (with
+# "-OFFSET" after a --port-offset: VirtualBox's NAT networks are per user).
+PUBLIC_PHYSNET = 'public'
+NAT_NETWORK = 'aio-public'
 # The users whose passwords STATE/secrets.json keeps: admin and demo, and
 # one password for the services' own users (identity.py's SERVICE_USERS).
 SECRETS = ('admin', 'demo', 'service')
@@ -140,6 +158,7 @@ NOVNC_PAGE = 'vnc_lite.html'
 # The first image and the flavor the printed first server create uses.
 FIRST_IMAGE = 'tinyguest'
 FIRST_FLAVOR = 'm1.nano'
+FIRST_NETWORK = 'private'
 # Where the VM folders go when VirtualBox runs in tools/real-vbox's chroot
 # and the state is not in a folder it shares: /var/lib/nova is one of the
 # folders provision.sh shares by default.
@@ -153,7 +172,7 @@ HOST_TOOLS = {'qemu-img': 'qemu-utils', 'genisoimage': 'genisoimage'}
 ADMIN_CLOUD = 'allinone-admin'
 DEMO_CLOUD = 'allinone-demo'
 # The checkout files whose change means our package must be reinstalled.
-SOURCE_DIRS = ('nova', 'vboxsim')
+SOURCE_DIRS = ('nova', 'vboxsim', 'networking_virtualbox')
 SOURCE_FILES = ('setup.cfg', 'setup.py', 'requirements.txt')
 
 
@@ -253,8 +272,8 @@ def install(venv, force=False):
             say('warning: Nova 34 is tested with Python 3.11; this is %s'
                 % sys.version.split()[0])
         say('installing Nova 34, Keystone 30, Placement 16, Glance 33, '
-            'Horizon 27, the openstack CLI and this driver into %s (a few '
-            'minutes, once)' % venv)
+            'Neutron 29, Horizon 27, the openstack CLI and this driver into '
+            '%s (a few minutes, once)' % venv)
         started = time.monotonic()
         os.makedirs(os.path.dirname(venv), exist_ok=True)
         ignore = os.path.join(AIO_DIR, '.gitignore')
@@ -460,7 +479,10 @@ def settings_for(args):
                     vrde_ports=vrde_ports,
                     novnc_web=os.path.join(state, 'novnc'),
                     local_conf=os.path.abspath(args.local_conf),
+                    host=HOST, nat_network=NAT_NETWORK + (
+                        '-%d' % args.port_offset if args.port_offset else ''),
                     cell0_db='sqlite:///%s/nova/nova_cell0.sqlite' % state,
+                    neutron_db='sqlite:///%s/neutron/neutron.sqlite' % state,
                     glance_db='sqlite:///%s/glance/glance.sqlite' % state)
     return settings
 
@@ -469,9 +491,9 @@ def write_config(settings):
     state = settings['state']
     etc = os.path.join(state, 'etc')
     for sub in ('etc/keystone', 'etc/nova', 'etc/glance', 'etc/placement',
-                'run', 'logs', 'nova/instances', 'nova/locks', 'keystone',
-                'placement', 'glance/images', 'glance/staging',
-                'glance/tasks', 'vboxsim'):
+                'etc/neutron', 'run', 'logs', 'nova/instances', 'nova/locks',
+                'keystone', 'placement', 'glance/images', 'glance/staging',
+                'glance/tasks', 'neutron/locks', 'vboxsim'):
         os.makedirs(os.path.join(state, sub), exist_ok=True)
     url = 'http://127.0.0.1:%d'
     debug = str(bool(settings['debug'])).lower()
@@ -496,7 +518,7 @@ def write_config(settings):
 
     nova = {
         'DEFAULT': {
-            'host': 'allinone',
+            'host': settings['host'],
             'my_ip': '127.0.0.1',
             'state_path': '%s/nova' % state,
             'instances_path': instances,
@@ -525,7 +547,8 @@ def write_config(settings):
             'connection': 'sqlite:///%s/nova/nova_api.sqlite' % state},
         'database': {
             'connection': 'sqlite:///%s/nova/nova_cell1.sqlite' % state},
-        'wsgi': {'api_paste_config': '%s/nova/api-paste.ini' % etc},
+        'wsgi': {'api_paste_config': os.path.join(
+            settings['venv'], 'etc', 'nova', 'api-paste.ini')},
         'oslo_concurrency': {'lock_path': '%s/nova/locks' % state},
         'keystone_authtoken': authtoken('nova'),
         # Nova's calls made for a user carry its own token as well, so a
@@ -533,10 +556,7 @@ def write_config(settings):
         'service_user': service_user('nova', send_service_user_token='true'),
         'placement': service_user('nova'),
         'glance': service_user('nova'),
-        # The Neutron stand-in is not in the catalog (the CLI must not
-        # think there is a network service): Nova alone is sent to it.
-        'neutron': service_user('nova', endpoint_override=url % settings[
-            'neutron']),
+        'neutron': service_user('nova'),
         'keystone': service_user('nova'),
         'compute': {'heal_instance_info_cache_interval': '-1'},
         'virtualbox': dict(vboxmanage_cmd=settings['vboxmanage'],
@@ -590,10 +610,48 @@ def write_config(settings):
         'credential': {
             'key_repository': '%s/keystone/credential-keys' % state},
     }
+    neutron = {
+        'DEFAULT': {
+            'host': settings['host'],
+            'core_plugin': 'ml2',
+            # No L3 agent, no routers: see the module docstring.
+            'service_plugins': '',
+            'transport_url': 'fake://',
+            'auth_strategy': 'keystone',
+            'state_path': '%s/neutron' % state,
+            # Addresses come from VirtualBox's DHCP servers (the agent):
+            # there is no DHCP agent to tell.
+            'dhcp_agent_notification': 'false',
+            'log_file': '%s/logs/neutron.log' % state,
+            'debug': debug,
+        },
+        'database': {'connection': settings['neutron_db']},
+        'keystone_authtoken': authtoken('neutron'),
+        # Port events (network-vif-plugged) to Nova as Neutron's user.
+        'nova': service_user('neutron'),
+        'oslo_concurrency': {'lock_path': '%s/neutron/locks' % state},
+        'ml2': {
+            'type_drivers': 'flat,vxlan',
+            'project_network_types': 'vxlan',
+            'mechanism_drivers': 'virtualbox',
+            'extension_drivers': 'port_security',
+        },
+        # VXLAN ids only name tenant networks: each is a VirtualBox
+        # internal network, no tunnel is built.
+        'ml2_type_vxlan': {'vni_ranges': '1:1000'},
+        'ml2_type_flat': {'flat_networks': PUBLIC_PHYSNET},
+        # VirtualBox cannot filter a VM's traffic.
+        'securitygroup': {'firewall_driver': 'noop'},
+        'virtualbox': {
+            'physical_network_mappings': '%s:natnetwork:%s' % (
+                PUBLIC_PHYSNET, settings['nat_network']),
+            'vboxmanage_cmd': settings['vboxmanage'],
+        },
+    }
     # One folder per service: a --config-dir reads every file in it.
     files = {'keystone/keystone.conf': ini(keystone),
              'nova/nova.conf': ini(nova),
-             'nova/api-paste.ini': nova_paste(settings['venv']),
+             'neutron/neutron.conf': ini(neutron),
              'placement/placement.conf': ini(placement),
              'glance/glance-api.conf': ini(glance)}
     for name, text in files.items():
@@ -603,6 +661,9 @@ def write_config(settings):
                     'put your own Nova options in %s.\n'
                     % settings['local_conf'])
             f.write(text)
+    # Found beside neutron.conf (its api_paste_config is deprecated).
+    shutil.copy(os.path.join(settings['venv'], 'etc', 'neutron',
+                             'api-paste.ini'), os.path.join(etc, 'neutron'))
     with open(os.path.join(state, 'aio.json'), 'w') as f:
         json.dump(settings, f, indent=1)
     write_clouds_yaml(settings)
@@ -651,21 +712,6 @@ def write_novnc_web(settings, package):
         f.write(page.replace('<!-- AIO_NOTICE -->', notice))
 
 
-def nova_paste(venv):
-    """Nova's own api-paste.ini (keystonemiddleware's authtoken, then
-    Nova's keystone context) with the Neutron stand-in's filter after
-    authentication: a server create without networks asks for none."""
-    path = os.path.join(venv, 'etc', 'nova', 'api-paste.ini')
-    with open(path) as f:
-        text = f.read()
-    old = ' authtoken keystonecontext '
-    if old not in text:
-        raise Failed("%s has no '%s' pipeline" % (path, old))
-    text = text.replace(old, ' authtoken aio_nonetworks keystonecontext ')
-    return text + ('\n[filter:aio_nonetworks]\n'
-                   'paste.filter_factory = neutron_stub:filter_factory\n')
-
-
 def endpoints(settings):
     """Keystone's catalog: {service type: URL}."""
     url = 'http://127.0.0.1:%d'
@@ -673,7 +719,7 @@ def endpoints(settings):
             'compute': url % settings['nova'] + '/v2.1',
             'image': url % settings['glance'],
             'placement': url % settings['placement'],
-            STANDIN: url % settings['neutron']}
+            'network': url % settings['neutron']}
 
 
 def write_clouds_yaml(settings):
@@ -923,7 +969,8 @@ def _alive(pid):
 
 
 FIRST_SERVER_CREATE = ('openstack server create --flavor %s --image %s '
-                       '--nic none --wait vm1' % (FIRST_FLAVOR, FIRST_IMAGE))
+                       '--network %s --wait vm1' % (
+                           FIRST_FLAVOR, FIRST_IMAGE, FIRST_NETWORK))
 
 
 def vbox_version(settings):
@@ -965,11 +1012,13 @@ def announce(settings, started):
     say('OpenStack is up in %.0f s, on 127.0.0.1 only; Keystone\'s '
         'catalog:' % (time.monotonic() - started))
     for service, url in points.items():
-        if service != STANDIN:
-            say('  %-35s %s' % (service, url))
-    say('  %-35s none yet: servers boot without networks (Nova talks to a '
-        'stand-in on 127.0.0.1:%d)' % ('network', settings['neutron']))
+        say('  %-35s %s' % (service, url))
     say('  %-35s none yet' % 'volume')
+    say('networks: %s (the demo project\'s, a VirtualBox internal network) '
+        'and public (the admin\'s, the VirtualBox NAT network %s); '
+        'addresses by '
+        'VirtualBox\'s DHCP servers; no routers or floating IPs' % (
+            FIRST_NETWORK, settings['nat_network']))
     say('  %-35s http://127.0.0.1:%d/%s' % (
         'console (noVNC proxy)', settings['novncproxy'], NOVNC_PAGE))
     say(console_note(settings))
@@ -1027,6 +1076,13 @@ def ensure_flavors(settings):
     as_admin(settings, 'creating flavors', 'flavors.py')
 
 
+def ensure_networks(settings):
+    """The demo project's private network and the shared public one,
+    and Neutron's default security group rules."""
+    as_admin(settings, 'creating the networks', 'networks.py',
+             FIRST_NETWORK, PUBLIC_PHYSNET)
+
+
 def ensure_first_image(settings):
     """Upload the tiny test guest as the public image FIRST_IMAGE unless
     an image of that name exists."""
@@ -1071,6 +1127,7 @@ def cmd_start(args):
         wait_ready(settings, children, args.timeout, shown)
         check_http(settings)
         ensure_flavors(settings)
+        ensure_networks(settings)
         ensure_first_image(settings)
     except BaseException:
         stop_all(state, children=children)
@@ -1150,7 +1207,7 @@ def parse_args(argv):
         'AIO_VENV', DEFAULT_VENV), help='the virtualenv (default .aio/venv)')
     parser.add_argument('--port-offset', type=int, default=int(
         os.environ.get('AIO_PORT_OFFSET', '0')), help='added to every port '
-        '(8774 Nova, 8778 Placement, 9292 Glance, 9696 Neutron stand-in)')
+        '(8774 Nova, 8778 Placement, 9292 Glance, 9696 Neutron)')
     parser.add_argument('--local-conf', default=os.environ.get(
         'AIO_LOCAL_CONF', DEFAULT_LOCAL_CONF), help='your own Nova options '
         '(oslo.config INI), read over the generated nova.conf (default '

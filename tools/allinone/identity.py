@@ -25,7 +25,8 @@ keystone-manage bootstrap made, OS_CLOUD pointing at it):
   service, as DevStack gives them), SECRETS_JSON's "service";
 - a service and public and internal endpoints in REGION for each service
   type of the JSON map, whose URLs are set again when they changed (a
-  start with another port offset on the same state).
+  start with another port offset on the same state); services of retired
+  types (RETIRED) are removed.
 """
 
 import json
@@ -35,18 +36,17 @@ import openstack
 
 # The services' own users (keystonemiddleware and service-to-service
 # calls): one each, as DevStack makes them.
-SERVICE_USERS = ('nova', 'glance', 'placement')
+SERVICE_USERS = ('nova', 'glance', 'placement', 'neutron')
 # service type -> (name, description) in the catalog.
 SERVICES = {
     'compute': ('nova', 'OpenStack Compute (VirtualBox)'),
     'image': ('glance', 'OpenStack Image'),
     'placement': ('placement', 'OpenStack Placement'),
-    # Not "network": the CLI and Horizon must see no network service. Only
-    # Tempest is pointed at it ([network] catalog_type), for the security
-    # groups of its test projects that it cleans up (none here).
-    'network-standin': ('neutron-standin', 'No networks yet: the stand-in '
-                        'Nova talks to (tools/allinone/neutron_stub.py)'),
+    'network': ('neutron', 'OpenStack Networking (VirtualBox)'),
 }
+# Service types of earlier versions of the all-in-one, removed from a kept
+# state's catalog: the Neutron stand-in before Neutron came.
+RETIRED = ('network-standin',)
 INTERFACES = ('public', 'internal')
 
 
@@ -88,6 +88,13 @@ def ensure_endpoints(conn, region, catalog, made):
                 conn.identity.update_endpoint(endpoint, url=url)
 
 
+def remove_retired(conn):
+    for kind in RETIRED:
+        for service in list(conn.identity.services(type=kind)):
+            conn.identity.delete_service(service)
+            print('Keystone: removed the retired %s service' % kind)
+
+
 def main(argv):
     secrets_path, region, catalog = argv[1], argv[2], json.loads(argv[3])
     with open(secrets_path) as f:
@@ -101,6 +108,7 @@ def main(argv):
         ensure_user(conn, name, secrets['service'], service,
                     ['admin', 'service'], made)
     ensure_endpoints(conn, region, catalog, made)
+    remove_retired(conn)
     if made:
         print('Keystone: created %s' % ', '.join(made))
 

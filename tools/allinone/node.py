@@ -15,15 +15,18 @@
 """The service processes of the all-in-one cloud (run with the venv's Python).
 
 ``node.py nova STATE_DIR``: one process holding Nova's API (WSGI, port 8774),
-conductor, scheduler and compute (VBoxDriver), its noVNC proxy (6080),
-Placement (WSGI, 8778) and the Neutron stand-in (WSGI, 9696). Nova's
-services talk over oslo.messaging's in-memory ``fake://`` transport, the way
-Nova's own functional tests run them: no broker, so they must share a
-process. Native threads, no eventlet.
+conductor, scheduler and compute (VBoxDriver), its noVNC proxy (6080) and
+Placement (WSGI, 8778). Nova's services talk over oslo.messaging's
+in-memory ``fake://`` transport, the way Nova's own functional tests run
+them: no broker, so they must share a process. Native threads, no eventlet.
 
 ``node.py keystone STATE_DIR``: Keystone (WSGI, 5000), set up with
 keystone-manage (database, fernet keys, the admin user and the identity
 endpoint) at each start; aio.py then adds the rest (identity.py).
+
+``node.py neutron STATE_DIR``: Neutron's API (WSGI, 9696) with ML2 and
+the ``virtualbox`` mechanism driver, its RPC listeners and the VirtualBox
+agent (networking_virtualbox), on their own in-memory bus.
 
 ``node.py glance STATE_DIR``: Glance's API (WSGI, 9292) with its file store.
 Glance keeps its options in oslo.config's global CONF like Nova, so it gets a
@@ -33,7 +36,7 @@ process of its own.
 configured by dashboard.py; Django's settings are process-wide, so it gets
 a process of its own.
 
-Keystone, Nova, Glance and Horizon serve WSGI with cheroot (threaded
+Keystone, Nova, Glance, Neutron and Horizon serve WSGI with cheroot (threaded
 HTTP/1.1 with chunked uploads: Nova uploads snapshots to Glance chunked), on
 127.0.0.1; an application's wsgi.input.close() does not close the connection
 (KeptInput). Their SQLite transactions wait for each other (sqlite_tx).
@@ -277,12 +280,6 @@ def run_nova(node):
     placement_app = load_placement(node)
     node.serve('placement', settings['placement'], placement_app)
 
-    node.step('Neutron stand-in: starting on 127.0.0.1:%d'
-              % settings['neutron'])
-    sys.path.insert(0, HERE)
-    import neutron_stub
-    node.serve('neutron', settings['neutron'], neutron_stub.application)
-
     # Conductor, scheduler and compute open their Placement client as
     # Nova's Keystone user at once.
     node.wait_for_identity()
@@ -496,9 +493,96 @@ class ForbiddenIsNotAnError:
         return True
 
 
+class NoRoutersIsNotAnError:
+    """Neutron logs as an ERROR, at each start, that the extension
+    auto-allocated-topology (which needs routers) cannot be loaded: this
+    cloud has no router service on purpose, a WARNING."""
+
+    def filter(self, record):
+        if 'auto-allocated-topology' in record.getMessage():
+            record.levelno, record.levelname = logging.WARNING, 'WARNING'
+        return True
+
+
 def quiet_forbidden():
     logging.getLogger('keystone.server.flask.application').addFilter(
         ForbiddenIsNotAnError())
+
+
+def run_neutron(node):
+    """Neutron's API (ML2 with the virtualbox mechanism driver), its RPC
+    listeners and the VirtualBox agent, in one process.
+
+    The agent and the server talk over oslo.messaging's in-memory bus, so
+    they share the process, as Nova's services share theirs. The agent
+    reads VirtualBox with the compute's VBoxManage and names itself after
+    the compute's host, which the mechanism driver binds ports for.
+    """
+    # Native threads, as neutron-rpc-server selects them.
+    from oslo_service import backend
+    backend.init_backend(backend.BackendType.THREADING)
+    import sqlite_tx
+    sqlite_tx.install()
+    settings = node.settings
+    os.environ['OS_NEUTRON_CONFIG_DIR'] = os.path.join(
+        node.state_dir, 'etc', 'neutron')
+    os.environ['OS_NEUTRON_CONFIG_FILES'] = 'neutron.conf'
+    # Neutron parses the command line for its options: ours are not.
+    sys.argv[1:] = []
+
+    node.step('Neutron: creating the database tables that are missing')
+    create_neutron_tables(settings['neutron_db'])
+
+    from neutron_lib.plugins import directory
+    from oslo_log import log as logging
+
+    from neutron import server
+    from neutron.server import api
+
+    from networking_virtualbox import config as vbox_config
+
+    node.step('Neutron: loading ML2 and the API')
+    quiet_cache_backends()
+    logging.getLogger('neutron.api.extensions').logger.addFilter(
+        NoRoutersIsNotAnError())
+    app = server.boot_server(api.api_server, prog='neutron-server')
+    log = logging.getLogger('aio.node')
+    # What neutron-rpc-server's workers do, in threads of this process.
+    plugin = directory.get_plugin()
+    listeners = (plugin.start_rpc_listeners() +
+                 plugin.start_rpc_state_reports_listener())
+
+    node.step('Neutron: starting the VirtualBox agent (host %s)'
+              % settings['host'])
+    vbox_config.register_opts()
+    from networking_virtualbox.agent import vbox_agent
+    agent = vbox_agent.build_agent()
+    threading.Thread(target=agent.start, name='virtualbox-agent',
+                     daemon=True).start()
+
+    node.step('Neutron: starting on 127.0.0.1:%d' % settings['neutron'])
+    node.serve('neutron', settings['neutron'], app)
+
+    def stop():
+        log.info('stopping the agent and the RPC listeners')
+        agent.stop(graceful=False)
+        for listener in listeners:
+            listener.stop()
+    node.wait(stop)
+    os._exit(0)
+
+
+def create_neutron_tables(connection):
+    """Neutron's tables from its models, as Neutron's own tests make them:
+    its alembic migrations alter constraints, which SQLite cannot. Only
+    missing tables are made (Neutron is pinned: a table's columns do not
+    change under a kept state)."""
+    import sqlalchemy
+
+    from neutron.db.migration.models import head
+    engine = sqlalchemy.create_engine(connection)
+    head.get_metadata().create_all(engine)
+    engine.dispose()
 
 
 def run_horizon(node):
@@ -508,7 +592,7 @@ def run_horizon(node):
 
 
 SERVICES = {'keystone': run_keystone, 'nova': run_nova, 'glance': run_glance,
-            'horizon': run_horizon}
+            'neutron': run_neutron, 'horizon': run_horizon}
 
 
 def main(argv):

@@ -12,11 +12,8 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""tools/allinone/aio.py's host tool check and local.conf, and the
-stand-ins' answers to what a new user tries in a cloud without Neutron,
-Keystone and Cinder (neutron_stub.py).
-
-Needs webob (the all-in-one venv):
+"""tools/allinone/aio.py's host tool check, local.conf, secrets and the
+configuration Nova and Neutron must agree on.
 
     .aio/venv/bin/python -m unittest discover -s tools/allinone/tests
 """
@@ -32,7 +29,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import aio  # noqa: E402
-import neutron_stub  # noqa: E402
 
 
 class HostToolsTest(unittest.TestCase):
@@ -99,35 +95,6 @@ class LocalConfTest(unittest.TestCase):
         self.assertIn('.aio/local.conf', aio.__doc__)
 
 
-def call(app, method, path, body=None, query=''):
-    import webob
-    request = webob.Request.blank(path + ('?' + query if query else ''),
-                                  method=method)
-    if body is not None:
-        request.body = json.dumps(body).encode()
-        request.content_type = 'application/json'
-    response = request.get_response(app)
-    return response.status_int, response.json_body
-
-
-class NeutronStandInTest(unittest.TestCase):
-
-    def test_a_write_is_a_bad_request_naming_the_missing_service(self):
-        # Nova makes Neutron's 400 its own 400 with the message (a 501 was
-        # Nova's 500: "openstack security group create").
-        status, body = call(neutron_stub.application, 'POST',
-                            '/v2.0/security-groups',
-                            {'security_group': {'name': 'sg'}})
-        self.assertEqual(400, status)
-        self.assertIn('no networking', body['NeutronError']['message'])
-
-    def test_no_auto_allocated_network(self):
-        status, _body = call(neutron_stub.application, 'GET',
-                             '/v2.0/auto-allocated-topology/admin',
-                             query='fields=dry-run')
-        self.assertEqual(409, status)
-
-
 class SecretsTest(unittest.TestCase):
 
     def setUp(self):
@@ -161,40 +128,55 @@ class SecretsTest(unittest.TestCase):
                       aio.env_lines(dict(settings, venv='/v')))
 
 
-class BootWithoutNetworksTest(unittest.TestCase):
+class NeutronConfigTest(unittest.TestCase):
 
-    def seen(self, body, path='/v2.1/servers'):
-        requests = []
+    def setUp(self):
+        self.state = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.state)
+        self.venv = os.path.join(self.state, 'venv')
+        os.makedirs(os.path.join(self.venv, 'etc', 'neutron'))
+        with open(os.path.join(self.venv, 'etc', 'neutron',
+                               'api-paste.ini'), 'w') as f:
+            f.write('[composite:neutron]\n')
 
-        def nova(environ, start_response):
-            import webob
-            requests.append(webob.Request(environ).json_body)
-            start_response('202 Accepted', [('Content-Type',
-                                             'application/json')])
-            return [b'{}']
-        call(neutron_stub.filter_factory({})(nova), 'POST', path, body)
-        return requests[0]
+    def config(self, offset):
+        import argparse
+        import configparser
+        args = argparse.Namespace(
+            state_dir=self.state, port_offset=offset, venv=self.venv,
+            simulator=True, debug=False, local_conf='/nowhere.conf')
+        settings = aio.settings_for(args)
+        settings['vnc'] = False
+        aio.write_config(settings)
+        conf = {}
+        for name in ('nova', 'neutron'):
+            parser = configparser.ConfigParser(interpolation=None)
+            parser.read(os.path.join(self.state, 'etc', name, name +
+                                     '.conf'))
+            conf[name] = parser
+        return conf
 
-    def test_auto_becomes_none(self):
-        self.assertEqual('none', self.seen(
-            {'server': {'name': 'vm', 'networks': 'auto'}})
-            ['server']['networks'])
+    def test_the_agent_serves_novas_host_with_novas_vboxmanage(self):
+        # Neutron binds a server's ports only for the host whose agent is
+        # alive: the agent's host is Nova's compute host.
+        conf = self.config(0)
+        nova, neutron = conf['nova'], conf['neutron']
+        self.assertEqual(nova['DEFAULT']['host'], neutron['DEFAULT']['host'])
+        self.assertEqual(nova['virtualbox']['vboxmanage_cmd'],
+                         neutron['virtualbox']['vboxmanage_cmd'])
+        self.assertEqual('virtualbox', neutron['ml2']['mechanism_drivers'])
+        self.assertEqual('noop', neutron['securitygroup']['firewall_driver'])
+        self.assertNotIn('endpoint_override', nova['neutron'])
+        self.assertTrue(os.path.exists(os.path.join(
+            self.state, 'etc', 'neutron', 'api-paste.ini')))
 
-    def test_others_are_left_alone(self):
-        body = {'server': {'name': 'vm', 'networks': [{'uuid': 'x'}]}}
-        self.assertEqual(body, self.seen(body))
-        body = {'server': {'name': 'vm', 'networks': 'auto'}}
-        self.assertEqual(body, self.seen(body, '/v2.1/servers/x/action'))
-
-    def test_nova_paste_has_the_filter(self):
-        venv = os.path.dirname(os.path.dirname(sys.executable))
-        if not os.path.exists(os.path.join(venv, 'etc', 'nova',
-                                           'api-paste.ini')):
-            self.skipTest('not the all-in-one venv')
-        text = aio.nova_paste(venv)
-        self.assertIn(' authtoken aio_nonetworks keystonecontext ', text)
-        self.assertIn('[filter:aio_nonetworks]\npaste.filter_factory = '
-                      'neutron_stub:filter_factory', text)
+    def test_public_is_a_nat_network_of_its_own_per_offset(self):
+        mapping = self.config(0)['neutron']['virtualbox']
+        self.assertEqual('public:natnetwork:aio-public',
+                         mapping['physical_network_mappings'])
+        mapping = self.config(3000)['neutron']['virtualbox']
+        self.assertEqual('public:natnetwork:aio-public-3000',
+                         mapping['physical_network_mappings'])
 
 
 if __name__ == '__main__':
