@@ -197,22 +197,42 @@ class Run:
         print('%-4s %-28s %5.1f s  %s' % ('SKIP', name, 0, why), flush=True)
         self.results.append('SKIP')
 
-    def vm_memory_mb(self, name):
+    def vbox(self, *args):
+        """The simulator's output of `VBoxManage ARGS`."""
         sim = os.path.join(self.venv, 'bin', 'vboxmanage-sim')
-        out = subprocess.run([sim, 'showvminfo', name, '--machinereadable'],
-                             env=self.env, capture_output=True, text=True,
-                             check=True, timeout=60).stdout
-        for line in out.splitlines():
-            if line.startswith('memory='):
-                return int(line.partition('=')[2])
-        raise StepFailed('showvminfo %s shows no memory' % name)
+        return subprocess.run([sim] + list(args), env=self.env,
+                              capture_output=True, text=True, check=True,
+                              timeout=60).stdout
+
+    def vm_info(self, name):
+        """showvminfo --machinereadable as {key: value}."""
+        info = {}
+        for line in self.vbox('showvminfo', name,
+                              '--machinereadable').splitlines():
+            key, _sep, value = line.partition('=')
+            info[key.strip('"')] = value.strip('"')
+        return info
+
+    def vm_memory_mb(self, name):
+        return int(self.vm_info(name)['memory'])
 
     def vbox_vms(self):
-        sim = os.path.join(self.venv, 'bin', 'vboxmanage-sim')
-        out = subprocess.run([sim, 'list', 'vms'], env=self.env,
-                             capture_output=True, text=True, check=True,
-                             timeout=60).stdout
-        return [line for line in out.splitlines() if line.strip()]
+        return [line for line in self.vbox('list', 'vms').splitlines()
+                if line.strip()]
+
+    def dhcp_fixed(self):
+        """{VirtualBox DHCP server's network name: {MAC: fixed IP}}."""
+        servers, name, mac = {}, None, None
+        for line in self.vbox('list', 'dhcpservers').splitlines():
+            key, _sep, value = (part.strip() for part in line.partition(':'))
+            if key == 'NetworkName':
+                name = value
+                servers[name] = {}
+            elif key == 'Individual Config' and value.startswith('MAC '):
+                mac = value[4:].lower()
+            elif key == 'Fixed Address' and mac:
+                servers[name][mac] = value
+        return servers
 
 
 def main():
@@ -270,13 +290,66 @@ def main():
         run.admin('flavor', 'create', '--vcpus', '1', '--ram', '128',
                   '--disk', '1', 'aio.test', '-f', 'json')
 
+    def networks():
+        # The first start made the demo project's private network; the
+        # external public one is visible to every project.
+        mine = {n['Name']: n['ID'] for n in run.os('network', 'list', '-f',
+                                                   'json')}
+        if set(mine) != {'private', 'public'}:
+            raise StepFailed('demo sees the networks %s' % sorted(mine))
+        ids['private'] = mine['private']
+        agents = run.admin('network', 'agent', 'list', '-f', 'json')
+        if [(a['Agent Type'], a['Host'], a['Alive']) for a in agents] != [
+                ('VirtualBox agent', 'allinone', True)]:
+            raise StepFailed('network agents: %s' % agents)
+
     def boot():
+        # A second network of the project's own (after the boot without
+        # --nic: with two, Nova would not choose).
+        net = run.os('network', 'create', 'net2', '-f', 'json')
+        run.os('subnet', 'create', '--network', 'net2', '--subnet-range',
+               '10.1.0.0/24', 'net2-subnet', '-f', 'json')
+        ids['net2'] = net['id']
         srv = run.os('server', 'create', '--flavor', 'aio.test', '--image',
-                     'hello', '--nic', 'none', 'vm1', '-f', 'json')
+                     'hello', '--network', 'private', '--network', 'net2',
+                     'vm1', '-f', 'json')
         ids['vm1'] = srv['id']
         run.wait_status(srv['id'], 'ACTIVE')
         if not run.vbox_vms():
             raise StepFailed('ACTIVE but VirtualBox lists no VM')
+
+    def two_nics():
+        # Each port: ACTIVE (the agent reported it up), Nova told
+        # (network-vif-plugged, which it waited for), a NIC on the
+        # network's VirtualBox internal network with the port's MAC, and
+        # the port's address fixed in that network's DHCP server.
+        vm = run.wait_status(ids['vm1'], 'ACTIVE')[
+            'OS-EXT-SRV-ATTR:instance_name']
+        info = run.vm_info(vm)
+        ports = run.api_get(9696, '/v2.0/ports?device_id=%s'
+                            % ids['vm1'])['ports']
+        dhcp = run.dhcp_fixed()
+        with open(os.path.join(run.state, 'logs', 'nova.log')) as f:
+            log = f.read()
+        nics = {info.get('intnet%d' % n): info.get('macaddress%d' % n)
+                for n in (1, 2)}
+        if len(ports) != 2:
+            raise StepFailed('vm1 has %d ports' % len(ports))
+        for port in ports:
+            mac, ip = port['mac_address'], port['fixed_ips'][0]['ip_address']
+            if port['status'] != 'ACTIVE':
+                raise StepFailed('port %s is %s' % (port['id'],
+                                                    port['status']))
+            if nics.get(port['network_id']) != mac.replace(':', '').upper():
+                raise StepFailed('no NIC on %s with %s: %s' % (
+                    port['network_id'], mac, info))
+            if dhcp.get(port['network_id'], {}).get(mac) != ip:
+                raise StepFailed('DHCP server of %s: %s, not %s for %s' % (
+                    port['network_id'], dhcp.get(port['network_id']), ip,
+                    mac))
+            if 'network-vif-plugged:%s' % port['id'] not in log:
+                raise StepFailed('Nova got no network-vif-plugged for %s'
+                                 % port['id'])
 
     def first_image():
         img = run.os('image', 'show', 'tinyguest', '-f', 'json')
@@ -301,11 +374,14 @@ def main():
                              % rfb.headers.get('Content-Type'))
 
     def boot_without_nic():
-        # What a new user types first: no --nic (the CLI asks for "auto").
+        # What a new user types first: no --nic (the CLI asks for "auto"):
+        # the project's one network.
         srv = run.os('server', 'create', '--flavor', 'aio.test', '--image',
                      'hello', 'vm3', '-f', 'json')
-        run.wait_status(srv['id'], 'ACTIVE')
+        info = run.wait_status(srv['id'], 'ACTIVE')
         run.os('server', 'delete', '--wait', srv['id'], timeout=180)
+        if list(info['addresses']) != ['private']:
+            raise StepFailed('addresses %s' % info['addresses'])
 
     def resize():
         before = run.wait_status(ids['vm1'], 'ACTIVE')
@@ -347,9 +423,15 @@ def main():
         # Nova's default policies: the demo user sees its own project's
         # servers only, the admin every project's when it asks.
         srv = run.admin('server', 'create', '--flavor', 'm1.nano',
-                        '--image', 'tinyguest', '--nic', 'none', '--wait',
-                        'adminvm', '-f', 'json', timeout=180)
+                        '--image', 'tinyguest', '--network', 'public',
+                        '--wait', 'adminvm', '-f', 'json', timeout=180)
         try:
+            # The admin's external network: the VirtualBox NAT network.
+            info = run.vm_info(srv['OS-EXT-SRV-ATTR:instance_name'])
+            if (info.get('nic1'), info.get('nat-network1')) != (
+                    'natnetwork', 'aio-public-%d' % run.offset):
+                raise StepFailed('the server on public has %s %s' % (
+                    info.get('nic1'), info.get('nat-network1')))
             demo = {s['ID'] for s in run.os('server', 'list', '-f', 'json')}
             every = {s['ID'] for s in run.admin(
                 'server', 'list', '--all-projects', '-f', 'json')}
@@ -365,7 +447,7 @@ def main():
 
     def no_errors_logged():
         errors = []
-        for name in ('keystone', 'nova', 'glance'):
+        for name in ('keystone', 'nova', 'glance', 'neutron'):
             with open(os.path.join(run.state, 'logs', name + '.log')) as f:
                 errors += [line.strip()[:300] for line in f
                            if ' ERROR ' in line]
@@ -385,7 +467,8 @@ def main():
     def boot_snapshot():
         # The flavor vm1 was resized to: the snapshot needs its disk size.
         srv = run.os('server', 'create', '--flavor', 'm1.small', '--image',
-                     ids['snap'], '--nic', 'none', 'vm2', '-f', 'json')
+                     ids['snap'], '--network', 'private', 'vm2', '-f',
+                     'json')
         ids['vm2'] = srv['id']
         run.wait_status(srv['id'], 'ACTIVE')
 
@@ -396,6 +479,18 @@ def main():
         vms = run.vbox_vms()
         if vms:
             raise StepFailed('VirtualBox still holds %s' % vms)
+        # The agent's next sweeps take the fixed addresses out, and the
+        # internal networks' DHCP servers with their last port.
+        deadline = time.monotonic() + 30
+        while True:
+            dhcp = run.dhcp_fixed()
+            left = {name: fixed for name, fixed in dhcp.items()
+                    if fixed or name in (ids.get('private'), ids.get('net2'))}
+            if not left:
+                break
+            if time.monotonic() > deadline:
+                raise StepFailed('DHCP servers left: %s' % left)
+            time.sleep(1)
 
     def restart():
         run.aio('stop')
@@ -413,10 +508,12 @@ def main():
         if run.step('start', start):
             run.step('hypervisor and placement', hypervisor)
             run.step('first image (tinyguest)', first_image)
+            run.step('networks (Neutron)', networks)
             if run.step('image upload', upload) and \
-                    run.step('server create (ACTIVE)', boot):
+                    run.step('server create without --nic', boot_without_nic) \
+                    and run.step('server on two networks', boot):
+                run.step('ports ACTIVE, NICs, DHCP', two_nics)
                 run.step('console url (simulator notice)', console_url)
-                run.step('server create without --nic', boot_without_nic)
                 run.step('demo sees its own servers only', own_servers_only)
                 for name, verb, wanted in (
                         ('stop', 'stop', 'SHUTOFF'),
