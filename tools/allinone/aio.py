@@ -469,6 +469,15 @@ def has_vnc_pack(settings):
     return usable.get('VNC', False)
 
 
+def runs_driverless(settings):
+    """Whether real VirtualBox runs on Linux without its kernel driver
+    (tools/real-vbox on a machine without kernel modules): VMs then run in
+    its instruction interpreter, and a NIC on an internal, NAT, bridged or
+    host-only network cannot start (VERR_SUP_DRIVERLESS at startvm)."""
+    return (not settings['simulated'] and sys.platform.startswith('linux')
+            and not os.path.exists('/dev/vboxdrv'))
+
+
 def settings_for(args):
     state = os.path.abspath(args.state_dir)
     ports = {name: port + args.port_offset for name, port in PORTS.items()}
@@ -968,9 +977,13 @@ def _alive(pid):
     return True
 
 
-FIRST_SERVER_CREATE = ('openstack server create --flavor %s --image %s '
-                       '--network %s --wait vm1' % (
-                           FIRST_FLAVOR, FIRST_IMAGE, FIRST_NETWORK))
+def first_server_create(settings):
+    """The printed first server create: on the private network, or
+    without networks where VirtualBox cannot start a NIC on one."""
+    nic = '--nic none' if settings['driverless'] else \
+        '--network %s' % FIRST_NETWORK
+    return ('openstack server create --flavor %s --image %s %s --wait vm1'
+            % (FIRST_FLAVOR, FIRST_IMAGE, nic))
 
 
 def vbox_version(settings):
@@ -1016,9 +1029,14 @@ def announce(settings, started):
     say('  %-35s none yet' % 'volume')
     say('networks: %s (the demo project\'s, a VirtualBox internal network) '
         'and public (the admin\'s, the VirtualBox NAT network %s); '
-        'addresses by '
-        'VirtualBox\'s DHCP servers; no routers or floating IPs' % (
-            FIRST_NETWORK, settings['nat_network']))
+        'addresses by VirtualBox\'s DHCP servers; no routers or floating '
+        'IPs' % (FIRST_NETWORK, settings['nat_network']))
+    if settings['driverless']:
+        say('*** VirtualBox runs WITHOUT its kernel driver (no /dev/vboxdrv):'
+            ' a VM with a NIC on a network cannot start '
+            '(VERR_SUP_DRIVERLESS), so boot servers without networks '
+            '(--nic none). Install VirtualBox\'s kernel modules for '
+            'networks. ***')
     say('  %-35s http://127.0.0.1:%d/%s' % (
         'console (noVNC proxy)', settings['novncproxy'], NOVNC_PAGE))
     say(console_note(settings))
@@ -1042,7 +1060,7 @@ def announce(settings, started):
           '    openstack console log show vm1\n'
           '    openstack console url show vm1\n'
           '    openstack --os-cloud %s hypervisor list' % (
-              FIRST_SERVER_CREATE, ADMIN_CLOUD), flush=True)
+              first_server_create(settings), ADMIN_CLOUD), flush=True)
     say('logs: %s' % os.path.join(settings['state'], 'logs'))
 
 
@@ -1109,6 +1127,7 @@ def cmd_start(args):
                          'it or pass --port-offset' % (settings[name], name))
     settings['instances'] = place_instances(settings)
     settings['vnc'] = has_vnc_pack(settings)
+    settings['driverless'] = runs_driverless(settings)
     settings['novnc'] = novnc is not None
     write_config(settings)
     write_novnc_web(settings, novnc)
