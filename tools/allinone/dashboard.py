@@ -25,11 +25,13 @@ at every start to STATE/horizon/local/local_settings.py, from the cloud's
 settings (STATE/aio.json): Keystone's URL, the Default domain, a
 local-memory cache holding the sessions (one process: no memcached), the
 hosts 127.0.0.1 and localhost, logging to STATE/logs/horizon.log, the
-launch wizard's defaults for a cloud without Cinder, and the image formats
-the driver boots. Panels of services
-the catalog does not list (network, volume) Horizon hides by itself.
-Django's SECRET_KEY is generated once into STATE/horizon/secret_key (0600)
-and read from there, never written into the settings file or a log.
+launch wizard's defaults for a cloud without Cinder, what this Neutron
+offers (OPENSTACK_NEUTRON_NETWORK: no routers, so no floating IPs; new
+networks of the type VXLAN; IPv4), and the image formats the driver boots.
+Panels of services the catalog does not list (volume) Horizon hides by
+itself. Django's SECRET_KEY is generated once into
+STATE/horizon/secret_key (0600) and read from there, never written into
+the settings file or a log.
 
 Static files: Horizon's pages need its files collected (collectstatic) and
 its SCSS and JavaScript compressed offline (django-compressor's
@@ -38,16 +40,15 @@ only when Horizon's or Django's version changes (the stamp
 STATE/horizon/static/.aio-stamp), so later starts are fast. We serve them
 ourselves under /static/ beside the Django application.
 
-Launching without Neutron: Horizon's launch wizard hides its network steps
-when the catalog has no network service and then asks Nova for a server
-with an empty list of NICs, which python-novaclient refuses from
-microversion 2.37 on ("nics are required"). In this process an empty list
-is sent as "none", what Nova 2.37+ calls a server without networks.
-Horizon also asks Neutron for a few things whatever the catalog says
-(without_network_service): they get the answers having no Neutron means.
-The project overview's volume limits are left out without Cinder, and
-Horizon's parallel calls of no function (no Glance metadata definitions)
-return nothing instead of failing.
+What the settings cannot say, changed in this process after Django's
+set-up: the project overview's volume limits are left out without Cinder;
+Horizon's parallel calls run at most as many at a time as a client has
+connections (the launch wizard's Glance metadata definitions), and those
+of no function return nothing instead of failing; an instance's Attach
+Interface action is not offered (the driver cannot add a NIC, Nova
+refuses every attach); the Security Groups pages say that their rules
+filter nothing (Neutron keeps them, VirtualBox cannot enforce them: the
+noop firewall).
 """
 
 import json
@@ -144,18 +145,30 @@ def local_settings(node):
             'disable_volume_snapshot': True,
             'enable_scheduler_hints': True,
             'enable_metadata': True,
-            'enable_net_ports': False,
             'default_availability_zone': 'Any',
         },
+        # What ML2 here offers (aio.py's neutron.conf). Horizon's defaults
+        # would offer routers and floating IPs, which Neutron answers with
+        # "not found" (no L3 service plugin); IPv6 subnets, whose addresses
+        # VirtualBox's DHCP servers (IPv4) never give out; and network
+        # types ML2 refuses. Of its types, flat has its one network on its
+        # one physical network (public) already: the admin makes VXLAN
+        # ones. Security groups stay: Nova gives every port one, the API
+        # keeps their rules (which filter nothing, their pages say).
         'OPENSTACK_NEUTRON_NETWORK': {
             'enable_auto_allocated_network': False,
             'enable_distributed_router': False,
             'enable_fip_topology_check': False,
             'enable_ha_router': False,
             'enable_ipv6': False,
-            'enable_quotas': False,
-            'enable_rbac_policy': False,
+            'enable_quotas': True,
+            'enable_rbac_policy': True,
             'enable_router': False,
+            'supported_provider_types': ['vxlan'],
+            'supported_vnic_types': ['normal'],
+            # A count of DHCP agents: there are none, VirtualBox's DHCP
+            # servers give the addresses.
+            'show_agents_column': False,
         },
         # The formats the driver boots (README: raw, qcow2, vmdk, vdi,
         # vhd, ISO), not Horizon's list, whose entries Glance lacks (the
@@ -273,61 +286,34 @@ def static_files(app, root, prefix=STATIC_URL):
     return serve
 
 
-def allow_launch_without_networks():
-    """An empty list of NICs goes to Nova as "none" (see the module
-    docstring): novaclient refuses an empty list from microversion 2.37
-    on, so nothing that worked before changes."""
-    from novaclient import api_versions
-    from novaclient.v2 import servers
+def no_interface_attach():
+    """An instance's Attach Interface action is not offered: VirtualBox
+    cannot add a NIC to a VM, so the driver says so
+    (supports_attach_interface False) and Nova refuses every attach; the
+    action would lead only to that error. Detach works and stays."""
+    from openstack_dashboard.dashboards.project.instances import tables
 
-    before_237 = api_versions.APIVersion('2.36')
-    real_create = servers.ServerManager.create
-
-    def create(self, name, image, flavor, *args, nics=None, **kwargs):
-        if isinstance(nics, (list, tuple)) and not nics and \
-                self.api_version > before_237:
-            nics = 'none'
-        return real_create(self, name, image, flavor, *args, nics=nics,
-                           **kwargs)
-    servers.ServerManager.create = create
+    tables.AttachInterface.allowed = lambda self, request, instance: False
 
 
-def without_network_service():
-    """What Horizon asks Neutron regardless of the catalog, answered as
-    having no Neutron means, instead of failing with "Invalid service
-    catalog: network" (an ERROR with a traceback in the log, a red message
-    or a 500 on the user's page):
+SECURITY_GROUPS_NOTICE = (
+    'Security group rules are kept but not enforced: VirtualBox cannot '
+    'filter a VM\'s traffic, every port lets everything through.')
 
-    - security groups are Neutron's: none (the launch wizard lists them,
-      an instance's page shows its own);
-    - Neutron's extensions: none (Horizon's own list_extensions() means to
-      return none without a catalog entry, but asks for the client first:
-      the instance page's Interfaces table asks for one and the page fails);
-    - an instance's Interfaces tab (Neutron ports) is not shown.
-    """
-    from openstack_dashboard import api
-    from openstack_dashboard.dashboards.project.instances import tabs
 
-    def network(request):
-        return api.base.is_service_enabled(request, 'network')
+def security_groups_say_they_filter_nothing():
+    """The Security Groups pages (the list, a group's rules) show
+    SECURITY_GROUPS_NOTICE: Neutron's API keeps groups and rules, and Nova
+    gives every port a group, but the firewall is noop, and a rule must
+    not look like protection."""
+    from horizon import messages
+    from openstack_dashboard.dashboards.project.security_groups import views
 
-    def none_without_network(real, empty):
-        def wrapped(request, *args, **kwargs):
-            if not network(request):
-                return empty
-            return real(request, *args, **kwargs)
-        return wrapped
-    for name, empty in (('security_group_list', []),
-                        ('server_security_groups', []),
-                        ('list_extensions', ())):
-        setattr(api.neutron, name,
-                none_without_network(getattr(api.neutron, name), empty))
-
-    real_allowed = tabs.InterfacesTab.allowed
-
-    def allowed(self, request):
-        return network(request) and real_allowed(self, request)
-    tabs.InterfacesTab.allowed = allowed
+    for view in (views.IndexView, views.DetailView):
+        def get(self, request, *args, real=view.get, **kwargs):
+            messages.info(request, SECURITY_GROUPS_NOTICE)
+            return real(self, request, *args, **kwargs)
+        view.get = get
 
 
 def no_volume_limits_without_cinder():
@@ -344,20 +330,41 @@ def no_volume_limits_without_cinder():
                                api.cinder.is_volume_service_enabled)
 
 
-def parallel_calls_of_nothing():
-    """Horizon's call_functions_parallel() of no function returns nothing
-    instead of failing: it asks futurist for a pool of 0 workers
-    (ValueError), e.g. for the details of Glance's metadata definition
-    namespaces when Glance has none, which the launch wizard asks for (an
-    ERROR with a traceback per request in the log, and a 500)."""
-    from openstack_dashboard.utils import futurist_utils
+def parallel_calls_in_one_pool():
+    """Horizon's call_functions_parallel() runs each function in a thread
+    of its own, all at once. Ours runs at most as many at a time as a
+    client's connection pool keeps (requests': 10), and returns nothing
+    for no function:
 
-    real = futurist_utils.call_functions_parallel
+    - the launch wizard asks for the details of Glance's metadata
+      definition namespaces, one call per namespace (more than 10 of
+      Glance's 30), at once through one Glance client: every connection
+      beyond its pool's 10 is dropped afterwards with a urllib3 WARNING
+      in the log;
+    - with no function, futurist refuses a pool of 0 workers (ValueError:
+      an ERROR with a traceback in the log, and a 500), e.g. when no
+      namespace applies.
+    """
+    import functools
+
+    import futurist
+    from openstack_dashboard.utils import futurist_utils
+    from requests import adapters
 
     def call_functions_parallel(*worker_defs):
-        if not worker_defs:
+        calls = []
+        for func_def in worker_defs:
+            if callable(func_def):
+                func_def = [func_def]
+            args = func_def[1] if len(func_def) > 1 else []
+            kwargs = func_def[2] if len(func_def) > 2 else {}
+            calls.append(functools.partial(func_def[0], *args, **kwargs))
+        if not calls:
             return ()
-        return real(*worker_defs)
+        workers = min(len(calls), adapters.DEFAULT_POOLSIZE)
+        with futurist.ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(call) for call in calls]
+        return tuple(future.result() for future in futures)
     futurist_utils.call_functions_parallel = call_functions_parallel
 
 
@@ -370,10 +377,10 @@ def run(node):
     import django
     from django.conf import settings as django_settings
     django.setup()
-    allow_launch_without_networks()
-    without_network_service()
-    parallel_calls_of_nothing()
+    parallel_calls_in_one_pool()
     no_volume_limits_without_cinder()
+    no_interface_attach()
+    security_groups_say_they_filter_nothing()
     static_root = django_settings.STATIC_ROOT
     ensure_static(node, static_root)
 

@@ -23,14 +23,24 @@ above the usual ones (AIO_HORIZON_PORT_OFFSET), then in headless Chromium,
 driven through chromedriver's WebDriver HTTP API (realvbox.Browser):
 
 - logs in to Horizon as demo (the password from STATE/secrets.json) and
-  checks the menu has no network or volume panels (no such services);
-- launches an instance with the Angular launch wizard: tinyguest, m1.nano;
-- sees it Active in the instances table;
-- opens its page and its Console tab: the noVNC page of Nova's proxy in an
-  iframe, which says the simulator has no screen, and that the proxy took
-  the token and found no VNC server behind it (no VM runs);
+  checks the menu: Networks and Security Groups, no Routers or Floating
+  IPs (no L3 service), no Volumes (no Cinder); the overview's limits:
+  Compute and Network, no Volume, no Routers or Floating IPs;
+- Project > Network > Networks lists "private" (demo's) and "public"
+  (external); the Security Groups page lists "default" and says its rules
+  filter nothing;
+- launches an instance with the Angular launch wizard: tinyguest, m1.nano,
+  the network "private" (the one allocated);
+- sees it Active in the instances table with an address of private's
+  subnet, and without the actions that could only fail (Attach Interface,
+  Associate Floating IP, Attach Volume);
+- opens its page and its Interfaces tab: its Neutron port on "private",
+  with that address;
+- its Console tab: the noVNC page of Nova's proxy in an iframe, which says
+  the simulator has no screen, and that the proxy took the token and found
+  no VNC server behind it (no VM runs);
 - deletes it and sees it gone;
-- checks Horizon's log holds no ERROR line;
+- checks Horizon's log holds no ERROR or WARNING line;
 
 and stops the cloud. A screenshot of every step (and of a failure) goes to
 $AIO_ARTIFACTS, else .aio/artifacts/horizon/, with Horizon's log. Prints
@@ -58,6 +68,13 @@ OFFSET = int(os.environ.get('AIO_HORIZON_PORT_OFFSET', '22000'))
 SERVER = 'hz-vm1'
 IMAGE = 'tinyguest'
 FLAVOR = 'm1.nano'
+# networks.py's: the demo project's network and its subnet's prefix, and
+# the admin's external one.
+NETWORK = 'private'
+NETWORK_PREFIX = '10.0.0.'
+PUBLIC = 'public'
+# What dashboard.py's Security Groups pages say.
+NOT_ENFORCED = 'not enforced'
 # What the simulator's console page says (aio.py's write_novnc_web).
 NO_SCREEN = 'no screen behind this console'
 # How WebDriver names an element in its JSON.
@@ -215,7 +232,7 @@ class HorizonRun(lifecycle.Run):
 
     def instance_row(self):
         """The instances table's row of our server as
-        [id, name, status], or null."""
+        [id, name, status, the row's text], or null."""
         return self.browser.script('''
             for (const row of document.querySelectorAll(
                     '#instances tbody tr[data-object-id]')) {
@@ -225,7 +242,8 @@ class HorizonRun(lifecycle.Run):
                         + 'td.status_down, td.status_unknown');
                     return [row.getAttribute('data-object-id'),
                             link.textContent.trim(),
-                            status ? status.textContent.trim() : ''];
+                            status ? status.textContent.trim() : '',
+                            row.innerText];
                 }
             }
             return null;''' % js_string(SERVER))
@@ -268,23 +286,53 @@ def main():
         if 'demo' not in text:
             raise StepFailed('logged in, but the page does not name demo: '
                              '%s' % text[:300])
-        # Panels of services the catalog lacks must not be offered.
-        shown = run.browser.script('''
+        # Neutron's panels, but none of a missing service (routers and
+        # floating IPs are the L3 service's; volumes Cinder's).
+        panels = set(run.browser.script('''
             return Array.from(document.querySelectorAll('a[href]'))
                 .map(a => a.getAttribute('href'))
-                .filter(h => /\\/project\\/(networks|network_topology|'''
-                                   '''routers|floating_ips|volumes)\\//
-                    .test(h));''')
-        if shown:
-            raise StepFailed('panels of missing services: %s' % shown)
-        # The overview's Limit Summary: Compute only.
-        sections = run.browser.script(
+                .filter(h => /^\\/project\\/[a-z_]+\\/$/.test(h));'''))
+        missing = {'/project/networks/', '/project/security_groups/'} - panels
+        wrong = {'/project/routers/', '/project/floating_ips/',
+                 '/project/volumes/'} & panels
+        if missing or wrong:
+            raise StepFailed('the menu lacks %s, offers %s' % (
+                sorted(missing), sorted(wrong)))
+        # The overview's Limit Summary: Compute and Network, of Network
+        # what exists.
+        titles = run.browser.script(
             'return Array.from(document.querySelectorAll('
-            '".quota-dynamic h4, .quota-heading ~ * h4, h4"))'
-            '.map(h => h.textContent.trim());')
-        if 'Volume' in sections or 'Network' in sections:
-            raise StepFailed('the overview shows limits of missing '
-                             'services: %s' % sections)
+            '"h4, .quota_title")).map(h => h.textContent.trim());')
+        if not {'Compute', 'Network', 'Networks', 'Ports'} <= set(titles) \
+                or {'Volume', 'Routers', 'Floating IPs'} & set(titles):
+            raise StepFailed('the overview\'s limits: %s' % titles)
+
+    def networks_page():
+        run.open('/project/networks/')
+        rows = run.browser.wait('''
+            const rows = Array.from(document.querySelectorAll(
+                '#networks tbody tr[data-object-id]'));
+            return rows.length && rows.map(r => Array.from(
+                r.querySelectorAll('td')).map(
+                    td => td.textContent.trim().replace(/\\s+/g, ' ')));
+            ''', 'the networks table')
+        run.screenshot('networks')
+        names = {row[1]: row for row in rows}
+        if set(names) != {NETWORK, PUBLIC} or \
+                NETWORK_PREFIX + '0/24' not in names[NETWORK][2]:
+            raise StepFailed('the networks page lists %s' % rows)
+        print('     networks: %s' % ', '.join(
+            ' '.join(row[1:3]) for row in rows), flush=True)
+
+    def security_groups_page():
+        run.open('/project/security_groups/')
+        run.browser.wait_element('#security_groups tbody '
+                                 'tr[data-object-id]')
+        text = run.browser.text()
+        run.screenshot('security-groups')
+        if 'default' not in text or NOT_ENFORCED not in text:
+            raise StepFailed('the security groups page says: %s'
+                             % text[:500])
 
     def launch():
         run.open('/project/instances/')
@@ -298,7 +346,8 @@ def main():
                      '.initialized;', 'the launch wizard\'s data', timeout=60)
         browser.type('.ng-wizard #name', SERVER)
         run.screenshot('launch-details')
-        for step, item in (('Source', IMAGE), ('Flavor', FLAVOR)):
+        for step, item in (('Source', IMAGE), ('Flavor', FLAVOR),
+                           ('Networks', NETWORK)):
             browser.script('''
                 for (const a of document.querySelectorAll(
                         '.ng-wizard .wizard-nav li.nav-item a')) {
@@ -308,13 +357,23 @@ def main():
                 }
                 return false;''' % js_string(step))
             # The item's row in the table of available ones, and its
-            # button that moves it up to the allocated one.
-            browser.wait(transfer_row(item, 'fa-arrow-up', True),
-                         'the %s %s in the launch wizard' % (step, item),
-                         timeout=60)
+            # button that moves it up to the allocated one. The wizard
+            # allocates a project's only network itself.
+            browser.wait('return (() => {%s})() || (() => {%s})();' % (
+                transfer_row(item, 'fa-arrow-down', False),
+                transfer_row(item, 'fa-arrow-up', True)),
+                'the %s %s in the launch wizard' % (step, item),
+                timeout=60)
             browser.wait(transfer_row(item, 'fa-arrow-down', False),
                          '%s allocated' % item)
             run.screenshot('launch-%s' % step.lower())
+        # The model's networks, which Nova gets as the server's NICs.
+        chosen = browser.script(
+            'return angular.element(document.querySelector(".ng-wizard"))'
+            '.injector().get("launchInstanceModel").newInstanceSpec'
+            '.networks.map(n => n.name);')
+        if chosen != [NETWORK]:
+            raise StepFailed('the wizard launches on %s' % chosen)
         try:
             browser.wait('const b = document.querySelector('
                          '".ng-wizard button.finish"); '
@@ -339,25 +398,58 @@ def main():
             if row:
                 run.server_id = row[0]
                 if row[2] == 'Active':
-                    run.screenshot('active')
-                    return
+                    break
                 if row[2] == 'Error':
                     raise StepFailed('the instance went to Error')
             time.sleep(2)
-        raise StepFailed('the instance is not Active after 180 s: %s' % row)
+        else:
+            raise StepFailed('the instance is not Active after 180 s: %s'
+                             % row)
+        run.screenshot('active')
+        if NETWORK_PREFIX not in row[3]:
+            raise StepFailed('no address on %s in the row: %r' % (
+                NETWORK, row[3]))
+        # The row's actions menu holds every action allowed on it.
+        offered = run.browser.script('''
+            return Array.from(document.querySelectorAll(
+                '[id^="instances__row_%s__action_"]'))
+                .map(e => e.id.split('__action_')[1]);''' % run.server_id)
+        print('     actions: %s' % ', '.join(offered), flush=True)
+        wrong = {'attach_interface', 'associate', 'attach_volume'} & \
+            set(offered)
+        if wrong:
+            raise StepFailed('actions that can only fail: %s' % sorted(wrong))
 
-    def console():
+    def instance_page(tab):
+        """The instance's page, as a user goes there (its name in the
+        table), and its tab ``tab`` (loaded when clicked)."""
         if not run.server_id:
             raise StepFailed('no instance')
-        # As a user goes there: the instance's name in the table, then
-        # the Console tab (loaded when clicked).
         run.open('/project/instances/')
         run.browser.click('#instances tr[data-object-id="%s"] td a[href$='
                           '"/%s/"]' % (run.server_id, run.server_id))
         run.browser.wait('return location.pathname.endsWith(%s);'
                          % js_string('/%s/' % run.server_id),
                          'the instance\'s page')
-        run.browser.click('a[data-target="#instance_details__console"]')
+        run.browser.click('a[data-target="#instance_details__%s"]' % tab)
+
+    def interfaces():
+        instance_page('interfaces')
+        rows = run.browser.wait(
+            '''const table = document.querySelector('#interfaces');
+            return table && Array.from(table.querySelectorAll(
+                'tbody tr[data-object-id]')).map(
+                    r => r.innerText.trim().replace(/\\s+/g, ' '));''',
+            'the Interfaces tab\'s table', timeout=60)
+        run.screenshot('interfaces')
+        print('     interfaces: %s' % rows, flush=True)
+        if len(rows) != 1 or NETWORK not in rows[0] or \
+                NETWORK_PREFIX not in rows[0]:
+            raise StepFailed('the Interfaces tab lists %s, not one port '
+                             'on %s' % (rows, NETWORK))
+
+    def console():
+        instance_page('console')
         proxy = 'http://127.0.0.1:%d/' % run.settings()['novncproxy']
         src = run.browser.wait('''
             const frame = document.querySelector(
@@ -418,23 +510,28 @@ def main():
     def clean_log():
         path = os.path.join(run.state, 'logs', 'horizon.log')
         with open(path) as f:
-            errors = [line for line in f if ' ERROR ' in line]
-        if errors:
-            raise StepFailed('%d ERROR lines in %s, the first: %s' % (
-                len(errors), path, errors[0].strip()[:300]))
+            bad = [line for line in f
+                   if ' ERROR ' in line or ' WARNING ' in line]
+        if bad:
+            raise StepFailed('%d ERROR or WARNING lines in %s, the first: '
+                             '%s' % (len(bad), path, bad[0].strip()[:300]))
 
     try:
         if run.step('start', start):
             if run.step('Horizon login page', login_page):
                 if run.step('log in as demo', log_in):
-                    if run.step('launch instance (wizard)', launch):
+                    run.step('networks page', networks_page)
+                    run.step('security groups page', security_groups_page)
+                    if run.step('launch instance on %s (wizard)' % NETWORK,
+                                launch):
                         run.step('instance ACTIVE', active)
+                        run.step('interfaces tab', interfaces)
                         run.step('console tab', console)
                         run.step('delete instance', delete)
-            run.step('no ERROR in horizon.log', clean_log)
+            run.step('no ERROR or WARNING in horizon.log', clean_log)
         else:
             for name in ('Horizon login page', 'log in as demo',
-                         'launch instance (wizard)'):
+                         'launch instance on %s (wizard)' % NETWORK):
                 run.skip(name, 'the all-in-one did not start')
     finally:
         if run.browser:

@@ -14,20 +14,24 @@
 
 """tools/allinone/dashboard.py's plumbing: the SECRET_KEY file, the
 generated local_settings (no secret in it), the static files server (no
-path outside its folder), and the NIC list python-novaclient gets when
-Horizon launches without networks.
+path outside its folder); and Horizon on those settings: no router or
+floating IP panels, parallel calls no more than a connection pool at a
+time, no Attach Interface action, the Security Groups pages' notice.
 
-Needs python-novaclient (the all-in-one venv):
+Needs Horizon (the all-in-one venv):
 
     .aio/venv/bin/python -m unittest discover -s tools/allinone/tests
 """
 
+import functools
 import io
 import os
 import shutil
 import stat
 import sys
 import tempfile
+import threading
+import time
 import unittest
 from unittest import mock
 
@@ -132,30 +136,89 @@ class StaticFilesTest(unittest.TestCase):
         self.assertEqual(b'', self.get('/static/css/a.css', 'HEAD')[2])
 
 
-class LaunchWithoutNetworksTest(unittest.TestCase):
+class HorizonTest(unittest.TestCase):
+    """Horizon itself (Django set up once, process-wide, on settings
+    written into a temporary state folder) with those settings and
+    dashboard.py's changes."""
 
-    def create(self, version, nics):
-        from novaclient import api_versions
-        from novaclient.v2 import servers
-        sent = {}
+    @classmethod
+    def setUpClass(cls):
+        import django
+        cls.state = tempfile.mkdtemp(prefix='aio-dashboard-test-')
+        os.makedirs(os.path.join(cls.state, 'logs'))
+        dashboard.write_settings(FakeNode(cls.state))
+        # Unittest's discovery puts this folder first on sys.path, where
+        # the browser test horizon.py would be taken for Horizon's package.
+        path = sys.path[:]
+        sys.path[:] = [p for p in path if os.path.abspath(p) != HERE]
+        try:
+            django.setup()
+        finally:
+            sys.path[:] = path
 
-        def real_create(self, name, image, flavor, *args, **kwargs):
-            sent['nics'] = kwargs['nics']
-        with mock.patch.object(servers.ServerManager, 'create', real_create):
-            dashboard.allow_launch_without_networks()
-            manager = servers.ServerManager(mock.Mock(
-                api_version=api_versions.APIVersion(version)))
-            manager.create('vm', 'image', 'flavor', nics=nics)
-        return sent['nics']
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.state)
 
-    def test_empty_list_is_none_from_2_37(self):
-        self.assertEqual('none', self.create('2.90', []))
+    def test_no_router_or_floating_ip_panels(self):
+        # Neutron has no L3 service here: these panels would only fail.
+        from openstack_dashboard.dashboards.project.floating_ips import (
+            panel as floating_ips)
+        from openstack_dashboard.dashboards.project.routers import (
+            panel as routers)
+        self.assertFalse(routers.Routers.can_register())
+        self.assertFalse(floating_ips.FloatingIps.can_register())
 
-    def test_before_2_37_and_real_nics_unchanged(self):
-        self.assertEqual([], self.create('2.36', []))
-        nics = [{'net-id': 'n1'}]
-        self.assertEqual(nics, self.create('2.90', nics))
-        self.assertEqual('auto', self.create('2.90', 'auto'))
+    def test_parallel_calls_at_most_a_pool_at_a_time(self):
+        from openstack_dashboard.utils import futurist_utils
+        lock = threading.Lock()
+        running = []
+        most = []
+
+        def call(number, square=False):
+            with lock:
+                running.append(number)
+                most.append(len(running))
+            time.sleep(0.2)
+            with lock:
+                running.remove(number)
+            return number * number if square else number
+        with mock.patch.object(futurist_utils, 'call_functions_parallel'):
+            dashboard.parallel_calls_in_one_pool()
+            result = futurist_utils.call_functions_parallel(
+                *[(call, [n], {'square': True}) for n in range(24)],
+                (call, [99]), functools.partial(call, 100))
+            self.assertEqual((), futurist_utils.call_functions_parallel())
+        self.assertEqual(tuple(n * n for n in range(24)) + (99, 100), result)
+        # In parallel, no more at once than a requests connection pool has.
+        self.assertEqual(10, max(most))
+
+    def test_no_attach_interface(self):
+        from openstack_dashboard.dashboards.project.instances import tables
+        instance = mock.Mock(status='ACTIVE')
+        request = mock.Mock()
+        with mock.patch.object(tables.AttachInterface, 'allowed'):
+            dashboard.no_interface_attach()
+            self.assertFalse(tables.AttachInterface.allowed(
+                tables.AttachInterface(), request, instance))
+
+    def test_security_group_pages_say_they_filter_nothing(self):
+        from openstack_dashboard.dashboards.project.security_groups import (
+            views)
+        with mock.patch.object(views.IndexView, 'get',
+                               return_value='groups') as groups, \
+                mock.patch.object(views.DetailView, 'get',
+                                  return_value='rules') as rules, \
+                mock.patch('horizon.messages.info') as info:
+            dashboard.security_groups_say_they_filter_nothing()
+            for view, real, page in ((views.IndexView, groups, 'groups'),
+                                     (views.DetailView, rules, 'rules')):
+                info.reset_mock()
+                request = mock.Mock()
+                self.assertEqual(page, view.get(view(), request, 'x', y=1))
+                real.assert_called_once_with(mock.ANY, request, 'x', y=1)
+                info.assert_called_once_with(
+                    request, dashboard.SECURITY_GROUPS_NOTICE)
 
 
 if __name__ == '__main__':
