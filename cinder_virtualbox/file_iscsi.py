@@ -370,7 +370,7 @@ class FileISCSIDriver(driver.VolumeDriver):
             raise exception.InvalidInput(
                 reason=_('volume %(id)s is bigger than %(size)d GiB') %
                 {'id': volume.id, 'size': new_size})
-        target = self._our_target(volume, path)
+        target = self._our_target(volume, path, down_ok=True)
         if target is not None and target.sessions:
             raise exception.VolumeIsBusy(volume_name=volume.name)
         os.truncate(path, new_size * units.Gi)
@@ -435,12 +435,19 @@ class FileISCSIDriver(driver.VolumeDriver):
             return auth[1], auth[2]
         return None
 
-    def _our_target(self, volume, path=None):
+    def _our_target(self, volume, path=None, down_ok=False):
         """The volume's target in tgtd, or None. A target of that name
-        serving another file is not ours: it is left alone, loudly."""
+        serving another file is not ours: it is left alone, loudly. With
+        ``down_ok``, a tgtd that is not running serves nothing: None."""
         path = path or self.local_path(volume)
         try:
             target = self.tgtd.find_target(self._iqn(volume))
+        except tgtd.TgtdUnavailable as e:
+            if not down_ok:
+                raise exception.VolumeBackendAPIException(data=str(e))
+            LOG.warning('File volumes: %s; volume %s is exported nowhere',
+                        e, volume.id)
+            return None
         except tgtd.TgtdError as e:
             raise exception.VolumeBackendAPIException(data=str(e))
         if target is None:
@@ -492,9 +499,9 @@ class FileISCSIDriver(driver.VolumeDriver):
                 'provider_auth': 'CHAP %s %s' % (user, secret)}
 
     def _unexport(self, volume, path=None):
+        target = self._our_target(volume, path, down_ok=True)
+        client = self.tgtd
         try:
-            target = self._our_target(volume, path)
-            client = self.tgtd
             if target is not None:
                 if target.sessions:
                     # Forcing it away would cut a VM off its disk.
@@ -504,6 +511,8 @@ class FileISCSIDriver(driver.VolumeDriver):
             chap = self._chap(volume)
             if chap and chap[0] in client.show_accounts():
                 client.delete_account(chap[0])
+        except tgtd.TgtdUnavailable:
+            pass                # nothing is exported by a stopped tgtd
         except tgtd.TgtdError as e:
             raise exception.VolumeBackendAPIException(
                 data=_('removing the export of volume %(id)s: %(err)s') %

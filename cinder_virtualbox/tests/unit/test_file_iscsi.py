@@ -344,6 +344,21 @@ class FileISCSITestCase(test.TestCase):
         self.assertIn('tgtd is not running', str(e))
         stats = self.driver.get_volume_stats(refresh=True)
         self.assertEqual('down', stats['pools'][0]['backend_state'])
+        # A stopped tgtd serves no file: detached work goes on.
+        self.driver.extend_volume(volume, 2)
+        self.assertEqual(2 * units.Gi, os.stat(self._path()).st_size)
+        self.driver.remove_export(self.ctxt, volume)
+        self.driver.delete_volume(volume)
+        self.assertEqual([], os.listdir(self.dir))
+
+    def test_tgtd_refusing_us_stops_a_delete(self):
+        volume = self._volume()
+        self.driver.create_volume(volume)
+        self.fake.refuse = True
+        e = self.assertRaises(exception.VolumeBackendAPIException,
+                              self.driver.delete_volume, volume)
+        self.assertIn('run this as root', str(e))
+        self.assertTrue(os.path.exists(self._path()))
 
     def test_check_for_setup_error(self):
         self.driver.check_for_setup_error()
