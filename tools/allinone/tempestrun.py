@@ -25,8 +25,12 @@ the running cloud's settings (STATE/aio.json). It
     password) for this cloud: Keystone and the admin's credentials
     (STATE/secrets.json), dynamic test projects and users, the image
     ``tinyguest`` and the flavors m1.nano/m1.tiny by their IDs, the
-    services there are (Nova, Glance; no Neutron, Cinder, Swift yet) and
-    feature flags that say what the VirtualBox driver does;
+    services there are (Nova, Glance, Neutron; no Cinder, Swift yet),
+    Neutron's extensions and feature flags that say what the VirtualBox
+    driver does;
+  * makes the shared network SHARED_NETWORK (once) that test servers boot
+    on: Tempest's isolated networks always come with a router, and this
+    Neutron has none (see tempest_conf);
   * runs ``tempest run``: REGEX, or else the CI subset (tempest-subset.txt),
     never the tests tempest-excluded.txt excludes; two workers, one per
     core of a small machine; and prints ``N passed, N failed, N skipped``
@@ -58,8 +62,8 @@ SUBSET_FILE = os.path.join(HERE, 'tempest-subset.txt')
 EXCLUDED_FILE = os.path.join(HERE, 'tempest-excluded.txt')
 # Tests that must run (pass or fail, not skipped) in a CI run.
 MIN_RUN = 100
-# Workers: two cores in CI; the cloud's own processes share them, and a
-# third worker made the run no faster.
+# Workers: two cores in CI; the cloud's own processes share them. A third
+# worker made the whole subset slower (each test took half as long again).
 CONCURRENCY = 2
 # Seconds a test may take (OS_TEST_TIMEOUT), waits for servers included.
 TEST_TIMEOUT = 600
@@ -68,10 +72,17 @@ IMAGE = 'tinyguest'
 FLAVOR = 'm1.nano'
 FLAVOR_ALT = 'm1.tiny'
 KEYSTONE_PORT = 5000
-# The catalog types of a network service: Neutron's own, or the all-in-one's
-# Neutron stand-in (no networks), registered apart so that the CLI and
-# Horizon see no network service.
-NETWORK_TYPES = ('network', 'network-standin')
+# The network every test project's servers boot on (Tempest's
+# fixed_network_name): shared, a VXLAN network as the demo's "private",
+# without a gateway (no router to be one). The pool leaves the low
+# addresses out, as networks.py's: the agent gives VirtualBox's DHCP
+# server the lowest address no port gets.
+SHARED_NETWORK = 'tempest-shared'
+SHARED_SUBNET = {'cidr': '10.254.0.0/20', 'gateway_ip': None,
+                 'allocation_pools': [{'start': '10.254.0.10',
+                                       'end': '10.254.15.250'}]}
+# networks.py's external network (Tempest's public_network_id).
+PUBLIC_NETWORK = 'public'
 REGION = 'RegionOne'
 DOMAIN = 'Default'
 
@@ -268,14 +279,15 @@ def discover(settings, password):
     """What tempest.conf needs to know of the running cloud."""
     identity = keystone_url(settings)
     token, catalog = admin_token(identity, password)
-    services = {t for t in ('compute', 'image', 'volumev3',
+    services = {t for t in ('compute', 'image', 'network', 'volumev3',
                             'block-storage', 'object-store', 'placement')
                 if endpoint(catalog, t)}
     compute = endpoint(catalog, 'compute')
     image = endpoint(catalog, 'image')
-    if not compute or not image:
-        raise Failed('the catalog has no compute or image endpoint: %s'
-                     % sorted(services))
+    network = endpoint(catalog, 'network')
+    if not compute or not image or not network:
+        raise Failed('the catalog has no compute, image or network '
+                     'endpoint: %s' % sorted(services))
     images = http_json('%s/v2/images?name=%s' % (
         image, urllib.parse.quote(IMAGE)), token=token)[0]['images']
     images = [i for i in images if i.get('status') == 'active']
@@ -287,16 +299,11 @@ def discover(settings, password):
     for name in (FLAVOR, FLAVOR_ALT):
         if name not in flavors:
             raise Failed('no flavor %s (aio.py start creates it)' % name)
-    # The all-in-one's Neutron stand-in offers no extension and makes no
-    # network; a real Neutron offers many.
-    network_type = next((t for t in NETWORK_TYPES if endpoint(catalog, t)),
-                        None)
-    extensions = []
-    if network_type:
-        services.add('network')
-        extensions = sorted(e['alias'] for e in http_json(
-            endpoint(catalog, network_type) + '/v2.0/extensions',
-            token=token)[0].get('extensions', []))
+    extensions = sorted(e['alias'] for e in http_json(
+        network + '/v2.0/extensions', token=token)[0]['extensions'])
+    ensure_shared_network(network, token)
+    public = http_json('%s/v2.0/networks?router:external=true&name=%s' % (
+        network, PUBLIC_NETWORK), token=token)[0]['networks']
     root = compute.rsplit('/', 1)[0] + '/'
     versions = http_json(root, token=token)[0]['versions']
     maximum = max((v.get('version') or '' for v in versions
@@ -305,8 +312,27 @@ def discover(settings, password):
             'image_ref': images[0]['id'],
             'flavor_ref': flavors[FLAVOR], 'flavor_ref_alt':
             flavors[FLAVOR_ALT], 'max_microversion': maximum or 'latest',
-            'network_type': network_type,
-            'network_extensions': extensions}
+            'network_extensions': extensions,
+            'public_network_id': public[0]['id'] if public else ''}
+
+
+def ensure_shared_network(network, token):
+    """SHARED_NETWORK and its subnet, made by the admin when missing."""
+    url = network + '/v2.0/'
+    found = http_json(url + 'networks?name=' + SHARED_NETWORK,
+                      token=token)[0]['networks']
+    if found:
+        net = found[0]
+    else:
+        net = http_json(url + 'networks', {'network': {
+            'name': SHARED_NETWORK, 'shared': True}}, token=token)[0][
+                'network']
+        say('made the shared network %s for test servers' % SHARED_NETWORK)
+    if not net['subnets']:
+        http_json(url + 'subnets', {'subnet': dict(
+            SHARED_SUBNET, name=SHARED_NETWORK + '-subnet',
+            network_id=net['id'], ip_version=4, enable_dhcp=True)},
+            token=token)
 
 
 # --- tempest.conf -------------------------------------------------------
@@ -331,10 +357,12 @@ def tempest_conf(settings, password, cloud, workspace):
             # A project and users of their own for each test class,
             # deleted after it.
             'use_dynamic_credentials': 'true',
-            # A network of their own for each: not from the Neutron
-            # stand-in, which makes none (servers boot with networks
-            # "none").
-            'create_isolated_networks': flag(cloud['network_extensions']),
+            # Tempest 47 gives a test project a network of its own only
+            # with a router (every class that asks for a network asks
+            # for one), and this Neutron has no router API: test servers
+            # boot on SHARED_NETWORK instead ([compute]
+            # fixed_network_name); tempest.api.network makes its own.
+            'create_isolated_networks': 'false',
             'admin_username': 'admin',
             'admin_password': password,
             'admin_project_name': 'admin',
@@ -360,11 +388,12 @@ def tempest_conf(settings, password, cloud, workspace):
             'region': REGION,
             'endpoint_type': 'publicURL',
             'min_compute_nodes': '1',
+            'fixed_network_name': SHARED_NETWORK,
             'max_microversion': cloud['max_microversion'],
             # The simulator builds a server in about a second.
             'build_timeout': '120' if simulated else '300',
         },
-        'compute-feature-enabled': compute_features(settings, services),
+        'compute-feature-enabled': compute_features(settings),
         'image': {
             'region': REGION,
             'endpoint_type': 'publicURL',
@@ -374,31 +403,30 @@ def tempest_conf(settings, password, cloud, workspace):
         },
         'placement': {'region': REGION, 'endpoint_type': 'public'},
         'network': {
-            'catalog_type': cloud['network_type'] or 'network',
+            'catalog_type': 'network',
+            'public_network_id': cloud['public_network_id'],
             'region': REGION,
             'endpoint_type': 'publicURL',
         },
         'network-feature-enabled': {
-            # What Neutron offers (the stand-in: nothing), so that tests
-            # of security groups and floating IPs skip, saying why.
+            # What Neutron offers, so that tests of routers, floating IPs
+            # (no L3 service plugin), DHCP agents and the like skip,
+            # saying why.
             'api_extensions': ','.join(cloud['network_extensions']),
             'floating_ips': flag('router' in cloud['network_extensions']),
+            # VirtualBox's DHCP servers hand out IPv4 addresses only.
             'ipv6': 'false',
         },
         'validation': {
-            # Reaching a guest over SSH needs Neutron's networks and
-            # floating IPs (and a guest with sshd: the tiny guest has
-            # none).
+            # Tempest's validation logs into the guest over SSH: the
+            # simulator runs no guest, the tiny guest has no sshd, and
+            # there are no floating IPs to reach one.
             'run_validation': 'false',
         },
         'service_available': {
             'nova': 'true',
             'glance': 'true',
-            # Tempest skips every compute test that boots a server
-            # without Neutron (it knows no other networking): the
-            # stand-in in the catalog answers its reads (see
-            # tempest-excluded.txt).
-            'neutron': flag('network' in services),
+            'neutron': 'true',
             'cinder': flag({'volumev3', 'block-storage'} & services),
             'swift': flag('object-store' in services),
             # Horizon's Tempest tests are not what this run is for; the
@@ -412,7 +440,7 @@ def tempest_conf(settings, password, cloud, workspace):
     }
 
 
-def compute_features(settings, services):
+def compute_features(settings):
     """[compute-feature-enabled]: what the VirtualBox driver does (the
     README's feature table), as the all-in-one configures it."""
     simulated = bool(settings.get('simulated'))
@@ -434,7 +462,7 @@ def compute_features(settings, services):
         'block_migration_for_live_migration': 'false',
         'volume_backed_live_migration': 'false',
         'can_migrate_between_any_hosts': 'false',
-        # No Neutron, so no metadata service reaches a guest.
+        # No metadata service: this Neutron has no metadata agent.
         'metadata_service': 'false',
         # VRDE's VNC through noVNC; the simulator has no screens, so no
         # RFB server answers there.
