@@ -61,6 +61,7 @@ import contextlib
 
 from oslo_log import log as logging
 
+from nova.compute import task_states
 import nova.conf
 from nova import exception
 from nova.i18n import _
@@ -384,6 +385,15 @@ class VIFOps(object):
         vbox port, the option off) it yields at once, so spawn never hangs
         on a laptop where no Neutron agent reports VirtualBox NICs."""
         events = self.neutron_events(network_info)
+        if getattr(instance, 'task_state', None) == \
+                task_states.REBUILD_SPAWNING:
+            # A rebuild re-creates the VM on this host with the same ports
+            # (MACs) within one of the agent's sweeps: the agent sees no NIC
+            # go or come, so Neutron sends no event, however stale the
+            # "active" of the cache Nova passes (libvirt's event comes from
+            # OVS seeing the tap device re-created). The NIC's attachment
+            # is the VM's own, and the DHCP entry is kept for the MAC.
+            events = []
         if not events:
             yield
             return

@@ -17,6 +17,7 @@ from unittest import mock
 
 import testtools
 
+from nova.compute import task_states
 from nova import exception
 from nova.network import model as network_model
 from nova import objects
@@ -447,6 +448,23 @@ class EventsTestCase(VIFTestBase):
         self.flags(vif_plugging_timeout=0)
         self.assertEqual([], self.vifops.neutron_events(
             [make_vbox_vif(1, 'intnet', 'n1', active=False)]))
+
+    def test_a_rebuild_waits_for_no_event(self):
+        # The same ports come back on a VM re-created within one agent
+        # sweep: Neutron sends nothing, waiting would time out.
+        self.instance.task_state = task_states.REBUILD_SPAWNING
+        virtapi = mock.MagicMock()
+        with self.vifops.wait_for_vif_plugged(
+                virtapi, self.instance,
+                [make_vbox_vif(1, 'intnet', 'n1', active=False)]):
+            pass
+        virtapi.wait_for_instance_event.assert_not_called()
+        self.instance.task_state = task_states.SPAWNING
+        with self.vifops.wait_for_vif_plugged(
+                virtapi, self.instance,
+                [make_vbox_vif(1, 'intnet', 'n1', active=False)]):
+            pass
+        virtapi.wait_for_instance_event.assert_called_once()
 
     def test_spawn_waits_for_a_vbox_port_and_fails_on_timeout(self):
         self.flags(vif_plugging_timeout=5, vif_plugging_is_fatal=True)
