@@ -30,13 +30,16 @@ say() { printf '== %s\n' "$*"; }
 is_root() { [ "$(id -u)" = 0 ]; }
 
 # System tools the tests use: qemu-img converts images, genisoimage builds
-# config drives (Nova's ConfigDriveBuilder), tgt is a real iSCSI target for
-# the volume tests on real VirtualBox; headless Chromium driven through
-# chromedriver tests Horizon and the noVNC console.
+# config drives (Nova's ConfigDriveBuilder), tgt is the iSCSI target of
+# the all-in-one's Cinder and of the volume tests on real VirtualBox,
+# libiscsi-bin an initiator that logs in to a Cinder export with its CHAP
+# secret; headless Chromium driven through chromedriver tests Horizon and
+# the noVNC console.
 missing=""
 command -v qemu-img >/dev/null || missing="$missing qemu-utils"
 command -v genisoimage >/dev/null || missing="$missing genisoimage"
 command -v tgtd >/dev/null || missing="$missing tgt"
+command -v iscsi-readcapacity16 >/dev/null || missing="$missing libiscsi-bin"
 if [ "${SKIP_ALLINONE:-0}" != 1 ]; then
     command -v chromium >/dev/null || missing="$missing chromium"
     command -v chromedriver >/dev/null || missing="$missing chromium-driver"

@@ -34,14 +34,26 @@ What runs, on 127.0.0.1 only (see node.py):
                     SQLite) and the VirtualBox agent on its own in-memory
                     bus (networking_virtualbox).
   process "glance": Glance API :9292, file store, SQLite.
+  process "cinder": Cinder API :8776, scheduler and volume service (the file
+                    backend: cinder_virtualbox), SQLite; only where volumes
+                    can be served (see below).
   process "horizon": Horizon (OpenStack's dashboard, Django) :8080, static
                     files included (dashboard.py).
 Every API is behind keystonemiddleware with Nova's (and the others') own
 default policies. Keystone has the admin (project admin) and the user demo
 (project demo, role member), passwords made at the first start and kept in
 STATE/secrets.json (and STATE/clouds.yaml: clouds allinone-admin and
-allinone-demo), and a service user per service (project service). No
-Cinder yet: no volumes (no volume service in the catalog).
+allinone-demo), and a service user per service (project service).
+
+Volumes: Cinder with this repo's file-backed driver (cinder_virtualbox):
+each volume a sparse file under STATE/cinder/volumes, exported by tgt as
+an iSCSI LUN with its own CHAP secret on 127.0.0.1:3260, which the VMs
+reach through VirtualBox's own iSCSI initiator. tgtd's management socket
+answers root only, so volumes are on when the start runs as root (it
+installs tgt with apt-get when missing and starts tgtd, which stays up
+like a system service); otherwise the start says in one line why volumes
+are off and the catalog has no volume service. Cinder's LVM driver is not
+used: these machines, macOS and Windows have no device-mapper.
 
 Networks (networks.py, at the first start): "private", the demo project's
 own network (VXLAN type, 10.0.0.0/24, no gateway: it joins the project's
@@ -124,6 +136,7 @@ REQUIREMENTS = [
     'openstack-placement==16.0.0',
     'glance==33.0.0',
     'neutron==29.0.0',
+    'cinder==29.0.0',
     'keystone==30.0.0',
     'horizon==27.0.0',
     'Django>=5.2,<5.3',
@@ -132,10 +145,18 @@ REQUIREMENTS = [
     'SQLAlchemy>=2.0,<2.1',
 ]
 PORTS = {'keystone': 5000, 'nova': 8774, 'placement': 8778, 'glance': 9292,
-         'neutron': 9696, 'novncproxy': 6080, 'horizon': 8080}
+         'neutron': 9696, 'cinder': 8776, 'novncproxy': 6080,
+         'horizon': 8080}
 # Started together; Nova's services wait for the service users and endpoints
 # that identity.py makes once Keystone answers.
 SERVICES = ('keystone', 'glance', 'neutron', 'nova', 'horizon')
+# Started with them where the host can serve volumes (volume_backend).
+VOLUME_SERVICE = 'cinder'
+# Cinder's file-backed driver (this repo): volumes are files under
+# STATE/cinder/volumes, exported by tgt as iSCSI LUNs with CHAP.
+FILE_BACKEND = 'file'
+FILE_DRIVER = 'cinder_virtualbox.file_iscsi.FileISCSIDriver'
+ISCSI_PORTAL = ('127.0.0.1', 3260)
 REGION = 'RegionOne'
 # Nova's compute host, which the VirtualBox agent serves: Neutron binds a
 # server's ports for the host whose agent is alive.
@@ -172,7 +193,8 @@ HOST_TOOLS = {'qemu-img': 'qemu-utils', 'genisoimage': 'genisoimage'}
 ADMIN_CLOUD = 'allinone-admin'
 DEMO_CLOUD = 'allinone-demo'
 # The checkout files whose change means our package must be reinstalled.
-SOURCE_DIRS = ('nova', 'vboxsim', 'networking_virtualbox')
+SOURCE_DIRS = ('nova', 'vboxsim', 'networking_virtualbox',
+               'cinder_virtualbox')
 SOURCE_FILES = ('setup.cfg', 'setup.py', 'requirements.txt')
 
 
@@ -234,8 +256,12 @@ def clean_source(target):
         os.makedirs(os.path.dirname(os.path.join(target, rel)),
                     exist_ok=True)
         shutil.copy2(src, os.path.join(target, rel))
-    shutil.copytree(os.path.join(REPO, '.git'), os.path.join(target, '.git'),
-                    symlinks=True)
+    git = os.path.join(REPO, '.git')
+    if os.path.isdir(git):
+        shutil.copytree(git, os.path.join(target, '.git'), symlinks=True)
+    else:
+        # A git worktree: .git is a file naming the repository.
+        shutil.copy2(git, os.path.join(target, '.git'))
 
 
 def pip_install_checkout(venv, *args):
@@ -272,8 +298,8 @@ def install(venv, force=False):
             say('warning: Nova 34 is tested with Python 3.11; this is %s'
                 % sys.version.split()[0])
         say('installing Nova 34, Keystone 30, Placement 16, Glance 33, '
-            'Neutron 29, Horizon 27, the openstack CLI and this driver into '
-            '%s (a few minutes, once)' % venv)
+            'Neutron 29, Cinder 29, Horizon 27, the openstack CLI and this '
+            'driver into %s (a few minutes, once)' % venv)
         started = time.monotonic()
         os.makedirs(os.path.dirname(venv), exist_ok=True)
         ignore = os.path.join(AIO_DIR, '.gitignore')
@@ -350,8 +376,18 @@ def ensure_host_tools(path=None, can_install=None):
                      'install %s) and start again' % (
                          ' and '.join(sorted(missing)), ' and '.join(packages),
                          ' '.join(packages)))
+    apt_install(packages, sorted(missing))
+    still = missing_host_tools(path)
+    if still:
+        raise Failed('%s still not found after apt-get install %s' % (
+            ' and '.join(sorted(still)), ' '.join(packages)))
+
+
+def apt_install(packages, commands):
+    """apt-get install ``packages`` (for ``commands``), or raise Failed
+    saying what to install."""
     say('installing %s (for %s) with apt-get' % (
-        ' '.join(packages), ', '.join(sorted(missing))))
+        ' '.join(packages), ', '.join(commands)))
     env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
     for command in (['apt-get', 'update', '-qq'],
                     ['apt-get', 'install', '-y', '-qq',
@@ -363,10 +399,36 @@ def ensure_host_tools(path=None, can_install=None):
             raise Failed('%s failed (%s): install %s yourself' % (
                 ' '.join(command[:2]), last[-1] if last else 'no output',
                 ' '.join(packages)))
-    still = missing_host_tools(path)
-    if still:
-        raise Failed('%s still not found after apt-get install %s' % (
-            ' and '.join(sorted(still)), ' '.join(packages)))
+
+
+def volume_backend(is_root=None):
+    """(Cinder backend, None) when this host can serve volumes, else
+    (None, why not, in one line). The file backend needs tgt's daemon,
+    whose management socket only root may use; as root with apt-get the
+    start installs tgt and starts tgtd when they are missing."""
+    if is_root is None:
+        is_root = os.geteuid() == 0
+    if not is_root:
+        return None, ('volumes need root: Cinder exports them with tgt, '
+                      'whose daemon only root may drive (start as root)')
+    if shutil.which('tgtd') is None:
+        if not shutil.which('apt-get'):
+            return None, 'volumes need tgt (tgtd): install it'
+        try:
+            apt_install(['tgt'], ['tgtd'])
+        except Failed as e:
+            return None, 'volumes need tgt (tgtd): %s' % e
+    show = ['tgtadm', '--lld', 'iscsi', '--mode', 'target', '--op', 'show']
+    if subprocess.run(show, capture_output=True).returncode:
+        # tgtd daemonizes; it stays up after a stop, as a system service
+        # would, so the volumes attached to VMs stay reachable.
+        subprocess.run(['tgtd'], check=False, capture_output=True)
+        deadline = time.monotonic() + 10
+        while subprocess.run(show, capture_output=True).returncode:
+            if time.monotonic() > deadline:
+                return None, 'volumes need tgtd, which did not start'
+            time.sleep(0.2)
+    return FILE_BACKEND, None
 
 
 def read_local_conf(path):
@@ -502,7 +564,8 @@ def write_config(settings):
     for sub in ('etc/keystone', 'etc/nova', 'etc/glance', 'etc/placement',
                 'etc/neutron', 'run', 'logs', 'nova/instances', 'nova/locks',
                 'keystone', 'placement', 'glance/images', 'glance/staging',
-                'glance/tasks', 'neutron/locks', 'vboxsim'):
+                'glance/tasks', 'neutron/locks', 'etc/cinder',
+                'cinder/locks', 'cinder/volumes', 'vboxsim'):
         os.makedirs(os.path.join(state, sub), exist_ok=True)
     url = 'http://127.0.0.1:%d'
     debug = str(bool(settings['debug'])).lower()
@@ -567,6 +630,7 @@ def write_config(settings):
         'glance': service_user('nova'),
         'neutron': service_user('nova'),
         'keystone': service_user('nova'),
+        'cinder': service_user('nova'),
         'compute': {'heal_instance_info_cache_interval': '-1'},
         'virtualbox': dict(vboxmanage_cmd=settings['vboxmanage'],
                            **vrde_options(settings)),
@@ -660,10 +724,42 @@ def write_config(settings):
             'vboxmanage_cmd': settings['vboxmanage'],
         },
     }
+    cinder = {
+        'DEFAULT': {
+            'host': settings['host'],
+            'transport_url': 'fake://',
+            'auth_strategy': 'keystone',
+            'state_path': '%s/cinder' % state,
+            'enabled_backends': settings.get('volume_backend') or '',
+            'default_volume_type': '__DEFAULT__',
+            # Its start waits this long for every volume service's first
+            # report, whatever came in (a minute by default); the one here
+            # answers the scheduler's request for them at once.
+            'scheduler_driver_init_wait_time': '1',
+            'resource_query_filters_file': os.path.join(
+                settings['venv'], 'etc', 'cinder', 'resource_filters.json'),
+            'log_file': '%s/logs/cinder.log' % state,
+            'debug': debug,
+        },
+        'database': {
+            'connection': 'sqlite:///%s/cinder/cinder.sqlite' % state},
+        'keystone_authtoken': authtoken('cinder'),
+        'nova': service_user('cinder'),
+        'oslo_concurrency': {'lock_path': '%s/cinder/locks' % state},
+        'coordination': {'backend_url': 'file://%s/cinder/locks' % state},
+        FILE_BACKEND: {
+            'volume_driver': FILE_DRIVER,
+            'volume_backend_name': FILE_BACKEND,
+            'file_volumes_dir': '%s/cinder/volumes' % state,
+            'file_volumes_target_ip': ISCSI_PORTAL[0],
+            'file_volumes_target_port': str(ISCSI_PORTAL[1]),
+        },
+    }
     # One folder per service: a --config-dir reads every file in it.
     files = {'keystone/keystone.conf': ini(keystone),
              'nova/nova.conf': ini(nova),
              'neutron/neutron.conf': ini(neutron),
+             'cinder/cinder.conf': ini(cinder),
              'placement/placement.conf': ini(placement),
              'glance/glance-api.conf': ini(glance)}
     for name, text in files.items():
@@ -673,9 +769,11 @@ def write_config(settings):
                     'put your own Nova options in %s.\n'
                     % settings['local_conf'])
             f.write(text)
-    # Found beside neutron.conf (its api_paste_config is deprecated).
-    shutil.copy(os.path.join(settings['venv'], 'etc', 'neutron',
-                             'api-paste.ini'), os.path.join(etc, 'neutron'))
+    # Found beside neutron.conf and cinder.conf (api_paste_config is
+    # deprecated).
+    for service in ('neutron', 'cinder'):
+        shutil.copy(os.path.join(settings['venv'], 'etc', service,
+                                 'api-paste.ini'), os.path.join(etc, service))
     with open(os.path.join(state, 'aio.json'), 'w') as f:
         json.dump(settings, f, indent=1)
     write_clouds_yaml(settings)
@@ -727,11 +825,17 @@ def write_novnc_web(settings, package):
 def endpoints(settings):
     """Keystone's catalog: {service type: URL}."""
     url = 'http://127.0.0.1:%d'
-    return {'identity': url % settings['keystone'] + '/v3',
-            'compute': url % settings['nova'] + '/v2.1',
-            'image': url % settings['glance'],
-            'placement': url % settings['placement'],
-            'network': url % settings['neutron']}
+    points = {'identity': url % settings['keystone'] + '/v3',
+              'compute': url % settings['nova'] + '/v2.1',
+              'image': url % settings['glance'],
+              'placement': url % settings['placement'],
+              'network': url % settings['neutron']}
+    if settings.get('volume_backend'):
+        # Cinder's v3 API under both types in use: block-storage (the
+        # CLI), volumev3 (Nova's [cinder] catalog_info, Tempest).
+        for kind in ('block-storage', 'volumev3'):
+            points[kind] = url % settings['cinder'] + '/v3/$(project_id)s'
+    return points
 
 
 def write_clouds_yaml(settings):
@@ -821,9 +925,24 @@ def read_pid(state, name):
     return pid
 
 
+def services_of(settings):
+    """The service processes a start with these settings runs."""
+    return SERVICES + ((VOLUME_SERVICE,) if settings.get('volume_backend')
+                       else ())
+
+
 def running(state):
-    return {name: pid for name in SERVICES
+    return {name: pid for name in SERVICES + (VOLUME_SERVICE,)
             for pid in [read_pid(state, name)] if pid}
+
+
+def saved_settings(state):
+    """The settings of the last start (aio.json), {} before any."""
+    try:
+        with open(os.path.join(state, 'aio.json')) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
 
 
 def port_free(port):
@@ -1029,7 +1148,14 @@ def announce(settings, started):
         'catalog:' % (time.monotonic() - started))
     for service, url in points.items():
         say('  %-35s %s' % (service, url))
-    say('  %-35s none yet' % 'volume')
+    if settings['no_volumes']:
+        say('  %-35s none: %s' % ('volume', settings['no_volumes']))
+    else:
+        say('volumes: Cinder\'s %s backend (files under %s, exported by tgt '
+            'as iSCSI LUNs with CHAP on %s:%d)' % (
+                settings['volume_backend'],
+                os.path.join(settings['state'], 'cinder', 'volumes'),
+                ISCSI_PORTAL[0], ISCSI_PORTAL[1]))
     say('networks: %s (the demo project\'s, a VirtualBox internal network) '
         'and public (the admin\'s, the VirtualBox NAT network %s); '
         'addresses by VirtualBox\'s DHCP servers; no routers or floating '
@@ -1131,6 +1257,7 @@ def cmd_start(args):
     settings['instances'] = place_instances(settings)
     settings['vnc'] = has_vnc_pack(settings)
     settings['driverless'] = runs_driverless(settings)
+    settings['volume_backend'], settings['no_volumes'] = volume_backend()
     settings['novnc'] = novnc is not None
     write_config(settings)
     write_novnc_web(settings, novnc)
@@ -1138,7 +1265,7 @@ def cmd_start(args):
     identity_ready = os.path.join(state, 'run', node.IDENTITY_READY)
     if os.path.exists(identity_ready):
         os.unlink(identity_ready)
-    children = launch(settings, SERVICES)
+    children = launch(settings, services_of(settings))
     shown = {}
     try:
         wait_ready(settings, {'keystone': children['keystone']},
@@ -1186,10 +1313,11 @@ def cmd_stop(args):
 def cmd_status(args):
     state = os.path.abspath(args.state_dir)
     pids = running(state)
-    for name in SERVICES:
+    names = services_of(saved_settings(state))
+    for name in names:
         say('%-7s %s' % (name, 'running, pid %d' % pids[name]
                          if name in pids else 'stopped'))
-    return 0 if len(pids) == len(SERVICES) else 3
+    return 0 if set(pids) == set(names) else 3
 
 
 def cmd_env(args):
@@ -1202,11 +1330,10 @@ def cmd_env(args):
 def cmd_tempest(args):
     """Tempest against the running cloud (tempestrun.py)."""
     state = os.path.abspath(args.state_dir)
-    if len(running(state)) != len(SERVICES):
+    settings = saved_settings(state)
+    if set(running(state)) != set(services_of(settings)):
         raise Failed('the cloud is not running: start it first (aio.py '
                      'start -d)')
-    with open(os.path.join(state, 'aio.json')) as f:
-        settings = json.load(f)
     import tempestrun
     return tempestrun.run(settings, regex=args.regex, ci=args.ci)
 

@@ -25,11 +25,15 @@ at every start to STATE/horizon/local/local_settings.py, from the cloud's
 settings (STATE/aio.json): Keystone's URL, the Default domain, a
 local-memory cache holding the sessions (one process: no memcached), the
 hosts 127.0.0.1 and localhost, logging to STATE/logs/horizon.log, the
-launch wizard's defaults for a cloud without Cinder, what this Neutron
-offers (OPENSTACK_NEUTRON_NETWORK: no routers, so no floating IPs; new
-networks of the type VXLAN; IPv4), and the image formats the driver boots.
-Panels of services the catalog does not list (volume) Horizon hides by
-itself. Django's SECRET_KEY is generated once into
+launch wizard's defaults (launch_instance_defaults(): volume boot sources
+and "Create New Volume" where the cloud has volumes, aio.json's
+volume_backend, else images and instance snapshots only), no volume
+backups (no cinder-backup runs) and no device name for an attached volume
+(the driver picks the SATA port), what this Neutron offers
+(OPENSTACK_NEUTRON_NETWORK: no routers, so no floating IPs; new networks
+of the type VXLAN; IPv4), and the image formats the driver boots. Panels
+of services the catalog does not list (volumes without Cinder) Horizon
+hides by itself. Django's SECRET_KEY is generated once into
 STATE/horizon/secret_key (0600) and read from there, never written into
 the settings file or a log.
 
@@ -42,13 +46,18 @@ ourselves under /static/ beside the Django application.
 
 What the settings cannot say, changed in this process after Django's
 set-up: the project overview's volume limits are left out without Cinder;
-Horizon's parallel calls run at most as many at a time as a client has
-connections (the launch wizard's Glance metadata definitions), and those
-of no function return nothing instead of failing; an instance's Attach
-Interface action is not offered (the driver cannot add a NIC, Nova
-refuses every attach); the Security Groups pages say that their rules
-filter nothing (Neutron keeps them, VirtualBox cannot enforce them: the
-noop firewall).
+Extend Volume and Upload to Image are offered only for a detached volume
+(VirtualBox cannot grow an attached disk, Cinder uploads none); Admin >
+Volume Types offers no encryption (the file backend refuses encrypted
+volumes, no key manager runs); a table row's update that finds its
+object gone (a 404 the page expects) is logged at INFO, not as a
+WARNING; Horizon's parallel calls run at most as
+many at a time as a client has connections (the launch wizard's Glance
+metadata definitions), and those of no function return nothing instead
+of failing; an instance's Attach Interface action is not offered (the
+driver cannot add a NIC, Nova refuses every attach); the Security Groups
+pages say that their rules filter nothing (Neutron keeps them,
+VirtualBox cannot enforce them: the noop firewall).
 """
 
 import json
@@ -86,6 +95,29 @@ def ensure_secret_key(state_dir):
     with os.fdopen(fd, 'w') as f:
         f.write(secrets.token_urlsafe(48))
     return path
+
+
+def launch_instance_defaults(settings):
+    """The launch wizard's defaults: with volumes (settings'
+    volume_backend, aio.py's volume_backend()) every boot source, images
+    booting onto the instance's own disk unless "Create New Volume" is
+    chosen, and such a volume deleted with its instance (files of a
+    cloud's volumes are on this host's disk); without Cinder images and
+    instance snapshots only, no volume to create."""
+    volumes = bool(settings.get('volume_backend'))
+    return {
+        'config_drive': False,
+        'create_volume': False,
+        'hide_create_volume': not volumes,
+        'vol_delete_on_instance_delete': True,
+        'disable_image': False,
+        'disable_instance_snapshot': False,
+        'disable_volume': not volumes,
+        'disable_volume_snapshot': not volumes,
+        'enable_scheduler_hints': True,
+        'enable_metadata': True,
+        'default_availability_zone': 'Any',
+    }
 
 
 def local_settings(node):
@@ -134,18 +166,17 @@ def local_settings(node):
         'TIME_ZONE': 'UTC',
         # Nova's VNC console through its noVNC proxy.
         'CONSOLE_TYPE': 'VNC',
-        # No Cinder: images are the only boot source.
-        'LAUNCH_INSTANCE_DEFAULTS': {
-            'config_drive': False,
-            'create_volume': False,
-            'hide_create_volume': True,
-            'disable_image': False,
-            'disable_instance_snapshot': False,
-            'disable_volume': True,
-            'disable_volume_snapshot': True,
-            'enable_scheduler_hints': True,
-            'enable_metadata': True,
-            'default_availability_zone': 'Any',
+        'LAUNCH_INSTANCE_DEFAULTS': launch_instance_defaults(settings),
+        # No cinder-backup runs: no Volume Backups panel or Create Backup
+        # action (Horizon's default, said here).
+        'OPENSTACK_CINDER_FEATURES': {'enable_backup': False},
+        # A volume's device is the next free SATA port of the VM, chosen by
+        # the driver: no Device Name field where volumes are attached.
+        'OPENSTACK_HYPERVISOR_FEATURES': {
+            'can_set_mount_point': False,
+            'can_set_password': False,
+            'enable_quotas': True,
+            'requires_keypair': False,
         },
         # What ML2 here offers (aio.py's neutron.conf). Horizon's defaults
         # would offer routers and floating IPs, which Neutron answers with
@@ -330,6 +361,53 @@ def no_volume_limits_without_cinder():
                                api.cinder.is_volume_service_enabled)
 
 
+def volume_actions_only_detached():
+    """Extend Volume and Upload to Image only for a detached volume:
+    Horizon offers them in-use too, but VirtualBox cannot grow a disk a VM
+    holds (the driver's supports_extend_volume is False; the file backend
+    says online_extend_support False), and Cinder uploads an attached
+    volume only where enable_force_upload is set (it is not: the VM may be
+    writing to it); both would only end in an error. Detach first."""
+    from openstack_dashboard.dashboards.project.volumes import tables
+
+    for action in (tables.ExtendVolume, tables.UploadToImage):
+        def allowed(self, request, volume=None, real=action.allowed):
+            return (real(self, request, volume) and
+                    volume.status == 'available')
+        action.allowed = allowed
+
+
+def no_volume_encryption():
+    """Admin > Volume Types offers no Create or Update Encryption: the
+    file backend refuses encrypted volumes and no key manager (Barbican)
+    runs, so a volume of an encrypted type could only fail. Delete
+    Encryption stays, for a type made so elsewhere."""
+    from openstack_dashboard.dashboards.admin.volume_types import tables
+
+    for action in (tables.CreateVolumeTypeEncryption,
+                   tables.UpdateVolumeTypeEncryption):
+        action.allowed = lambda self, request, volume_type=None: False
+
+
+def row_gone_is_no_warning():
+    """A table row's update that finds its object gone is logged at INFO,
+    not as Django's WARNING "Not Found": Horizon's tables poll the rows of
+    objects in transition (a volume or instance being deleted) with
+    ?action=row_update, and the 404 once the object is gone is how the
+    page learns to drop the row, not a fault. Other 404s stay WARNINGs."""
+    import logging
+
+    def row_gone(record):
+        request = getattr(record, 'request', None)
+        if getattr(record, 'status_code', None) == 404 and \
+                request is not None and \
+                request.GET.get('action') == 'row_update':
+            record.levelno, record.levelname = logging.INFO, 'INFO'
+        return True
+    logging.getLogger('django.request').addFilter(row_gone)
+    return row_gone
+
+
 def parallel_calls_in_one_pool():
     """Horizon's call_functions_parallel() runs each function in a thread
     of its own, all at once. Ours runs at most as many at a time as a
@@ -379,6 +457,9 @@ def run(node):
     django.setup()
     parallel_calls_in_one_pool()
     no_volume_limits_without_cinder()
+    volume_actions_only_detached()
+    no_volume_encryption()
+    row_gone_is_no_warning()
     no_interface_attach()
     security_groups_say_they_filter_nothing()
     static_root = django_settings.STATIC_ROOT

@@ -25,8 +25,8 @@ keystone-manage bootstrap made, OS_CLOUD pointing at it):
   service, as DevStack gives them), SECRETS_JSON's "service";
 - a service and public and internal endpoints in REGION for each service
   type of the JSON map, whose URLs are set again when they changed (a
-  start with another port offset on the same state); services of retired
-  types (RETIRED) are removed.
+  start with another port offset on the same state); services of OPTIONAL
+  types that are not in the map, and of RETIRED ones, are removed.
 """
 
 import json
@@ -36,16 +36,21 @@ import openstack
 
 # The services' own users (keystonemiddleware and service-to-service
 # calls): one each, as DevStack makes them.
-SERVICE_USERS = ('nova', 'glance', 'placement', 'neutron')
+SERVICE_USERS = ('nova', 'glance', 'placement', 'neutron', 'cinder')
 # service type -> (name, description) in the catalog.
 SERVICES = {
     'compute': ('nova', 'OpenStack Compute (VirtualBox)'),
     'image': ('glance', 'OpenStack Image'),
     'placement': ('placement', 'OpenStack Placement'),
     'network': ('neutron', 'OpenStack Networking (VirtualBox)'),
+    'block-storage': ('cinder', 'OpenStack Block Storage'),
+    'volumev3': ('cinderv3', 'OpenStack Block Storage v3'),
 }
-# Service types of earlier versions of the all-in-one, removed from a kept
-# state's catalog: the Neutron stand-in before Neutron came.
+# Service types in the catalog only when the start runs them: volumes need
+# tgt and root (aio.py's volume_backend).
+OPTIONAL = ('block-storage', 'volumev3')
+# Service types of earlier versions of the all-in-one: the Neutron
+# stand-in before Neutron came.
 RETIRED = ('network-standin',)
 INTERFACES = ('public', 'internal')
 
@@ -56,28 +61,34 @@ def ensure_project(conn, name, description):
                                          description=description))
 
 
-def ensure_user(conn, name, password, project, roles, made):
-    user = conn.identity.find_user(name, domain_id='default')
-    if user is None:
-        user = conn.identity.create_user(
-            name=name, password=password, domain_id='default',
-            default_project_id=project.id)
-        made.append('user %s' % name)
+def ensure_user(conn, users, name, password, project, roles, made):
+    """The user, made with its roles in ``project`` when missing from
+    ``users`` (the domain's, listed once: every call costs Keystone a
+    token validation)."""
+    if name in users:
+        return
+    user = conn.identity.create_user(
+        name=name, password=password, domain_id='default',
+        default_project_id=project.id)
     for role in roles:
-        role = conn.identity.find_role(role)
-        conn.identity.assign_project_role_to_user(project, user, role)
+        conn.identity.assign_project_role_to_user(
+            project, user, conn.identity.find_role(role))
+    made.append('user %s' % name)
 
 
 def ensure_endpoints(conn, region, catalog, made):
+    services = {s.type: s for s in conn.identity.services()}
+    endpoints = {}
+    for endpoint in conn.identity.endpoints(region_id=region):
+        endpoints.setdefault(endpoint.service_id, []).append(endpoint)
     for kind, url in catalog.items():
         name, description = SERVICES[kind]
-        service = next(iter(conn.identity.services(type=kind)), None)
+        service = services.get(kind)
         if service is None:
             service = conn.identity.create_service(
                 name=name, type=kind, description=description)
             made.append('%s service' % kind)
-        have = {e.interface: e for e in conn.identity.endpoints(
-            service_id=service.id, region_id=region)}
+        have = {e.interface: e for e in endpoints.get(service.id, ())}
         for interface in INTERFACES:
             endpoint = have.get(interface)
             if endpoint is None:
@@ -88,11 +99,14 @@ def ensure_endpoints(conn, region, catalog, made):
                 conn.identity.update_endpoint(endpoint, url=url)
 
 
-def remove_retired(conn):
-    for kind in RETIRED:
-        for service in list(conn.identity.services(type=kind)):
+def remove_absent(conn, catalog):
+    """Remove the services of OPTIONAL types this start does not run
+    (volumes off) and of RETIRED ones."""
+    for service in list(conn.identity.services()):
+        if service.type in set(OPTIONAL).union(RETIRED) - set(catalog):
             conn.identity.delete_service(service)
-            print('Keystone: removed the retired %s service' % kind)
+            print('Keystone: removed the %s service (not running)'
+                  % service.type)
 
 
 def main(argv):
@@ -101,14 +115,16 @@ def main(argv):
         secrets = json.load(f)
     conn = openstack.connect()
     made = []
+    users = {u.name for u in conn.identity.users(domain_id='default')}
     demo = ensure_project(conn, 'demo', 'The demo user\'s project')
-    ensure_user(conn, 'demo', secrets['demo'], demo, ['member'], made)
+    ensure_user(conn, users, 'demo', secrets['demo'], demo, ['member'],
+                made)
     service = ensure_project(conn, 'service', 'The services\' own users')
     for name in SERVICE_USERS:
-        ensure_user(conn, name, secrets['service'], service,
+        ensure_user(conn, users, name, secrets['service'], service,
                     ['admin', 'service'], made)
     ensure_endpoints(conn, region, catalog, made)
-    remove_retired(conn)
+    remove_absent(conn, catalog)
     if made:
         print('Keystone: created %s' % ', '.join(made))
 

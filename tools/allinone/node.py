@@ -572,6 +572,100 @@ def run_neutron(node):
     os._exit(0)
 
 
+def run_cinder(node):
+    """Cinder's API, scheduler and volume service (the backend aio.py
+    chose) in one process, on their own in-memory bus, with native threads
+    (Cinder's threading mode: no eventlet monkey patching)."""
+    os.environ['OS_CINDER_DISABLE_EVENTLET_PATCHING'] = '1'
+    from cinder import monkey_patch
+    monkey_patch.patch(backend='threading')
+    import sqlite_tx
+    sqlite_tx.install()
+    import subprocess
+
+    settings = node.settings
+    etc = os.path.join(node.state_dir, 'etc', 'cinder')
+    conf_file = os.path.join(etc, 'cinder.conf')
+    node.step('Cinder: creating or upgrading the database')
+    with open(os.path.join(node.state_dir, 'logs', 'cinder-manage.log'),
+              'a') as out:
+        subprocess.run([os.path.join(sys.prefix, 'bin', 'cinder-manage'),
+                        '--config-file', conf_file, 'db', 'sync'],
+                       check=True, stdout=out, stderr=subprocess.STDOUT)
+
+    import os_brick
+    from oslo_config import cfg
+    from oslo_log import log as logging
+    from oslo_privsep import priv_context
+    from oslo_service import wsgi
+
+    from cinder.common import config  # noqa: F401  (Cinder's options)
+    from cinder import coordination
+    from cinder import objects
+    from cinder import rpc
+    from cinder import service
+
+    CONF = cfg.CONF
+    objects.register_all()
+    CONF(['--config-file', conf_file], project='cinder')
+    quiet_cache_backends()
+    logging.setup(CONF, 'cinder')
+    log = logging.getLogger('aio.node')
+    config.set_middleware_defaults()
+    coordination.COORDINATOR.start()
+    rpc.init(CONF)
+    # Cinder runs as root here (tgtd answers only root), so its privsep
+    # helper (image inspection for volumes made from images) starts as
+    # is: "env" as the prefix, where Cinder would put sudo and rootwrap.
+    priv_context.init(root_helper=['env'])
+    os_brick.setup(CONF)
+
+    backend = settings['volume_backend']
+    node.step('Cinder: starting the scheduler and the volume service '
+              '(backend %s)' % backend)
+    # The volume service first: the scheduler's start waits (up to a
+    # minute) for a volume service's capabilities.
+    services = [
+        service.Service.create(host='%s@%s' % (settings['host'], backend),
+                               service_name=backend,
+                               binary='cinder-volume', coordination=True),
+        service.Service.create(binary='cinder-scheduler'),
+    ]
+    own_heartbeats(service.Service, services)
+    for svc in services:
+        svc.start()
+
+    node.step('Cinder API: starting on 127.0.0.1:%d' % settings['cinder'])
+    node.serve('cinder', settings['cinder'],
+               wsgi.Loader(CONF).load_app(name='osapi_volume'))
+
+    def stop():
+        log.info('stopping Cinder services')
+        for svc in reversed(services):
+            try:
+                svc.stop()
+            except Exception:
+                log.exception('while stopping %s', svc.binary)
+        coordination.COORDINATOR.stop()
+    node.wait(stop)
+    os._exit(0)
+
+
+def own_heartbeats(service_class, services):
+    """Cinder keeps the database id of a process's service in a class
+    attribute (Service.service_id), which the heartbeat reads: with the
+    volume service and the scheduler in one process both beat for the one
+    made last, and the other shows "down" (the scheduler then refuses
+    every volume). Each beats for its own record, one at a time."""
+    lock = threading.Lock()
+    for svc in services:
+        def report_state(svc=svc, real=svc.report_state):
+            with lock:
+                service_class.service_id = svc.origin_service_id
+                real()
+        svc.report_state = report_state
+
+
 def create_neutron_tables(connection):
     """Neutron's tables from its models, as Neutron's own tests make them:
     its alembic migrations alter constraints, which SQLite cannot. Only
@@ -592,7 +686,8 @@ def run_horizon(node):
 
 
 SERVICES = {'keystone': run_keystone, 'nova': run_nova, 'glance': run_glance,
-            'neutron': run_neutron, 'horizon': run_horizon}
+            'neutron': run_neutron, 'cinder': run_cinder,
+            'horizon': run_horizon}
 
 
 def main(argv):

@@ -24,22 +24,33 @@ driven through chromedriver's WebDriver HTTP API (realvbox.Browser):
 
 - logs in to Horizon as demo (the password from STATE/secrets.json) and
   checks the menu: Networks and Security Groups, no Routers or Floating
-  IPs (no L3 service), no Volumes (no Cinder); the overview's limits:
-  Compute and Network, no Volume, no Routers or Floating IPs;
+  IPs (no L3 service); Volumes and Snapshots where the cloud has volumes
+  (the start ran as root: aio.json's volume_backend), else none; the
+  overview's limits: Compute, Network, Volume where there are volumes,
+  no Routers or Floating IPs;
 - Project > Network > Networks lists "private" (demo's) and "public"
   (external); the Security Groups page lists "default" and says its rules
   filter nothing;
 - launches an instance with the Angular launch wizard: tinyguest, m1.nano,
-  the network "private" (the one allocated);
+  the network "private" (the one allocated); "Create New Volume" for the
+  image offered (not chosen; deleted with the instance) with volumes only;
 - sees it Active in the instances table with an address of private's
   subnet, and without the actions that could only fail (Attach Interface,
-  Associate Floating IP, Attach Volume);
+  Associate Floating IP; Attach Volume without volumes);
 - opens its page and its Interfaces tab: its Neutron port on "private",
   with that address;
 - its Console tab: the noVNC page of Nova's proxy in an iframe, which says
   the simulator has no screen, and that the proxy took the token and found
   no VNC server behind it (no VM runs);
-- deletes it and sees it gone;
+- with volumes: creates a 1 GiB volume in Project > Volumes > Volumes
+  and sees it Available, without the actions VirtualBox or the file
+  backend cannot do (Create Backup: no cinder-backup; Extend Volume is
+  offered only while detached); attaches it to the instance (Manage
+  Attachments), sees it In-use on the instance, and the table no longer
+  offers Extend Volume; detaches it (Manage Attachments, Detach Volume)
+  and sees it Available; deletes it and sees it gone (without volumes
+  these steps are skipped);
+- deletes the instance and sees it gone;
 - checks Horizon's log holds no ERROR or WARNING line;
 
 and stops the cloud. A screenshot of every step (and of a failure) goes to
@@ -75,6 +86,7 @@ NETWORK_PREFIX = '10.0.0.'
 PUBLIC = 'public'
 # What dashboard.py's Security Groups pages say.
 NOT_ENFORCED = 'not enforced'
+VOLUME = 'hz-vol1'
 # What the simulator's console page says (aio.py's write_novnc_web).
 NO_SCREEN = 'no screen behind this console'
 # How WebDriver names an element in its JSON.
@@ -230,6 +242,59 @@ class HorizonRun(lifecycle.Run):
     def open(self, path):
         self.browser.open(self.base() + path)
 
+    def volumes_on(self):
+        return bool(self.settings().get('volume_backend'))
+
+    def volume_row(self):
+        """The volumes table's row of our volume as {id, status, text,
+        actions}, or null."""
+        return self.browser.script('''
+            for (const row of document.querySelectorAll(
+                    '#volumes tbody tr[data-object-id]')) {
+                const link = row.querySelector('td a');
+                if (link && link.textContent.trim() === %s) {
+                    const id = row.getAttribute('data-object-id');
+                    const status = row.querySelector('td.status_up, '
+                        + 'td.status_down, td.status_unknown');
+                    return {id: id,
+                            status: status ? status.textContent.trim() : '',
+                            text: row.innerText.replace(/\\s+/g, ' '),
+                            actions: Array.from(row.querySelectorAll(
+                                '[id^="volumes__row_' + id + '__action_"]'))
+                                .map(e => e.id.split('__action_')[1])};
+                }
+            }
+            return null;''' % js_string(VOLUME))
+
+    def wait_volume(self, status, timeout=120):
+        """Reload the volumes page until our volume's status is
+        ``status`` (None: until it is gone); its row."""
+        deadline = time.monotonic() + timeout
+        row = None
+        while True:
+            self.open('/project/volumes/')
+            self.browser.wait('return document.readyState === "complete";',
+                              'the volumes page')
+            row = self.volume_row()
+            if status is None and row is None:
+                return None
+            if row and row['status'] == status:
+                return row
+            if row and row['status'].lower().startswith('error'):
+                raise StepFailed('the volume went to %s' % row['status'])
+            if time.monotonic() > deadline:
+                raise StepFailed('the volume is not %s after %d s: %s' % (
+                    status or 'gone', timeout, row))
+            time.sleep(2)
+
+    def submit_modal(self):
+        """Submit the open modal form and wait for the page it leads to."""
+        self.browser.click('.modal-dialog .modal-footer '
+                           'input[type="submit"]')
+        self.browser.wait('return !document.querySelector(".modal-dialog")'
+                          ' && document.readyState === "complete";',
+                          'the form closing', timeout=60)
+
     def instance_row(self):
         """The instances table's row of our server as
         [id, name, status, the row's text], or null."""
@@ -247,6 +312,21 @@ class HorizonRun(lifecycle.Run):
                 }
             }
             return null;''' % js_string(SERVER))
+
+
+def volume_steps(run, create, attach, detach, delete):
+    """The volume's steps where the cloud has volumes, each after the one
+    before it passed; skipped otherwise."""
+    steps = (('create volume %s' % VOLUME, create),
+             ('attach volume to %s' % SERVER, attach),
+             ('detach volume', detach),
+             ('delete volume', delete))
+    why = None if run.volumes_on() else 'no volumes (not started as root)'
+    for name, func in steps:
+        if why:
+            run.skip(name, why)
+        elif not run.step(name, func):
+            why = 'a volume step before it failed'
 
 
 def main():
@@ -292,20 +372,31 @@ def main():
             return Array.from(document.querySelectorAll('a[href]'))
                 .map(a => a.getAttribute('href'))
                 .filter(h => /^\\/project\\/[a-z_]+\\/$/.test(h));'''))
+        volume_panels = {'/project/volumes/', '/project/snapshots/'}
         missing = {'/project/networks/', '/project/security_groups/'} - panels
-        wrong = {'/project/routers/', '/project/floating_ips/',
-                 '/project/volumes/'} & panels
+        wrong = {'/project/routers/', '/project/floating_ips/'} & panels
+        if run.volumes_on():
+            missing |= volume_panels - panels
+        else:
+            wrong |= volume_panels & panels
         if missing or wrong:
             raise StepFailed('the menu lacks %s, offers %s' % (
                 sorted(missing), sorted(wrong)))
         # The overview's Limit Summary: Compute and Network, of Network
-        # what exists.
-        titles = run.browser.script(
+        # what exists, Volume where there are volumes.
+        titles = set(run.browser.script(
             'return Array.from(document.querySelectorAll('
-            '"h4, .quota_title")).map(h => h.textContent.trim());')
-        if not {'Compute', 'Network', 'Networks', 'Ports'} <= set(titles) \
-                or {'Volume', 'Routers', 'Floating IPs'} & set(titles):
-            raise StepFailed('the overview\'s limits: %s' % titles)
+            '"h4, .quota_title")).map(h => h.textContent.trim());'))
+        wanted = {'Compute', 'Network', 'Networks', 'Ports'}
+        unwanted = {'Routers', 'Floating IPs'}
+        volume_limits = {'Volume', 'Volumes', 'Volume Snapshots',
+                         'Volume Storage'}
+        if run.volumes_on():
+            wanted |= volume_limits
+        else:
+            unwanted |= volume_limits
+        if not wanted <= titles or unwanted & titles:
+            raise StepFailed('the overview\'s limits: %s' % sorted(titles))
 
     def networks_page():
         run.open('/project/networks/')
@@ -374,6 +465,21 @@ def main():
             '.networks.map(n => n.name);')
         if chosen != [NETWORK]:
             raise StepFailed('the wizard launches on %s' % chosen)
+        # "Create New Volume" for the image: offered with volumes (not
+        # chosen: the image boots onto the instance's disk; a volume made
+        # so would go with its instance), else not.
+        new_volume = browser.script(
+            'const m = angular.element(document.querySelector('
+            '".ng-wizard")).injector().get("launchInstanceModel"); '
+            'return [m.allowCreateVolumeFromImage && '
+            '!m.newInstanceSpec.hide_create_volume, '
+            'm.newInstanceSpec.vol_create, '
+            'm.newInstanceSpec.vol_delete_on_instance_delete];')
+        if new_volume[:2] != [run.volumes_on(), False] or \
+                (run.volumes_on() and new_volume[2] is not True):
+            raise StepFailed('the wizard\'s Create New Volume (offered, '
+                             'chosen, deleted with the instance): %s'
+                             % new_volume)
         try:
             browser.wait('const b = document.querySelector('
                          '".ng-wizard button.finish"); '
@@ -415,10 +521,14 @@ def main():
                 '[id^="instances__row_%s__action_"]'))
                 .map(e => e.id.split('__action_')[1]);''' % run.server_id)
         print('     actions: %s' % ', '.join(offered), flush=True)
-        wrong = {'attach_interface', 'associate', 'attach_volume'} & \
-            set(offered)
-        if wrong:
-            raise StepFailed('actions that can only fail: %s' % sorted(wrong))
+        wrong = {'attach_interface', 'associate'}
+        if not run.volumes_on():
+            wrong.add('attach_volume')
+        elif 'attach_volume' not in offered:
+            raise StepFailed('no Attach Volume action')
+        if wrong & set(offered):
+            raise StepFailed('actions that can only fail: %s'
+                             % sorted(wrong & set(offered)))
 
     def instance_page(tab):
         """The instance's page, as a user goes there (its name in the
@@ -507,6 +617,97 @@ def main():
                 return
         raise StepFailed('the instance is still listed after 120 s')
 
+    def volume_create():
+        run.open('/project/volumes/')
+        browser = run.browser
+        browser.click('#volumes__action_create')
+        browser.type('.modal-dialog #id_name', VOLUME)
+        browser.type('.modal-dialog #id_size', '1')
+        run.screenshot('volume-create')
+        run.submit_modal()
+        row = run.wait_volume('Available')
+        run.screenshot('volume-available')
+        print('     volume: %s; actions: %s' % (
+            row['text'], ', '.join(row['actions'])), flush=True)
+        if 'extend' not in row['actions'] or \
+                'backups' in row['actions'] or \
+                'attachments' not in row['actions']:
+            raise StepFailed('a detached volume\'s actions: %s'
+                             % row['actions'])
+
+    def manage_attachments(row):
+        # The action is in the row's menu: opened, then the action's link,
+        # which opens the form as a modal.
+        run.browser.click('#volumes tr[data-object-id="%s"] '
+                          '.dropdown-toggle' % row['id'])
+        run.browser.click('#volumes__row_%s__action_attachments'
+                          % row['id'])
+        run.browser.wait_element('.modal-dialog', timeout=60)
+
+    def volume_attach():
+        if not run.server_id:
+            raise StepFailed('no instance')
+        row = run.wait_volume('Available', timeout=10)
+        manage_attachments(row)
+        browser = run.browser
+        # Horizon's themable select: its menu, then the instance's item
+        # (the <select> behind it is hidden).
+        browser.click('.modal-dialog .themable-select .dropdown-toggle')
+        browser.click('.modal-dialog .themable-select '
+                      'a[data-select-value="%s"]' % run.server_id)
+        chosen = browser.script(
+            'return document.querySelector("#id_instance").value;')
+        if chosen != run.server_id:
+            raise StepFailed('the attach form chose %r, not the instance '
+                             '%s' % (chosen, run.server_id))
+        run.screenshot('volume-attach')
+        run.submit_modal()
+        row = run.wait_volume('In-use')
+        run.screenshot('volume-in-use')
+        print('     volume: %s; actions: %s' % (
+            row['text'], ', '.join(row['actions'])), flush=True)
+        if SERVER not in row['text']:
+            raise StepFailed('the in-use volume\'s row does not name %s: %s'
+                             % (SERVER, row['text']))
+        if 'extend' in row['actions']:
+            raise StepFailed('Extend Volume offered while attached')
+
+    def volume_detach():
+        row = run.wait_volume('In-use', timeout=10)
+        manage_attachments(row)
+        browser = run.browser
+        button = browser.wait('''
+            const b = document.querySelector(
+                '.modal-dialog #attachments tbody '
+                + 'button[id*="__action_detach"]');
+            return b && b.id;''', 'the attachment\'s Detach Volume',
+                              timeout=60)
+        run.screenshot('volume-attachments')
+        browser.click('#' + button)
+        # Confirmed in a second dialog.
+        browser.wait_element('.modal-footer .btn-danger')
+        browser.click('.modal-footer .btn-danger')
+        row = run.wait_volume('Available')
+        run.screenshot('volume-detached')
+        if SERVER in row['text']:
+            raise StepFailed('the detached volume\'s row still names %s'
+                             % SERVER)
+
+    def volume_delete():
+        row = run.wait_volume('Available', timeout=10)
+        browser = run.browser
+        browser.click('#volumes tr[data-object-id="%s"] '
+                      '.multi_select_column label' % row['id'])
+        browser.wait('return !document.querySelector('
+                     '"#volumes__action_delete").classList'
+                     '.contains("disabled");', 'Delete Volumes enabled')
+        browser.click('#volumes__action_delete')
+        browser.wait_element('.modal-footer .btn-danger')
+        run.screenshot('volume-delete-confirm')
+        browser.click('.modal-footer .btn-danger')
+        run.wait_volume(None)
+        run.screenshot('volume-deleted')
+
     def clean_log():
         path = os.path.join(run.state, 'logs', 'horizon.log')
         with open(path) as f:
@@ -527,6 +728,8 @@ def main():
                         run.step('instance ACTIVE', active)
                         run.step('interfaces tab', interfaces)
                         run.step('console tab', console)
+                        volume_steps(run, volume_create, volume_attach,
+                                     volume_detach, volume_delete)
                         run.step('delete instance', delete)
             run.step('no ERROR or WARNING in horizon.log', clean_log)
         else:

@@ -156,6 +156,27 @@ class Run:
         return self.api_get(8774, '/v2.1' + path, {
             'OpenStack-API-Version': 'compute 2.100'})
 
+    def wait_volume(self, volume, wanted, timeout=120, kind='volume'):
+        """Wait for a volume (or ``kind``: volume snapshot) to reach
+        ``wanted`` (None: gone)."""
+        deadline = time.monotonic() + timeout
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                status = self.os(*kind.split(), 'show', volume, '-f',
+                                 'json')['status']
+            except StepFailed as e:
+                if wanted is None and 'No ' in str(e):
+                    return
+                raise
+            if status == wanted:
+                return
+            if status.startswith('error'):
+                raise StepFailed('%s %s went to %s' % (kind, volume, status))
+            time.sleep(1)
+        raise StepFailed('%s %s is %s after %d s, not %s' % (
+            kind, volume, status, timeout, wanted))
+
     def wait_status(self, server, wanted, timeout=120):
         deadline = time.monotonic() + timeout
         status = None
@@ -243,6 +264,9 @@ def main():
     import image as image_module
     image_module.build(image)
     ids = {}
+    # The start's volume backend (after the start step): none when the
+    # test does not run as root.
+    volumes = []
 
     debug = ['--debug'] if os.environ.get('AIO_TEST_DEBUG') else []
 
@@ -252,6 +276,7 @@ def main():
         out = run.aio('start', '--detach', '--simulator', *debug)
         settings = json.load(open(os.path.join(run.state, 'aio.json')))
         run.venv = settings['venv']
+        volumes.append(settings['volume_backend'])
         if 'SIMULATOR' not in out or 'NO SCREEN' not in out:
             raise StepFailed('the start did not announce the simulator and '
                              'its screenless consoles:\n%s' % out)
@@ -403,6 +428,115 @@ def main():
         if 'block-storage service' not in message:
             raise StepFailed('volume create: %s' % message)
 
+    def volume_files(volume):
+        folder = os.path.join(run.state, 'cinder', 'volumes')
+        return [f for f in os.listdir(folder) if volume in f]
+
+    def volume_create():
+        vol = run.os('volume', 'create', '--size', '1', 'vol1', '-f', 'json')
+        ids['vol1'] = vol['id']
+        run.wait_volume(vol['id'], 'available')
+        if not volume_files(vol['id']):
+            raise StepFailed('no file of volume %s' % vol['id'])
+
+    def iscsi_media(server):
+        # The VM's iSCSI disks: the simulator's location names the
+        # target, which Cinder names after the volume.
+        vm = run.wait_status(server, 'ACTIVE')[
+            'OS-EXT-SRV-ATTR:instance_name']
+        return [v for k, v in run.vm_info(vm).items()
+                if k.startswith('SATA-') and 'iqn.' in v]
+
+    def volume_attach():
+        run.os('server', 'add', 'volume', ids['vm1'], ids['vol1'])
+        run.wait_volume(ids['vol1'], 'in-use')
+        media = iscsi_media(ids['vm1'])
+        if not any(ids['vol1'] in m for m in media):
+            raise StepFailed('vm1 has no iSCSI disk of %s: %s' % (
+                ids['vol1'], media))
+        ids['chap'] = chap_secret(ids['vol1'])
+
+    def volume_detach():
+        run.os('server', 'remove', 'volume', ids['vm1'], ids['vol1'])
+        run.wait_volume(ids['vol1'], 'available')
+        if iscsi_media(ids['vm1']):
+            raise StepFailed('vm1 still has %s' % iscsi_media(ids['vm1']))
+
+    def chap_secret(volume):
+        # Cinder keeps a volume's CHAP credentials in its database
+        # (provider_auth "CHAP user secret").
+        import sqlite3
+        db = sqlite3.connect(os.path.join(run.state, 'cinder',
+                                          'cinder.sqlite'))
+        try:
+            auth = db.execute('SELECT provider_auth FROM volumes WHERE id=?',
+                              (volume,)).fetchone()[0]
+        finally:
+            db.close()
+        if not auth or len(auth.split()) != 3:
+            raise StepFailed('volume %s has no CHAP credentials: %r' % (
+                volume, auth))
+        return auth.split()[2]
+
+    def volume_snapshot():
+        snap = run.os('volume', 'snapshot', 'create', '--volume',
+                      ids['vol1'], 'snap1', '-f', 'json')
+        run.wait_volume(snap['id'], 'available', kind='volume snapshot')
+        vol = run.os('volume', 'create', '--snapshot', snap['id'], 'vol2',
+                     '-f', 'json')
+        run.wait_volume(vol['id'], 'available')
+        run.os('volume', 'delete', vol['id'])
+        run.wait_volume(vol['id'], None)
+        run.os('volume', 'snapshot', 'delete', snap['id'])
+        run.wait_volume(snap['id'], None, kind='volume snapshot')
+
+    def boot_from_volume():
+        srv = run.os('server', 'create', '--flavor', 'aio.test',
+                     '--block-device', 'source_type=image,uuid=%s,'
+                     'destination_type=volume,volume_size=1,boot_index=0,'
+                     'delete_on_termination=true' % ids['image'],
+                     '--network', 'private', 'bfv', '-f', 'json')
+        run.wait_status(srv['id'], 'ACTIVE', timeout=300)
+        volumes = run.os('server', 'volume', 'list', srv['id'], '-f', 'json')
+        if len(volumes) != 1 or not iscsi_media(srv['id']):
+            raise StepFailed('boot volume %s, iSCSI disks %s' % (
+                volumes, iscsi_media(srv['id'])))
+        run.os('server', 'delete', '--wait', srv['id'], timeout=180)
+        # delete_on_termination: Nova deletes it.
+        run.wait_volume(volumes[0]['Volume ID'], None)
+
+    def volume_attach_stopped():
+        # Left attached to vm2, which the delete step removes.
+        run.os('server', 'stop', ids['vm2'])
+        run.wait_status(ids['vm2'], 'SHUTOFF')
+        run.os('server', 'add', 'volume', ids['vm2'], ids['vol1'])
+        run.wait_volume(ids['vol1'], 'in-use')
+        run.os('server', 'start', ids['vm2'])
+        if not any(ids['vol1'] in m for m in iscsi_media(ids['vm2'])):
+            raise StepFailed('vm2 started without %s' % ids['vol1'])
+
+    def volume_outlives_server():
+        # Attached to vm2, which the delete step removed: the volume is
+        # detached, kept, its file too.
+        run.wait_volume(ids['vol1'], 'available')
+        if not volume_files(ids['vol1']):
+            raise StepFailed('the file of %s is gone' % ids['vol1'])
+        run.os('volume', 'delete', ids['vol1'])
+        run.wait_volume(ids['vol1'], None)
+        if volume_files(ids['vol1']):
+            raise StepFailed('volume %s deleted, its file kept: %s' % (
+                ids['vol1'], volume_files(ids['vol1'])))
+
+    def chap_not_logged():
+        found = []
+        for name in os.listdir(os.path.join(run.state, 'logs')):
+            with open(os.path.join(run.state, 'logs', name),
+                      errors='replace') as f:
+                if ids['chap'] in f.read():
+                    found.append(name)
+        if found:
+            raise StepFailed('the CHAP secret is in %s' % found)
+
     def quotas():
         for who, args in ((run.admin, ['demo']), (run.os, [])):
             shown = {q['Resource']: q['Limit'] for q in who(
@@ -447,7 +581,7 @@ def main():
 
     def no_errors_logged():
         errors = []
-        for name in ('keystone', 'nova', 'glance', 'neutron'):
+        for name in ('keystone', 'nova', 'glance', 'neutron', 'cinder'):
             with open(os.path.join(run.state, 'logs', name + '.log')) as f:
                 errors += [line.strip()[:300] for line in f
                            if ' ERROR ' in line]
@@ -529,9 +663,24 @@ def main():
                     run.skip('boot from snapshot', 'the snapshot failed')
                 else:
                     run.step('boot from snapshot', boot_snapshot)
+                if volumes and run.step('volume create', volume_create):
+                    run.step('volume attach (running)', volume_attach)
+                    run.step('volume detach (running)', volume_detach)
+                    run.step('volume snapshot, clone', volume_snapshot)
+                    run.step('boot from volume', boot_from_volume)
+                    if 'vm2' in ids:
+                        run.step('volume attach (stopped)',
+                                 volume_attach_stopped)
             run.step('delete servers', delete)
             run.step('VirtualBox holds nothing', vbox_empty)
-            run.step('volume create: no Cinder', no_volumes)
+            if volumes:
+                if 'vol1' in ids:
+                    run.step('volume outlives its server',
+                             volume_outlives_server)
+                if 'chap' in ids:
+                    run.step('CHAP secret in no log', chap_not_logged)
+            else:
+                run.step('volume create: no Cinder', no_volumes)
             run.step('quota show', quotas)
             run.step('project list (Keystone)', projects)
             run.step('no ERROR in the logs', no_errors_logged)

@@ -128,16 +128,35 @@ class SecretsTest(unittest.TestCase):
                       aio.env_lines(dict(settings, venv='/v')))
 
 
+class VolumeBackendTest(unittest.TestCase):
+
+    def test_without_root_volumes_are_off_in_one_line(self):
+        backend, why = aio.volume_backend(is_root=False)
+        self.assertIsNone(backend)
+        self.assertEqual(1, len(why.splitlines()))
+        self.assertIn('root', why)
+
+    def test_no_volume_service_in_the_catalog_when_off(self):
+        settings = dict(aio.PORTS, volume_backend=None)
+        self.assertFalse({'block-storage', 'volumev3'} &
+                         set(aio.endpoints(settings)))
+        settings['volume_backend'] = aio.FILE_BACKEND
+        self.assertEqual(
+            'http://127.0.0.1:8776/v3/$(project_id)s',
+            aio.endpoints(settings)['volumev3'])
+
+
 class NeutronConfigTest(unittest.TestCase):
 
     def setUp(self):
         self.state = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.state)
         self.venv = os.path.join(self.state, 'venv')
-        os.makedirs(os.path.join(self.venv, 'etc', 'neutron'))
-        with open(os.path.join(self.venv, 'etc', 'neutron',
-                               'api-paste.ini'), 'w') as f:
-            f.write('[composite:neutron]\n')
+        for service in ('neutron', 'cinder'):
+            os.makedirs(os.path.join(self.venv, 'etc', service))
+            with open(os.path.join(self.venv, 'etc', service,
+                                   'api-paste.ini'), 'w') as f:
+                f.write('[composite:%s]\n' % service)
 
     def config(self, offset):
         import argparse

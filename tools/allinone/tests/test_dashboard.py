@@ -13,10 +13,14 @@
 #    under the License.
 
 """tools/allinone/dashboard.py's plumbing: the SECRET_KEY file, the
-generated local_settings (no secret in it), the static files server (no
-path outside its folder); and Horizon on those settings: no router or
-floating IP panels, parallel calls no more than a connection pool at a
-time, no Attach Interface action, the Security Groups pages' notice.
+generated local_settings (no secret in it; the launch wizard's volume
+sources with volumes only), the static files server (no path outside its
+folder); and Horizon on those settings: no router or floating IP panels,
+parallel calls no more than a connection pool at a time, no Attach
+Interface action, the Security Groups pages' notice, the overview's
+volume limits with a volume service only, no backups, no device name,
+Extend Volume and Upload to Image only while detached, no volume type
+encryption, a row update finding its object gone no WARNING.
 
 Needs Horizon (the all-in-one venv):
 
@@ -84,6 +88,38 @@ class SettingsTest(unittest.TestCase):
                          values['STATIC_ROOT'])
         self.assertEqual(os.path.join(self.state, 'logs', 'horizon.log'),
                          values['LOGGING']['handlers']['file']['filename'])
+
+    def wizard(self, **settings):
+        dashboard.ensure_secret_key(self.state)
+        text = dashboard.local_settings(FakeNode(self.state, **settings))
+        values = {}
+        exec(compile(text, 'local_settings.py', 'exec'), values)
+        return values['LAUNCH_INSTANCE_DEFAULTS']
+
+    def test_wizard_with_volumes(self):
+        wizard = self.wizard(volume_backend='file')
+        # Every boot source, a new volume for an image offered (not the
+        # default: an image boots onto the instance's own disk) and gone
+        # with its instance.
+        self.assertEqual(
+            (False, False, False, False, False, True),
+            (wizard['disable_image'], wizard['disable_instance_snapshot'],
+             wizard['disable_volume'], wizard['disable_volume_snapshot'],
+             wizard['hide_create_volume'],
+             wizard['vol_delete_on_instance_delete']))
+        self.assertFalse(wizard['create_volume'])
+
+    def test_wizard_without_volumes(self):
+        # aio.py's settings when the start is not root: volume_backend
+        # None; and settings of before volumes: no such key.
+        for wizard in (self.wizard(volume_backend=None), self.wizard()):
+            self.assertEqual(
+                (False, False, True, True, True, False),
+                (wizard['disable_image'],
+                 wizard['disable_instance_snapshot'],
+                 wizard['disable_volume'],
+                 wizard['disable_volume_snapshot'],
+                 wizard['hide_create_volume'], wizard['create_volume']))
 
 
 class StaticFilesTest(unittest.TestCase):
@@ -219,6 +255,98 @@ class HorizonTest(unittest.TestCase):
                 real.assert_called_once_with(mock.ANY, request, 'x', y=1)
                 info.assert_called_once_with(
                     request, dashboard.SECURITY_GROUPS_NOTICE)
+
+    def test_volume_limits_with_a_volume_service_only(self):
+        from openstack_dashboard.api import base
+        from openstack_dashboard.usage import views
+        dashboard.no_volume_limits_without_cinder()
+        # The overview's view, of which _check_chart_allowed uses only
+        # the request.
+        view = mock.Mock(request=mock.Mock())
+        volume, = [section for section in views.CHART_DEFS
+                   if section['charts'][0].quota_key == 'volumes']
+        for catalog, shown in (({'compute', 'network'}, False),
+                               ({'compute', 'block-storage'}, True),
+                               ({'volumev3'}, True)):
+            with mock.patch.object(
+                    base, 'is_service_enabled',
+                    side_effect=lambda request, kind: kind in catalog):
+                self.assertEqual(shown, views.ProjectUsageView
+                                 ._check_chart_allowed(view, volume),
+                                 catalog)
+
+    def test_no_backups_no_device_name(self):
+        # No cinder-backup: no Create Backup; the driver picks the SATA
+        # port: no Device Name in the attach forms.
+        from openstack_dashboard.api import nova
+        from openstack_dashboard.dashboards.project.volumes import tables
+        volume = mock.Mock(status='in-use')
+        self.assertFalse(tables.CreateBackup().allowed(mock.Mock(), volume))
+        self.assertFalse(nova.can_set_mount_point())
+
+    def test_extend_and_upload_only_detached(self):
+        from openstack_dashboard.dashboards.project.volumes import tables
+        extend, upload = tables.ExtendVolume, tables.UploadToImage
+        # Horizon's own allowed() under ours, restored afterwards.
+        with mock.patch.object(extend, 'allowed', extend.allowed), \
+                mock.patch.object(upload, 'allowed', upload.allowed):
+            dashboard.volume_actions_only_detached()
+            request = mock.Mock()
+            for status, offered in (('available', True), ('in-use', False),
+                                    ('attaching', False),
+                                    ('detaching', False), ('error', False)):
+                volume = mock.Mock(status=status)
+                self.assertEqual(offered, extend().allowed(request, volume),
+                                 status)
+                self.assertEqual(offered, upload().allowed(request, volume),
+                                 status)
+            # Horizon's own conditions still hold: no image service, no
+            # upload.
+            request.user.has_perm.return_value = False
+            self.assertFalse(upload().allowed(
+                request, mock.Mock(status='available')))
+
+    def test_no_volume_type_encryption(self):
+        from openstack_dashboard.dashboards.admin.volume_types import tables
+        plain = mock.Mock(spec=['id', 'name'])
+        encrypted = mock.Mock(encryption=mock.Mock(provider='luks'))
+        request = mock.Mock()
+        with mock.patch.object(tables.CreateVolumeTypeEncryption,
+                               'allowed'), \
+                mock.patch.object(tables.UpdateVolumeTypeEncryption,
+                                  'allowed'), \
+                mock.patch.object(tables, '_is_vol_type_enc_possible',
+                                  return_value=True):
+            dashboard.no_volume_encryption()
+            self.assertFalse(tables.CreateVolumeTypeEncryption().allowed(
+                request, plain))
+            self.assertFalse(tables.UpdateVolumeTypeEncryption().allowed(
+                request, encrypted))
+            # A type encrypted elsewhere can still lose its encryption.
+            self.assertTrue(tables.DeleteVolumeTypeEncryption().allowed(
+                request, encrypted))
+
+    def test_row_gone_is_no_warning(self):
+        import logging
+        logger = logging.getLogger('django.request')
+
+        def request(**query):
+            return mock.Mock(GET=query)
+        filter_ = dashboard.row_gone_is_no_warning()
+        self.addCleanup(logger.removeFilter, filter_)
+        with self.assertLogs(logger, 'INFO') as logs:
+            # Django's log_response() for a 4xx: the request and status.
+            logger.warning('Not Found: %s', '/project/volumes/', extra={
+                'status_code': 404,
+                'request': request(action='row_update', table='volumes',
+                                   obj_id='x')})
+            logger.warning('Not Found: %s', '/project/nothing/', extra={
+                'status_code': 404, 'request': request()})
+            logger.warning('Forbidden: %s', '/project/volumes/', extra={
+                'status_code': 403,
+                'request': request(action='row_update')})
+        self.assertEqual(['INFO', 'WARNING', 'WARNING'],
+                         [r.levelname for r in logs.records])
 
 
 if __name__ == '__main__':
