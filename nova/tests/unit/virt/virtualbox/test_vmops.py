@@ -1165,11 +1165,20 @@ class PowerTestCase(VMOpsTestBase):
 
     def test_suspend_failure(self):
         self.vbox.run.side_effect = _error(vbox_exc.VBoxManageError)
+        self.set_states('running')
         self.assertRaises(exception.InstanceSuspendFailure,
                           self.vmops.suspend, self.instance)
         self.vbox.run.side_effect = _error(vbox_exc.VBoxManageError)
         self.assertRaises(vbox_exc.VBoxManageError, self.vmops.unpause,
                           self.instance)
+
+    def test_suspend_failed_after_the_state_was_saved(self):
+        # Real 7.2.22 can fail savestate while saving the VM's settings,
+        # after the state is saved: the VM is suspended.
+        self.vbox.run.side_effect = _error(vbox_exc.VBoxManageError)
+        self.set_states('saved')
+        self.vmops.suspend(self.instance)
+        self.assertEqual(['savestate'], [c[2] for c in self.commands()])
 
 
 class RebootTestCase(VMOpsTestBase):
