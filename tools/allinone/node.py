@@ -337,17 +337,21 @@ def run_nova(node):
     node.servers.append(start_novncproxy(settings['novncproxy'],
                                          settings['novnc_web']))
 
-    def stop():
-        log.info('stopping Nova services')
-        for svc in reversed(services):
-            try:
-                svc.stop()
-            except Exception:
-                log.exception('while stopping %s', svc.binary)
-    node.wait(stop)
+    node.wait(lambda: stop_services(log, 'Nova', services))
     # Non-daemon threads of the libraries must not keep the process alive.
     logging.getLogger('aio.node').info('stopped')
     os._exit(0)
+
+
+def stop_services(log, project, services):
+    """Stop oslo.service services, the last started first; one that fails
+    to stop does not keep the others running."""
+    log.info('stopping %s services', project)
+    for svc in reversed(services):
+        try:
+            svc.stop()
+        except Exception:
+            log.exception('while stopping %s', svc.binary)
 
 
 def quiet_cache_backends():
@@ -640,12 +644,7 @@ def run_cinder(node):
                wsgi.Loader(CONF).load_app(name='osapi_volume'))
 
     def stop():
-        log.info('stopping Cinder services')
-        for svc in reversed(services):
-            try:
-                svc.stop()
-            except Exception:
-                log.exception('while stopping %s', svc.binary)
+        stop_services(log, 'Cinder', services)
         coordination.COORDINATOR.stop()
     node.wait(stop)
     os._exit(0)
