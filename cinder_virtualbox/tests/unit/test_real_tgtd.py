@@ -24,12 +24,8 @@ command line) and reads the LUN's size; a wrong secret is refused.
 """
 
 import os
-import random
 import shutil
-import socket
 import subprocess
-import tempfile
-import time
 
 import fixtures
 from oslo_utils import units
@@ -41,85 +37,18 @@ from cinder.volume import configuration as conf
 from cinder.volume import driver
 
 from cinder_virtualbox import file_iscsi
-from cinder_virtualbox import tgtd
+from cinder_virtualbox.tests import own_tgtd
 
 GROUP = 'realtgtd'
 VOL = '0c0c0c0c-cccc-4ccc-8ccc-0c0c0c0c0c0c'
 INITIATOR = 'iqn.2026-12.org.nova-virtualbox:test-initiator'
 
 
-def _free_tcp_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-class RealTgtd(fixtures.Fixture):
-    """A tgtd of the test's own."""
-
-    def _setUp(self):
-        self.log_dir = tempfile.mkdtemp(prefix='real-tgtd-')
-        self.addCleanup(shutil.rmtree, self.log_dir, True)
-        for _attempt in range(20):
-            # tgtd's control port is a short; stay clear of the default 0.
-            port = random.randint(20000, 32000)
-            path = '%s.%d' % (tgtd.DEFAULT_SOCKET, port)
-            if not os.path.exists(path) and not os.path.exists(
-                    path + '.lock'):
-                break
-        self.control_port = port
-        self.socket = path
-        self.portal_port = _free_tcp_port()
-        self.proc = None
-        self.start()
-        self.addCleanup(self.stop)
-
-    def start(self):
-        self.log = open(os.path.join(self.log_dir, 'tgtd.log'), 'ab')
-        self.proc = subprocess.Popen(
-            ['tgtd', '-f', '-C', str(self.control_port), '--iscsi',
-             'portal=127.0.0.1:%d' % self.portal_port],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        client = tgtd.Client(self.control_port, timeout=5)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                client.show_targets()
-                return
-            except tgtd.TgtdUnavailable:
-                if (time.monotonic() > deadline or
-                        self.proc.poll() is not None):
-                    raise
-                time.sleep(0.1)
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            # tgtd 1.0.85 ignores SIGTERM (its handler does nothing) and
-            # leaves only when offline with no target; a crash is also
-            # what ensure_export must recover from.
-            self.proc.kill()
-            self.proc.wait(10)
-        self.proc = None
-        self.log.close()
-        # What tgtd leaves of its own socket (only ours: this port).
-        for leftover in (self.socket, self.socket + '.lock'):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
-
-    def tgtadm_show(self):
-        return subprocess.run(
-            ['tgtadm', '-C', str(self.control_port), '--lld', 'iscsi',
-             '--mode', 'target', '--op', 'show'],
-            capture_output=True, text=True, check=True).stdout
-
-
 class RealTgtdTestCase(test.TestCase):
 
     def setUp(self):
         super().setUp()
-        if os.geteuid() != 0 or not shutil.which('tgtd'):
-            self.skipTest('needs root and tgtd (package tgt)')
-        self.tgtd = self.useFixture(RealTgtd())
+        self.tgtd = self.useFixture(own_tgtd.OwnTgtd())
         self.dir = self.useFixture(fixtures.TempDir()).path
         self.configuration = conf.Configuration(
             file_iscsi.file_iscsi_opts + driver.volume_opts,
@@ -135,6 +64,12 @@ class RealTgtdTestCase(test.TestCase):
             configuration=self.configuration, host='host@real')
         self.driver.do_setup(self.ctxt)
         self.driver.check_for_setup_error()
+
+    def _tgtadm_show(self):
+        return subprocess.run(
+            ['tgtadm', '-C', str(self.tgtd.control_port), '--lld', 'iscsi',
+             '--mode', 'target', '--op', 'show'],
+            capture_output=True, text=True, check=True).stdout
 
     def _login(self, data, secret=None):
         """iscsi-readcapacity16 on the connection -> (exit code, output)."""
@@ -167,7 +102,7 @@ class RealTgtdTestCase(test.TestCase):
         self.assertEqual(['ALL'], target.acls)
         self.assertEqual([user], self.driver.tgtd.show_accounts())
         # tgtadm, tgt's own client, sees the same.
-        shown = self.tgtd.tgtadm_show()
+        shown = self._tgtadm_show()
         self.assertIn('Target %d: %s' % (target.tid, iqn), shown)
         self.assertIn('Backing store path: ' + path, shown)
         self.assertIn('        ' + user + '\n', shown)
@@ -208,5 +143,5 @@ class RealTgtdTestCase(test.TestCase):
         self.driver.delete_volume(volume)
         self.assertFalse(os.path.exists(path))
         self.assertEqual([], os.listdir(self.dir))
-        with open(os.path.join(self.tgtd.log_dir, 'tgtd.log'), 'rb') as f:
+        with open(self.tgtd.log_path, 'rb') as f:
             self.assertNotIn(secret.encode(), f.read())

@@ -41,11 +41,8 @@ VBoxManage (tools/real-vbox/provision.sh); skipped otherwise.
 import json
 import logging
 import os
-import random
 import shlex
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -53,24 +50,14 @@ import uuid as uuidlib
 
 import fixtures
 
-from cinder_virtualbox import tgtd
+from cinder_virtualbox.tests import own_tgtd
 from nova.compute import power_state
-from nova import context as nova_context
 from nova import exception
 from nova import objects
 from nova import test
 from nova.tests.functional.virtualbox import test_running_realvbox
-from nova.tests.functional.virtualbox import vbox_fixtures
 from nova.tests.functional.virtualbox import vbox_harness
-from nova.virt import driver as base_driver
-from nova.virt import fake as fake_virt
-from nova.virt.virtualbox import conf as vbox_conf
 from nova.virt.virtualbox import parsers
-
-import nova.conf
-
-CONF = nova.conf.CONF
-vbox_conf.register_opts(CONF)
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
@@ -149,65 +136,6 @@ for line in sys.stdin:
 '''
 
 
-def _free_tcp_port():
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
-
-
-class OwnTgtd(fixtures.Fixture):
-    """A tgtd of the test's own: a control port no other tgtd uses (so its
-    own management socket) and a free portal port on 127.0.0.1."""
-
-    def _setUp(self):
-        if os.geteuid() != 0 or not shutil.which('tgtd'):
-            raise test.TestCase.skipException(
-                'needs root and tgtd (apt-get install tgt)')
-        self.folder = self.useFixture(fixtures.TempDir()).path
-        for _attempt in range(20):
-            # A short; clear of the default 0 a host's tgtd listens on.
-            port = random.randint(20000, 32000)
-            path = '%s.%d' % (tgtd.DEFAULT_SOCKET, port)
-            if not os.path.exists(path) and not os.path.exists(
-                    path + '.lock'):
-                break
-        self.control_port, self.socket = port, path
-        self.portal_port = _free_tcp_port()
-        self.log_path = os.path.join(self.folder, 'tgtd.log')
-        with open(self.log_path, 'wb') as log:
-            self.proc = subprocess.Popen(
-                ['tgtd', '-f', '-C', str(port), '--iscsi',
-                 'portal=127.0.0.1:%d' % self.portal_port],
-                stdout=log, stderr=subprocess.STDOUT)
-        self.addCleanup(self._stop)
-        self.client = tgtd.Client(port, timeout=5)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                self.client.show_targets()
-                return
-            except tgtd.TgtdUnavailable:
-                if (time.monotonic() > deadline or
-                        self.proc.poll() is not None):
-                    raise
-                time.sleep(0.1)
-
-    def _stop(self):
-        # tgtd 1.0.85 ignores SIGTERM; SIGKILL leaves its socket files,
-        # which are this port's, so ours to remove.
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        for leftover in (self.socket, self.socket + '.lock'):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
-
-    def show(self):
-        """tgtd's own text for its targets (sessions name initiators)."""
-        return self.client.request(tgtd.MODE_TARGET, tgtd.OP_SHOW,
-                                   what='show targets')
-
-
 class CinderVolumeService(fixtures.Fixture):
     """The Cinder volume driver in a process of its own (see the
     module's docstring)."""
@@ -264,17 +192,12 @@ class CinderVolumeService(fixtures.Fixture):
             return f.read()
 
 
-class CinderVolumeRealVBoxTestCase(test.NoDBTestCase):
+class CinderVolumeRealVBoxTestCase(test_running_realvbox.TinyGuestBase,
+                                   test.NoDBTestCase):
 
     def setUp(self):
-        self.guest = test_running_realvbox.load_tinyguest()
         super().setUp()
-        objects.register_all()
-        self.vbm = self.useFixture(vbox_fixtures.RealVBoxFixture())
-        if self.guest is None:
-            self.skipTest('the source tree (tools/tinyguest) is not found: '
-                          'set NOVA_VIRTUALBOX_SRC')
-        self.tgt = self.useFixture(OwnTgtd())
+        self.tgt = self.useFixture(own_tgtd.OwnTgtd())
         # VirtualBox reaches the files through tgtd only: any folder of
         # the test's own.
         self.cinder = self.useFixture(CinderVolumeService(
@@ -283,12 +206,7 @@ class CinderVolumeRealVBoxTestCase(test.NoDBTestCase):
         self.iqns = []
         self.nova_log = self.useFixture(fixtures.FakeLogger(
             level=logging.DEBUG))
-        self.instances = self.useFixture(fixtures.TempDir(
-            rootdir=self.vbm.workdir)).path
-        self.flags(instances_path=self.instances, host='laptop')
-        self.flags(vboxmanage_cmd=self.vbm.command, retry_interval=0.1,
-                   wait_soft_reboot_seconds=30,
-                   iscsi_initiator_name='iqn.2026-12.org.nova-virtualbox:'
+        self.flags(iscsi_initiator_name='iqn.2026-12.org.nova-virtualbox:'
                                         'laptop-%s' % uuidlib.uuid4().hex[:8],
                    group='virtualbox')
         # Every command line this process starts from here on (the
@@ -302,52 +220,14 @@ class CinderVolumeRealVBoxTestCase(test.NoDBTestCase):
             return real_popen(argv, *args, **kwargs)
         self.useFixture(fixtures.MonkeyPatch(
             'nova.virt.virtualbox.vboxmanage.subprocess.Popen', popen))
-        self.driver = base_driver.load_compute_driver(
-            fake_virt.FakeVirtAPI(), 'virtualbox.VBoxDriver')
-        self.driver.init_host('laptop')
-        self.addCleanup(self.driver.cleanup_host, 'laptop')
-        self.ctx = nova_context.get_admin_context()
-        self.image_id = str(uuidlib.uuid4())
-        self._make_base()
 
     # -- helpers -----------------------------------------------------------
 
-    def _vbm(self, *args):
-        result = self.vbm.run(*args)
-        self.assertEqual(0, result.returncode, result.stderr)
-        return result.stdout
-
-    def _make_base(self):
-        """The tiny guest as the image cache leaves a base image."""
-        path = self.driver._pathutils.cached_image_path(self.image_id)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        raw = path + '.raw'
-        try:
-            self.guest.write_image(raw)
-        except self.guest.BuildError as err:
-            self.skipTest(str(err))
-        self._vbm('convertfromraw', raw, path, '--format', 'VDI')
-        os.unlink(raw)
-        self._vbm('closemedium', 'disk', path)
-        self.addCleanup(self._forget_base, path)
-
-    def _forget_base(self, path):
-        pin = self.driver._pathutils.cached_pin_path(self.image_id)
-        for medium in (pin, path):
-            if os.path.exists(medium):
-                self.vbm.run('closemedium', 'disk', medium, '--delete')
-
     def _instance(self):
-        instance = objects.Instance(
-            id=int(uuidlib.uuid4().int % 0xffffff), uuid=str(uuidlib.uuid4()),
-            display_name='volume-reader', host='laptop', project_id='p',
-            user_id='u', image_ref=self.image_id, config_drive='',
-            system_metadata={}, vm_state='building', task_state=None,
-            trusted_certs=None, os_type=None,
+        return super()._instance(
+            display_name='volume-reader', os_type=None,
             flavor=objects.Flavor(memory_mb=64, vcpus=1, root_gb=0,
                                   ephemeral_gb=0, swap=0, extra_specs={}))
-        self.addCleanup(self._leave_nothing, instance)
-        return instance
 
     def _leave_nothing(self, instance):
         """Only what this test made: its VM's process, the VM, and media
@@ -360,14 +240,6 @@ class CinderVolumeRealVBoxTestCase(test.NoDBTestCase):
                 self.vbm.run('list', 'hdds').stdout):
             if any(iqn in medium.get('Location', '') for iqn in self.iqns):
                 self.vbm.run('closemedium', 'disk', medium['UUID'])
-
-    def _spawn(self, instance, bdi=None, power_on=True):
-        image = objects.ImageMeta.from_dict({
-            'id': self.image_id, 'disk_format': 'vdi',
-            'container_format': 'bare', 'properties': {}})
-        self.driver.spawn(self.ctx, instance, image, [], None, {},
-                          network_info=[], block_device_info=bdi,
-                          power_on=power_on)
 
     def _banner_seen(self, instance, boots=1):
         banner = self.guest.BANNER + instance.uuid

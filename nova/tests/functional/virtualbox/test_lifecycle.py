@@ -41,7 +41,9 @@ CONF = nova.conf.CONF
 vbox_conf.register_opts(CONF)
 
 
-class _LifecycleBase(object):
+class _DriverBase(object):
+    """The driver on ``backend`` with a cached base image, and the tests'
+    helpers (no test: test_cinder_realvbox uses it too)."""
 
     backend = None
 
@@ -172,6 +174,9 @@ class _LifecycleBase(object):
             self.driver._pathutils.instance_dir(instance)))
         self.assertEqual(self._instance_media(hdds_before),
                          self._instance_media(self._hdds()))
+
+
+class _LifecycleBase(_DriverBase):
 
     def test_concurrent_spawns_of_one_image_then_destroys(self):
         # Root disks are made outside the image's lock: concurrent

@@ -62,8 +62,10 @@ def load_tinyguest():
     return module
 
 
-class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
-                                test.NoDBTestCase):
+class TinyGuestBase(test_lifecycle._DriverBase):
+    """The lifecycle's driver on real VirtualBox, its cached base image
+    the tiny guest (skipped without the source tree)."""
+
     backend = vbox_fixtures.RealVBoxFixture
 
     def setUp(self):
@@ -89,6 +91,10 @@ class RunningVMRealVBoxTestCase(test_lifecycle._LifecycleBase,
         self._vbm('closemedium', 'disk', path)
         self.addCleanup(self._forget_base, path)
         return path
+
+
+class RunningVMRealVBoxTestCase(TinyGuestBase, test_lifecycle._LifecycleBase,
+                                test.NoDBTestCase):
 
     def _instance(self, **fields):
         instance = super()._instance(**fields)
