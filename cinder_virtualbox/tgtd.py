@@ -206,6 +206,17 @@ def _check(kind, value, pattern):
         raise ValueError('%s has characters tgtd cannot take' % kind)
 
 
+def recv_exactly(sock, size):
+    """``size`` bytes from a stream socket, fewer when it closes first."""
+    data = b''
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 class Client(object):
     """One tgtd, reached at ``<socket_path>.<control_port>``."""
 
@@ -250,16 +261,6 @@ class Client(object):
                 self.path, e.strerror or e))
         return sock
 
-    @staticmethod
-    def _recv_exactly(sock, size):
-        data = b''
-        while len(data) < size:
-            chunk = sock.recv(size - len(data))
-            if not chunk:
-                break
-            data += chunk
-        return data
-
     def exchange(self, message, what):
         """Sends one request's bytes, returns the answer's bytes (header and
         text) as tgtd wrote them."""
@@ -267,7 +268,7 @@ class Client(object):
         try:
             try:
                 sock.sendall(message)
-                header = self._recv_exactly(sock, RESPONSE.size)
+                header = recv_exactly(sock, RESPONSE.size)
             except socket.timeout:
                 raise TgtdError('tgtd at %s did not answer %s within %ss' %
                                 (self.path, what, self.timeout))
@@ -283,7 +284,7 @@ class Client(object):
                     'answers only the user it runs as; run this as root' %
                     self.path)
             _err, length = RESPONSE.unpack(header)
-            body = self._recv_exactly(sock, max(length - RESPONSE.size, 0))
+            body = recv_exactly(sock, max(length - RESPONSE.size, 0))
         finally:
             sock.close()
         return header + body

@@ -115,24 +115,14 @@ class FakeTgtd(object):
             with conn:
                 self._one(conn)
 
-    @staticmethod
-    def _read(conn, size):
-        data = b''
-        while len(data) < size:
-            chunk = conn.recv(size - len(data))
-            if not chunk:
-                break
-            data += chunk
-        return data
-
     def _one(self, conn):
         if self.refuse:
             return              # ipc_perm: closed without an answer
-        header = self._read(conn, proto.REQUEST.size)
+        header = proto.recv_exactly(conn, proto.REQUEST.size)
         if len(header) < proto.REQUEST.size:
             return
         length = proto.REQUEST.unpack(header)[3]
-        body = self._read(conn, length - proto.REQUEST.size)
+        body = proto.recv_exactly(conn, length - proto.REQUEST.size)
         self.requests.append(header + body)
         with self.lock:
             conn.sendall(self.answer(header + body))
