@@ -82,10 +82,14 @@ class TgtFixture(fixtures.Fixture):
 
     target = 'iqn.2010-10.org.openstack:volume-tgt'
 
-    def _setUp(self):
+    def setUp(self):
+        # Before Fixture.setUp, which would turn a skip into a SetupError.
         if not os.access(TGTD, os.X_OK) or os.geteuid() != 0:
             raise test.TestCase.skipException(
                 'no tgtd (apt-get install tgt) or not root')
+        super().setUp()
+
+    def _setUp(self):
         folder = self.useFixture(fixtures.TempDir()).path
         lun = os.path.join(folder, 'lun.img')
         with open(lun, 'wb') as f:

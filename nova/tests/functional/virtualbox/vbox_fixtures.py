@@ -24,13 +24,17 @@ thing that differs for the driver.
 """
 
 import os
+import re
 import shlex
 import subprocess
 import sys
 import tempfile
+import time
 
 import fixtures
 import testtools
+
+from nova.virt.virtualbox import parsers
 
 REALVBOX_DEFAULT = '/usr/local/bin/vboxmanage-real'
 
@@ -83,7 +87,47 @@ class RealVBoxFixture(fixtures.Fixture):
         # Paths must mean the same inside the chroot: /tmp is shared.
         self.workdir = self.useFixture(fixtures.TempDir(
             rootdir=tempfile.gettempdir())).path
+        # Runs before the folder goes: the registry is VirtualBox's one.
+        self.addCleanup(self.forget_leftovers)
 
     def run(self, *args):
         return subprocess.run(shlex.split(self.command) + list(args),
                               capture_output=True, text=True)
+
+    def forget_leftovers(self):
+        """Unregister the VMs and media under this fixture's folder that a
+        test left registered (its own cleanup failed, or ran while the VM's
+        session was still closing): the real registry is shared by the
+        tests that follow, which would find them inaccessible."""
+        for uuid in self._own_vms():
+            self.run('controlvm', uuid, 'poweroff')
+            deadline = time.monotonic() + 15
+            # The session of a VM just powered off may stay locked a moment.
+            while (self.run('unregistervm', uuid).returncode
+                   and time.monotonic() < deadline):
+                time.sleep(0.2)
+        # Children before parents: closemedium refuses a parent.
+        for _ in range(5):
+            media = self._own_media()
+            if not media:
+                break
+            for kind, uuid in media:
+                self.run('closemedium', kind, uuid)
+
+    def _own(self, path):
+        return path.startswith(self.workdir + os.sep)
+
+    def _own_vms(self):
+        listing = self.run('list', 'vms', '--long').stdout
+        return [fields['UUID'] for fields in (
+            parsers.parse_colon_pairs(block)
+            for block in re.split(r'(?m)^(?=Name:)', listing))
+            if self._own(fields.get('Config file', ''))]
+
+    def _own_media(self):
+        return [(kind, medium['UUID'])
+                for kind in ('disk', 'dvd')
+                for medium in parsers.parse_colon_blocks(
+                    self.run('list', 'hdds' if kind == 'disk' else 'dvds')
+                    .stdout)
+                if self._own(medium.get('Location', ''))]
