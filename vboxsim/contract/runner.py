@@ -68,9 +68,9 @@ figures, progress lines) before comparison.
 The real VirtualBox registry may be shared with other people's work, so a
 scenario only ever sees and touches its own objects: VMs named
 ``nova-ct-*`` and media stored under its work dir (or whose UUID an earlier
-step printed).  ``list vms|runningvms|hdds|dvds`` output is filtered to
-those, and they are compared before and after each scenario: a scenario that
-leaks fails.
+step printed).  ``list vms|runningvms|hdds|dvds`` and ``list vms --long``
+output is filtered to those, and they are compared before and after each
+scenario: a scenario that leaks fails.
 
 CLI::
 
@@ -83,6 +83,7 @@ the real side.
 """
 
 import argparse
+import concurrent.futures
 import dataclasses
 import difflib
 import fcntl
@@ -481,6 +482,8 @@ _VMLIST_RE = re.compile(r'^"(.*)" \{([0-9a-fA-F-]{36})\}$', re.M)
 # dir.  The real registry may be shared with other people's experiments:
 # nothing else is ever touched, listed or counted as a leak.
 OWN_VM_PREFIX = "nova-ct-"
+_OPEN_ERROR_RE = re.compile(r"VBoxManage: error: Runtime error opening "
+                            r"'([^']*)'")
 
 
 def _media(backend, cwd):
@@ -597,6 +600,33 @@ def _scrub(backend, cwd, before, work):
     return done
 
 
+def _own_vm_block(block, work):
+    """A `list vms --long` block of this scenario: its name, or, for an
+    inaccessible VM (named ``<inaccessible!>``), its config file."""
+    fields = _block_fields(block)
+    return (fields.get("Name", "").startswith(OWN_VM_PREFIX)
+            or _own_location(fields.get("Config file", ""), work))
+
+
+def _filter_long_listing(result, work):
+    """`list vms --long` reduced to this scenario's VMs: their blocks (each
+    starts at ``Name:``) and the errors real VBoxManage prints about other
+    VMs it cannot read (three lines from "Runtime error opening 'PATH'")."""
+    blocks = re.split(r"(?m)^(?=Name:)", result.stdout)
+    result.stdout = "".join(
+        b for b in blocks if b.startswith("Name:") and _own_vm_block(b, work))
+    kept, dropping = [], False
+    for line in result.stderr.splitlines(True):
+        opened = _OPEN_ERROR_RE.search(line)
+        if opened:
+            dropping = not _own_location(opened.group(1), work)
+        elif not line.startswith("VBoxManage: error: "):
+            dropping = False
+        if not dropping:
+            kept.append(line)
+    result.stderr = "".join(kept)
+
+
 def _filter_listing(argv, stdout, work, seen):
     """Keep only this scenario's objects in `list vms|runningvms|hdds|dvds`."""
     if argv[:1] != ["list"] or len(argv) != 2:
@@ -621,6 +651,8 @@ def _run_step(backend, step, argv, work, seen, outcome):
     while True:
         raw = backend.run(argv, work)
         raw.stdout = _filter_listing(argv, raw.stdout, work, seen)
+        if argv == ["list", "vms", "--long"]:
+            _filter_long_listing(raw, work)
         if step.until is None or re.search(step.until, raw.stdout, re.M):
             return raw
         if time.monotonic() >= deadline:
@@ -790,8 +822,20 @@ def compare_live(scenario, real, sim):
     reason = skip_reason(scenario)
     if reason:
         return Report(scenario.name, [], [], skipped=reason), None
-    real_run = run_side(scenario, real)
-    sim_run = run_side(scenario, sim)
+    if any(step.argv[:1] == ["startvm"] for step in scenario.steps):
+        # A running VM takes host ports (VRDE) the other side would see
+        # taken.
+        return _compared(scenario, run_side(scenario, real),
+                         run_side(scenario, sim))
+    # Otherwise the sides share nothing (own work dirs, own registries):
+    # side by side, each waits on its own VBoxManage.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        real_side = pool.submit(run_side, scenario, real)
+        sim_run = run_side(scenario, sim)
+        return _compared(scenario, real_side.result(), sim_run)
+
+
+def _compared(scenario, real_run, sim_run):
     diffs = compare([(o.step, o.result) for o in real_run.outcomes],
                     [(o.step, o.result) for o in sim_run.outcomes],
                     "real", "sim", host_stdout=False)

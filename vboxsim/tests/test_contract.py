@@ -26,6 +26,7 @@ Both run with stestr and with ``python -m unittest``.
 """
 
 import os
+import types
 import unittest
 
 from vboxsim.contract import runner
@@ -104,6 +105,42 @@ class ScenarioSyntaxTest(unittest.TestCase):
                      "0%...10%...100%\n")
         self.assertEqual("UUID: <UUID-1> '$WORK/a.vdi' $HOME/VirtualBox VMs "
                          "<TIME> 080027<MAC>\n<PROGRESS>100%\n", out)
+
+    def test_long_listing_keeps_only_this_scenarios_vms(self):
+        # Real 7.2.22 output with two VMs another test left registered and
+        # whose folders are gone (seen in CI), around the scenario's own.
+        work = "/tmp/nova-ct-x"
+        listing = types.SimpleNamespace(
+            stdout=_inaccessible("/tmp/a/one.vbox") +
+            "Name:            nova-ct-neutron\nGroups:          /nova\n"
+            "NIC 1:           MAC: FA163E7E0001\n\n\n" +
+            _inaccessible(work + "/vms/mine.vbox") +
+            _inaccessible("/tmp/b/two.vbox"),
+            stderr=_open_error("/tmp/a/one.vbox") +
+            _open_error(work + "/vms/mine.vbox") +
+            _open_error("/tmp/b/two.vbox"))
+        runner._filter_long_listing(listing, work)
+        self.assertEqual(
+            "Name:            nova-ct-neutron\nGroups:          /nova\n"
+            "NIC 1:           MAC: FA163E7E0001\n\n\n" +
+            _inaccessible(work + "/vms/mine.vbox"), listing.stdout)
+        self.assertEqual(_open_error(work + "/vms/mine.vbox"), listing.stderr)
+
+
+def _inaccessible(config):
+    return ("Name:            <inaccessible!>\n"
+            "UUID:            9bd1b4a3-6c6c-4b43-8a1e-0c3f5c8e8d11\n"
+            "Config file:     %s\nEncryption:     disabled\n"
+            "Access error details:\n\n" % config)
+
+
+def _open_error(config):
+    return ("VBoxManage: error: Runtime error opening '%s' for reading "
+            "VERR_FILE_NOT_FOUND (File not found.).\n"
+            "VBoxManage: error: /build/src/VBox/Main/src-server/"
+            "MachineImpl.cpp[999] (nsresult Machine::i_registeredInit())\n"
+            "VBoxManage: error: Details: code NS_ERROR_FAILURE (0x80004005), "
+            "component MachineWrap, interface IMachine\n" % config)
 
 
 def _add_scenario_tests():
