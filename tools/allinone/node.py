@@ -52,6 +52,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # STATE_DIR/run/IDENTITY_READY: written by aio.py when Keystone's service
@@ -581,6 +582,14 @@ def run_cinder(node):
     chose) in one process, on their own in-memory bus, with native threads
     (Cinder's threading mode: no eventlet monkey patching)."""
     os.environ['OS_CINDER_DISABLE_EVENTLET_PATCHING'] = '1'
+    # Cinder 29 still hands image data to eventlet's tpool.Proxy
+    # (image_utils), whose calls wait on the eventlet hub of the first
+    # thread that used it: from any other native thread, an image upload
+    # or download hung for good. With no tpool threads eventlet runs each
+    # call in the calling thread, which is what threading mode means.
+    os.environ['EVENTLET_THREADPOOL_SIZE'] = '0'
+    warnings.filterwarnings('ignore', 'Zero threads in tpool',
+                            RuntimeWarning)
     from cinder import monkey_patch
     monkey_patch.patch(backend='threading')
     import sqlite_tx
