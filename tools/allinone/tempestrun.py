@@ -245,6 +245,8 @@ def http_json(url, body=None, token=None, headers=None, timeout=60):
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.load(response), response.headers
     except urllib.error.HTTPError as e:
+        if e.code == 300:
+            return json.load(e), e.headers  # a version list (Cinder's root)
         raise Failed('%s %s: HTTP %d %s' % (request.get_method(), url,
                                             e.code, e.read()[:300]))
     except OSError as e:
@@ -304,16 +306,27 @@ def discover(settings, password):
     ensure_shared_network(network, token)
     public = http_json('%s/v2.0/networks?router:external=true&name=%s' % (
         network, PUBLIC_NETWORK), token=token)[0]['networks']
-    root = compute.rsplit('/', 1)[0] + '/'
-    versions = http_json(root, token=token)[0]['versions']
-    maximum = max((v.get('version') or '' for v in versions
-                   if v.get('id') == 'v2.1'), default='')
+    volume = (endpoint(catalog, 'block-storage')
+              or endpoint(catalog, 'volumev3'))
     return {'identity': identity, 'services': services,
             'image_ref': images[0]['id'],
             'flavor_ref': flavors[FLAVOR], 'flavor_ref_alt':
-            flavors[FLAVOR_ALT], 'max_microversion': maximum or 'latest',
+            flavors[FLAVOR_ALT],
+            'max_microversion': max_microversion(compute, 'v2.1', token),
+            'volume_max_microversion': volume and max_microversion(
+                volume, 'v3.0', token),
             'network_extensions': extensions,
             'public_network_id': public[0]['id'] if public else ''}
+
+
+def max_microversion(url, version_id, token):
+    """The newest microversion of API ``version_id`` that the service at
+    ``url`` (an endpoint of the catalog) offers, from its version list at
+    the endpoint's root; 'latest' if it names none."""
+    root = url.split('/v', 1)[0] + '/'
+    versions = http_json(root, token=token)[0]['versions']
+    return max((v.get('version') or '' for v in versions
+                if v.get('id') == version_id), default='') or 'latest'
 
 
 def ensure_shared_network(network, token):
@@ -417,6 +430,18 @@ def tempest_conf(settings, password, cloud, workspace):
             # VirtualBox's DHCP servers hand out IPv4 addresses only.
             'ipv6': 'false',
         },
+        'volume': dict({
+            'region': REGION,
+            'endpoint_type': 'publicURL',
+            'storage_protocol': 'iSCSI',
+            # A test volume is a sparse file: quick to make, however big.
+            'build_timeout': '120' if simulated else '300',
+        }, **({
+            # Up to what this Cinder offers, so that tests of newer volume
+            # APIs (rebuild of a volume-backed server: 3.68) run.
+            'max_microversion': cloud['volume_max_microversion']}
+            if cloud.get('volume_max_microversion') else {})),
+        'volume-feature-enabled': volume_features(),
         'validation': {
             # Tempest's validation logs into the guest over SSH: the
             # simulator runs no guest, the tiny guest has no sshd, and
@@ -486,6 +511,23 @@ def compute_features(settings):
         'ide_bus': 'true',
         'unified_limits': 'false',
         'vtpm_live_migration': 'false',
+    }
+
+
+def volume_features():
+    """[volume-feature-enabled]: what the all-in-one's Cinder does with
+    this repo's file-backed driver (cinder_virtualbox, README)."""
+    return {
+        'api_v3': 'true',
+        'snapshot': 'true',
+        'clone': 'true',
+        'extend_attached_volume': 'false',
+        'manage_volume': 'false',
+        'manage_snapshot': 'false',
+        'multi_backend': 'false',
+        # No cinder-backup service.
+        'backup': 'false',
+        'volume_revert': 'false',
     }
 
 

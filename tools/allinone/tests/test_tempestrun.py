@@ -97,7 +97,7 @@ class ListsTestCase(unittest.TestCase):
         self.assertTrue(lists['skipped'])
         for regex, _reason in subset + lists['excluded']:
             self.assertRegex(regex, r'^\^tempest\\\.api\\\.'
-                             r'(compute|network)\\\.')
+                             r'(compute|network|volume)\\\.')
 
     def test_project_skips_name_both_spellings_of_ipv6_classes(self):
         # Tempest spells them IpV6 and IPv6; ipv6 = false skips both.
@@ -210,6 +210,18 @@ class ConfTestCase(unittest.TestCase):
         self.assertEqual('binding,external-net,security-group',
                          conf['network-feature-enabled']['api_extensions'])
         self.assertEqual('false', conf['validation']['run_validation'])
+
+    def test_volume_tests_go_up_to_the_microversion_cinder_offers(self):
+        self.CLOUD = dict(self.CLOUD, volume_max_microversion='3.71',
+                          services=self.CLOUD['services'] | {
+                              'block-storage'})
+        conf = self._conf()
+        self.assertEqual('true', conf['service_available']['cinder'])
+        self.assertEqual('3.71', conf['volume']['max_microversion'])
+        self.assertEqual('false', conf['volume-feature-enabled']['backup'])
+
+    def test_no_volume_microversion_without_cinder(self):
+        self.assertNotIn('max_microversion', self._conf()['volume'])
 
     def test_servers_boot_on_the_shared_network_without_routers(self):
         # Tempest's isolated networks would each need a router.
