@@ -206,6 +206,7 @@ class Store:
 
     def _commit(self, before, after):
         if after != before:
+            log_state_changes(before, after)
             self._save(after)
             write_changed_settings(before, after)
 
@@ -237,6 +238,20 @@ def advance_guests(registry, now=None):
 def set_vm_state(vm, state, when_ns=None):
     vm["state"] = state
     vm["state_change_ns"] = when_ns or now_ns()
+
+
+def log_state_changes(before, after):
+    """Each VM's state change into its VBox.log, as its VM process
+    writes it (vmlog)."""
+    old = {vm["uuid"]: vm["state"] for vm in before["vms"]}
+    changed = [(vm, old[vm["uuid"]]) for vm in after["vms"]
+               if old.get(vm["uuid"], vm["state"]) != vm["state"]]
+    if changed:
+        # Imported here: most calls change no state.
+        from vboxsim import vmlog
+
+        for vm, old_state in changed:
+            vmlog.record(vm, old_state, vm.get("state_change_ns") or now_ns())
 
 
 def write_changed_settings(before, after):

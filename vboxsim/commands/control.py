@@ -32,6 +32,7 @@ from vboxsim import errors
 from vboxsim import guest as guestlib
 from vboxsim import model
 from vboxsim import state as statelib
+from vboxsim import vmlog
 
 MISC_FILE = "VBoxManageMisc.cpp"
 CONTROL_FILE = "VBoxManageControlVM.cpp"
@@ -40,14 +41,6 @@ SESSION_NAMES = {
     "gui": "GUI/Qt",
     "separate": "headless",
     "sdl": "GUI/SDL",
-}
-STATE_NAMES = {
-    "poweroff": "PoweredOff",
-    "running": "Running",
-    "paused": "Paused",
-    "saved": "Saved",
-    "aborted": "Aborted",
-    "aborted-saved": "AbortedSaved",
 }
 DEFAULT_ACPI_DELAY = 1.0
 
@@ -180,7 +173,7 @@ def _remove_state_file(vm):
 def _invalid_state(vm, call, line):
     return errors.com_error(
         "Invalid machine state: %s"
-        % STATE_NAMES.get(vm["state"], vm["state"]),
+        % vmlog.CONSOLE_NAMES.get(vm["state"], vm["state"]),
         "VBOX_E_INVALID_VM_STATE",
         "ConsoleWrap",
         "IConsole",
@@ -243,7 +236,7 @@ def _resume(vm):
     if vm["state"] != "paused":
         raise errors.com_error(
             "Cannot resume the machine as it is not paused (machine state: %s)"
-            % STATE_NAMES[vm["state"]],
+            % vmlog.CONSOLE_NAMES[vm["state"]],
             "VBOX_E_INVALID_VM_STATE",
             "ConsoleWrap",
             "IConsole",
@@ -375,7 +368,7 @@ def discardstate(ctx, argv):
             error = errors.com_error(
                 "Cannot discard the saved state as the machine is not in the"
                 " Saved or Aborted-Saved state (machine state: %s)"
-                % STATE_NAMES.get(vm["state"], vm["state"]),
+                % vmlog.CONSOLE_NAMES.get(vm["state"], vm["state"]),
                 "VBOX_E_INVALID_VM_STATE",
                 "SessionMachine",
                 "IMachine",

@@ -15,6 +15,7 @@
 """Running VMs: state transitions, session lock errors, lazy ACPI shutdown."""
 
 import os
+import re
 import time
 from unittest import mock
 
@@ -88,6 +89,28 @@ class LifecycleTest(base.SimTestCase):
         self.assertEqual(cli.PROGRESS, err)
         self.assertEqual("poweroff", self.mr("vm1")["VMState"])
         self.assertEqual("", self.ok("list", "runningvms"))
+
+    def test_the_vm_process_logs_its_state_changes_as_the_real_one(self):
+        # vboxsim/data/vbox-log-states.txt: the real lines.
+        self.start()
+        self.ok("controlvm", "vm1", "pause")
+        self.ok("controlvm", "vm1", "resume")
+        self.ok("controlvm", "vm1", "savestate")
+        self.start()
+        logs = os.path.join(os.path.dirname(self.mr("vm1")["CfgFile"]),
+                            "Logs")
+
+        def states(name):
+            with open(os.path.join(logs, name)) as f:
+                return [re.sub(r"^\d\d:\d\d:\d\d\.\d{6} ", "", line)
+                        for line in f.read().splitlines()
+                        if "Machine state changed" in line]
+        self.assertEqual(
+            ["Console: Machine state changed to '%s'" % name
+             for name in ("Running", "Paused", "Running", "Saved")],
+            states("VBox.log.1"))
+        self.assertEqual(["Console: Machine state changed to 'Running'"],
+                         states("VBox.log"))
 
     def test_runtime_nic_changes(self):
         self.start()

@@ -24,14 +24,18 @@ filesystem tells:
   ``aborted`` is SHUTDOWN too). A VM that also has VirtualBox snapshots
   (their live-snapshot ``.sav`` files look the same) is asked exactly;
 * a VM with a VM process is running, paused, stuck (gurumeditation) or
-  passing between states: ``list runningvms`` does not say which. The state
-  last read by ``showvminfo`` is kept and trusted while the VM stayed in
-  the list, its ``Logs/VBox.log`` gained no "Changing the VM state" line,
-  and the driver did not act on it; otherwise ``showvminfo`` is asked.
+  passing between states: ``list runningvms`` does not say which. The
+  VM process says it in ``Logs/VBox.log`` ("Console: Machine state changed
+  to 'Paused'"): its last such line answers for a VM not known yet (the
+  first sync after nova-compute starts costs no call per VM) or whose log
+  gained a "Changing the VM state" line. A state is kept and trusted while
+  the VM stayed in the list, its log gained no such line, and the driver
+  did not act on it; otherwise (or where the log names no steady state)
+  ``showvminfo`` is asked.
 
 What it cannot see: a VM paused or resumed by someone else, on a host
-whose VM process does not write ``Logs/VBox.log`` in the VM folder (the
-simulator), keeps its last known state until ``showvminfo`` is asked
+whose VM process does not write ``Logs/VBox.log`` in the VM folder,
+keeps its last known state until ``showvminfo`` is asked
 again: by the lifecycle poller, which re-verifies one running VM per tick
 in turn, or by Nova (``use_cache=False`` before it acts on a change). For
 Nova this only delays the PAUSED/RUNNING power state in its database; any
@@ -70,8 +74,14 @@ CONF = nova.conf.CONF
 # How old the lists of running and registered VMs may be when they answer
 # get_info(use_cache=True).
 CACHE_SECONDS = 5.0
-# What the VM process writes to Logs/VBox.log at every VM state change.
+# What the VM process writes to Logs/VBox.log at every VM state change
+# (vboxsim/data/vbox-log-states.txt, from a real VM): the VMM's line, and
+# Main's, which names the machine state.
 LOG_STATE_LINE = b'Changing the VM state from'
+LOG_MACHINE_STATE = b"Console: Machine state changed to '"
+# Main's names of the steady states of a VM process.
+LOGGED_STATES = {b'Running': constants.STATE_RUNNING,
+                 b'Paused': constants.STATE_PAUSED}
 LOG_READ_MAX = 256 * 1024
 VBOX_LOG = os.path.join('Logs', 'VBox.log')
 
@@ -312,6 +322,27 @@ class StateCache(object):
             return True
         return LOG_STATE_LINE in data
 
+    def logged_state(self, name):
+        """(VMState, log size) from the last machine state line in the tail
+        of a running VM's VBox.log; None where it names no steady state of
+        a VM process (or there is no such log)."""
+        size = self._log_size(name)
+        if not size:
+            return None
+        start = max(0, size - LOG_READ_MAX)
+        try:
+            with open(self._log_path(name), 'rb') as handle:
+                handle.seek(start)
+                data = handle.read(size - start)
+        except OSError:
+            return None
+        at = data.rfind(LOG_MACHINE_STATE)
+        if at < 0:
+            return None
+        at += len(LOG_MACHINE_STATE)
+        state = LOGGED_STATES.get(data[at:data.find(b"'", at)])
+        return None if state is None else (state, size)
+
     def exact(self, uuid, name):
         """VMState from one ``showvminfo``, remembered.
 
@@ -374,7 +405,16 @@ class StateCache(object):
                     seen.state not in constants.TRANSITIONAL_STATES and
                     not self.log_changed(name, seen)):
                 return seen.state
-            return self.exact(uuid, name)
+            # Unknown since nova-compute started, or changed: the VM
+            # process's own log tells running from paused, without a call.
+            logged = None if dirty else self.logged_state(name)
+            if logged is None:
+                return self.exact(uuid, name)
+            state, log_size = logged
+            with self._lock:
+                self._known[uuid] = Seen(state, True, log_size, True,
+                                         self._clock())
+            return state
         if uuid not in self.nova_vms():
             return self.exact(uuid, name)  # just made, or gone
         saved = self._saved_file(name)

@@ -43,6 +43,7 @@ from nova.tests.functional.virtualbox import vbox_fixtures
 from nova.tests.functional.virtualbox import vbox_harness
 from nova.tests.unit.virt.virtualbox import test_migrationops
 from nova.virt import event as virtevent
+from nova.virt.virtualbox import eventops
 from nova.virt.virtualbox import parsers
 from nova.virt.virtualbox import snapshotops
 
@@ -205,6 +206,19 @@ class RunningVMRealVBoxTestCase(TinyGuestBase, test_lifecycle._LifecycleBase,
         # still answers the power button.
         self.driver.power_off(instance, timeout=30, retry_interval=10)
         self._wait_lines(instance, self.B(instance), self.guest.POWERING_OFF)
+
+    def test_a_restarted_compute_reads_running_and_paused_from_vm_logs(self):
+        running, paused = self._booted(), self._booted()
+        self.driver.pause(paused)
+        # nova-compute restarted: a state cache that knows no VM yet.
+        cache = eventops.StateCache(self.driver._vbox, self.driver._pathutils)
+        vbox = self.driver._vbox
+        with mock.patch.object(vbox, 'show_vm_info',
+                               wraps=vbox.show_vm_info) as asked:
+            cache.count_instances()
+            states = [cache.get_info(i).state for i in (running, paused)]
+        self.assertEqual([power_state.RUNNING, power_state.PAUSED], states)
+        self.assertEqual(0, asked.call_count)
 
     def test_soft_power_off_and_reboot_are_answered_by_the_guest(self):
         instance = self._booted()

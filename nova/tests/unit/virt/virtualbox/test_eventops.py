@@ -82,6 +82,23 @@ class _FakeVBox(object):
                 'CfgFile': os.path.join('/nonexistent', name + '.vbox')}
 
 
+# Lines of a real VirtualBox 7.2.22 VM's Logs/VBox.log (the whole sample:
+# vboxsim/data/vbox-log-states.txt).
+REAL_LOG_STARTED = (
+    "00:00:00.028403 Console: Machine state changed to 'Starting'",
+    "00:00:00.398532 Changing the VM state from 'CREATED' to 'POWERING_ON'",
+    "00:00:00.399284 Changing the VM state from 'POWERING_ON' to 'RUNNING'",
+    "00:00:00.399290 Console: Machine state changed to 'Running'")
+REAL_LOG_PAUSED = (
+    "00:00:03.449433 Changing the VM state from 'RUNNING' to 'SUSPENDING'",
+    "00:00:03.450698 Changing the VM state from 'SUSPENDING' to 'SUSPENDED'",
+    "00:00:03.450705 Console: Machine state changed to 'Paused'")
+REAL_LOG_RESUMED = (
+    "00:00:08.215384 Changing the VM state from 'SUSPENDED' to 'RESUMING'",
+    "00:00:08.216817 Changing the VM state from 'RESUMING' to 'RUNNING'",
+    "00:00:08.216825 Console: Machine state changed to 'Running'")
+
+
 class StateCacheTestCase(test_base.VBoxTestCase):
 
     def setUp(self):
@@ -175,6 +192,56 @@ class StateCacheTestCase(test_base.VBoxTestCase):
         calls, states = self._cycle([vm])
         self.assertEqual([power_state.PAUSED], states)
         self.assertIn('showvminfo', calls)
+
+    def _log(self, vm, *lines):
+        """Append ``lines`` to the VM's Logs/VBox.log."""
+        logs = os.path.join(self.paths.vm_dir(vm.name), 'Logs')
+        os.makedirs(logs, exist_ok=True)
+        with open(os.path.join(logs, 'VBox.log'), 'a') as f:
+            f.writelines(line + '\n' for line in lines)
+
+    def test_first_cycle_reads_running_and_paused_from_the_vm_logs(self):
+        # nova-compute restarted on a host of 200 running VMs, some paused:
+        # the logs their VM processes wrote say which, no showvminfo.
+        instances = self._instances(200)
+        for n, vm in enumerate(instances):
+            self._log(vm, *REAL_LOG_STARTED)
+            if n % 4 == 0:
+                self.fake.vms[vm.uuid][1] = 'paused'
+                self._log(vm, *REAL_LOG_PAUSED)
+        calls, states = self._cycle(instances)
+        self.assertEqual(['list vms', 'list runningvms'], calls)
+        self.assertEqual([power_state.PAUSED if n % 4 == 0
+                          else power_state.RUNNING for n in range(200)],
+                         states)
+        # A resume outside Nova, as the VM process logs it.
+        self.fake.vms[instances[0].uuid][1] = 'running'
+        self._log(instances[0], *REAL_LOG_RESUMED)
+        self.clock.now += eventops.CACHE_SECONDS + 1
+        calls, states = self._cycle(instances[:1])
+        self.assertEqual(['list vms', 'list runningvms'], calls)
+        self.assertEqual([power_state.RUNNING], states)
+
+    def test_a_log_naming_no_steady_state_is_not_trusted(self):
+        starting, saving, none = self._instances(3)
+        self._log(starting, REAL_LOG_STARTED[0])
+        self._log(saving, *REAL_LOG_STARTED + REAL_LOG_PAUSED + (
+            "00:00:14.455590 Console: Machine state changed to 'Saving'",))
+        self._log(none, '00:00:00.001 VirtualBox VM 7.2.22 starting')
+        calls, states = self._cycle([starting, saving, none])
+        self.assertEqual(3, calls.count('showvminfo'))
+
+    def test_the_log_does_not_answer_after_the_drivers_own_operation(self):
+        (vm,) = self._instances(1)
+        self._log(vm, *REAL_LOG_STARTED)
+        self._cycle([vm])
+        self.cache.begin(vm.uuid)
+        self.fake.vms[vm.uuid][1] = 'paused'
+        self.cache.end(vm.uuid)
+        # The log not written yet: showvminfo answers, not the log.
+        calls, states = self._cycle([vm])
+        self.assertIn('showvminfo', calls)
+        self.assertEqual([power_state.PAUSED], states)
 
     def test_own_operation_invalidates(self):
         (vm,) = self._instances(1)
