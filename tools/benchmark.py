@@ -182,8 +182,8 @@ class _DriverBench(object):
             d.get_num_instances()
             for instance in self.live:
                 d.get_info(instance, use_cache=True)
-        # The first cycle reads each running VM it has not read yet
-        # (running and paused look alike in "list runningvms").
+        # The first cycle learns each new running VM's state (running and
+        # paused look alike in "list runningvms") from its VBox.log.
         _, fig = self.measure(sync)
         self.results['power_sync'].setdefault('first', {})[str(level)] = fig
         self.row('power sync', 'first cycle, %d new VMs @%d' % (
