@@ -356,11 +356,11 @@ def stop_services(log, project, services):
 
 
 def quiet_cache_backends():
-    """Register the dictionary cache backend Nova uses with [cache]
-    disabled before Nova loads it: dogpile otherwise imports every
+    """Register the dictionary cache backend (Keystone's, and Nova's with
+    [cache] disabled) before it is loaded: dogpile otherwise imports every
     dogpile.cache backend installed to find it, and oslo_cache's
-    memcache_pool one fails without python-memcached, an ERROR in
-    nova.log at the first build of every start. No option avoids that
+    memcache_pool one fails without python-memcached, an ERROR in the
+    service's log at every start. No option avoids that
     import: it happens whatever [cache] backend is configured."""
     from dogpile import cache
     cache.register_backend('oslo_cache.dict', 'oslo_cache.backends.dictionary',
@@ -468,11 +468,16 @@ def run_keystone(node):
         if text:
             node.step('Keystone: %s' % text)
         with open(log, 'a') as out:
+            # No cache for keystone-manage (oslo.config reads the option
+            # from the environment): configuring one imports every cache
+            # backend, and memcache_pool's failure is an ERROR line.
             subprocess.run(manage + args, check=True, stdout=out,
                            stderr=subprocess.STDOUT,
-                           env=dict(os.environ, **env))
+                           env=dict(os.environ, OS_CACHE__ENABLED='false',
+                                    **env))
     with open(bootstrapped, 'w') as f:
         f.write(url)
+    quiet_cache_backends()
     from keystone.server import wsgi
     # Keystone parses the command line for its options: ours are not.
     sys.argv[1:] = []
