@@ -29,7 +29,8 @@ processes, and qemu-img's):
   list_instances, one tick of the lifecycle-event poller) and Nova's
   power-state sync (get_num_instances, then get_info(use_cache=True) per
   instance, as ComputeManager._sync_power_states does: the first cycle
-  after new VMs appear, then a steady one) at 1, 50 and 200 instances;
+  after new VMs appear, the first after a restart (a state cache that
+  knows no VM), then a steady one) at 1, 50 and 200 instances;
 * 20 concurrent spawns of one new image (threads, like Nova's build pool):
   Glance downloads and qemu-img conversions, wall time against one spawn;
 * disk bytes per new instance, linked clone against full copy.
