@@ -26,17 +26,10 @@ from vboxsim import model
 from vboxsim import render
 from vboxsim import state as statelib
 from vboxsim import vdi
+from vboxsim import vmlog
 
 SNAP_FILE = "VBoxManageSnapshot.cpp"
 NO_SNAPSHOTS = "This machine does not have any snapshots\n"
-MACHINE_STATE_NAMES = {
-    "poweroff": "PoweredOff",
-    "running": "Running",
-    "paused": "Paused",
-    "saved": "Saved",
-    "aborted": "Aborted",
-    "aborted-saved": "AbortedSaved",
-}
 
 
 def _snapshot_not_found(vm, name, line=537):
@@ -194,7 +187,7 @@ def restore(ctx, registry, vm, snap):
         raise errors.com_error(
             "Cannot delete the current state of the running machine (machine"
             " state: %s)"
-            % MACHINE_STATE_NAMES[vm["state"]],
+            % vmlog.CONSOLE_NAMES[vm["state"]],
             "VBOX_E_INVALID_VM_STATE",
             "SessionMachine",
             "IMachine",

@@ -313,14 +313,19 @@ class StateCache(object):
             return False
         if seen.log_size is None or size < seen.log_size:
             return True  # a new VM process (a new log)
-        start = max(seen.log_size, size - LOG_READ_MAX)
+        data = self._log_tail(name, max(seen.log_size, size - LOG_READ_MAX),
+                              size)
+        return data is None or LOG_STATE_LINE in data
+
+    def _log_tail(self, name, start, size):
+        """Bytes ``start`` to ``size`` of the VM's VBox.log; None when it
+        cannot be read."""
         try:
             with open(self._log_path(name), 'rb') as handle:
                 handle.seek(start)
-                data = handle.read(size - start)
+                return handle.read(size - start)
         except OSError:
-            return True
-        return LOG_STATE_LINE in data
+            return None
 
     def logged_state(self, name):
         """(VMState, log size) from the last machine state line in the tail
@@ -329,14 +334,8 @@ class StateCache(object):
         size = self._log_size(name)
         if not size:
             return None
-        start = max(0, size - LOG_READ_MAX)
-        try:
-            with open(self._log_path(name), 'rb') as handle:
-                handle.seek(start)
-                data = handle.read(size - start)
-        except OSError:
-            return None
-        at = data.rfind(LOG_MACHINE_STATE)
+        data = self._log_tail(name, max(0, size - LOG_READ_MAX), size)
+        at = data.rfind(LOG_MACHINE_STATE) if data else -1
         if at < 0:
             return None
         at += len(LOG_MACHINE_STATE)

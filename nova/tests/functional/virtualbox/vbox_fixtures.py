@@ -126,8 +126,7 @@ class RealVBoxFixture(fixtures.Fixture):
 
     def _own_media(self):
         return [(kind, medium['UUID'])
-                for kind in ('disk', 'dvd')
+                for kind, listing in (('disk', 'hdds'), ('dvd', 'dvds'))
                 for medium in parsers.parse_colon_blocks(
-                    self.run('list', 'hdds' if kind == 'disk' else 'dvds')
-                    .stdout)
+                    self.run('list', listing).stdout)
                 if self._own(medium.get('Location', ''))]
