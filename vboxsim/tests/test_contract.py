@@ -126,6 +126,28 @@ class ScenarioSyntaxTest(unittest.TestCase):
             _inaccessible(work + "/vms/mine.vbox"), listing.stdout)
         self.assertEqual(_open_error(work + "/vms/mine.vbox"), listing.stderr)
 
+    def test_media_listings_compare_as_sets(self):
+        # Seen in CI: real VBoxSVC restarted between two steps and listed
+        # the VM's disk after the global registry's media.
+        step = runner.Step(19, "list hdds", ["list", "hdds"])
+        root, base = _medium("<UUID-2>", "root"), _medium("<UUID-3>", "base")
+        real = [(step, runner.Result(0, base + root, ""))]
+        self.assertEqual([], runner.compare(
+            real, [(step, runner.Result(0, root + base, ""))], "real", "sim"))
+        diffs = runner.compare(
+            real, [(step, runner.Result(0, root, ""))], "real", "sim")
+        self.assertEqual(["line 19: list hdds"], [d[0] for d in diffs])
+        # Other listings keep their order.
+        vms = runner.Step(3, "list vms", ["list", "vms"])
+        self.assertEqual(1, len(runner.compare(
+            [(vms, runner.Result(0, '"a"\n"b"\n', ""))],
+            [(vms, runner.Result(0, '"b"\n"a"\n', ""))], "real", "sim")))
+
+
+def _medium(uuid, name):
+    return ("UUID:           %s\nParent UUID:    base\nState:          "
+            "created\nLocation:       $WORK/%s.vdi\n\n" % (uuid, name))
+
 
 def _inaccessible(config):
     return ("Name:            <inaccessible!>\n"
