@@ -91,7 +91,6 @@ RESIZE_SNAPSHOT = 'nova-resize'
 # The flattened disks on their way to another host, under the instances
 # path (<instance uuid>.<disk file name>); removed once copied.
 MIGRATE_DIR_NAME = '_migrating'
-LOCAL_HOSTS = ('localhost', '127.0.0.1', '::1')
 # The states in which VirtualBox restores a snapshot as it is.
 STOPPED_STATES = (constants.STATE_POWEROFF, constants.STATE_ABORTED)
 
@@ -155,7 +154,10 @@ class MigrationOps(object):
 
     @staticmethod
     def is_local(host):
-        return host in LOCAL_HOSTS + (CONF.my_ip, CONF.host)
+        """Whether Nova's migration destination (the destination's my_ip)
+        is this host. Not every loopback address: compute hosts sharing a
+        machine each have their own (127.0.0.1, 127.0.0.2)."""
+        return host in (CONF.my_ip, CONF.host)
 
     # -- source: migrate_disk_and_power_off ---------------------------------
 

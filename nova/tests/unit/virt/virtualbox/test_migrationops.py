@@ -142,7 +142,7 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
 
     def test_same_host_powers_off_and_takes_the_resize_snapshot(self):
         self.instance.flavor = Flavor(root_gb=1)
-        for dest in ('10.0.0.1', 'h1', 'localhost'):
+        for dest in ('10.0.0.1', 'h1'):
             self.vbox.reset_mock()
             self.vmops.reset_mock()
             disk_info = self.ops.migrate_disk_and_power_off(
@@ -155,6 +155,14 @@ class MigrationOpsTestCase(test_base.VBoxTestCase):
                 'snapshot', self.uuid, 'take', 'nova-resize', timeout=LONG,
                 undo=mock.ANY)
             self.remotefs.create_dir.assert_not_called()
+
+    def test_another_loopback_address_is_another_host(self):
+        # Two compute hosts on one machine (the all-in-one's two-host
+        # test): 127.0.0.1 is the other one's my_ip.
+        self.flags(my_ip='127.0.0.2', host='second')
+        self.assertFalse(self.ops.is_local('127.0.0.1'))
+        self.assertFalse(self.ops.is_local('localhost'))
+        self.assertTrue(self.ops.is_local('127.0.0.2'))
 
     def test_same_host_keeps_an_earlier_resize_snapshot(self):
         self.with_resize_snapshot()
