@@ -80,6 +80,10 @@ class VBoxDriver(driver.ComputeDriver):
         driver.ComputeDriver.capabilities,
         has_imagecache=True,
         supports_migrate_to_same_host=True,
+        # Evacuate rebuilds a server of a host that is down on another one
+        # with Nova's default rebuild (spawn from the image, the volumes
+        # attached again); the host, back up, destroys the VM it had.
+        supports_evacuate=True,
         # VirtualBox cannot add a NIC to a running VM; False makes Nova
         # refuse every attach with its own 400 (AttachInterfaceNotSupported).
         supports_attach_interface=False,

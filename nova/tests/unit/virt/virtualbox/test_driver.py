@@ -260,6 +260,20 @@ class InterfaceTestCase(test_base.VBoxTestCase):
                                              vbox=self.vbox)
         self.vifops = self.driver._vifops = mock.Mock()
 
+    def test_evacuate_rebuilds_with_novas_default_and_no_shared_storage(
+            self):
+        # Nova's _rebuild_default_impl spawns the server anew, and the old
+        # host, back up, destroys its VM with its disks (storage not
+        # shared: check_instance_shared_storage_local is not implemented).
+        self.assertTrue(
+            vbox_driver.VBoxDriver.capabilities['supports_evacuate'])
+        self.assertNotIn('rebuild', vars(vbox_driver.VBoxDriver))
+        self.assertRaises(NotImplementedError,
+                          self.driver.check_instance_shared_storage_local,
+                          mock.sentinel.ctx, test_base.FakeInstance())
+        self.assertFalse(self.driver.instance_on_disk(
+            test_base.FakeInstance()))
+
     def test_attach_interface_is_not_offered(self):
         self.assertFalse(
             vbox_driver.VBoxDriver.capabilities['supports_attach_interface'])
