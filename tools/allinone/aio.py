@@ -115,6 +115,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -123,6 +124,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import multihost  # noqa: E402  (standard library only)
 import node  # noqa: E402  (the processes' module; standard library at import)
 REPO = os.path.dirname(os.path.dirname(HERE))
 AIO_DIR = os.path.join(REPO, '.aio')
@@ -143,6 +145,8 @@ REQUIREMENTS = [
     'python-openstackclient',
     'cheroot',
     'SQLAlchemy>=2.0,<2.1',
+    # MariaDB's driver, for the multi-host mode's databases.
+    'PyMySQL',
 ]
 PORTS = {'keystone': 5000, 'nova': 8774, 'placement': 8778, 'glance': 9292,
          'neutron': 9696, 'cinder': 8776, 'novncproxy': 6080,
@@ -156,7 +160,7 @@ VOLUME_SERVICE = 'cinder'
 # STATE/cinder/volumes, exported by tgt as iSCSI LUNs with CHAP.
 FILE_BACKEND = 'file'
 FILE_DRIVER = 'cinder_virtualbox.file_iscsi.FileISCSIDriver'
-ISCSI_PORTAL = ('127.0.0.1', 3260)
+ISCSI_PORT = 3260
 REGION = 'RegionOne'
 # Nova's compute host, which the VirtualBox agent serves: Neutron binds a
 # server's ports for the host whose agent is alive.
@@ -166,9 +170,26 @@ HOST = 'allinone'
 # "-OFFSET" after a --port-offset: VirtualBox's NAT networks are per user).
 PUBLIC_PHYSNET = 'public'
 NAT_NETWORK = 'aio-public'
-# The users whose passwords STATE/secrets.json keeps: admin and demo, and
-# one password for the services' own users (identity.py's SERVICE_USERS).
-SECRETS = ('admin', 'demo', 'service')
+# The users whose passwords STATE/secrets.json keeps: admin and demo, one
+# password for the services' own users (identity.py's SERVICE_USERS), and
+# the multi-host mode's RabbitMQ and MariaDB users.
+SECRETS = ('admin', 'demo', 'service', 'broker', 'database')
+# SQLite's file of each service's database (MariaDB's database of the same
+# name in the multi-host mode).
+SQLITE_DATABASES = {'keystone': 'keystone/keystone.sqlite',
+                    'nova_api': 'nova/nova_api.sqlite',
+                    'nova_cell0': 'nova/nova_cell0.sqlite',
+                    'nova_cell1': 'nova/nova_cell1.sqlite',
+                    'placement': 'placement/placement.sqlite',
+                    'glance': 'glance/glance.sqlite',
+                    'neutron': 'neutron/neutron.sqlite',
+                    'cinder': 'cinder/cinder.sqlite'}
+# The processes of the multi-host mode besides node.py's (multihost.py):
+# their pid files, under STATE.
+BACKING_PIDS = {'sshd': 'run/sshd.pid', 'mariadb': 'run/mysqld.pid',
+                'rabbitmq': 'rabbitmq/rabbitmq.pid'}
+# A host that joined runs only these node.py processes.
+JOINED_SERVICES = ('compute', 'agent')
 # The VMs' VNC servers (VRDE): VirtualBox binds the first free port of the
 # range when a VM starts. Away from 5900.., where VNC servers of the
 # machine's desktops and other tests' VMs listen.
@@ -388,7 +409,9 @@ def apt_install(packages, commands):
     saying what to install."""
     say('installing %s (for %s) with apt-get' % (
         ' '.join(packages), ', '.join(commands)))
-    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    # RUNLEVEL=1: packages of servers (MariaDB, RabbitMQ) do not start
+    # the system's own copy on their ports.
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive', RUNLEVEL='1')
     for command in (['apt-get', 'update', '-qq'],
                     ['apt-get', 'install', '-y', '-qq',
                      '--no-install-recommends'] + packages):
@@ -545,6 +568,7 @@ def settings_for(args):
     ports = {name: port + args.port_offset for name, port in PORTS.items()}
     vbox, simulated = find_vboxmanage(args.venv, args.simulator)
     vrde_ports = tuple(port + args.port_offset for port in VRDE_PORTS)
+    address = getattr(args, 'address', None) or '127.0.0.1'
     settings = dict(ports, state=state, venv=args.venv, vboxmanage=vbox,
                     simulated=simulated, debug=args.debug, region=REGION,
                     vrde_ports=vrde_ports,
@@ -552,10 +576,29 @@ def settings_for(args):
                     local_conf=os.path.abspath(args.local_conf),
                     host=HOST, nat_network=NAT_NETWORK + (
                         '-%d' % args.port_offset if args.port_offset else ''),
-                    cell0_db='sqlite:///%s/nova/nova_cell0.sqlite' % state,
-                    neutron_db='sqlite:///%s/neutron/neutron.sqlite' % state,
-                    glance_db='sqlite:///%s/glance/glance.sqlite' % state)
+                    multi_host=bool(getattr(args, 'multi_host', False)),
+                    # The controller's address (its APIs, broker, databases)
+                    # and this host's own (Nova's my_ip, its sshd).
+                    controller=address, my_ip=address,
+                    # Loopback stays loopback; a LAN address means other
+                    # machines must reach the APIs.
+                    bind='127.0.0.1' if address == '127.0.0.1' else '0.0.0.0',
+                    rabbit=multihost.RABBIT_PORT + args.port_offset,
+                    mysql=multihost.MYSQL_PORT + args.port_offset,
+                    ssh=multihost.SSH_PORT + args.port_offset)
+    secrets = read_secrets(state)
+    for name in ('nova_cell0', 'neutron', 'glance'):
+        settings[name.replace('nova_', '') + '_db'] = database_url(
+            settings, secrets, name)
     return settings
+
+
+def database_url(settings, secrets, name):
+    """SQLAlchemy's URL of a service's database: SQLite under STATE, or
+    the controller's MariaDB in the multi-host mode."""
+    if settings.get('multi_host'):
+        return multihost.database_url(settings, secrets, name)
+    return 'sqlite:///%s/%s' % (settings['state'], SQLITE_DATABASES[name])
 
 
 def write_config(settings):
@@ -567,12 +610,16 @@ def write_config(settings):
                 'glance/tasks', 'neutron/locks', 'etc/cinder',
                 'cinder/locks', 'cinder/volumes', 'vboxsim'):
         os.makedirs(os.path.join(state, sub), exist_ok=True)
-    url = 'http://127.0.0.1:%d'
+    url = 'http://%s:%%d' % settings['controller']
     debug = str(bool(settings['debug'])).lower()
     instances = settings.get('instances') or '%s/nova/instances' % state
 
     secrets = read_secrets(state)
     identity = url % settings['keystone'] + '/v3'
+    transport = multihost.transport_url(settings, secrets)
+
+    def database(name):
+        return database_url(settings, secrets, name)
 
     def service_user(name, **more):
         # The service's own Keystone user (identity.py makes it).
@@ -591,14 +638,14 @@ def write_config(settings):
     nova = {
         'DEFAULT': {
             'host': settings['host'],
-            'my_ip': '127.0.0.1',
+            'my_ip': settings['my_ip'],
             'state_path': '%s/nova' % state,
             'instances_path': instances,
             # VirtualBox's VM names: apart from other Nova's instance-*
             # VMs in a VirtualBox shared with other users.
             'instance_name_template': 'aio-%08x',
             'compute_driver': 'virtualbox.VBoxDriver',
-            'transport_url': 'fake://',
+            'transport_url': transport,
             'log_file': '%s/logs/nova.log' % state,
             'debug': debug,
             # One host: a resize must be able to land on it (the driver
@@ -608,17 +655,15 @@ def write_config(settings):
         },
         'vnc': {
             'enabled': 'true',
-            'server_listen': '127.0.0.1',
-            'server_proxyclient_address': '127.0.0.1',
-            'novncproxy_host': '127.0.0.1',
+            'server_listen': settings['my_ip'],
+            'server_proxyclient_address': settings['my_ip'],
+            'novncproxy_host': settings['bind'],
             'novncproxy_port': settings['novncproxy'],
             'novncproxy_base_url': (url % settings['novncproxy'] + '/' +
                                     NOVNC_PAGE),
         },
-        'api_database': {
-            'connection': 'sqlite:///%s/nova/nova_api.sqlite' % state},
-        'database': {
-            'connection': 'sqlite:///%s/nova/nova_cell1.sqlite' % state},
+        'api_database': {'connection': database('nova_api')},
+        'database': {'connection': database('nova_cell1')},
         'wsgi': {'api_paste_config': os.path.join(
             settings['venv'], 'etc', 'nova', 'api-paste.ini')},
         'oslo_concurrency': {'lock_path': '%s/nova/locks' % state},
@@ -635,12 +680,18 @@ def write_config(settings):
         'virtualbox': dict(vboxmanage_cmd=settings['vboxmanage'],
                            **vrde_options(settings)),
     }
+    if settings['multi_host']:
+        # Disks go to other hosts with rsync over each host's sshd
+        # (RSYNC_RSH: multihost.rsync_rsh).
+        nova['libvirt'] = {'remote_filesystem_transport': 'rsync'}
+        # A host that joins is mapped to cell1 within seconds.
+        nova['scheduler'] = {'discover_hosts_in_cells_interval': '10'}
     placement = {
         'DEFAULT': {'debug': debug},
         'api': {'auth_strategy': 'keystone'},
         'keystone_authtoken': authtoken('placement'),
         'placement_database': {
-            'connection': 'sqlite:///%s/placement/placement.sqlite' % state,
+            'connection': database('placement'),
             'sync_on_startup': 'true'},
     }
     glance = {
@@ -668,8 +719,7 @@ def write_config(settings):
             'log_file': '%s/logs/keystone.log' % state,
             'debug': debug,
         },
-        'database': {
-            'connection': 'sqlite:///%s/keystone/keystone.sqlite' % state},
+        'database': {'connection': database('keystone')},
         'token': {'provider': 'fernet'},
         # bcrypt's least cost (Keystone's default 12 makes every token and
         # every Tempest test user cost most of a second on a laptop): the
@@ -693,7 +743,7 @@ def write_config(settings):
             'core_plugin': 'ml2',
             # No L3 agent, no routers: see the module docstring.
             'service_plugins': '',
-            'transport_url': 'fake://',
+            'transport_url': transport,
             'auth_strategy': 'keystone',
             'state_path': '%s/neutron' % state,
             # Addresses come from VirtualBox's DHCP servers (the agent):
@@ -731,6 +781,8 @@ def write_config(settings):
     cinder = {
         'DEFAULT': {
             'host': settings['host'],
+            # Cinder's API, scheduler and volume service share a process
+            # (and Nova calls its API over HTTP): its own in-memory bus.
             'transport_url': 'fake://',
             'auth_strategy': 'keystone',
             'state_path': '%s/cinder' % state,
@@ -745,8 +797,7 @@ def write_config(settings):
             'log_file': '%s/logs/cinder.log' % state,
             'debug': debug,
         },
-        'database': {
-            'connection': 'sqlite:///%s/cinder/cinder.sqlite' % state},
+        'database': {'connection': database('cinder')},
         'keystone_authtoken': authtoken('cinder'),
         'nova': service_user('cinder'),
         'oslo_concurrency': {'lock_path': '%s/cinder/locks' % state},
@@ -755,10 +806,13 @@ def write_config(settings):
             'volume_driver': FILE_DRIVER,
             'volume_backend_name': FILE_BACKEND,
             'file_volumes_dir': '%s/cinder/volumes' % state,
-            'file_volumes_target_ip': ISCSI_PORTAL[0],
-            'file_volumes_target_port': str(ISCSI_PORTAL[1]),
+            'file_volumes_target_ip': settings['controller'],
+            'file_volumes_target_port': str(ISCSI_PORT),
         },
     }
+    if settings.get('joined'):
+        write_joined_config(settings, nova, neutron)
+        return
     # One folder per service: a --config-dir reads every file in it.
     files = {'keystone/keystone.conf': ini(keystone),
              'nova/nova.conf': ini(nova),
@@ -778,9 +832,33 @@ def write_config(settings):
     for service in ('neutron', 'cinder'):
         shutil.copy(os.path.join(settings['venv'], 'etc', service,
                                  'api-paste.ini'), os.path.join(etc, service))
-    with open(os.path.join(state, 'aio.json'), 'w') as f:
-        json.dump(settings, f, indent=1)
+    write_settings(settings)
     write_clouds_yaml(settings)
+
+
+def write_settings(settings):
+    # Database URLs carry MariaDB's password in the multi-host mode.
+    with private(os.path.join(settings['state'], 'aio.json')) as f:
+        json.dump(settings, f, indent=1)
+
+
+def write_joined_config(settings, nova, neutron):
+    """A host that joined a controller: nova-compute's nova.conf and the
+    VirtualBox agent's neutron.conf, without databases (Nova's conductor
+    and neutron-server read them for it) or APIs of their own."""
+    for section in ('api_database', 'database', 'wsgi', 'keystone_authtoken'):
+        del nova[section]
+    del nova['scheduler']
+    for section in ('database', 'keystone_authtoken', 'nova'):
+        del neutron[section]
+    files = {'nova/nova.conf': ini(nova),
+             'neutron/neutron.conf': ini(neutron)}
+    for name, text in files.items():
+        with private(os.path.join(settings['state'], 'etc', name)) as f:
+            f.write('# Written by tools/allinone/aio.py join at every '
+                    'start.\n')
+            f.write(text)
+    write_settings(settings)
 
 
 def vrde_options(settings):
@@ -792,7 +870,7 @@ def vrde_options(settings):
     return {
         'remote_display': 'true',
         'vrde_module': 'VNC',
-        'vrde_address': '127.0.0.1',
+        'vrde_address': settings['my_ip'],
         'vrde_port': '%d-%d' % settings['vrde_ports'],
         # Real VirtualBox binds the first free port of the range when the
         # VM starts, skipping ports that other programs hold; the simulator
@@ -828,7 +906,7 @@ def write_novnc_web(settings, package):
 
 def endpoints(settings):
     """Keystone's catalog: {service type: URL}."""
-    url = 'http://127.0.0.1:%d'
+    url = 'http://%s:%%d' % settings.get('controller', '127.0.0.1')
     points = {'identity': url % settings['keystone'] + '/v3',
               'compute': url % settings['nova'] + '/v2.1',
               'image': url % settings['glance'],
@@ -904,8 +982,13 @@ def pid_path(state, name):
 
 
 def read_pid(state, name):
+    """The pid of a running process of this state: a node.py service, or
+    one of BACKING_PIDS (which write their own pid files)."""
+    backing = name in BACKING_PIDS
+    path = os.path.join(state, BACKING_PIDS[name]) if backing else \
+        pid_path(state, name)
     try:
-        with open(pid_path(state, name)) as f:
+        with open(path) as f:
             pid = int(f.read().strip())
     except (FileNotFoundError, ValueError):
         return None
@@ -916,11 +999,16 @@ def read_pid(state, name):
     except PermissionError:
         pass
     # Make sure the pid is still ours (not reused): its command line names
-    # node.py and this state folder.
+    # node.py (but for BACKING_PIDS) and this state folder.
     try:
         with open('/proc/%d/cmdline' % pid, 'rb') as f:
             cmdline = f.read().decode(errors='replace')
-        if 'node.py' not in cmdline or state not in cmdline:
+        if backing:
+            # RabbitMQ's command line names no folder: its environment
+            # does (multihost.rabbit_env).
+            with open('/proc/%d/environ' % pid, 'rb') as f:
+                cmdline += f.read().decode(errors='replace')
+        if state not in cmdline or not (backing or 'node.py' in cmdline):
             return None
     except FileNotFoundError:
         if not os.path.isdir('/proc'):
@@ -930,13 +1018,24 @@ def read_pid(state, name):
 
 
 def services_of(settings):
-    """The service processes a start with these settings runs."""
+    """The node.py processes a start with these settings runs."""
+    if settings.get('joined'):
+        return JOINED_SERVICES
     return SERVICES + ((VOLUME_SERVICE,) if settings.get('volume_backend')
                        else ())
 
 
+def backing_of(settings):
+    """The processes of BACKING_PIDS a start with these settings runs."""
+    if not settings.get('multi_host'):
+        return ()
+    return ('sshd',) if settings.get('joined') else tuple(BACKING_PIDS)
+
+
 def running(state):
-    return {name: pid for name in SERVICES + (VOLUME_SERVICE,)
+    names = SERVICES + (VOLUME_SERVICE,) + JOINED_SERVICES + \
+        tuple(BACKING_PIDS)
+    return {name: pid for name in names
             for pid in [read_pid(state, name)] if pid}
 
 
@@ -949,14 +1048,14 @@ def saved_settings(state):
         return {}
 
 
-def port_free(port):
+def port_free(port, address='127.0.0.1'):
     import socket
     with socket.socket() as s:
         # As the servers do: connections of a previous run in TIME_WAIT
         # do not make the port busy.
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind(('127.0.0.1', port))
+            s.bind((address, port))
         except OSError:
             return False
     return True
@@ -970,6 +1069,8 @@ def service_env(settings):
     if settings['simulated']:
         env.setdefault('VBOXSIM_HOME', os.path.join(settings['state'],
                                                     'vboxsim'))
+    if settings.get('multi_host'):
+        env['RSYNC_RSH'] = multihost.rsync_rsh(settings)
     return env
 
 
@@ -1048,13 +1149,24 @@ def check_http(settings):
 
 
 def stop_all(state, timeout=60, children=None):
-    pids = running(state)
+    everything = running(state)
     # Children started just now may not have exec'd node.py yet.
     for name, proc in (children or {}).items():
         if proc.poll() is None:
-            pids.setdefault(name, proc.pid)
-    if not pids:
+            everything.setdefault(name, proc.pid)
+    if not everything:
         return False
+    # The services first, then the broker, databases and sshd they use.
+    for backing in (False, True):
+        pids = {name: pid for name, pid in everything.items()
+                if (name in BACKING_PIDS) == backing}
+        if pids:
+            _stop(state, pids, timeout)
+    say('stopped')
+    return True
+
+
+def _stop(state, pids, timeout):
     say('stopping %s' % ', '.join('%s (pid %d)' % i for i in pids.items()))
     for pid in pids.values():
         try:
@@ -1070,16 +1182,17 @@ def stop_all(state, timeout=60, children=None):
     for name, pid in pids.items():
         if _alive(pid):
             say('%s did not stop in %d s: killing it' % (name, timeout))
+            for kill in (os.killpg, os.kill):  # os.kill: not a leader
+                try:
+                    kill(pid, signal.SIGKILL)
+                    break
+                except ProcessLookupError:
+                    pass
+        if name not in BACKING_PIDS:
             try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
+                os.unlink(pid_path(state, name))
+            except FileNotFoundError:
                 pass
-        try:
-            os.unlink(pid_path(state, name))
-        except FileNotFoundError:
-            pass
-    say('stopped')
-    return True
 
 
 def _alive(pid):
@@ -1159,7 +1272,7 @@ def announce(settings, started):
             'as iSCSI LUNs with CHAP on %s:%d)' % (
                 settings['volume_backend'],
                 os.path.join(settings['state'], 'cinder', 'volumes'),
-                ISCSI_PORTAL[0], ISCSI_PORTAL[1]))
+                settings['controller'], ISCSI_PORT))
     say('networks: %s (the demo project\'s, a VirtualBox internal network) '
         'and public (the admin\'s, the VirtualBox NAT network %s); '
         'addresses by VirtualBox\'s DHCP servers; no routers or floating '
@@ -1253,11 +1366,21 @@ def cmd_start(args):
     install(args.venv)
     novnc = install_novnc(args.venv)
     settings = settings_for(args)
+    kept = saved_settings(state)
+    if kept and not kept.get('joined') and \
+            kept.get('multi_host', False) != settings['multi_host']:
+        raise Failed('%s holds a cloud started %s --multi-host (its '
+                     'databases are %s): start it the same way, or pass '
+                     'another --state-dir' % (
+                         state, 'with' if kept['multi_host'] else 'without',
+                         'MariaDB\'s' if kept['multi_host'] else 'SQLite'))
+    if kept.get('joined'):
+        raise Failed('%s is the state of a host that joined a controller: '
+                     'use "aio.py join" with it, or pass another '
+                     '--state-dir' % state)
     settings['nova_local_conf'] = read_local_conf(settings['local_conf'])
-    for name in PORTS:
-        if not port_free(settings[name]):
-            raise Failed('port 127.0.0.1:%d (%s) is in use; stop what uses '
-                         'it or pass --port-offset' % (settings[name], name))
+    check_ports(settings, list(PORTS) + (
+        ['rabbit', 'mysql', 'ssh'] if settings['multi_host'] else []))
     settings['instances'] = place_instances(settings)
     settings['vnc'] = has_vnc_pack(settings)
     settings['driverless'] = runs_driverless(settings)
@@ -1269,9 +1392,12 @@ def cmd_start(args):
     identity_ready = os.path.join(state, 'run', node.IDENTITY_READY)
     if os.path.exists(identity_ready):
         os.unlink(identity_ready)
-    children = launch(settings, services_of(settings))
+    children = {}
     shown = {}
     try:
+        if settings['multi_host']:
+            start_backing(settings)
+        children = launch(settings, services_of(settings))
         wait_ready(settings, {'keystone': children['keystone']},
                    args.timeout, shown)
         ensure_identity(settings)
@@ -1308,16 +1434,129 @@ def cmd_start(args):
     return 0
 
 
+def check_ports(settings, names):
+    for name in names:
+        if not port_free(settings[name], settings['bind']):
+            raise Failed('port %s:%d (%s) is in use; stop what uses it or '
+                         'pass --port-offset' % (settings['bind'],
+                                                 settings[name], name))
+
+
+def ensure_packages(settings):
+    """The Debian packages of the multi-host mode (multihost.py), installed
+    as root with apt-get, else named."""
+    missing = multihost.missing_packages(not settings.get('joined'))
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which('apt-get'):
+        raise Failed('the multi-host mode needs %s: install %s (as root: '
+                     'apt-get install %s)' % (', '.join(missing),
+                                              'them' if len(missing) > 1
+                                              else 'it', ' '.join(missing)))
+    apt_install(missing, ['the multi-host mode'])
+
+
+def start_backing(settings):
+    """The multi-host mode's RabbitMQ and MariaDB (on the controller) and
+    this host's sshd; the controller then writes the join file."""
+    ensure_packages(settings)
+    state = settings['state']
+    secrets = read_secrets(state)
+    key = multihost.ensure_migration_key(state)
+    logs = os.path.join(state, 'logs')
+    steps = [('sshd', lambda log: multihost.start_sshd(settings, log))]
+    if not settings.get('joined'):
+        steps = [
+            ('mariadb',
+             lambda log: multihost.start_mariadb(settings, secrets, log)),
+            ('rabbitmq',
+             lambda log: multihost.start_rabbitmq(settings, secrets, log)),
+        ] + steps
+    for name, start in steps:
+        say('starting %s' % name)
+        with open(os.path.join(logs, name + '.out'), 'ab') as log:
+            try:
+                start(log)
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                raise Failed('%s: %s' % (name, e))
+    if not settings.get('joined'):
+        multihost.write_join_file(settings, secrets, key)
+
+
 def cmd_stop(args):
     if not stop_all(os.path.abspath(args.state_dir)):
         say('not running')
     return 0
 
 
+def cmd_join(args):
+    """Serve as one more compute host of a controller started with
+    --multi-host: nova-compute and the VirtualBox agent, and this host's
+    sshd for migrations, from the controller's join file."""
+    started = time.monotonic()
+    try:
+        joined = multihost.read_join_file(args.join_file)
+    except (OSError, ValueError) as e:
+        raise Failed('cannot read the join file: %s (copy STATE/%s from '
+                     'the controller)' % (e, multihost.JOIN_FILE))
+    state = os.path.abspath(args.state_dir)
+    already = running(state)
+    if already:
+        raise Failed('already running (%s); "aio.py stop" first' % ', '.join(
+            '%s pid %d' % i for i in already.items()))
+    kept = saved_settings(state)
+    if kept and not kept.get('joined'):
+        raise Failed('%s holds a controller\'s cloud: pass another '
+                     '--state-dir for this host' % state)
+    ensure_host_tools()
+    install(args.venv)
+    settings = settings_for(args)
+    settings.update({name: joined[name]
+                     for name in multihost.JOINED_SETTINGS})
+    my_ip = args.address or multihost.address_towards(joined['controller'])
+    settings.update(joined=True, multi_host=True,
+                    controller=joined['controller'], my_ip=my_ip,
+                    bind=my_ip, host=args.host or socket.gethostname(),
+                    vnc=False, novnc=False, driverless=False)
+    secrets = read_secrets(state)
+    secrets.update(joined['secrets'])
+    with private(os.path.join(state, 'secrets.json')) as f:
+        json.dump(secrets, f, indent=1)
+    settings['nova_local_conf'] = read_local_conf(settings['local_conf'])
+    check_ports(settings, ['ssh'])
+    os.makedirs(settings['instances'], exist_ok=True)
+    settings['vnc'] = has_vnc_pack(settings)
+    settings['driverless'] = runs_driverless(settings)
+    write_config(settings)
+    multihost.ensure_migration_key(state, joined['migration_key'])
+    children = {}
+    try:
+        start_backing(settings)
+        children = launch(settings, JOINED_SERVICES)
+        wait_ready(settings, children, args.timeout, {})
+    except BaseException:
+        stop_all(state, children=children)
+        raise
+    say('host %s (%s) joined the controller at %s in %.0f s: nova-compute '
+        'with %s VirtualBox (%s), the VirtualBox agent, sshd on %s:%d for '
+        'migrations; VMs in %s; logs in %s' % (
+            settings['host'], my_ip, settings['controller'],
+            time.monotonic() - started,
+            'the SIMULATED' if settings['simulated'] else 'REAL',
+            settings['vboxmanage'], my_ip, settings['ssh'],
+            settings['instances'], os.path.join(state, 'logs')))
+    say('the controller maps it to its cell within seconds: openstack '
+        '--os-cloud %s hypervisor list (on the controller)' % ADMIN_CLOUD)
+    say('stop it with: %s %s --state-dir %s stop' % (
+        os.path.basename(sys.executable), os.path.relpath(__file__), state))
+    return 0
+
+
 def cmd_status(args):
     state = os.path.abspath(args.state_dir)
     pids = running(state)
-    names = services_of(saved_settings(state))
+    kept = saved_settings(state)
+    names = services_of(kept) + backing_of(kept)
     for name in names:
         say('%-7s %s' % (name, 'running, pid %d' % pids[name]
                          if name in pids else 'stopped'))
@@ -1335,7 +1574,7 @@ def cmd_tempest(args):
     """Tempest against the running cloud (tempestrun.py)."""
     state = os.path.abspath(args.state_dir)
     settings = saved_settings(state)
-    if set(running(state)) != set(services_of(settings)):
+    if not set(services_of(settings)) <= set(running(state)):
         raise Failed('the cloud is not running: start it first (aio.py '
                      'start -d)')
     import tempestrun
@@ -1376,7 +1615,31 @@ def parse_args(argv):
                        help='debug logging in the services')
     start.add_argument('--timeout', type=int, default=300,
                        help='seconds to wait for the services (300)')
+    start.add_argument('--multi-host', action='store_true',
+                       help='RabbitMQ and MariaDB (installed as root with '
+                            'apt-get), so that other VirtualBox hosts can '
+                            'join: see STATE/join.json')
+    start.add_argument('--address', help='the address other hosts reach '
+                       'this one at (--multi-host; default 127.0.0.1: '
+                       'hosts on this machine only)')
     start.set_defaults(func=cmd_start)
+    join = sub.add_parser('join', help='serve as one more compute host of '
+                          'a controller started with --multi-host')
+    join.add_argument('join_file', help="the controller's STATE/join.json, "
+                      'copied here (it holds secrets)')
+    join.add_argument('--address', help='the address the controller and '
+                      'the other hosts reach this one at (default: the one '
+                      'this host reaches the controller from)')
+    join.add_argument('--host', help="Nova's name of this host (default: "
+                      'its hostname)')
+    join.add_argument('--simulator', action='store_true',
+                      help='use the VirtualBox simulator even when '
+                           'VBoxManage is installed')
+    join.add_argument('--debug', action='store_true',
+                      help='debug logging in the services')
+    join.add_argument('--timeout', type=int, default=300,
+                      help='seconds to wait for the services (300)')
+    join.set_defaults(func=cmd_join)
     sub.add_parser('stop', help='stop everything').set_defaults(
         func=cmd_stop)
     sub.add_parser('status', help='what runs').set_defaults(func=cmd_status)

@@ -105,10 +105,10 @@ def keep_input_open(app):
     return wrapped
 
 
-def start_server(label, port, app):
-    """A started cheroot WSGI server for ``app`` on 127.0.0.1:``port``."""
+def start_server(label, address, port, app):
+    """A started cheroot WSGI server for ``app`` on ``address:port``."""
     from cheroot import wsgi
-    server = wsgi.Server(('127.0.0.1', port), keep_input_open(app),
+    server = wsgi.Server((address, port), keep_input_open(app),
                          numthreads=16, server_name='aio-' + label)
     server.prepare()
     thread = threading.Thread(target=server.serve, name='wsgi-' + label,
@@ -117,9 +117,9 @@ def start_server(label, port, app):
     return server
 
 
-def start_novncproxy(port, web_dir):
+def start_novncproxy(address, port, web_dir):
     """Nova's noVNC proxy (what nova-novncproxy serves), started in a
-    thread of this process on 127.0.0.1:``port``, serving ``web_dir``.
+    thread of this process on ``address:port``, serving ``web_dir``.
 
     It must live in the process of the compute: before it connects a
     console it asks the compute over RPC (validate_console_port), and RPC
@@ -147,7 +147,7 @@ def start_novncproxy(port, web_dir):
             self.shutdown()
             self.server_close()
 
-    server = Server(RequestHandlerClass=Handler, listen_host='127.0.0.1',
+    server = Server(RequestHandlerClass=Handler, listen_host=address,
                     listen_port=port)
     server.only_upgrade = False  # serve the page too, not only WebSockets
     server.file_only = True
@@ -188,8 +188,14 @@ class Node:
                                    'made in %d s' % timeout)
             time.sleep(0.3)
 
+    @property
+    def address(self):
+        """Where the APIs listen (aio.py's bind: loopback unless other
+        hosts must reach them)."""
+        return self.settings.get('bind', '127.0.0.1')
+
     def serve(self, label, port, app):
-        self.servers.append(start_server(label, port, app))
+        self.servers.append(start_server(label, self.address, port, app))
 
     def wait(self, on_stop):
         def handler(signum, frame):
@@ -229,7 +235,6 @@ def run_nova(node):
     from nova.api.openstack import wsgi_app
     from nova.cmd import manage
     from nova.compute import rpcapi as compute_rpcapi
-    from nova import config
     from nova import context
     from nova import objects
     from nova import rpc
@@ -238,31 +243,20 @@ def run_nova(node):
     from nova import utils
 
     settings = node.settings
-    conf_file = os.path.join(node.state_dir, 'etc', 'nova', 'nova.conf')
-    node.step('Nova: reading %s' % conf_file)
+    if not settings.get('multi_host'):
+        # One in-memory bus for the whole process, whatever URL a cell
+        # mapping names (Nova's RPCFixture does the same for its
+        # functional tests).
+        buses = {}
+        real_create_transport = rpc.create_transport
 
-    # One in-memory bus for the whole process, whatever URL a cell mapping
-    # names (Nova's RPCFixture does the same for its functional tests).
-    buses = {}
-    real_create_transport = rpc.create_transport
+        def one_bus(url):
+            if None not in buses:
+                buses[None] = real_create_transport(None)
+            return buses[None]
+        rpc.create_transport = one_bus
 
-    def one_bus(url):
-        if None not in buses:
-            buses[None] = real_create_transport(None)
-        return buses[None]
-    rpc.create_transport = one_bus
-
-    argv = ['nova-aio', '--config-file', conf_file]
-    if settings.get('nova_local_conf'):
-        # The user's own options (aio.py's local.conf): the later file wins.
-        node.step('Nova: reading your options in %s'
-                  % settings['nova_local_conf'])
-        argv += ['--config-file', settings['nova_local_conf']]
-    config.parse_args(argv)
-    quiet_cache_backends()
-    logging.setup(cfg.CONF, 'nova')
-    log = logging.getLogger('aio.node')
-    objects.register_all()
+    log = read_nova_config(node)
     CONF = cfg.CONF
 
     node.step('Nova: creating or upgrading the databases')
@@ -273,11 +267,12 @@ def run_nova(node):
     if not any(m.is_cell0() for m in mappings):
         cells.map_cell0(database_connection=settings['cell0_db'])
     if not any(m.name == 'cell1' for m in mappings):
-        cells.create_cell(name='cell1', transport_url='fake://',
+        cells.create_cell(name='cell1', transport_url=CONF.transport_url,
                           database_connection=CONF.database.connection)
     manage.DbCommands().sync()
 
-    node.step('Placement: starting on 127.0.0.1:%d' % settings['placement'])
+    node.step('Placement: starting on %s:%d'
+              % (node.address, settings['placement']))
     placement_app = load_placement(node)
     node.serve('placement', settings['placement'], placement_app)
 
@@ -327,20 +322,113 @@ def run_nova(node):
             raise RuntimeError('nova-compute did not report in 60 s')
         time.sleep(1)
 
-    node.step('Nova API: starting on 127.0.0.1:%d' % settings['nova'])
+    node.step('Nova API: starting on %s:%d' % (node.address, settings['nova']))
     wsgi_app._setup_service(CONF.host, 'osapi_compute')
     api = deploy.loadapp('config:%s' % CONF.wsgi.api_paste_config,
                          name='osapi_compute')
     node.serve('nova', settings['nova'], api)
 
-    node.step('noVNC proxy: starting on 127.0.0.1:%d'
-              % settings['novncproxy'])
-    node.servers.append(start_novncproxy(settings['novncproxy'],
+    node.step('noVNC proxy: starting on %s:%d'
+              % (node.address, settings['novncproxy']))
+    node.servers.append(start_novncproxy(node.address,
+                                         settings['novncproxy'],
                                          settings['novnc_web']))
 
     node.wait(lambda: stop_services(log, 'Nova', services))
     # Non-daemon threads of the libraries must not keep the process alive.
     logging.getLogger('aio.node').info('stopped')
+    os._exit(0)
+
+
+def read_nova_config(node):
+    """Parse nova.conf (and the user's local.conf over it), set logging
+    up, register Nova's objects; returns our logger."""
+    from oslo_config import cfg
+    from oslo_log import log as logging
+
+    from nova import config
+    from nova import objects
+
+    conf_file = os.path.join(node.state_dir, 'etc', 'nova', 'nova.conf')
+    node.step('Nova: reading %s' % conf_file)
+    argv = ['nova-aio', '--config-file', conf_file]
+    local_conf = node.settings.get('nova_local_conf')
+    if local_conf:
+        # The user's own options (aio.py's local.conf): the later file wins.
+        node.step('Nova: reading your options in %s' % local_conf)
+        argv += ['--config-file', local_conf]
+    config.parse_args(argv)
+    quiet_cache_backends()
+    logging.setup(cfg.CONF, 'nova')
+    objects.register_all()
+    return logging.getLogger('aio.node')
+
+
+def run_compute(node):
+    """nova-compute alone, on a host that joined a controller (aio.py
+    join): as nova/cmd/compute.py runs it, no database (the controller's
+    conductor reads it), the controller's RabbitMQ."""
+    os.environ['OS_NOVA_DISABLE_EVENTLET_PATCHING'] = '1'
+    from nova import monkey_patch
+    monkey_patch.patch(backend='threading')
+
+    import shlex
+
+    import os_brick
+    import os_vif
+    from oslo_config import cfg
+    from oslo_privsep import priv_context
+
+    from nova.compute import rpcapi as compute_rpcapi
+    from nova.conductor import rpcapi as conductor_rpcapi
+    import nova.db.main.api
+    from nova.objects import base as objects_base
+    from nova import service
+    from nova import utils
+
+    log = read_nova_config(node)
+    CONF = cfg.CONF
+    priv_context.init(root_helper=shlex.split(utils.get_root_helper()))
+    os_brick.setup(CONF)
+    os_vif.initialize()
+    nova.db.main.api.DISABLE_DB_ACCESS = True
+    objects_base.NovaObject.indirection_api = \
+        conductor_rpcapi.ConductorAPI()
+    node.step('Nova: starting compute %s with %s (%s), controller %s'
+              % (CONF.host, CONF.compute_driver,
+                 node.settings['vboxmanage'], node.settings['controller']))
+    compute = service.Service.create(
+        binary='nova-compute', topic=compute_rpcapi.RPC_TOPIC,
+        topic_alt=compute_rpcapi.RPC_TOPIC_ALT)
+    compute.start()
+    node.wait(lambda: stop_services(log, 'Nova', [compute]))
+    os._exit(0)
+
+
+def run_agent(node):
+    """The VirtualBox agent alone, on a host that joined a controller:
+    what neutron-virtualbox-agent runs, over the controller's RabbitMQ."""
+    from oslo_service import backend
+    backend.init_backend(backend.BackendType.THREADING)
+
+    from neutron.common import config as common_config
+
+    from networking_virtualbox.agent import vbox_agent
+    from networking_virtualbox import config as vbox_config
+
+    conf_file = os.path.join(node.state_dir, 'etc', 'neutron',
+                             'neutron.conf')
+    node.step('VirtualBox agent: reading %s' % conf_file)
+    common_config.register_common_config_options()
+    vbox_config.register_opts()
+    common_config.init(['--config-file', conf_file])
+    common_config.setup_logging()
+    agent = vbox_agent.build_agent()
+    node.step('VirtualBox agent: starting (host %s)'
+              % node.settings['host'])
+    threading.Thread(target=agent.start, name='virtualbox-agent',
+                     daemon=True).start()
+    node.wait(lambda: agent.stop(graceful=False))
     os._exit(0)
 
 
@@ -407,7 +495,7 @@ def run_glance(node):
     node.step('Glance: loading the API (database in %s)'
               % settings['glance_db'])
     app = wsgi_app.init_app()
-    node.step('Glance: starting on 127.0.0.1:%d' % settings['glance'])
+    node.step('Glance: starting on %s:%d' % (node.address, settings['glance']))
     node.serve('glance', settings['glance'], app)
 
     def stop():
@@ -436,7 +524,8 @@ def run_keystone(node):
              grp.getgrgid(os.getgid()).gr_name]
     with open(os.path.join(node.state_dir, 'secrets.json')) as f:
         password = json.load(f)['admin']
-    url = 'http://127.0.0.1:%d/v3' % settings['keystone']
+    url = 'http://%s:%d/v3' % (settings.get('controller', '127.0.0.1'),
+                               settings['keystone'])
     steps = [('creating or upgrading the database', ['db_sync'], {})]
     if not os.path.isdir(os.path.join(node.state_dir, 'keystone',
                                       'credential-keys')):
@@ -481,7 +570,8 @@ def run_keystone(node):
     from keystone.server import wsgi
     # Keystone parses the command line for its options: ours are not.
     sys.argv[1:] = []
-    node.step('Keystone: starting on 127.0.0.1:%d' % settings['keystone'])
+    node.step('Keystone: starting on %s:%d'
+              % (node.address, settings['keystone']))
     node.serve('keystone', settings['keystone'],
                wsgi.initialize_public_application())
     quiet_forbidden()
@@ -570,7 +660,8 @@ def run_neutron(node):
     threading.Thread(target=agent.start, name='virtualbox-agent',
                      daemon=True).start()
 
-    node.step('Neutron: starting on 127.0.0.1:%d' % settings['neutron'])
+    node.step('Neutron: starting on %s:%d'
+              % (node.address, settings['neutron']))
     node.serve('neutron', settings['neutron'], app)
 
     def stop():
@@ -653,7 +744,8 @@ def run_cinder(node):
     for svc in services:
         svc.start()
 
-    node.step('Cinder API: starting on 127.0.0.1:%d' % settings['cinder'])
+    node.step('Cinder API: starting on %s:%d'
+              % (node.address, settings['cinder']))
     node.serve('cinder', settings['cinder'],
                wsgi.Loader(CONF).load_app(name='osapi_volume'))
 
@@ -700,7 +792,8 @@ def run_horizon(node):
 
 SERVICES = {'keystone': run_keystone, 'nova': run_nova, 'glance': run_glance,
             'neutron': run_neutron, 'cinder': run_cinder,
-            'horizon': run_horizon}
+            'horizon': run_horizon, 'compute': run_compute,
+            'agent': run_agent}
 
 
 def main(argv):

@@ -158,14 +158,15 @@ class NeutronConfigTest(unittest.TestCase):
                                    'api-paste.ini'), 'w') as f:
                 f.write('[composite:%s]\n' % service)
 
-    def config(self, offset):
+    def config(self, offset, **more):
         import argparse
         import configparser
         args = argparse.Namespace(
             state_dir=self.state, port_offset=offset, venv=self.venv,
-            simulator=True, debug=False, local_conf='/nowhere.conf')
+            simulator=True, debug=False, local_conf='/nowhere.conf',
+            multi_host=more.pop('multi_host', False))
         settings = aio.settings_for(args)
-        settings['vnc'] = False
+        settings.update(vnc=False, **more)
         aio.write_config(settings)
         conf = {}
         for name in ('nova', 'neutron'):
@@ -196,6 +197,47 @@ class NeutronConfigTest(unittest.TestCase):
         mapping = self.config(3000)['neutron']['virtualbox']
         self.assertEqual('public:natnetwork:aio-public-3000',
                          mapping['physical_network_mappings'])
+
+    def test_single_host_keeps_sqlite_and_the_in_memory_bus(self):
+        nova = self.config(0)['nova']
+        self.assertEqual('fake://', nova['DEFAULT']['transport_url'])
+        self.assertTrue(nova['database']['connection'].startswith(
+            'sqlite:///%s/' % self.state))
+        self.assertNotIn('libvirt', nova)
+
+    def test_multi_host_uses_rabbitmq_mariadb_and_rsync(self):
+        conf = self.config(0, multi_host=True)
+        nova, neutron = conf['nova'], conf['neutron']
+        secrets = aio.read_secrets(self.state)
+        self.assertEqual('rabbit://aio:%s@127.0.0.1:5672/'
+                         % secrets['broker'], nova['DEFAULT']['transport_url'])
+        self.assertEqual(nova['DEFAULT']['transport_url'],
+                         neutron['DEFAULT']['transport_url'])
+        self.assertEqual('mysql+pymysql://aio:%s@127.0.0.1:3306/nova_cell1'
+                         '?charset=utf8mb4' % secrets['database'],
+                         nova['database']['connection'])
+        self.assertEqual('rsync',
+                         nova['libvirt']['remote_filesystem_transport'])
+        # Hosts that join are mapped to the cell without a manual step.
+        self.assertIn('discover_hosts_in_cells_interval', nova['scheduler'])
+
+    def test_a_joined_host_has_no_database_and_the_controllers_urls(self):
+        conf = self.config(0, multi_host=True, joined=True,
+                           controller='10.1.1.1', my_ip='10.1.1.2',
+                           host='second')
+        nova, neutron = conf['nova'], conf['neutron']
+        for section in ('database', 'api_database', 'scheduler'):
+            self.assertNotIn(section, nova)
+        self.assertNotIn('database', neutron)
+        self.assertEqual('10.1.1.2', nova['DEFAULT']['my_ip'])
+        self.assertEqual('second', neutron['DEFAULT']['host'])
+        self.assertIn('@10.1.1.1:5672/', nova['DEFAULT']['transport_url'])
+        self.assertEqual('http://10.1.1.1:5000/v3',
+                         nova['placement']['auth_url'])
+        self.assertEqual('10.1.1.2', nova['vnc']['server_proxyclient_address'])
+        # No Keystone, Glance or Cinder configuration on a compute host.
+        self.assertFalse(os.path.exists(os.path.join(
+            self.state, 'etc', 'keystone', 'keystone.conf')))
 
 
 if __name__ == '__main__':

@@ -60,7 +60,7 @@ class KeepAliveAfterUploadTest(unittest.TestCase):
     def test_get_after_upload_on_the_same_connection(self):
         import node
         self.assertEqual((200, b'GET 0'), self.put_then_get(
-            node.start_server('test', 0, upload_app)))
+            node.start_server('test', '127.0.0.1', 0, upload_app)))
 
     def test_plain_cheroot_answers_500(self):
         # The control: the failure the wrapper prevents.
