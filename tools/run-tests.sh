@@ -8,7 +8,8 @@
 #                                 functional tests on the simulator and on
 #                                 real VirtualBox 7.2 (chroot)
 #                                 then the all-in-one OpenStack's lifecycle
-#                                 test with the openstack CLI, Tempest's
+#                                 test with the openstack CLI, its two-host
+#                                 test (as root), Tempest's
 #                                 subset and Horizon in Chromium on the
 #                                 simulator, and (as root) on real VirtualBox
 #   TOX_ENVS=py311 tools/run-tests.sh      other tox environments
@@ -43,6 +44,15 @@ command -v iscsi-readcapacity16 >/dev/null || missing="$missing libiscsi-bin"
 if [ "${SKIP_ALLINONE:-0}" != 1 ]; then
     command -v chromium >/dev/null || missing="$missing chromium"
     command -v chromedriver >/dev/null || missing="$missing chromium-driver"
+    # The all-in-one's multi-host mode (its two-host test, as root):
+    # RabbitMQ, MariaDB, each host's sshd and rsync for migrations.
+    if is_root; then
+        [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] ||
+            missing="$missing rabbitmq-server"
+        command -v mariadbd >/dev/null || missing="$missing mariadb-server"
+        [ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
+        command -v rsync >/dev/null || missing="$missing rsync"
+    fi
 fi
 if [ -n "$missing" ]; then
     if is_root && command -v apt-get >/dev/null; then
@@ -88,6 +98,11 @@ started=$(date +%s)
 if [ "${SKIP_ALLINONE:-0}" != 1 ]; then
     say "all-in-one OpenStack lifecycle test (tools/allinone/tests/lifecycle.py)"
     "$PYTHON" tools/allinone/tests/lifecycle.py
+    # Two compute hosts of one cloud on this machine (as root: RabbitMQ,
+    # MariaDB, a mount namespace for the second host): servers on both,
+    # cold migration and resize between them, evacuation (about 3 minutes).
+    say "all-in-one with two hosts (tools/allinone/tests/twohost.py)"
+    "$PYTHON" tools/allinone/tests/twohost.py
     # Its plumbing's own tests, in the venv the lifecycle test installed.
     say "all-in-one plumbing tests (tools/allinone/tests/test_*.py)"
     "${AIO_VENV:-$TOP/.aio/venv}/bin/python" -m unittest discover \

@@ -156,15 +156,16 @@ class Run:
         return self.api_get(8774, '/v2.1' + path, {
             'OpenStack-API-Version': 'compute 2.100'})
 
-    def wait_volume(self, volume, wanted, timeout=120, kind='volume'):
-        """Wait for a volume (or ``kind``: volume snapshot) to reach
-        ``wanted`` (None: gone)."""
+    def wait_volume(self, volume, wanted, timeout=120, kind='volume',
+                    cloud='allinone-demo'):
+        """Wait for a volume (or ``kind``: volume snapshot) of ``cloud``'s
+        project to reach ``wanted`` (None: gone)."""
         deadline = time.monotonic() + timeout
         status = None
         while time.monotonic() < deadline:
             try:
                 status = self.os(*kind.split(), 'show', volume, '-f',
-                                 'json')['status']
+                                 'json', cloud=cloud)['status']
             except StepFailed as e:
                 if wanted is None and 'No ' in str(e):
                     return
