@@ -186,6 +186,27 @@ class VMOps(object):
             instance, lambda s: s not in constants.TRANSITIONAL_STATES,
             SETTLE_TIMEOUT)
 
+    def _poweroff(self, instance):
+        """controlvm poweroff (VBoxInvalidVMState: the VM was not running).
+
+        A failure after which the VM is stopped anyway is a power off done:
+        its process ended meanwhile (real 7.2's "The VM session was
+        aborted" when the VM process died during the power off).
+        """
+        try:
+            self._run(instance, 'controlvm', instance.uuid, 'poweroff')
+        except vbox_exc.VBoxInvalidVMState:
+            raise
+        except vbox_exc.VBoxManageError as err:
+            with excutils.save_and_reraise_exception() as ctxt:
+                state = self._settled_state(instance)
+                if state not in constants.ACTIVE_STATES:
+                    LOG.warning('The power off failed, but the VM is %(state)s'
+                                ' (its process ended): %(err)s',
+                                {'state': state, 'err': err},
+                                instance=instance)
+                    ctxt.reraise = False
+
     def _run(self, instance, *args, **kwargs):
         """A VBoxManage call on the instance's VM; a missing VM is Nova's
         InstanceNotFound."""
@@ -441,7 +462,7 @@ class VMOps(object):
 
     def _stop_quietly(self, instance):
         try:
-            self._run(instance, 'controlvm', instance.uuid, 'poweroff')
+            self._poweroff(instance)
         except vbox_exc.VBoxInvalidVMState:
             pass  # not running
 
@@ -497,7 +518,7 @@ class VMOps(object):
         name = pathutils.vm_name(instance)
         if self._pathutils.is_nova_vm(name):
             try:
-                self._run(instance, 'controlvm', instance.uuid, 'poweroff')
+                self._poweroff(instance)
             except vbox_exc.VBoxInvalidVMState:
                 pass  # not running
             except exception.InstanceNotFound:
@@ -574,7 +595,7 @@ class VMOps(object):
     def _hard_power_off(self, instance):
         """controlvm poweroff; a saved VM loses its saved state instead."""
         try:
-            self._run(instance, 'controlvm', instance.uuid, 'poweroff')
+            self._poweroff(instance)
             return
         except vbox_exc.VBoxInvalidVMState:
             pass
@@ -582,7 +603,7 @@ class VMOps(object):
         if state in (constants.STATE_SAVED, constants.STATE_ABORTED_SAVED):
             self._run(instance, 'discardstate', instance.uuid)
         elif state in constants.ACTIVE_STATES:
-            self._run(instance, 'controlvm', instance.uuid, 'poweroff')
+            self._poweroff(instance)
 
     def power_on(self, instance):
         with self._lock(instance):
@@ -599,7 +620,7 @@ class VMOps(object):
                 return
             if state in constants.ACTIVE_STATES:
                 # gurumeditation: only a power off gets it out.
-                self._run(instance, 'controlvm', instance.uuid, 'poweroff')
+                self._poweroff(instance)
             self._start(instance)
         except (vbox_exc.VBoxError, exception.InstancePowerOnFailure) as err:
             if isinstance(err, failure):

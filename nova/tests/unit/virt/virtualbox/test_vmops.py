@@ -951,6 +951,27 @@ class DestroyTestCase(VMOpsTestBase):
                          [c[0] for c in self.commands()])
         self.assertFalse(os.path.exists(self.vm_dir))
 
+    def test_destroy_when_the_vm_process_dies_during_the_power_off(self):
+        # Real 7.2, CI: the VM process hit an assertion in the VNC server
+        # while it was being powered off; VBoxManage said "The VM session
+        # was aborted" and the VM was aborted, i.e. stopped.
+        self.make_vm_files()
+        self.fail_on('controlvm poweroff', _error(vbox_exc.VBoxManageError))
+        self.set_states('aborted')
+        self.vmops.destroy(self.instance)
+        self.assertEqual(['controlvm', 'unregistervm'],
+                         [c[0] for c in self.commands()])
+        self.assertFalse(os.path.exists(self.vm_dir))
+
+    def test_destroy_keeps_the_vm_when_it_still_runs_after_a_failure(self):
+        self.make_vm_files()
+        self.fail_on('controlvm poweroff', _error(vbox_exc.VBoxManageError))
+        self.set_states('running')
+        self.assertRaises(vbox_exc.VBoxManageError, self.vmops.destroy,
+                          self.instance)
+        self.assertEqual(['controlvm'], [c[0] for c in self.commands()])
+        self.assertTrue(os.path.exists(self.vm_dir))
+
     def test_destroy_is_idempotent(self):
         self.make_vm_files()
         self.vbox.run.side_effect = not_found()
@@ -1054,6 +1075,7 @@ class PowerTestCase(VMOpsTestBase):
 
     def test_power_off_failure(self):
         self.vbox.run.side_effect = _error(vbox_exc.VBoxManageError)
+        self.set_states('running')  # still running after the failure
         self.assertRaises(exception.InstancePowerOffFailure,
                           self.vmops.power_off, self.instance)
 
