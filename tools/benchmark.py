@@ -33,7 +33,11 @@ processes, and qemu-img's):
   knows no VM), then a steady one) at 1, 50 and 200 instances;
 * 20 concurrent spawns of one new image (threads, like Nova's build pool):
   Glance downloads and qemu-img conversions, wall time against one spawn;
-* disk bytes per new instance, linked clone against full copy.
+* disk bytes per new instance, linked clone against full copy;
+* hosts: 20 new servers of one image on one compute host against 10 on
+  each of two (each host a process of its own with its own simulator,
+  instances path and image cache, as two nova-computes are): VBoxManage
+  calls in all and the wall time until the last one is up.
 
 No network: the image is a qcow2 made by qemu-img, served by a fake Glance.
 The 50 and 200 instances are registered with the simulator directly, in
@@ -76,6 +80,7 @@ import logging
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -490,6 +495,63 @@ class Bench(_DriverBench):
         # it removes every VM (the simulator runs no VM processes).
         if not self.args.keep:
             shutil.rmtree(self.top, ignore_errors=True)
+
+
+def run_host_worker(args):
+    """One compute host of the hosts figure: ``args.host_worker`` spawns
+    of one new image at once; its figures to ``args.json``."""
+    bench = Bench(args)
+    try:
+        bench.configure()
+        bench.patch_images()
+        bench.start_driver()
+        image_id = bench.make_image('cirros')
+        bench.latency(True)
+        instances = [bench.instance(image_id)
+                     for _ in range(args.host_worker)]
+        fig, errors = bench.spawn_concurrently(instances, image_id)
+        fig['errors'] = errors
+    finally:
+        bench.cleanup()
+    with open(args.json, 'w') as f:
+        json.dump(fig, f)
+    return 0
+
+
+def hosts_figure(bench, count):
+    """``count`` spawns on one host, then spread over two hosts at once
+    (worker processes): calls in all, wall until the last host is done."""
+    figures = {}
+    for hosts in (1, 2):
+        outs = [os.path.join(bench.top, 'host%d-%d.json' % (hosts, i))
+                for i in range(hosts)]
+        started = time.monotonic()
+        workers = [subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), '--host-worker',
+             str(count // hosts), '--json', out, '--latency',
+             bench.args.latency, '--simulator', bench.args.simulator])
+            for out in outs]
+        codes = [w.wait() for w in workers]
+        wall = time.monotonic() - started
+        per_host = []
+        for code, out in zip(codes, outs):
+            if code:
+                raise RuntimeError('host worker exited with %d' % code)
+            with open(out) as f:
+                per_host.append(json.load(f))
+        fig = {'calls': sum(h['calls'] for h in per_host),
+               'wall_s': round(max(h['wall_s'] for h in per_host), 3),
+               'cpu_s': round(sum(h['cpu_s'] for h in per_host), 3),
+               'sim_cpu_s': round(sum(h['sim_cpu_s'] for h in per_host), 3),
+               'process_wall_s': round(wall, 3),
+               'errors': sum((h['errors'] for h in per_host), [])}
+        figures[str(hosts)] = fig
+        bench.row('hosts', '%d spawns on %d host%s' % (
+            count // hosts * hosts, hosts, 's (%d each)' % (count // hosts)
+            if hosts > 1 else ''), fig,
+            note='%d failed; %.1f s with the processes\' start' % (
+                len(fig['errors']), wall))
+    bench.results['hosts'] = figures
 
 
 # -- real VirtualBox ----------------------------------------------------------
@@ -1088,12 +1150,15 @@ def main(argv=None):
     parser.add_argument('--batch', type=int,
                         help='--real: VMs booted at once for the scale '
                              'levels (default the number of cores)')
+    parser.add_argument('--host-worker', type=int, help=argparse.SUPPRESS)
     parser.add_argument('-v', '--verbose', action='store_true')
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose
                         else logging.ERROR)
     if args.real:
         return run_real(args)
+    if args.host_worker:
+        return run_host_worker(args)
     levels = [int(x) for x in (args.levels or
                                ('1,10' if args.quick else '1,50,200')
                                ).split(',')]
@@ -1123,6 +1188,7 @@ def main(argv=None):
         bench.concurrent_spawns(concurrency)
         bench.disk()
         bench.scale(levels)
+        hosts_figure(bench, concurrency)
     finally:
         bench.cleanup()
     bench.results['machine'] = machine()
