@@ -29,10 +29,12 @@ Then, with the openstack CLI: both hypervisors and agents up, Placement's
 two providers; a server on each host (root and ephemeral disks, a config
 drive, a NIC on the private network, a volume where the cloud has volumes);
 a cold migration from the second host to the first, the source kept until
-the confirm; a resize from the first to the second, reverted; an
-evacuation of the second host's server while that host is down, its VM
-removed there when the host comes back; tools/check_consistency.py on both
-hosts; delete. One line per step, "N passed, N failed"; exit 1 on a
+the confirm; a resize from the first to the second, reverted; the same
+with the second host's nova-compute killed before the revert (the revert
+waits in RabbitMQ and completes when the host is back); an evacuation of
+the second host's server while that host is down, its VM removed there
+when the host comes back; tools/check_consistency.py on both hosts;
+delete. One line per step, "N passed, N failed"; exit 1 on a
 failure. AIO_TEST_KEEP=1 keeps the state folders.
 """
 
@@ -87,6 +89,16 @@ class TwoHosts(lifecycle.Run):
                 result.returncode, result.stdout[-3000:],
                 result.stderr[-3000:]))
         return result.stdout
+
+    def kill_second_compute(self):
+        """The second host's nova-compute disappears (SIGKILL), its
+        VirtualBox left as it is; aio.py's stop then sees it gone."""
+        import signal
+        with open(os.path.join(self.second, 'state', 'run',
+                               'compute.pid')) as f:
+            pid = int(f.read())
+        os.kill(pid, signal.SIGKILL)
+        self.stop_second()
 
     def stop_second(self):
         subprocess.run([sys.executable, lifecycle.AIO, '--state-dir',
@@ -289,6 +301,37 @@ def main():
         if vm in run.vms(SECOND):
             raise StepFailed('the destination VM is left after the revert')
 
+    def host_gone_mid_resize():
+        # The destination disappears (nova-compute killed) between the
+        # resize and its revert: the revert waits in RabbitMQ for the host,
+        # and completes when it is back; both VirtualBoxes stay consistent.
+        vm = run.server(ids['vm2'])['OS-EXT-SRV-ATTR:instance_name']
+        run.admin('server', 'resize', '--flavor', 'two.big', '--wait',
+                  ids['vm2'], timeout=300)
+        info = run.wait_status(ids['vm2'], 'VERIFY_RESIZE')
+        if info['OS-EXT-SRV-ATTR:host'] != SECOND:
+            raise StepFailed('resized on %s' % info['OS-EXT-SRV-ATTR:host'])
+        run.kill_second_compute()
+        run.admin('server', 'resize', 'revert', ids['vm2'])
+        time.sleep(5)
+        info = run.server(ids['vm2'])
+        if info['OS-EXT-STS:task_state'] != 'resize_reverting' or \
+                vm not in run.vms(FIRST) or vm not in run.vms(SECOND):
+            raise StepFailed('with the destination gone: task %s, VMs %s '
+                             'and %s' % (info['OS-EXT-STS:task_state'],
+                                         run.vms(FIRST), run.vms(SECOND)))
+        run.join()
+        info = run.wait_status(ids['vm2'], 'ACTIVE')
+        if info['OS-EXT-SRV-ATTR:host'] != FIRST or \
+                info['flavor']['original_name'] != 'two.small':
+            raise StepFailed('after the host came back: on %s with %s' % (
+                info['OS-EXT-SRV-ATTR:host'], info['flavor']))
+        check_complete(FIRST, ids['vm2'])
+        if vm in run.vms(SECOND):
+            raise StepFailed('the destination VM is left after the revert')
+        for host in (FIRST, SECOND):
+            run.consistent(host)
+
     def evacuate():
         vm = check_complete(SECOND, ids['vm3'])
         run.stop_second()
@@ -335,6 +378,7 @@ def main():
              ('both hosts up', both_up), ('servers on both', boot),
              ('migrate + confirm', migrate_and_confirm),
              ('resize + revert', resize_and_revert),
+             ('host gone mid-resize', host_gone_mid_resize),
              ('evacuate', evacuate), ('consistent', consistent),
              ('delete', delete)]
     try:
