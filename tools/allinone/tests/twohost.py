@@ -213,6 +213,17 @@ def main():
                   '--disk', '2', '--ephemeral', '1', 'two.big')
         private = run.admin('network', 'show', 'private', '-f',
                             'json')['id']
+        # The scheduler alone spreads two servers over the two hosts.
+        spread = {}
+        for name in ('spread1', 'spread2'):
+            server = run.admin(
+                'server', 'create', '--flavor', 'two.small', '--image',
+                'tinyguest', '--nic', 'net-id=%s' % private, '--wait', name,
+                '-f', 'json', timeout=300)
+            spread[server['id']] = server['OS-EXT-SRV-ATTR:host']
+        run.admin('server', 'delete', '--wait', *spread, timeout=300)
+        if sorted(spread.values()) != [FIRST, SECOND]:
+            raise StepFailed('the scheduler put both on %s' % spread)
         for name, host in (('vm1', SECOND), ('vm2', FIRST),
                            ('vm3', SECOND)):
             server = run.admin(
