@@ -958,10 +958,14 @@ def read_secrets(state):
         return kept
     kept = dict({name: randomness.token_urlsafe(15) for name in SECRETS},
                 **{k: v for k, v in kept.items() if v})
-    os.makedirs(state, exist_ok=True)
-    with private(path) as f:
-        json.dump(kept, f, indent=1)
+    write_secrets(state, kept)
     return kept
+
+
+def write_secrets(state, secrets):
+    os.makedirs(state, exist_ok=True)
+    with private(os.path.join(state, 'secrets.json')) as f:
+        json.dump(secrets, f, indent=1)
 
 
 def clouds_yaml_path(state):
@@ -1358,10 +1362,7 @@ def ensure_first_image(settings):
 def cmd_start(args):
     started = time.monotonic()
     state = os.path.abspath(args.state_dir)
-    already = running(state)
-    if already:
-        raise Failed('already running (%s); "aio.py stop" first' % ', '.join(
-            '%s pid %d' % i for i in already.items()))
+    refuse_if_running(state)
     ensure_host_tools()
     install(args.venv)
     novnc = install_novnc(args.venv)
@@ -1434,6 +1435,13 @@ def cmd_start(args):
     return 0
 
 
+def refuse_if_running(state):
+    already = running(state)
+    if already:
+        raise Failed('already running (%s); "aio.py stop" first' % ', '.join(
+            '%s pid %d' % i for i in already.items()))
+
+
 def check_ports(settings, names):
     for name in names:
         if not port_free(settings[name], settings['bind']):
@@ -1462,7 +1470,9 @@ def start_backing(settings):
     ensure_packages(settings)
     state = settings['state']
     secrets = read_secrets(state)
-    key = multihost.ensure_migration_key(state)
+    # A joined host wrote the controller's key already (cmd_join).
+    key = None if settings.get('joined') else \
+        multihost.ensure_migration_key(state)
     logs = os.path.join(state, 'logs')
     steps = [('sshd', lambda log: multihost.start_sshd(settings, log))]
     if not settings.get('joined'):
@@ -1500,10 +1510,7 @@ def cmd_join(args):
         raise Failed('cannot read the join file: %s (copy STATE/%s from '
                      'the controller)' % (e, multihost.JOIN_FILE))
     state = os.path.abspath(args.state_dir)
-    already = running(state)
-    if already:
-        raise Failed('already running (%s); "aio.py stop" first' % ', '.join(
-            '%s pid %d' % i for i in already.items()))
+    refuse_if_running(state)
     kept = saved_settings(state)
     if kept and not kept.get('joined'):
         raise Failed('%s holds a controller\'s cloud: pass another '
@@ -1517,11 +1524,8 @@ def cmd_join(args):
     settings.update(joined=True, multi_host=True,
                     controller=joined['controller'], my_ip=my_ip,
                     bind=my_ip, host=args.host or socket.gethostname(),
-                    vnc=False, novnc=False, driverless=False)
-    secrets = read_secrets(state)
-    secrets.update(joined['secrets'])
-    with private(os.path.join(state, 'secrets.json')) as f:
-        json.dump(secrets, f, indent=1)
+                    novnc=False)
+    write_secrets(state, dict(read_secrets(state), **joined['secrets']))
     settings['nova_local_conf'] = read_local_conf(settings['local_conf'])
     check_ports(settings, ['ssh'])
     os.makedirs(settings['instances'], exist_ok=True)
@@ -1588,6 +1592,18 @@ def cmd_install(args):
     return 0
 
 
+def add_service_options(parser):
+    """What both start and join take: the simulator, debug logging, the
+    time to wait for the services."""
+    parser.add_argument('--simulator', action='store_true',
+                        help='use the VirtualBox simulator even when '
+                             'VBoxManage is installed')
+    parser.add_argument('--debug', action='store_true',
+                        help='debug logging in the services')
+    parser.add_argument('--timeout', type=int, default=300,
+                        help='seconds to wait for the services (300)')
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog='aio.py', description='A single-node OpenStack (Nova with the '
@@ -1608,13 +1624,7 @@ def parse_args(argv):
     start = sub.add_parser('start', help='install if needed and start')
     start.add_argument('-d', '--detach', action='store_true',
                        help='return once started, leave it running')
-    start.add_argument('--simulator', action='store_true',
-                       help='use the VirtualBox simulator even when '
-                            'VBoxManage is installed')
-    start.add_argument('--debug', action='store_true',
-                       help='debug logging in the services')
-    start.add_argument('--timeout', type=int, default=300,
-                       help='seconds to wait for the services (300)')
+    add_service_options(start)
     start.add_argument('--multi-host', action='store_true',
                        help='RabbitMQ and MariaDB (installed as root with '
                             'apt-get), so that other VirtualBox hosts can '
@@ -1632,13 +1642,7 @@ def parse_args(argv):
                       'this host reaches the controller from)')
     join.add_argument('--host', help="Nova's name of this host (default: "
                       'its hostname)')
-    join.add_argument('--simulator', action='store_true',
-                      help='use the VirtualBox simulator even when '
-                           'VBoxManage is installed')
-    join.add_argument('--debug', action='store_true',
-                      help='debug logging in the services')
-    join.add_argument('--timeout', type=int, default=300,
-                      help='seconds to wait for the services (300)')
+    add_service_options(join)
     join.set_defaults(func=cmd_join)
     sub.add_parser('stop', help='stop everything').set_defaults(
         func=cmd_stop)

@@ -37,6 +37,7 @@ Only the standard library here: aio.py imports it before the venv exists.
 
 import os
 import shutil
+import socket
 import subprocess
 import time
 import urllib.parse
@@ -103,7 +104,6 @@ def rsync_rsh(settings):
 def address_towards(controller):
     """This host's address on the way to the controller (no packet is
     sent: a UDP socket's connect only picks the route)."""
-    import socket
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.connect((controller, 9))
         return s.getsockname()[0]
@@ -299,7 +299,6 @@ def start_sshd(settings, log):
                              '-f', config], stdin=subprocess.DEVNULL,
                             stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    import socket
 
     def listening():
         if proc.poll() is not None:

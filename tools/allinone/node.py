@@ -223,24 +223,17 @@ def run_nova(node):
     import sqlite_tx
     sqlite_tx.install()
 
-    import shlex
-
-    import os_brick
-    import os_vif
     from oslo_config import cfg
     from oslo_log import log as logging
-    from oslo_privsep import priv_context
     from paste import deploy
 
     from nova.api.openstack import wsgi_app
     from nova.cmd import manage
-    from nova.compute import rpcapi as compute_rpcapi
     from nova import context
     from nova import objects
     from nova import rpc
     from nova import service
     from nova import servicegroup
-    from nova import utils
 
     settings = node.settings
     if not settings.get('multi_host'):
@@ -280,9 +273,7 @@ def run_nova(node):
     # Nova's Keystone user at once.
     node.wait_for_identity()
     node.step('Nova: starting conductor and scheduler')
-    priv_context.init(root_helper=shlex.split(utils.get_root_helper()))
-    os_brick.setup(CONF)
-    os_vif.initialize()
+    init_host_libraries()
     services = [
         service.Service.create(binary='nova-conductor', topic='conductor'),
         service.Service.create(binary='nova-scheduler', topic='scheduler'),
@@ -290,13 +281,7 @@ def run_nova(node):
     for svc in services:
         svc.start()
 
-    node.step('Nova: starting compute with %s (%s)'
-              % (CONF.compute_driver, settings['vboxmanage']))
-    compute = service.Service.create(
-        binary='nova-compute', topic=compute_rpcapi.RPC_TOPIC,
-        topic_alt=compute_rpcapi.RPC_TOPIC_ALT)
-    compute.start()
-    services.append(compute)
+    services.append(start_compute(node))
 
     node.step('Nova: mapping the compute host to cell1')
     deadline = time.monotonic() + 60
@@ -372,6 +357,22 @@ def run_compute(node):
     from nova import monkey_patch
     monkey_patch.patch(backend='threading')
 
+    from nova.conductor import rpcapi as conductor_rpcapi
+    import nova.db.main.api
+    from nova.objects import base as objects_base
+
+    log = read_nova_config(node)
+    init_host_libraries()
+    nova.db.main.api.DISABLE_DB_ACCESS = True
+    objects_base.NovaObject.indirection_api = \
+        conductor_rpcapi.ConductorAPI()
+    compute = start_compute(node)
+    node.wait(lambda: stop_services(log, 'Nova', [compute]))
+    os._exit(0)
+
+
+def init_host_libraries():
+    """privsep, os-brick and os-vif, as nova-compute sets them up."""
     import shlex
 
     import os_brick
@@ -379,30 +380,41 @@ def run_compute(node):
     from oslo_config import cfg
     from oslo_privsep import priv_context
 
-    from nova.compute import rpcapi as compute_rpcapi
-    from nova.conductor import rpcapi as conductor_rpcapi
-    import nova.db.main.api
-    from nova.objects import base as objects_base
-    from nova import service
     from nova import utils
 
-    log = read_nova_config(node)
-    CONF = cfg.CONF
     priv_context.init(root_helper=shlex.split(utils.get_root_helper()))
-    os_brick.setup(CONF)
+    os_brick.setup(cfg.CONF)
     os_vif.initialize()
-    nova.db.main.api.DISABLE_DB_ACCESS = True
-    objects_base.NovaObject.indirection_api = \
-        conductor_rpcapi.ConductorAPI()
+
+
+def start_compute(node):
+    """nova-compute with this driver, started; returns its service."""
+    from oslo_config import cfg
+
+    from nova.compute import rpcapi as compute_rpcapi
+    from nova import service
+
+    CONF = cfg.CONF
     node.step('Nova: starting compute %s with %s (%s), controller %s'
-              % (CONF.host, CONF.compute_driver,
-                 node.settings['vboxmanage'], node.settings['controller']))
+              % (CONF.host, CONF.compute_driver, node.settings['vboxmanage'],
+                 node.settings.get('controller', '127.0.0.1')))
     compute = service.Service.create(
         binary='nova-compute', topic=compute_rpcapi.RPC_TOPIC,
         topic_alt=compute_rpcapi.RPC_TOPIC_ALT)
     compute.start()
-    node.wait(lambda: stop_services(log, 'Nova', [compute]))
-    os._exit(0)
+    return compute
+
+
+def start_vbox_agent(node):
+    """The VirtualBox agent's loop (its options registered and read) in a
+    thread of this process; returns the agent."""
+    from networking_virtualbox.agent import vbox_agent
+
+    node.step('VirtualBox agent: starting (host %s)' % node.settings['host'])
+    agent = vbox_agent.build_agent()
+    threading.Thread(target=agent.start, name='virtualbox-agent',
+                     daemon=True).start()
+    return agent
 
 
 def run_agent(node):
@@ -413,7 +425,6 @@ def run_agent(node):
 
     from neutron.common import config as common_config
 
-    from networking_virtualbox.agent import vbox_agent
     from networking_virtualbox import config as vbox_config
 
     conf_file = os.path.join(node.state_dir, 'etc', 'neutron',
@@ -423,11 +434,7 @@ def run_agent(node):
     vbox_config.register_opts()
     common_config.init(['--config-file', conf_file])
     common_config.setup_logging()
-    agent = vbox_agent.build_agent()
-    node.step('VirtualBox agent: starting (host %s)'
-              % node.settings['host'])
-    threading.Thread(target=agent.start, name='virtualbox-agent',
-                     daemon=True).start()
+    agent = start_vbox_agent(node)
     node.wait(lambda: agent.stop(graceful=False))
     os._exit(0)
 
@@ -652,13 +659,8 @@ def run_neutron(node):
     listeners = (plugin.start_rpc_listeners() +
                  plugin.start_rpc_state_reports_listener())
 
-    node.step('Neutron: starting the VirtualBox agent (host %s)'
-              % settings['host'])
     vbox_config.register_opts()
-    from networking_virtualbox.agent import vbox_agent
-    agent = vbox_agent.build_agent()
-    threading.Thread(target=agent.start, name='virtualbox-agent',
-                     daemon=True).start()
+    agent = start_vbox_agent(node)
 
     node.step('Neutron: starting on %s:%d'
               % (node.address, settings['neutron']))
